@@ -1,0 +1,43 @@
+"""Shared fixtures: every test gets its own TRAINER_HOME; helpers to run the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def trainer_home(tmp_path_factory, monkeypatch) -> Path:
+    """Point TRAINER_HOME at a fresh temp dir so no test touches the user's data."""
+    home = tmp_path_factory.mktemp("trainer_home")
+    monkeypatch.setenv("TRAINER_HOME", str(home))
+    return home
+
+
+def run_cli(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 300):
+    """Run `python -m trainer ARGS` in a subprocess, as a user would; returns CompletedProcess."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "trainer", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=input,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture
+def cli():
+    """The run_cli helper as a fixture."""
+    return run_cli

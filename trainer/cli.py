@@ -1,0 +1,169 @@
+"""The `trainer` command: arguments, progress display, and errors turned into one-line messages.
+
+Exit codes (contract in ARCHITECTURE.md): 0 ok, 1 the command ran and found a problem,
+2 bad usage or a missing dependency/device. Only this module prints errors.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from trainer import __version__
+from trainer.errors import NotAvailable, TrainerError
+
+
+def _not_available(what: str):
+    raise NotAvailable(f"`trainer {what}` is not available yet", hint="see the open issues")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="trainer")
+def cli():
+    """Practise networking conversations out loud and get a listening scorecard."""
+
+
+# --- practice ---------------------------------------------------------------------------------
+@cli.command()
+@click.option("--persona", "persona_id", metavar="ID", help="Persona to meet (default: by history).")
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="mic|text|FILE.wav",
+    help="Where replies come from: mic (default when a device exists), text, or WAV files "
+    "(one per turn; repeat the option or list several).",
+)
+@click.option("--engine", type=click.Choice(["whisper", "faster-whisper"]), default=None,
+              help="Speech recognition engine (default: the faster one).")
+@click.option("--model", metavar="NAME|PATH", default=None,
+              help="Whisper model: tiny.en (bundled), base.en, small.en... or a local path.")
+@click.option("--no-voice", is_flag=True, help="Print the persona's lines instead of speaking.")
+@click.option("--max-turns", type=click.IntRange(min=1), default=None, help="Stop after N user turns.")
+@click.option("--seed", type=int, default=None, help="Seed for the persona's choice of lines.")
+@click.option("--device", default=None, help="Audio device (name or index, see `trainer devices`).")
+def practice(persona_id, inputs, engine, model, no_voice, max_turns, seed, device):
+    """Run one practice round with a persona, then show the scorecard."""
+    _not_available("practice")
+
+
+# --- personas ---------------------------------------------------------------------------------
+@cli.command("personas")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+def personas_cmd(as_json):
+    """List personas with setting and difficulty."""
+    _not_available("personas")
+
+
+@cli.group()
+def persona():
+    """Check persona files and inspect their state machine."""
+
+
+@persona.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+def persona_check(files):
+    """Validate persona files: one line per problem, exit 1 if any."""
+    _not_available("persona check")
+
+
+@persona.command("graph")
+@click.argument("persona_id")
+@click.option("--out", "out_path", type=click.Path(), default=None, help="Output file (.svg/.png/.dot).")
+def persona_graph(persona_id, out_path):
+    """Write a diagram of a persona's conversation machine."""
+    _not_available("persona graph")
+
+
+# --- transcribe / analyze ---------------------------------------------------------------------
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--engine", type=click.Choice(["whisper", "faster-whisper"]), default=None)
+@click.option("--model", metavar="NAME|PATH", default=None)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+def transcribe(files, engine, model, as_json):
+    """Transcribe WAV/FLAC files with the local Whisper model."""
+    _not_available("transcribe")
+
+
+@cli.command()
+@click.argument("transcript", type=click.Path())
+@click.option("--me", "me", metavar="NAME", default=None, help="Which speaker is you.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+def analyze(transcript, me, as_json):
+    """Score a transcript: "Name: words" lines, WebVTT, or a session export."""
+    _not_available("analyze")
+
+
+# --- review / history -------------------------------------------------------------------------
+@cli.command()
+@click.argument("session", required=False)
+@click.option("--html", "html_path", type=click.Path(), default=None, help="Write an HTML report.")
+@click.option("--json", "as_json", is_flag=True, help="Export the whole session as JSON.")
+def review(session, html_path, as_json):
+    """Review a session (default: the last one)."""
+    _not_available("review")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@click.option("--plot", "plot_path", type=click.Path(), default=None, help="Write a trend chart.")
+def history(as_json, plot_path):
+    """One row per round and the trend of the main metrics."""
+    _not_available("history")
+
+
+# --- devices / check --------------------------------------------------------------------------
+@cli.command()
+def devices():
+    """List audio input and output devices."""
+    from trainer.speech.devices import list_devices
+
+    devs = list_devices()
+    if not devs:
+        click.echo("no audio devices found (practise with --input text)")
+        return 1
+    for d in devs:
+        marks = ("<in " if d.is_default_input else "") + ("out>" if d.is_default_output else "")
+        kinds = []
+        if d.max_input_channels:
+            kinds.append(f"in:{d.max_input_channels}")
+        if d.max_output_channels:
+            kinds.append(f"out:{d.max_output_channels}")
+        click.echo(f"{d.index:>3} {d.name} ({d.hostapi}; {' '.join(kinds)}; "
+                   f"{d.default_samplerate_hz:.0f} Hz) {marks}".rstrip())
+    return 0
+
+
+@cli.command()
+@click.option("--device", default=None, help="Audio device (name or index).")
+def check(device):
+    """Self-test: speaker -> microphone -> transcription."""
+    _not_available("check")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and turn library errors into one-line messages."""
+    try:
+        rv = cli.main(args=argv, prog_name="trainer", standalone_mode=False)
+    except TrainerError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        if exc.hint:
+            click.echo(f"hint: {exc.hint}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    # commands return an int exit code (1 = ran and found a problem) or None for success
+    return rv if isinstance(rv, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
