@@ -5,7 +5,7 @@ Plain dataclasses only: no devices, no models. numpy arrays carry audio.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 import numpy as np
@@ -92,3 +92,29 @@ class Turn:
     @property
     def duration_s(self) -> float:
         return max(0.0, self.end_s - self.start_s)
+
+
+@dataclass(frozen=True)
+class RecallQuestion:
+    """A listening check after the round: a question on a detail the persona dropped."""
+
+    hook_id: str
+    question: str  # "What is Dana's puppy called?"
+    answers: tuple[str, ...]  # accepted answers, lowercase ("biscuit",)
+
+
+def turn_to_dict(turn: Turn) -> dict[str, Any]:
+    """A JSON-ready dict of a turn (the session export format uses it)."""
+    d = asdict(turn)
+    d["hooks"] = list(turn.hooks)
+    return d
+
+
+def turn_from_dict(d: dict[str, Any]) -> Turn:
+    """The inverse of turn_to_dict; unknown keys are ignored."""
+    known = {f.name for f in fields(Turn)}
+    kw = {k: v for k, v in d.items() if k in known}
+    kw["hooks"] = tuple(kw.get("hooks") or ())
+    kw["words"] = [Word(**w) if isinstance(w, dict) else w for w in kw.get("words") or []]
+    kw["meta"] = dict(kw.get("meta") or {})
+    return Turn(**kw)
