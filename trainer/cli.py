@@ -103,7 +103,89 @@ def analyze(transcript, me, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Export the whole session as JSON.")
 def review(session, html_path, as_json):
     """Review a session (default: the last one)."""
-    _not_available("review")
+    import json
+    from pathlib import Path
+
+    from trainer.store import Store
+
+    store = Store()
+    sid = store.resolve_id(session)
+    if as_json and not html_path:
+        click.echo(json.dumps(store.export_session(sid), indent=2, ensure_ascii=False))
+        return 0
+    from trainer.report.review import build_review, print_review
+
+    record = store.load_session(sid)
+    rv = build_review(record)
+    if html_path:
+        from trainer.report.html import write_html
+
+        out = write_html(rv, Path(html_path))
+        for note in rv.notes:
+            click.echo(f"warning: {note}", err=True)
+        # with --json, stdout holds only the JSON document
+        click.echo(f"wrote {out}", err=as_json)
+        if as_json:
+            click.echo(json.dumps(store.export_session(sid), indent=2, ensure_ascii=False))
+        return 0
+    print_review(rv)
+    return 0
+
+
+# export/import sits next to review: both hand whole sessions around
+@cli.group("session")
+def session_group():
+    """Export and import stored sessions (for a coach or a second device)."""
+
+
+@session_group.command("export")
+@click.argument("session_id", metavar="ID")
+@click.argument("path", required=False, type=click.Path())
+@click.option("--with-audio", is_flag=True, help="Embed the recordings (base64 WAV).")
+def session_export(session_id, path, with_audio):
+    """Write a session as JSON to PATH (default: stdout). ID may be a prefix or 'last'."""
+    import json
+    from pathlib import Path
+
+    from trainer.errors import StoreError
+    from trainer.store import Store
+
+    store = Store()
+    sid = store.resolve_id(None if session_id == "last" else session_id)
+    text = json.dumps(store.export_session(sid, with_audio=with_audio), indent=2,
+                      ensure_ascii=False)
+    if not path or path == "-":
+        click.echo(text)
+        return 0
+    try:
+        Path(path).write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise StoreError(f"could not write {path}: {exc.strerror or exc}") from None
+    click.echo(f"exported session {sid} to {path}")
+    return 0
+
+
+@session_group.command("import")
+@click.argument("file", type=click.Path())
+def session_import(file):
+    """Store a session exported with `trainer session export` (FILE or - for stdin)."""
+    import json
+    from pathlib import Path
+
+    from trainer.errors import StoreError
+    from trainer.store import Store
+
+    try:
+        raw = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        data = json.loads(raw)
+    except OSError as exc:
+        raise StoreError(f"cannot read {file}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise StoreError(f"{file} is not JSON ({exc})",
+                         hint="export a session with `trainer session export`") from None
+    sid = Store().import_session(data)
+    click.echo(f"imported session {sid}")
+    return 0
 
 
 @cli.command()
@@ -111,7 +193,27 @@ def review(session, html_path, as_json):
 @click.option("--plot", "plot_path", type=click.Path(), default=None, help="Write a trend chart.")
 def history(as_json, plot_path):
     """One row per round and the trend of the main metrics."""
-    _not_available("history")
+    import json
+    from pathlib import Path
+
+    from trainer.report.history import history_rows, print_history, trends, write_plot
+    from trainer.store import Store
+
+    store = Store()
+    rows = history_rows(store.list_sessions(with_scorecards=True))
+    for skipped in store.skipped:
+        click.echo(f"warning: {skipped}", err=True)
+    if plot_path:
+        out = write_plot(rows, Path(plot_path))
+        click.echo(f"wrote {out}", err=as_json)
+    if as_json:
+        doc = {"rounds": [r.to_dict() for r in rows],
+               "trends": [t.to_dict() for t in trends(rows)],
+               "skipped": [{"id": s.id, "reason": s.reason} for s in store.skipped]}
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        print_history(rows)
+    return 0
 
 
 # --- devices / check --------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trainer.errors import DeviceError
+from trainer.errors import DeviceError, TrainerError
 from trainer.speech import import_sounddevice
 
 
@@ -43,3 +43,69 @@ def list_devices() -> list[Device]:
             is_default_output=d["index"] == default_out,
         ))
     return out
+
+
+DEVICE_HINT = "see `trainer devices` for the names and numbers, or practise with --input text"
+
+
+def resolve_device(spec: int | str | None, kind: str = "input") -> int | None:
+    """The PortAudio index of a device given by number or (part of its) name.
+
+    Args:
+        spec: an index (int or digits), a name or a case-insensitive part of one, or None for
+            the default device.
+        kind: "input" or "output": the device must have channels of that kind.
+
+    Returns None for the default device (after checking one exists). Raises DeviceError naming
+    the candidates when the spec matches none or several.
+    """
+    if kind not in ("input", "output"):
+        raise ValueError(f"kind must be input or output, not {kind!r}")
+    devs = list_devices()
+    has = (lambda d: d.max_input_channels > 0) if kind == "input" else \
+        (lambda d: d.max_output_channels > 0)
+    usable = [d for d in devs if has(d)]
+    if spec is None or (isinstance(spec, str) and spec.strip() in ("", "default")):
+        if not usable:
+            raise DeviceError(f"no audio {kind} device found",
+                              hint="plug one in, or practise with --input text"
+                              if kind == "input" else "plug one in, or use --no-voice")
+        return None
+    if isinstance(spec, int) or spec.strip().isdigit():
+        index = int(spec)
+        match = [d for d in devs if d.index == index]
+        if not match:
+            raise DeviceError(f"no audio device number {index}", hint=DEVICE_HINT)
+        if not has(match[0]):
+            raise DeviceError(f"device {index} ({match[0].name}) has no {kind} channels",
+                              hint=DEVICE_HINT)
+        return index
+    want = spec.strip().lower()
+    exact = [d for d in usable if d.name.lower() == want]
+    if exact:
+        return exact[0].index
+    partial = [d for d in usable if want in d.name.lower()]
+    if len(partial) == 1:
+        return partial[0].index
+    if not partial:
+        names = ", ".join(f"{d.index} {d.name}" for d in usable) or "none"
+        raise DeviceError(f"no {kind} device matches {spec!r} (have: {names})", hint=DEVICE_HINT)
+    names = ", ".join(f"{d.index} {d.name}" for d in partial)
+    raise DeviceError(f"{spec!r} matches several {kind} devices: {names}",
+                      hint="give the number instead (see `trainer devices`)")
+
+
+def default_input_available() -> bool:
+    """True if PortAudio has a default input device (so `--input mic` can work)."""
+    try:
+        return any(d.is_default_input and d.max_input_channels > 0 for d in list_devices())
+    except TrainerError:
+        return False
+
+
+def default_output_available() -> bool:
+    """True if PortAudio has a default output device (so the persona can speak)."""
+    try:
+        return any(d.is_default_output and d.max_output_channels > 0 for d in list_devices())
+    except TrainerError:
+        return False

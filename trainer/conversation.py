@@ -1,0 +1,772 @@
+"""The role-play state machine: what the persona says next, given what the user just said.
+
+Pure: text in, lines out (no audio, no model). The phases and `{trigger, source, dest,
+conditions, unless}` edges come from the persona file and are built into a `transitions`
+Machine whose model is `_Facts`, a plain object holding what the file's conditions read
+(`asked`, `turns>=6`, `warmth<=0`...). After each user turn the conversation:
+
+1. labels the turn with `trainer.analysis.analyze_utterance` (question? follow-up of a hook?
+   offer? ask to meet? goodbye?) and updates the facts (warmth rises with good questions and
+   falls with monologues, silences and turns that never ask);
+2. fires one event - `silence`, `ask_to_meet`, `goodbye` or `reply` - then `stall`; the file's
+   edges decide whether the phase changes or the round closes;
+3. composes the persona's lines from the facts: a reaction (cool after a monologue, gratitude
+   for an offer, warmth for a follow-up), the content (a topic's answer, a hook's warm answer,
+   a deflection), maybe a hook dropped in passing, and a hand-back (a phase prompt or a nudge
+   to ask something). Lines are chosen with a seeded `random.Random` and not repeated.
+
+`route_topic` maps a question (punctuated or not) onto one of the persona's topics.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from transitions import Machine, State
+
+from trainer.analysis import TurnContext, UtteranceFeatures, analyze_utterance
+from trainer.errors import UsageError
+from trainer.personas import COUNT_FACTS, FLAG_FACTS, Condition, Persona, parse_condition
+from trainer.types import Line, RecallQuestion, Word
+
+
+@dataclass(frozen=True)
+class ConversationOptions:
+    """Thresholds of the conversation's reactions."""
+
+    monologue_words: int = 70  # a turn this long is a monologue (~30 s at 140 wpm)
+    monologue_s: float = 30.0  # ... or this long in seconds (Gong: monologues past ~25 s lose)
+    never_asks_turns: int = 2  # spoken turns in a row without a question before the nudge
+    cool_warmth: int = 1  # at or below this warmth the persona keeps its replies short
+    warmth_cap_above_patience: int = 4  # goodwill saturates: a stall stays possible later
+
+
+@dataclass
+class Reply:
+    """What `Conversation.respond` returns: the labels of the user's turn and the persona's lines.
+
+    `features` is None for a silent turn.
+    """
+
+    features: UtteranceFeatures | None
+    lines: list[Line]
+
+
+class _Facts:
+    """The `transitions` model: the facts the persona file's conditions read, and the phase."""
+
+    phase: str  # set by the Machine (model_attribute="phase")
+
+    def __init__(self, patience: int, hooks_total: int):
+        for name in FLAG_FACTS:
+            setattr(self, name, False)
+        for name in COUNT_FACTS:
+            setattr(self, name, 0)
+        self.warmth = patience
+        self.hooks_left = hooks_total
+
+
+class _Check:
+    """A parsed condition as a callable for `transitions` (its text labels the diagram)."""
+
+    def __init__(self, cond: Condition, facts: _Facts):
+        self.cond = cond
+        self.text = cond.text
+        self._facts = facts
+
+    def __call__(self) -> bool:
+        return self.cond.holds(self._facts)
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def build_machine(persona: Persona, facts: _Facts) -> Machine:
+    """The persona's phases and transitions as a `transitions` Machine over `facts`."""
+    states = [State(ph.id, final=ph.final) for ph in persona.phases]
+    edges = []
+    for t in persona.transitions:
+        edges.append({
+            "trigger": t.trigger,
+            "source": "*" if t.sources() == ["*"] else t.sources(),
+            "dest": t.dest,
+            "conditions": [_Check(parse_condition(c), facts) for c in t.conditions],
+            "unless": [_Check(parse_condition(c), facts) for c in t.unless],
+        })
+    return Machine(
+        model=facts,
+        states=states,
+        transitions=edges,
+        initial=persona.initial,
+        auto_transitions=False,
+        ignore_invalid_triggers=True,  # an event with no edge from this phase changes nothing
+        model_attribute="phase",
+    )
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def _first_sentence(text: str) -> str:
+    return _SENTENCE_END.split(text.strip(), maxsplit=1)[0]
+
+
+class Conversation:
+    """One round with a persona. Call `start()`, then `respond(...)` per user turn.
+
+    Args:
+        persona: the validated persona script.
+        seed: seed of the line choices; the same seed and replies give the same round.
+        options: thresholds of the reactions.
+    """
+
+    def __init__(self, persona: Persona, seed: int | None = None,
+                 options: ConversationOptions | None = None):
+        self.persona = persona
+        self.options = options or ConversationOptions()
+        self._rng = random.Random(seed)
+        self._facts = _Facts(persona.patience, len(persona.hooks))
+        self._machine = build_machine(persona, self._facts)
+        self._final = {ph.id for ph in persona.phases if ph.final}
+        self._used: dict[str, set[str]] = {}
+        self._dropped: list[str] = []
+        self._followed: list[str] = []
+        self._topic_uses: dict[str, int] = {}
+        self._last_lines: list[Line] = []
+        self._last_topic: str | None = None
+        self._turns_since_nudge = 99
+        self._started = False
+        self._close_reason: str | None = None
+        self._said_goodbye = False
+        self.history: list[tuple[str, str]] = []  # ("persona"|"user", text), in order
+
+    # --- state --------------------------------------------------------------------------------
+
+    @property
+    def phase(self) -> str:
+        """The current phase (state of the machine)."""
+        return self._facts.phase
+
+    @property
+    def finished(self) -> bool:
+        """True once the machine entered a final phase (the round is over)."""
+        return self._facts.phase in self._final
+
+    @property
+    def hooks_dropped(self) -> list[str]:
+        """Ids of the hooks the persona mentioned, in the order mentioned."""
+        return list(self._dropped)
+
+    @property
+    def hooks_followed(self) -> list[str]:
+        """Ids of the dropped hooks the user followed up on, in order."""
+        return list(self._followed)
+
+    @property
+    def warmth(self) -> int:
+        """The persona's goodwill (starts at `patience`; at 0 the conversation stalls)."""
+        return self._facts.warmth
+
+    @property
+    def close_reason(self) -> str | None:
+        """Why the round ended: "ask", "goodbye", "stall", "natural", or None while it runs."""
+        return self._close_reason
+
+    @property
+    def closed_by(self) -> str | None:
+        """"user" (goodbye or ask to meet) or "persona" (stall or natural end), None if open."""
+        if self._close_reason is None:
+            return None
+        return "user" if self._close_reason in ("ask", "goodbye") else "persona"
+
+    @property
+    def user_said_goodbye(self) -> bool:
+        return self._said_goodbye
+
+    @property
+    def turns(self) -> int:
+        """User turns so far."""
+        return self._facts.turns
+
+    def facts(self) -> dict[str, int | bool]:
+        """The current facts the conditions read (for debugging and tests)."""
+        return {k: getattr(self._facts, k) for k in (*FLAG_FACTS, *COUNT_FACTS)}
+
+    def context(self) -> TurnContext:
+        """What the user is answering: the persona's last lines and the hooks dropped so far."""
+        cues = {c.id: c for c in self.persona.hook_cues()}
+        return TurnContext(
+            partner_text=" ".join(line.text for line in self._last_lines),
+            partner_name=self.persona.name,
+            hooks=tuple(cues[h] for h in self._dropped),
+            first_user_turn=self._facts.turns == 0,
+        )
+
+    # --- the round ----------------------------------------------------------------------------
+
+    def start(self) -> list[Line]:
+        """The persona's opening line(s)."""
+        if self._started:
+            raise UsageError("the conversation has already started")
+        self._started = True
+        lines = [self._line("opener", self.persona.opener, kind="opener")]
+        return self._said(lines)
+
+    def respond(
+        self,
+        text: str,
+        *,
+        words: Sequence[Word] | None = None,
+        duration_s: float | None = None,
+        pause_s: float | None = None,
+        silence: bool = False,
+        capped: bool = False,
+        interrupted: bool = False,
+    ) -> Reply:
+        """The persona's reply to one user turn.
+
+        Args:
+            text: what the user said ("" for silence).
+            words: ASR word timings, for the speaking pace.
+            duration_s: how long the user spoke (seconds).
+            pause_s: the pause before the user spoke (kept in the history only).
+            silence: the user said nothing before the no-reply timeout.
+            capped: the reply was cut at the maximum reply length (counts as a monologue).
+            interrupted: the user started while the persona was still speaking.
+
+        Returns:
+            Reply(features, lines); no lines once the round is finished.
+        """
+        del pause_s  # part of the interface for callers; the persona does not react to it
+        if not self._started:
+            raise UsageError("call start() before respond()")
+        text = text if isinstance(text, str) else ""
+        feats: UtteranceFeatures | None = None
+        if not silence:
+            feats = analyze_utterance(text, self.context(), words, duration_s)
+            silence = feats.is_empty
+        if self.finished:
+            return Reply(feats, [])
+        self.history.append(("user", text))
+
+        f = self._facts
+        hook_fu, topic = self._read_turn(feats, silence, capped, interrupted, duration_s)
+        trigger = ("silence" if f.silent else "ask_to_meet" if f.asked_to_meet
+                   else "goodbye" if f.said_goodbye else "reply")
+        before = f.phase
+        f.trigger(trigger)
+        moved_by = trigger if f.phase != before else None
+        if not self.finished and f.trigger("stall") and f.phase != before:
+            moved_by = "stall"
+
+        lines = self._compose(feats, trigger, moved_by, hook_fu, topic, interrupted)
+        if f.phase != before:
+            f.phase_turns = 0
+        return Reply(feats, self._said(lines))
+
+    # --- reading the user's turn --------------------------------------------------------------
+
+    def _read_turn(self, feats, silence, capped, interrupted, duration_s):
+        """Update the facts from the turn; returns (hook followed up or None, topic or None)."""
+        f, o = self._facts, self.options
+        f.turns += 1
+        f.phase_turns += 1
+        f.silent = silence
+        hook_fu: str | None = None
+        topic: str | None = None
+        if silence:
+            for name in FLAG_FACTS:
+                if name != "silent":
+                    setattr(f, name, False)
+            f.silences += 1
+            f.warmth -= 1
+            return None, None
+        f.silences = 0
+        f.asked = feats.is_question
+        f.open_question = bool(feats.is_question and feats.is_open)
+        f.offered = feats.is_offer
+        f.asked_to_meet = feats.is_ask
+        f.said_goodbye = feats.is_goodbye
+        self._said_goodbye = self._said_goodbye or feats.is_goodbye
+        f.monologue = bool(capped or feats.word_count >= o.monologue_words
+                           or (duration_s is not None and duration_s >= o.monologue_s))
+        if feats.follow_up_hook in self._dropped:
+            hook_fu = feats.follow_up_hook
+        elif feats.is_question and feats.follow_up == "partner":
+            # "how old is he?" right after the puppy: a follow-up on the hook just dropped
+            # even though no cue word was said.
+            last_hooks = [h for line in self._last_lines for h in line.hooks]
+            if last_hooks and not self._route(feats):
+                hook_fu = last_hooks[-1]
+        f.followed_up = bool(hook_fu or (feats.is_question and feats.follow_up))
+        if feats.is_question and not f.asked_to_meet:
+            topic = self._route(feats)
+            if topic is None and feats.question_kind == "mirror":
+                topic = self._mirror_topic()
+        f.topic_known = topic is not None
+
+        if f.asked:
+            f.questions += 1
+            f.quiet_turns = 0
+        else:
+            f.quiet_turns += 1
+        f.follow_ups += int(f.followed_up)
+        f.monologues += int(f.monologue)
+        f.offers += int(f.offered)
+
+        # Goodwill: why each step - see ARCHITECTURE.md anchors (questions and follow-ups make
+        # people better liked; monologues and one-sided talk cost it).
+        delta = 0
+        if f.asked and not (self.persona.open_questions_only and not f.open_question):
+            delta += 1
+        if f.followed_up:
+            delta += 1
+        if f.offered:
+            delta += 2
+        if f.monologue:
+            delta -= 2
+        if f.quiet_turns > o.never_asks_turns:
+            delta -= 1
+        if interrupted:
+            delta -= 1
+        cap = self.persona.patience + o.warmth_cap_above_patience
+        f.warmth = min(cap, f.warmth + delta)
+        return hook_fu, topic
+
+    def _route(self, feats: UtteranceFeatures) -> str | None:
+        asked = getattr(feats, "questions", None) or [feats.text]
+        for q in asked[::-1]:  # the last question is the one the partner answers
+            topic = route_topic(self.persona, q)
+            if topic:
+                return topic
+        return route_topic(self.persona, feats.text) if len(asked) > 1 else None
+
+    def _mirror_topic(self) -> str | None:
+        # "and you?" after the persona asked about the user: the persona answers the same
+        # question about itself - the phase's mirror topic, or the topic of its last prompt.
+        for line in self._last_lines[::-1]:
+            if line.kind == "prompt":
+                return self.persona.phase(line.phase).mirror_topic
+        return None
+
+    # --- composing the persona's lines --------------------------------------------------------
+
+    def _compose(self, feats, trigger, moved_by, hook_fu, topic, interrupted) -> list[Line]:
+        f, r = self._facts, self.persona.reactions
+        closing = self.finished
+        lines: list[Line] = []
+
+        if f.silent:
+            if closing:
+                return [self._close("stall")]
+            if f.silences == 1:
+                return [self._line("silence_prompt", r.silence_prompt, kind="prompt")]
+            lines.append(self._line("silence_move_on", r.silence_move_on, kind="move_on"))
+            hook = self._next_hook(any_phase=True)
+            if hook:
+                lines.append(self._mention(hook))
+            lines.append(self._prompt())
+            return lines
+
+        if closing and moved_by == "ask_to_meet":
+            return [self._line("ask_to_meet", r.ask_to_meet, kind="ask_answer"),
+                    self._close("ask")]
+        if closing and moved_by == "goodbye":
+            if f.offered:
+                lines.append(self._line("offer", r.offer, kind="reaction"))
+            return [*lines, self._close("goodbye")]
+
+        cool = f.monologue or f.warmth <= self.options.cool_warmth
+        if interrupted and r.interrupted:
+            lines.append(self._line("interrupted", r.interrupted, kind="reaction"))
+        if f.monologue:
+            lines.append(self._line("monologue", r.monologue, kind="reaction"))
+        if f.offered:
+            lines.append(self._line("offer", r.offer, kind="reaction"))
+
+        content: Line | None = None
+        hands_back = False
+        if trigger == "ask_to_meet":  # an ask the machine did not close on: too early
+            content = self._line("early_ask", r.early_ask or r.ask_to_meet, kind="ask_answer")
+            hands_back = bool(r.early_ask)
+        elif hook_fu:
+            if not cool:
+                lines.append(self._line("follow_up", r.follow_up, kind="reaction"))
+            content = self._hook_answer(hook_fu, short=cool)
+        elif f.asked:
+            if topic:
+                content = self._answer(topic, short=cool or self._closed_to_reserved(feats))
+            elif f.followed_up and self._last_topic:
+                content = self._answer(self._last_topic, short=cool)
+            else:
+                content = self._line("deflection", self.persona.deflections, kind="deflection")
+                hands_back = True
+        elif not (feats.is_backchannel or f.offered or f.monologue or cool):
+            if feats.is_opener and r.introduced and "introduced" not in self._used:
+                content = self._line("introduced", r.introduced, kind="reaction")
+            else:
+                content = self._line("acknowledge", r.acknowledge, kind="reaction")
+        if content:
+            lines.append(content)
+
+        if closing:
+            lines.append(self._close("stall" if moved_by == "stall" else "natural"))
+            return lines
+
+        # A hook in passing: the answer's own hook first, a new one as the reward for a
+        # follow-up, otherwise one every other turn while the user is still answering.
+        hook = None
+        if not cool and trigger != "ask_to_meet":
+            if content is not None and content.topic:
+                own = self.persona.topic(content.topic).hook
+                hook = own if own and own not in self._dropped else None
+            if hook is None and f.followed_up:
+                hook = self._next_hook(any_phase=True)
+            if hook is None and not f.asked and not any(ln.hooks for ln in self._last_lines):
+                hook = self._next_hook(any_phase=False)
+            if hook:
+                lines.append(self._mention(hook))
+
+        # Hand the conversation back: nudge a user who never asks; prompt when the user did
+        # not ask (or the phase changed); stay quiet and cool after a monologue.
+        self._turns_since_nudge += 1
+        if hands_back:
+            pass
+        elif (f.quiet_turns >= self.options.never_asks_turns and f.turns > 1
+              and self._turns_since_nudge > 2):
+            lines.append(self._line("never_asks", r.never_asks, kind="nudge"))
+            self._turns_since_nudge = 0
+        elif not cool and (not f.asked or (moved_by is not None and hook is None)):
+            lines.append(self._prompt())
+        return lines
+
+    def _closed_to_reserved(self, feats: UtteranceFeatures) -> bool:
+        return self.persona.open_questions_only and feats.is_open is False
+
+    def _answer(self, topic_id: str, short: bool) -> Line:
+        t = self.persona.topic(topic_id)
+        self._topic_uses[topic_id] = self._topic_uses.get(topic_id, 0) + 1
+        self._last_topic = topic_id
+        if short and self.persona.open_questions_only and t.short_answers:
+            text = self._pick(f"short:{topic_id}", t.short_answers)
+        else:
+            text = self._pick(f"topic:{topic_id}", t.answers)
+            if short:
+                text = _first_sentence(text)
+        return Line(text=text, kind="answer", phase=self.phase, topic=topic_id)
+
+    def _hook_answer(self, hook_id: str, short: bool) -> Line:
+        h = self.persona.hook(hook_id)
+        if hook_id not in self._followed:
+            self._followed.append(hook_id)
+        text = self._pick(f"warm:{hook_id}", h.warm_answers)
+        if short:
+            text = _first_sentence(text)
+        return Line(text=text, kind="hook_answer", phase=self.phase, hooks=())
+
+    def _next_hook(self, any_phase: bool) -> str | None:
+        here = [h for h in self.persona.phase(self.phase).hooks if h not in self._dropped]
+        if here:
+            return self._rng.choice(here)
+        if any_phase:
+            rest = [h.id for h in self.persona.hooks if h.id not in self._dropped]
+            return rest[0] if rest else None
+        return None
+
+    def _mention(self, hook_id: str) -> Line:
+        h = self.persona.hook(hook_id)
+        self._dropped.append(hook_id)
+        self._facts.hooks_dropped += 1
+        self._facts.hooks_left -= 1
+        return Line(text=self._pick(f"mention:{hook_id}", h.mentions), kind="hook",
+                    phase=self.phase, hooks=(hook_id,))
+
+    def _prompt(self) -> Line:
+        ph = self.persona.phase(self.phase)
+        if not ph.prompts:  # only final phases have none, and they are handled before
+            return self._line("deflection", self.persona.deflections, kind="prompt")
+        return self._line(f"prompt:{ph.id}", ph.prompts, kind="prompt")
+
+    def _close(self, reason: str) -> Line:
+        self._close_reason = reason
+        c = self.persona.closings
+        options = {"ask": c.after_ask, "goodbye": c.goodbye, "stall": c.stall,
+                   "natural": c.natural}[reason]
+        return self._line(f"close:{reason}", options, kind="close", closes=True)
+
+    def _line(self, key: str, options: Sequence[str], kind: str, closes: bool = False) -> Line:
+        return Line(text=self._pick(key, options), kind=kind, phase=self.phase, closes=closes)
+
+    def _pick(self, key: str, options: Sequence[str]) -> str:
+        """A seeded choice that does not repeat a line until all of `options` were used."""
+        used = self._used.setdefault(key, set())
+        fresh = [o for o in options if o not in used]
+        if not fresh:
+            used.clear()
+            fresh = list(options)
+        choice = self._rng.choice(fresh)
+        used.add(choice)
+        return choice
+
+    def _said(self, lines: list[Line]) -> list[Line]:
+        self._last_lines = lines
+        self.history.extend(("persona", line.text) for line in lines)
+        return lines
+
+    # --- after the round ----------------------------------------------------------------------
+
+    def recall_questions(self, n: int = 2, only_dropped: bool = False) -> list[RecallQuestion]:
+        """Listening checks on hooks: dropped ones first (in the order dropped).
+
+        When fewer than `n` hooks were dropped, the rest are filled from hooks never mentioned
+        unless `only_dropped` (a caller may prefer to ask fewer questions than unfair ones).
+        """
+        order = list(self._dropped)
+        if len(order) > n:
+            keep = set(self._rng.sample(order, n))
+            order = [h for h in order if h in keep]
+        if not only_dropped:
+            order += [h.id for h in self.persona.hooks if h.id not in order][: max(0, n - len(order))]
+        out = []
+        for hid in order[:n]:
+            h = self.persona.hook(hid)
+            out.append(RecallQuestion(hook_id=hid, question=h.recall.question,
+                                      answers=tuple(a.lower() for a in h.recall.answers)))
+        return out
+
+
+# --- the machine as a diagram -----------------------------------------------------------------
+
+
+def machine_dot(persona: Persona) -> str:
+    """Graphviz DOT text of the persona's machine, read back from the built `transitions` one."""
+    facts = _Facts(persona.patience, len(persona.hooks))
+    machine = build_machine(persona, facts)
+    finals = {ph.id for ph in persona.phases if ph.final}
+
+    def q(s: str) -> str:
+        return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    out = [f"digraph {q(persona.id)} {{", "  rankdir=LR;",
+           f"  label={q(f'{persona.name} - {persona.setting} ({persona.difficulty})')};",
+           '  labelloc="t"; node [shape=box, style=rounded, fontname="Helvetica"];',
+           '  edge [fontname="Helvetica", fontsize=10];',
+           '  __start [shape=point, label=""];',
+           f"  __start -> {q(persona.initial)};"]
+    for ph in persona.phases:
+        shape = ", shape=doublecircle" if ph.id in finals else ""
+        out.append(f"  {q(ph.id)} [label={q(ph.id)}{shape}];")
+    seen: set[tuple[str, str, str]] = set()
+    for trigger, event in machine.events.items():
+        for source, trans in event.transitions.items():
+            if source in finals:
+                continue  # a wildcard source also covers final phases; no event fires there
+            for t in trans:
+                conds = [(str(c.func.text) if c.target else f"not {c.func.text}")
+                         for c in t.conditions]
+                label = trigger + (f" [{', '.join(conds)}]" if conds else "")
+                key = (source, t.dest, label)
+                if key in seen:
+                    continue
+                seen.add(key)
+                out.append(f"  {q(source)} -> {q(t.dest)} [label={q(label)}];")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+# --- routing questions to topics --------------------------------------------------------------
+
+# Phrases first (on normalised text): idioms whose words alone say little.
+_PHRASES = [
+    (r"\bwhat (?:do|does|did) (?:you|they|she|he|your team) do\b", " job "),
+    (r"\bwhat (?:is|was) (?:it|that) like\b", " experience "),
+    (r"\bhow (?:did|do) you (?:get|got|end up|wind up|come|came|land|landed|fall|fell)\b", " path "),
+    (r"\bhow did you (?:start|begin|become)\b", " path "),
+    (r"\bwhat (?:brings|brought) you\b", " bring "),
+    (r"\bwhy are you here\b", " bring "),
+    (r"\bwhat made you\b", " motivation "),
+    (r"\bfree time\b|\bspare time\b|\boutside (?:of )?work\b|\bwhen you are not working\b",
+     " hobby "),
+    (r"\bday to day\b|\bday-to-day\b|\btypical day\b|\baverage day\b", " daily "),
+    (r"\bhow long\b", " duration "),
+    (r"\bhow many\b", " count "),
+    (r"\bhow much\b", " amount "),
+    (r"\bmore about yourself\b|\babout yourself\b", " yourself "),
+]
+_PHRASES_RE = [(re.compile(p), rep) for p, rep in _PHRASES]
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_CONTRACTIONS = {
+    "what's": "what is", "whats": "what is", "how's": "how is", "hows": "how is",
+    "where's": "where is", "who's": "who is", "that's": "that is", "it's": "it is",
+    "you're": "you are", "youre": "you are", "i'm": "i am", "im": "i am", "we're": "we are",
+    "they're": "they are", "don't": "do not", "dont": "do not", "doesn't": "does not",
+    "didn't": "did not", "isn't": "is not", "aren't": "are not", "i've": "i have",
+    "you've": "you have", "i'd": "i would", "you'd": "you would", "what're": "what are",
+    "wanna": "want to", "gonna": "going to", "y'all": "you all", "ya": "you",
+}
+
+_STOP = _word_set("""
+a an the is are was were be been being am do does did doing done have has had having i me my
+myself you your yours yourself we our us it its this that these those to of in on at for with
+about and or but so as by from into than then just really very kind sort like um uh er erm hmm
+well oh okay ok yeah hey hi hello actually maybe bit lot little can could would will should may
+might must also too any some much many get got go going know tell say said think mean want
+wanted curious wondering wonder hear there here ever if please thing things stuff quite
+pretty guess any one anything something all out up right now more
+""")
+
+# Groups of words that mean the same thing when asking; the first is the canonical form.
+_SYNONYMS = [
+    "job role position work career occupation profession title gig",
+    "company firm organisation organization org business employer outfit",
+    "hire hiring recruit recruiting opening vacancy vacancies headcount",
+    "apply application applicant resume cv candidate",
+    "start begin founded found launch started",
+    "path journey background story route",
+    "event fair meetup conference mixer gathering session",
+    "enjoy like love favourite favorite best fun",
+    "hard challenge challenging difficult tough struggle problem hardest toughest tricky",
+    "team colleague colleagues crew squad department staff",
+    "fund funding money invest investor raise capital",
+    "hobby hobbies weekend weekends downtime",
+    "advice tip tips recommend recommendation suggest suggestion",
+    "daily routine typical week",
+    "volunteer volunteering volunteers help helping",
+    "student students graduate graduates grad grads intern interns internship",
+    "talk presentation keynote speech slides",
+    "tech technology stack tools tool software",
+    "city town area neighborhood neighbourhood",
+    "study studied school university college degree major",
+    "alumni alumnus alum association network",
+    "mentor mentoring mentorship mentee coaching",
+    "customer customers client clients user users",
+    "product products service services offering",
+    "food meal meals groceries grocery",
+    "learn learned learning lesson lessons",
+    "plan plans next future goal goals",
+]
+
+
+def _stem(word: str) -> str:
+    # Light suffix stripping so plurals and -ing forms meet ("hiring" ~ "hire" via synonyms).
+    w = word
+    for suf, rep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if w.endswith(suf) and len(w) - len(suf) >= 3 and not w.endswith("ss"):
+            if suf == "es" and not w.endswith(("ses", "xes", "ches", "shes")):
+                continue
+            w = w[: -len(suf)] + rep
+            break
+    if len(w) > 4 and w[-1] == w[-2] and w[-1] not in "aeiouls":
+        w = w[:-1]  # running -> runn -> run
+    return w
+
+
+_CANON: dict[str, str] = {}
+for _group in _SYNONYMS:
+    _words = _group.split()
+    for _w in _words:
+        _CANON.setdefault(_stem(_w), _stem(_words[0]))
+
+
+def normalise(text: str) -> list[str]:
+    """Content tokens of a question: lowercased, contractions expanded, stems, synonyms."""
+    t = " " + text.lower().replace("\u2019", "'") + " "
+    t = re.sub(r"[^a-z0-9' ]+", " ", t)
+    t = " " + " ".join(_CONTRACTIONS.get(w, w) for w in t.split()) + " "
+    for rx, rep in _PHRASES_RE:
+        t = rx.sub(rep, t)
+    out = []
+    for w in t.split():
+        w = w.strip("'")
+        if w.endswith("'s"):
+            w = w[:-2]
+        if not w or w in _STOP:
+            continue
+        s = _stem(w)
+        out.append(_CANON.get(s, s))
+    return out
+
+
+@dataclass
+class _Router:
+    """Per-persona index: idf weights and the token sets of each topic's ways of asking."""
+
+    idf: dict[str, float]
+    unknown_idf: float
+    asks: list[tuple[str, frozenset[str]]] = field(default_factory=list)  # (topic id, tokens)
+    bags: dict[str, frozenset[str]] = field(default_factory=dict)  # topic id -> all tokens
+
+
+def _router(persona: Persona) -> _Router:
+    cached = persona._cache.get("router")
+    if cached is not None:
+        return cached
+    asks = [(t.id, frozenset(normalise(a))) for t in persona.topics for a in t.asks]
+    bags: dict[str, set[str]] = {}
+    for tid, toks in asks:
+        bags.setdefault(tid, set()).update(toks)
+    n = len(bags)
+    df: dict[str, int] = {}
+    for toks in bags.values():
+        for w in toks:
+            df[w] = df.get(w, 0) + 1
+    idf = {w: math.log((n + 1) / (d + 0.5)) for w, d in df.items()}
+    # Words no topic uses count half a rare word: they dilute a match ("favourite movie")
+    # without letting one unexpected word sink an otherwise clear question.
+    router = _Router(idf=idf, unknown_idf=0.5 * math.log((n + 1) / 0.5), asks=asks,
+                     bags={k: frozenset(v) for k, v in bags.items()})
+    persona._cache["router"] = router
+    return router
+
+
+def topic_scores(persona: Persona, text: str) -> list[tuple[str, float]]:
+    """Every topic with its similarity to `text` (0..1), best first."""
+    r = _router(persona)
+    q = set(normalise(text))
+    if not q:
+        return [(t.id, 0.0) for t in persona.topics]
+
+    def w(tok: str) -> float:
+        return r.idf.get(tok, r.unknown_idf)
+
+    qn = math.sqrt(sum(w(t) ** 2 for t in q))
+    best: dict[str, float] = {t.id: 0.0 for t in persona.topics}
+    for tid, toks in r.asks:
+        if not toks:
+            continue
+        shared = q & toks
+        if not shared:
+            continue
+        num = sum(w(t) ** 2 for t in shared)
+        cos = num / (qn * math.sqrt(sum(w(t) ** 2 for t in toks)))
+        best[tid] = max(best[tid], cos)
+    # The topic's whole vocabulary catches questions that mix words of two ways of asking.
+    for tid, bag in r.bags.items():
+        shared = q & bag
+        if shared:
+            cover = sum(w(t) ** 2 for t in shared) / qn**2
+            best[tid] = max(best[tid], 0.8 * cover)
+    return sorted(best.items(), key=lambda kv: -kv[1])
+
+
+ROUTE_THRESHOLD = 0.35  # below this the question is unknown and gets a deflection
+
+
+def route_topic(persona: Persona, text: str) -> str | None:
+    """The topic a question asks about, or None when it matches none well enough.
+
+    Works on Whisper's unpunctuated lowercase text as well as on typed text.
+    """
+    scores = topic_scores(persona, text)
+    if not scores or scores[0][1] < ROUTE_THRESHOLD:
+        return None
+    return scores[0][0]
+

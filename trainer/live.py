@@ -1,0 +1,212 @@
+"""The terminal face of a practice round: briefing, the persona's lines, a listening indicator
+with the input level, the user's transcript, the phase, at most one nudge, and the ending.
+
+Deliberately quiet: research on live feedback (ARCHITECTURE.md anchors) says a busy dashboard
+hurts, so the screen shows the conversation and nothing else until the round is over. On a
+terminal the listening line is redrawn in place; when output is piped (tests, logs) it becomes
+plain lines with no cursor tricks.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.live import Live
+from rich.panel import Panel
+from rich.text import Text
+
+METER_FLOOR_DB = -60.0  # the meter's empty end; speech into a laptop mic sits around -30..-10
+METER_WIDTH = 20
+
+
+@dataclass(frozen=True)
+class Briefing:
+    """What the user reads before the persona speaks."""
+
+    partner: str  # "Dana Whitfield, recruiter at Northwind"
+    setting: str  # "career fair, university sports hall"
+    difficulty: str
+    goal: str  # one goal for this round
+    opener_tip: str
+    why: str = ""  # why this persona was picked ("your first round: an easy one")
+    how: str = ""  # how to reply: speak / type / files
+
+
+def level_db(rms: float) -> float:
+    """RMS of float samples (full scale 1.0) in dBFS, floored."""
+    if rms <= 0:
+        return METER_FLOOR_DB
+    return max(METER_FLOOR_DB, 20.0 * math.log10(rms))
+
+
+def meter(rms: float, width: int = METER_WIDTH) -> str:
+    """A bar for the input level, e.g. '▮▮▮▮▮▯▯▯▯▯'."""
+    frac = (level_db(rms) - METER_FLOOR_DB) / -METER_FLOOR_DB
+    n = round(max(0.0, min(1.0, frac)) * width)
+    return "▮" * n + "▯" * (width - n)
+
+
+def phase_label(phase: str) -> str:
+    return phase.replace("_", " ").replace("-", " ").strip()
+
+
+class Screen:
+    """Everything the round shows. Safe to call `level()` from an audio thread."""
+
+    def __init__(self, console: Console | None = None):
+        self.console = console or Console(highlight=False, soft_wrap=True)
+        self._live: Live | None = None
+        self._lock = threading.Lock()
+        self._listen_started = 0.0
+        self._last_phase = ""
+        self._status_shown = ""
+
+    @property
+    def interactive(self) -> bool:
+        return self.console.is_terminal
+
+    # --- before the round ---------------------------------------------------------------------
+    def notice(self, message: str) -> None:
+        """A one-line message outside the conversation (no microphone found, model ready...)."""
+        self._stop_live()
+        self.console.print(Text(message, style="yellow"))
+
+    def info(self, message: str) -> None:
+        self._stop_live()
+        self.console.print(Text(message, style="dim"))
+
+    def briefing(self, b: Briefing) -> None:
+        body = Text()
+        body.append("You'll meet ", style="dim")
+        body.append(b.partner, style="bold")
+        body.append("\nWhere: ", style="dim")
+        body.append(b.setting)
+        body.append(f"   ({b.difficulty})", style="dim")
+        body.append("\nYour goal this round: ", style="dim")
+        body.append(b.goal, style="bold green")
+        body.append("\nOpener tip: ", style="dim")
+        body.append(b.opener_tip)
+        if b.why:
+            body.append(f"\n{b.why}", style="dim italic")
+        if b.how:
+            body.append(f"\n{b.how}", style="cyan")
+        if self.interactive:
+            self.console.print(Panel(body, title="Briefing", title_align="left", expand=False))
+        else:
+            self.console.print("== Briefing ==")
+            self.console.print(body)
+            self.console.print()
+
+    def progress(self, what: str, fraction: float | None = None) -> None:
+        """Model loading and similar waits: redrawn in place on a terminal, printed once when
+        piped (a log full of percentages helps nobody)."""
+        pct = "" if fraction is None else f" {fraction * 100:.0f}%"
+        if self.interactive:
+            self._show_live(Text(f"… {what}{pct}", style="dim"))
+        elif what != self._status_shown:
+            self._status_shown = what
+            self.console.print(Text(f"… {what}", style="dim"))
+
+    # --- during the round ---------------------------------------------------------------------
+    def persona_line(self, name: str, text: str, phase: str = "") -> None:
+        self._stop_live()
+        line = Text()
+        if phase and phase != self._last_phase:
+            self._last_phase = phase
+            line.append(f"[{phase_label(phase)}] ", style="dim")
+        line.append(f"{name}: ", style="bold magenta")
+        line.append(text)
+        self.console.print(line)
+
+    def listening(self, hint: str = "") -> None:
+        """The user's turn begins (microphone or files)."""
+        self._listen_started = time.monotonic()
+        if self.interactive:
+            self._show_live(self._listen_text(0.0, hint))
+        self._hint = hint
+
+    def level(self, rms: float, speaking: bool = False) -> None:
+        """Update the input meter (called from the audio thread many times a second)."""
+        if self.interactive and self._live is not None:
+            self._show_live(self._listen_text(rms, self._hint, speaking))
+
+    def _listen_text(self, rms: float, hint: str, speaking: bool = False) -> Text:
+        t = Text()
+        t.append("● ", style="bold red" if speaking else "red")
+        t.append("listening " if not speaking else "hearing you ", style="bold")
+        t.append(meter(rms), style="green" if speaking else "dim green")
+        secs = time.monotonic() - self._listen_started
+        t.append(f" {secs:4.0f}s", style="dim")
+        if hint:
+            t.append(f"  {hint}", style="dim")
+        return t
+
+    def transcribing(self) -> None:
+        if self.interactive:
+            self._show_live(Text("… transcribing", style="dim"))
+
+    def user_line(self, text: str, note: str = "") -> None:
+        self._stop_live()
+        line = Text()
+        line.append("You: ", style="bold cyan")
+        line.append(text if text else "(nothing heard)", style="" if text else "dim")
+        if note:
+            line.append(f"  ({note})", style="dim")
+        self.console.print(line)
+
+    def nudge(self, text: str) -> None:
+        """The round's one optional live tip."""
+        self._stop_live()
+        self.console.print(Text(f"  tip: {text}", style="italic yellow"))
+
+    def round_over(self, reason: str) -> None:
+        self._stop_live()
+        self.console.print(Text(f"— {reason} —", style="dim"))
+        self.console.print()
+
+    # --- after the round ----------------------------------------------------------------------
+    def heading(self, title: str) -> None:
+        self._stop_live()
+        self.console.print(Text(title, style="bold underline"))
+
+    def recall_result(self, question: str, given: str, correct: bool, answer: str) -> None:
+        mark = Text("✓ ", style="green") if correct else Text("✗ ", style="red")
+        line = mark + Text(question + " ")
+        line.append(given or "(no answer)", style="bold" if given else "dim")
+        if not correct:
+            line.append(f"  (it was: {answer})", style="dim")
+        self.console.print(line)
+
+    def saved(self, session_id: str, status: str = "completed") -> None:
+        self._stop_live()
+        label = "Saved" if status == "completed" else f"Saved ({status})"
+        self.console.print(Text.assemble(
+            (f"{label} as session {session_id}. ", "bold"),
+            ("Review it: ", "dim"),
+            (f"trainer review {session_id}", "cyan"),
+        ))
+
+    def close(self) -> None:
+        self._stop_live()
+
+    # --- the redrawn line ---------------------------------------------------------------------
+    def _show_live(self, renderable) -> None:
+        with self._lock:
+            if self._live is None:
+                self._live = Live(renderable, console=self.console, transient=True,
+                                  auto_refresh=True, refresh_per_second=12)
+                self._live.start()
+            else:
+                self._live.update(renderable)
+
+    def _stop_live(self) -> None:
+        with self._lock:
+            if self._live is not None:
+                self._live.stop()
+                self._live = None
+
+    _hint = ""

@@ -1,0 +1,630 @@
+"""Persona files: the strict schema, loading, and validation errors that name file and field.
+
+A persona is data (`personas/*.yaml`): who they are, how their conversation moves from phase to
+phase (`transitions` as `{trigger, source, dest, conditions, unless}`), what they can talk about
+(topics), the personal details they drop in passing (hooks), and their lines for each reaction.
+Unknown keys are refused everywhere (pydantic `extra="forbid"`), and every problem of a file is
+reported at once as one `PersonaError` whose `.problems` hold one "FILE: field.path: expected..."
+line each. trainer/conversation.py turns a Persona into a running state machine.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    PrivateAttr,
+    StringConstraints,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
+
+from trainer.analysis import HookCue
+from trainer.errors import PersonaError, UsageError
+from trainer.paths import personas_dir
+
+# --- the vocabulary the conversation machine understands ---------------------------------------
+
+# Events the conversation fires after each user turn, in this order of precedence:
+# silence | goodbye | ask_to_meet | reply, then `stall` (unless the round already ended).
+TRIGGERS = ("reply", "silence", "goodbye", "ask_to_meet", "stall")
+
+# Facts a condition may test. Flags describe the user's latest turn; counts the round so far.
+FLAG_FACTS = {
+    "asked": "the turn holds a question",
+    "open_question": "the turn holds an open question",
+    "followed_up": "the turn follows up on a hook or on the persona's last line",
+    "offered": "the user offered help",
+    "asked_to_meet": "the user asked to meet again or swap contacts",
+    "said_goodbye": "the user said goodbye",
+    "monologue": "the turn was a monologue (long, or cut at the maximum reply length)",
+    "silent": "the user said nothing",
+    "topic_known": "the question reached one of the persona's topics",
+}
+COUNT_FACTS = {
+    "turns": "user turns so far, this one included",
+    "phase_turns": "user turns in the current phase, this one included",
+    "questions": "questions the user asked so far",
+    "follow_ups": "follow-up questions so far",
+    "silences": "silent turns in a row",
+    "quiet_turns": "spoken turns in a row without a question",
+    "monologues": "monologue turns so far",
+    "offers": "offers to help so far",
+    "warmth": "the persona's goodwill: starts at `patience`, rises with good questions",
+    "hooks_dropped": "hooks the persona mentioned so far",
+    "hooks_left": "hooks not mentioned yet",
+}
+_OPS = ("<=", ">=", "==", "!=", "<", ">")
+_COND_RE = re.compile(r"^\s*([a-z_]+)\s*(?:(<=|>=|==|!=|<|>)\s*(-?\d+))?\s*$")
+
+# English voices of espeak-ng (`espeak-ng --voices=en`); pyttsx3 passes the name to espeak-ng,
+# which also accepts a variant after "+" (e.g. "en-us+f3" for a female voice).
+ESPEAK_ENGLISH = (
+    "en", "en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-gb-x-rp",
+    "en-029", "en-us-nyc", "en-uk",
+)
+_VOICE_RE = re.compile(r"^([a-z0-9-]+)(?:\+([A-Za-z0-9_-]+))?$")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One parsed condition: a fact name, and optionally a comparison with a whole number."""
+
+    text: str
+    fact: str
+    op: str | None = None
+    value: int | None = None
+
+    def holds(self, facts: Any) -> bool:
+        """Evaluate against an object that has the facts as attributes."""
+        got = getattr(facts, self.fact)
+        if self.op is None:
+            return bool(got)
+        v = self.value
+        return {
+            "<=": got <= v, ">=": got >= v, "==": got == v,
+            "!=": got != v, "<": got < v, ">": got > v,
+        }[self.op]
+
+
+def parse_condition(text: str) -> Condition:
+    """Parse "asked", "turns>=6" or "warmth <= 0"; raises ValueError saying what was expected."""
+    m = _COND_RE.match(text) if isinstance(text, str) else None
+    if not m:
+        raise ValueError(f"expected FACT or FACT<op>NUMBER (op one of {' '.join(_OPS)}), got {text!r}")
+    fact, op, value = m.group(1), m.group(2), m.group(3)
+    if op is None and fact not in FLAG_FACTS and fact not in COUNT_FACTS:
+        raise ValueError(f"unknown fact {fact!r}; expected one of {', '.join([*FLAG_FACTS, *COUNT_FACTS])}")
+    if op is not None and fact not in COUNT_FACTS:
+        raise ValueError(f"{fact!r} cannot be compared; expected a count: {', '.join(COUNT_FACTS)}")
+    return Condition(text=text.strip(), fact=fact, op=op, value=int(value) if value else None)
+
+
+# --- the schema -------------------------------------------------------------------------------
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
+Cue = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9' -]*$")]
+Lines = Annotated[list[Text], Field(min_length=1)]
+
+
+class _Strict(BaseModel):
+    # strict: YAML "yes" stays a string, 5 is not a name; forbid: a typo'd key is an error.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Voice(_Strict):
+    """How the persona sounds: an espeak-ng voice name usable by pyttsx3, and a speaking rate."""
+
+    id: str
+    rate_wpm: Annotated[int, Field(ge=80, le=300)] = 165
+
+
+class Briefing(_Strict):
+    """What the user reads before the round."""
+
+    who: Text  # who you meet
+    where: Text  # where you meet them
+    goal: Text  # one goal for this round
+    opener_tip: Text  # how to start
+
+
+class Phase(_Strict):
+    """A state of the conversation machine."""
+
+    id: Ident
+    final: bool = False  # the round ends when the machine enters a final phase
+    prompts: list[Text] = []  # what the persona says to hand the conversation back
+    hooks: list[Ident] = []  # hooks the persona may drop in passing in this phase
+    mirror_topic: Ident | None = None  # the topic "and you?" gets after this phase's prompt
+
+
+_SOURCE_RE = re.compile(r"^(\*|[a-z][a-z0-9_-]*)$")
+
+
+def _check_source(value: Any) -> str | list[str]:
+    # One clear message instead of one per alternative of a union.
+    items = [value] if isinstance(value, str) else value
+    if not (isinstance(items, list) and items
+            and all(isinstance(s, str) and _SOURCE_RE.match(s) for s in items)):
+        raise PydanticCustomError("source", "expected a phase id, '*', or a list of phase ids")
+    return value
+
+
+class Transition(_Strict):
+    """A `transitions` edge: on TRIGGER in SOURCE, go to DEST if all conditions hold."""
+
+    trigger: Literal["reply", "silence", "goodbye", "ask_to_meet", "stall"]
+    source: Annotated[str | list[str], PlainValidator(_check_source)]  # phase id(s) or "*"
+    dest: Ident
+    conditions: list[str] = []
+    unless: list[str] = []
+
+    def sources(self) -> list[str]:
+        return [self.source] if isinstance(self.source, str) else list(self.source)
+
+
+class Topic(_Strict):
+    """Something the user can ask about: the ways people ask, and several answers."""
+
+    id: Ident
+    asks: Lines  # paraphrases: ways people ask this
+    answers: Lines  # full answers, one chosen per time asked
+    short_answers: list[Text] = []  # for closed questions to a persona who wants open ones
+    hook: Ident | None = None  # a hook this answer leads into (mentioned right after)
+
+
+class Recall(_Strict):
+    """A listening check after the round."""
+
+    question: Text  # "What is Dana's puppy called?"
+    answers: Annotated[list[Cue], Field(min_length=1)]  # accepted answers, lowercase
+
+
+class Hook(_Strict):
+    """A personal detail the persona drops in passing, and the reward for following it up."""
+
+    id: Ident
+    label: Text  # short name for reports: "rescue puppy Biscuit"
+    mentions: Lines  # lines that drop the detail
+    cues: Annotated[list[Cue], Field(min_length=1)]  # words that show the user took it up
+    warm_answers: Lines  # warmer, more open answers when the user follows up
+    suggestion: Text  # a better line the user could have said
+    recall: Recall
+
+
+class Reactions(_Strict):
+    """Lines for the persona's reactions to how the user behaves."""
+
+    acknowledge: Lines  # to a plain statement ("Oh, nice.")
+    introduced: list[Text] = []  # to a self-introduction ("Nice to meet you!")
+    monologue: Lines  # short and cool, after a long turn
+    never_asks: Lines  # nudge when the user only answers and never asks
+    silence_prompt: Lines  # first silence: a gentle prompt
+    silence_move_on: Lines  # silence again: the persona moves on by itself
+    follow_up: Lines  # warmth when the user follows up on a hook
+    offer: Lines  # gratitude for an offer to help
+    ask_to_meet: Lines  # the answer to "can we meet / swap contacts" (card, email, coffee)
+    early_ask: list[Text] = []  # when an ask comes too early and the machine does not close
+    interrupted: list[Text] = []  # when the user talks over the persona
+
+
+class Closings(_Strict):
+    """How the persona ends the conversation, by reason."""
+
+    natural: Lines  # the conversation ran its course
+    after_ask: Lines  # after answering an ask to meet
+    goodbye: Lines  # the user said goodbye
+    stall: Lines  # the persona ends it because it stalled
+
+
+class Persona(_Strict):
+    """A persona script. Load with `load_persona`; run with `trainer.conversation.Conversation`."""
+
+    id: Ident
+    name: Text
+    role: Text
+    setting: Text
+    difficulty: Literal["easy", "medium", "hard"]
+    voice: Voice
+    briefing: Briefing
+    patience: Annotated[int, Field(ge=1, le=20)] = 5  # starting warmth; 0 means stalled
+    open_questions_only: bool = False  # closed questions get short answers
+    opener: Lines
+    initial: Ident
+    phases: Annotated[list[Phase], Field(min_length=2)]
+    transitions: Annotated[list[Transition], Field(min_length=1)]
+    topics: Annotated[list[Topic], Field(min_length=1)]
+    hooks: Annotated[list[Hook], Field(min_length=1)]
+    reactions: Reactions
+    deflections: Lines  # unknown questions: a natural dodge that hands the conversation back
+    closings: Closings
+
+    _path: Path | None = PrivateAttr(default=None)
+    _cache: dict = PrivateAttr(default_factory=dict)  # derived data (e.g. the topic router)
+
+    @property
+    def path(self) -> Path | None:
+        """The file this persona was loaded from, if any."""
+        return self._path
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0]
+
+    def hook(self, hook_id: str) -> Hook:
+        """The hook with this id (KeyError if none)."""
+        for h in self.hooks:
+            if h.id == hook_id:
+                return h
+        raise KeyError(hook_id)
+
+    def topic(self, topic_id: str) -> Topic:
+        """The topic with this id (KeyError if none)."""
+        for t in self.topics:
+            if t.id == topic_id:
+                return t
+        raise KeyError(topic_id)
+
+    def phase(self, phase_id: str) -> Phase:
+        """The phase with this id (KeyError if none)."""
+        for p in self.phases:
+            if p.id == phase_id:
+                return p
+        raise KeyError(phase_id)
+
+    def hook_cues(self) -> tuple[HookCue, ...]:
+        """Every hook as the analysis sees it (id, cues, label, suggestion)."""
+        return tuple(
+            HookCue(id=h.id, cues=tuple(h.cues), label=h.label, suggestion=h.suggestion)
+            for h in self.hooks
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready summary (for `trainer personas --json`)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "role": self.role,
+            "setting": self.setting,
+            "difficulty": self.difficulty,
+            "voice": self.voice.model_dump(),
+            "briefing": self.briefing.model_dump(),
+            "topics": [t.id for t in self.topics],
+            "hooks": [h.id for h in self.hooks],
+            "path": str(self._path) if self._path else None,
+        }
+
+
+# --- cross-references -------------------------------------------------------------------------
+
+
+def _cross_problems(p: Persona) -> list[tuple[str, str]]:
+    """What the schema cannot see: ids that must exist, be unique, be reachable. (path, msg)"""
+    out: list[tuple[str, str]] = []
+
+    m = _VOICE_RE.match(p.voice.id)
+    if not m or m.group(1) not in ESPEAK_ENGLISH:
+        out.append(("voice.id", f"expected an espeak-ng English voice ({', '.join(ESPEAK_ENGLISH)}),"
+                    f" optionally with a variant like '+f3'; got {p.voice.id!r}"))
+
+    for name, items in (("phases", p.phases), ("topics", p.topics), ("hooks", p.hooks)):
+        seen: dict[str, int] = {}
+        for i, it in enumerate(items):
+            if it.id in seen:
+                out.append((f"{name}[{i}].id", f"expected a unique id; {it.id!r} is also "
+                            f"{name}[{seen[it.id]}]"))
+            seen.setdefault(it.id, i)
+
+    phase_ids = [ph.id for ph in p.phases]
+    finals = {ph.id for ph in p.phases if ph.final}
+    hook_ids = {h.id for h in p.hooks}
+    phases_txt = ", ".join(phase_ids)
+    if p.initial not in phase_ids:
+        out.append(("initial", f"expected one of the phases ({phases_txt}), got {p.initial!r}"))
+    elif p.initial in finals:
+        out.append(("initial", "expected a phase that is not final"))
+    if not finals:
+        out.append(("phases", "expected at least one phase with `final: true`"))
+
+    for i, ph in enumerate(p.phases):
+        if not ph.final and not ph.prompts:
+            out.append((f"phases[{i}].prompts", "expected at least one line (a phase that is "
+                        "not final needs a way to hand the conversation back)"))
+        if ph.final and (ph.prompts or ph.hooks):
+            out.append((f"phases[{i}]", "expected no prompts or hooks in a final phase "
+                        "(closing lines live under `closings`)"))
+        if ph.mirror_topic is not None and ph.mirror_topic not in {t.id for t in p.topics}:
+            out.append((f"phases[{i}].mirror_topic", f"expected a topic id "
+                        f"({', '.join(t.id for t in p.topics)}), got {ph.mirror_topic!r}"))
+        for j, hid in enumerate(ph.hooks):
+            if hid not in hook_ids:
+                out.append((f"phases[{i}].hooks[{j}]", f"expected a hook id ({', '.join(sorted(hook_ids))}), got {hid!r}"))
+
+    edges: dict[str, set[str]] = {ph: set() for ph in phase_ids}
+    for i, t in enumerate(p.transitions):
+        srcs = t.sources()
+        if srcs != ["*"]:
+            for j, s in enumerate(srcs):
+                if s not in phase_ids:
+                    where = f"transitions[{i}].source" + (f"[{j}]" if isinstance(t.source, list) else "")
+                    out.append((where, f"expected a phase id ({phases_txt}) or '*', got {s!r}"))
+        if t.dest not in phase_ids:
+            out.append((f"transitions[{i}].dest", f"expected a phase id ({phases_txt}), got {t.dest!r}"))
+        for key in ("conditions", "unless"):
+            for j, c in enumerate(getattr(t, key)):
+                try:
+                    parse_condition(c)
+                except ValueError as exc:
+                    out.append((f"transitions[{i}].{key}[{j}]", str(exc)))
+        for s in (phase_ids if srcs == ["*"] else srcs):
+            if s in edges and t.dest in edges:
+                edges[s].add(t.dest)
+
+    # Every phase must be reachable, and a final phase reachable from every phase.
+    if p.initial in edges and finals:
+        reach = _reachable(edges, p.initial)
+        for i, ph in enumerate(p.phases):
+            if ph.id not in reach:
+                out.append((f"phases[{i}]", f"expected a transition path from {p.initial!r} to "
+                            f"{ph.id!r}; the phase can never be reached"))
+            elif not ph.final and not (_reachable(edges, ph.id) & finals):
+                out.append((f"phases[{i}]", f"expected a transition path from {ph.id!r} to a "
+                            "final phase; the round could never end"))
+
+    dropped = {hid for ph in p.phases for hid in ph.hooks}
+    for i, t in enumerate(p.topics):
+        if t.hook is not None:
+            if t.hook not in hook_ids:
+                out.append((f"topics[{i}].hook", f"expected a hook id, got {t.hook!r}"))
+            dropped.add(t.hook)
+        if p.open_questions_only and not t.short_answers:
+            out.append((f"topics[{i}].short_answers", "expected at least one line "
+                        "(open_questions_only: closed questions get a short answer)"))
+    for i, h in enumerate(p.hooks):
+        if h.id not in dropped:
+            out.append((f"hooks[{i}]", f"expected hook {h.id!r} under some phase's `hooks` or a "
+                        "topic's `hook`; otherwise it is never mentioned"))
+
+    asked: dict[str, str] = {}
+    for i, t in enumerate(p.topics):
+        for j, a in enumerate(t.asks):
+            key = " ".join(re.findall(r"[a-z0-9']+", a.lower()))
+            if key in asked and asked[key] != t.id:
+                out.append((f"topics[{i}].asks[{j}]", f"expected each way of asking to belong to "
+                            f"one topic; {a!r} is also under {asked[key]!r}"))
+            asked.setdefault(key, t.id)
+    return out
+
+
+def _reachable(edges: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = {start}, [start]
+    while todo:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                dup = key in seen
+                seen.add(key)
+            except TypeError:
+                continue  # unhashable keys are reported by the base class
+            if dup:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _yaml_problem(exc: BaseException) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
+    if mark is not None:
+        return f"line {mark.line + 1}, column {mark.column + 1}: expected valid YAML ({problem})"
+    return f"expected valid YAML ({problem})"
+
+
+def _loc_text(loc: Sequence[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _fields_at(loc: Sequence[Any]) -> list[str] | None:
+    """The allowed keys of the model at `loc` (the parent of an unknown key), if a model."""
+    tp: Any = Persona
+    for part in loc:
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            if part not in tp.model_fields:
+                return None
+            tp = tp.model_fields[part].annotation
+        elif get_origin(tp) is list and isinstance(part, int):
+            tp = get_args(tp)[0]
+        else:
+            return None
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return list(tp.model_fields)
+    return None
+
+
+def _unwrap(tp: Any) -> Any:
+    while get_origin(tp) is Annotated:
+        tp = get_args(tp)[0]
+    return tp
+
+
+def _pydantic_problem(err: dict[str, Any]) -> tuple[str, str]:
+    loc = list(err.get("loc", ()))
+    kind = err.get("type", "")
+    msg = str(err.get("msg", "invalid"))
+    if kind == "extra_forbidden":
+        allowed = _fields_at(loc[:-1])
+        hint = f"; expected one of: {', '.join(allowed)}" if allowed else ""
+        return _loc_text(loc), f"unknown field{hint}"
+    if kind == "missing":
+        return _loc_text(loc), "expected this field (it is required)"
+    if msg.startswith("Input should be "):
+        msg = "expected " + msg[len("Input should be "):]
+    elif msg.startswith(("String should", "List should", "Value should")):
+        msg = "expected a value that should" + msg.split("should", 1)[1]
+    if "input" in err and kind not in ("missing",):
+        msg += f", got {_short(err['input'])}"
+    return _loc_text(loc), msg
+
+
+def parse_persona(text: str | bytes, source: str = "<text>") -> Persona:
+    """Validate persona YAML. Raises one PersonaError listing every problem ("SOURCE: path: ...")."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _error(source, [f"{source}: byte {exc.start}: expected UTF-8 text"]) from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise _error(source, [f"{source}: {_yaml_problem(exc)}"]) from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # PyYAML's constructors raise these for e.g. "2021-02-30" (not a date) or deep nesting.
+        raise _error(source, [f"{source}: expected valid YAML ({type(exc).__name__}: "
+                              f"{str(exc)[:80]})"]) from None
+    return validate_persona(data, source)
+
+
+def validate_persona(data: Any, source: str = "<data>") -> Persona:
+    """Validate already-parsed data (a dict) into a Persona, with the same error format."""
+    if not isinstance(data, dict):
+        got = "an empty file" if data is None else type(data).__name__
+        raise _error(source, [f"{source}: (top level): expected a mapping of persona fields, "
+                              f"got {got}"])
+    try:
+        persona = Persona.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors(include_url=False):
+            path, msg = _pydantic_problem(err)
+            lines.append(f"{source}: {path}: {msg}")
+        raise _error(source, _dedupe(lines)) from None
+    except RecursionError:
+        raise _error(source, [f"{source}: (top level): expected a persona, got data nested too "
+                              "deeply"]) from None
+    cross = _cross_problems(persona)
+    if cross:
+        raise _error(source, [f"{source}: {path}: {msg}" for path, msg in cross])
+    return persona
+
+
+def _dedupe(lines: list[str]) -> list[str]:
+    return list(dict.fromkeys(lines))
+
+
+def _error(source: str, problems: list[str]) -> PersonaError:
+    n = len(problems)
+    return PersonaError(
+        f"invalid persona file {source} ({n} problem{'s' if n != 1 else ''})",
+        problems=problems,
+        hint="fix the lines above; `trainer persona check FILE` re-checks",
+    )
+
+
+def load_file(path: str | Path) -> Persona:
+    """Load and validate one persona file."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise _error(str(path), [f"{path}: expected an existing file"]) from None
+    except IsADirectoryError:
+        raise _error(str(path), [f"{path}: expected a file, got a folder"]) from None
+    except OSError as exc:
+        raise _error(str(path), [f"{path}: expected a readable file ({exc.strerror})"]) from None
+    persona = parse_persona(raw, str(path))
+    persona._path = path
+    return persona
+
+
+def list_personas(folder: str | Path | None = None) -> list[Persona]:
+    """Every persona in the shipped folder (or `folder`), sorted by difficulty then id."""
+    folder = Path(folder) if folder else personas_dir()
+    files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+    personas = []
+    problems: list[str] = []
+    for f in files:
+        try:
+            personas.append(load_file(f))
+        except PersonaError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise PersonaError(f"invalid persona files in {folder}", problems=problems,
+                           hint="`trainer persona check FILE` shows each problem")
+    order = {"easy": 0, "medium": 1, "hard": 2}
+    return sorted(personas, key=lambda p: (order[p.difficulty], p.id))
+
+
+def load_persona(id_or_path: str | Path) -> Persona:
+    """A shipped persona by id (e.g. "dana"), or any persona file by path."""
+    text = str(id_or_path)
+    path = Path(text)
+    if isinstance(id_or_path, Path) or path.suffix in (".yaml", ".yml") or "/" in text \
+            or path.exists():
+        return load_file(path)
+    folder = personas_dir()
+    for ext in (".yaml", ".yml"):
+        candidate = folder / f"{text}{ext}"
+        if candidate.exists():
+            persona = load_file(candidate)
+            if persona.id == text:
+                return persona
+    for persona in list_personas(folder):
+        if persona.id == text:
+            return persona
+    known = ", ".join(p.id for p in list_personas(folder))
+    raise UsageError(f"no persona with id {text!r}", hint=f"known personas: {known}")
+
+
+def check_files(paths: Iterable[str | Path]) -> list[str]:
+    """Validate persona files; one problem line per problem (empty when all are valid)."""
+    problems: list[str] = []
+    ids: dict[str, str] = {}
+    for p in paths:
+        try:
+            persona = load_file(p)
+        except PersonaError as exc:
+            problems.extend(exc.problems)
+            continue
+        if persona.id in ids:
+            problems.append(f"{p}: id: expected an id unique among the files checked; "
+                            f"{persona.id!r} is also in {ids[persona.id]}")
+        ids.setdefault(persona.id, str(p))
+    return problems

@@ -1,0 +1,164 @@
+"""The scorecard in the terminal (after a practice round, in `trainer analyze` and in review).
+
+Calm and personal on purpose: a 2022 study found a personalised report after the round helps
+and a busy live dashboard does not. So: one sentence about the round, the metrics in one quiet
+table, Keep / Start / Stop, and at most three tips that quote the user's own words.
+"""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from trainer.scoring import Metric, Scorecard
+
+MAX_TIPS = 3
+MAX_LIST = 4
+
+
+def _fmt_value(m: Metric) -> str:
+    if m.value is None:
+        return "-"
+    if isinstance(m.value, bool):
+        return "yes" if m.value else "no"
+    if m.unit == "%":
+        return f"{m.value:.0f}%"
+    if m.unit == "s":
+        return f"{m.value:.1f} s"
+    if m.unit == "wpm":
+        return f"{m.value:.0f} wpm"
+    if m.unit == "per min":
+        return f"{m.value:.1f}/min"
+    return str(m.value)
+
+
+def _mark(m: Metric) -> Text:
+    if m.passed is None:
+        return Text("·", style="dim")
+    return Text("✓", style="green") if m.passed else Text("○", style="yellow")
+
+
+def headline(card: Scorecard) -> str:
+    """One sentence about the round, in the user's terms."""
+    name = card.partner_name or "your partner"
+    q = card.metric("questions_total")
+    f = card.metric("follow_ups")
+    parts = []
+    if q is not None:
+        n = int(q.value or 0)
+        fu = int(f.value or 0) if f else 0
+        if n == 0:
+            parts.append(f"You asked {name} no questions")
+        else:
+            parts.append(f"You asked {n} question{'s' if n != 1 else ''}"
+                         + (f", {fu} of them follow-ups" if fu else ""))
+    if card.hooks:
+        taken = sum(1 for h in card.hooks if h.taken_up)
+        parts.append(f"you took up {taken} of {len(card.hooks)} details {name} mentioned")
+    share = card.metric("talk_share")
+    if share is not None and share.value is not None:
+        parts.append(f"and talked {share.value:.0f}% of the time")
+    if not parts:
+        return "Nothing to score yet."
+    text = ", ".join(parts[:-1]) + (" " if len(parts) > 1 else "") + parts[-1] \
+        if len(parts) > 1 and parts[-1].startswith("and") else ", ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
+def render_scorecard(card: Scorecard, title: str | None = None) -> RenderableType:
+    """A rich renderable of the scorecard."""
+    name = card.partner_name
+    minutes = card.duration_s / 60.0
+    heading = title or (f"Your round with {name}" if name else "Your round")
+    if card.duration_s:
+        heading += f" · {minutes:.1f} min" if minutes >= 1 else f" · {card.duration_s:.0f} s"
+
+    parts: list[RenderableType] = [Text(headline(card), style="bold"), Text("")]
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
+    table.add_column("", width=1)
+    table.add_column("Listening and asking")
+    table.add_column("you", justify="right")
+    table.add_column("target", justify="right", style="dim")
+    table.add_column("", style="dim")
+    for m in card.metrics:
+        table.add_row(_mark(m), m.label, _fmt_value(m), m.target, m.detail)
+    parts.append(table)
+
+    for label, items, style in (("Keep", card.keep, "green"), ("Start", card.start, "cyan"),
+                                ("Stop", card.stop, "yellow")):
+        if not items:
+            continue
+        parts.append(Text(""))
+        parts.append(Text(label, style=f"bold {style}"))
+        for item in items[:MAX_LIST]:
+            parts.append(Text(f"  • {item}"))
+        if len(items) > MAX_LIST:
+            parts.append(Text(f"  • ... and {len(items) - MAX_LIST} more", style="dim"))
+
+    if card.tips:
+        parts.append(Text(""))
+        parts.append(Text("Try next time", style="bold"))
+        for i, tip in enumerate(card.tips[:MAX_TIPS], 1):
+            line = Text(f"  {i}. {tip.message}")
+            if tip.quote:
+                line.append("\n     You said: ", style="dim")
+                line.append(f"'{tip.quote}'", style="italic")
+            if tip.suggestion:
+                line.append("\n     Try: ", style="dim")
+                line.append(f"'{tip.suggestion}'", style="bold")
+            parts.append(line)
+
+    if card.recall:
+        parts.append(Text(""))
+        parts.append(Text("Recall check", style="bold"))
+        for r in card.recall:
+            mark = "✓" if r.correct else "○"
+            expect = "" if r.correct else f" (it was: {', '.join(r.expected[:1])})"
+            parts.append(Text(f"  {mark} {r.question} - you said '{r.given}'{expect}"))
+
+    for note in card.notes:
+        parts.append(Text(note, style="dim"))
+    return Panel(Group(*parts), title=heading, title_align="left", box=box.ROUNDED,
+                 padding=(1, 2))
+
+
+def render_lines(card: Scorecard) -> RenderableType:
+    """The user's lines with what each did (question kind, follow-up, fillers...)."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("you said")
+    table.add_column("what it did", style="cyan")
+    for ln in card.lines:
+        table.add_row(str(ln.index), ln.text, describe_labels(ln.labels))
+    return table
+
+
+def describe_labels(labels: dict) -> str:
+    """A short human description of one line's labels ("open follow-up question (hook)")."""
+    bits: list[str] = []
+    if labels.get("is_question"):
+        openness = "open" if labels.get("is_open") else "closed"
+        kind = (labels.get("question_kind") or "question").replace("_", "-")
+        text = f"{openness} {kind} question"
+        fu = labels.get("follow_up") or ""
+        if fu.startswith("hook:"):
+            text += f" (takes up {fu[5:]})"
+        bits.append(text)
+    for key, text in (("is_opener", "introduction"), ("is_offer", "offer to help"),
+                      ("is_ask", "asks to follow up"), ("is_backchannel", "back-channel"),
+                      ("is_goodbye", "goodbye"), ("uses_name", "uses their name")):
+        if labels.get(key):
+            bits.append(text)
+    if labels.get("fillers"):
+        bits.append("fillers: " + ", ".join(labels["fillers"]))
+    return "; ".join(bits) or "statement"
+
+
+def print_scorecard(card: Scorecard, console: Console | None = None,
+                    title: str | None = None) -> None:
+    """Print the scorecard to `console` (default: stdout)."""
+    (console or Console()).print(render_scorecard(card, title=title))

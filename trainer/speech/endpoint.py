@@ -1,0 +1,256 @@
+"""End-of-turn detection: when did the user start and stop speaking?
+
+A pure state machine fed one frame at a time with the frame's audio and its VAD speech
+probability; it knows nothing about devices or clocks, only sample counts, so tests drive it
+with synthetic frames. Positions are sample indices from the start of listening.
+
+The rule (issue 6):
+- a turn **starts** at the first speech frame (probability >= `vad_threshold`) of a run that
+  stays speech-like (>= the lower `vad_neg_threshold`) for `min_speech_s`; shorter blips
+  (a cough, a click, a noise burst) are ignored. The turn's audio keeps `pre_roll_s` before it.
+- it **ends** once the probability stays below `vad_neg_threshold` for `silence_s`
+  (0.7 s by default); the end time is the start of that silence, and `tail_s` of it is kept.
+- it is **capped** at `max_reply_s` of speech (the persona interjects);
+- with no speech `no_reply_timeout_s` after the persona finished, there is **no reply**.
+
+For low latency the machine also reports `SpeechPaused` once the silence has lasted `tail_s`:
+from then on the turn's audio is final unless speech resumes, so a transcriber can start on it
+while the rest of the silence is being confirmed (see sources.SpeculativeTranscriber).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from trainer.errors import UsageError
+
+
+@dataclass
+class EndpointOptions:
+    """How a reply is cut out of the microphone stream. All times in seconds.
+
+    Attributes:
+        silence_s: continuous non-speech that ends a turn.
+        pre_roll_s: audio kept before the detected start of speech (soft onsets, breaths).
+        tail_s: audio kept after the last speech frame; must be shorter than `silence_s`.
+        max_reply_s: a turn is cut (`capped`) after this much time from its start; None: never.
+        no_reply_timeout_s: with no speech this long after the persona's line ended, the reply
+            is `timed_out`; None: wait for ever.
+        min_speech_s: speech must last this long to count as the start of a turn.
+        vad_threshold: VAD probability (0..1) at or above which a frame is speech.
+        vad_neg_threshold: probability below which a frame is silence; in between, a frame
+            keeps the current state (hysteresis). None: `vad_threshold - 0.15`, as in Silero.
+        allow_interrupt: speech that starts while the persona is talking stops the persona.
+            Turn it off when the microphone hears the speaker (no headphones), or the persona
+            would interrupt itself.
+    """
+
+    silence_s: float = 0.7
+    pre_roll_s: float = 0.3
+    tail_s: float = 0.2
+    max_reply_s: float | None = 45.0
+    no_reply_timeout_s: float | None = 8.0
+    min_speech_s: float = 0.15
+    vad_threshold: float = 0.5
+    vad_neg_threshold: float | None = None
+    allow_interrupt: bool = True
+
+    def __post_init__(self):
+        problems = []
+        if self.silence_s <= 0:
+            problems.append(f"silence_s must be > 0 (got {self.silence_s})")
+        if not 0 <= self.tail_s < self.silence_s:
+            problems.append(f"tail_s must be >= 0 and < silence_s (got {self.tail_s})")
+        if self.pre_roll_s < 0 or self.min_speech_s < 0:
+            problems.append("pre_roll_s and min_speech_s must be >= 0")
+        if self.max_reply_s is not None and self.max_reply_s <= 0:
+            problems.append(f"max_reply_s must be > 0 or None (got {self.max_reply_s})")
+        if self.no_reply_timeout_s is not None and self.no_reply_timeout_s <= 0:
+            problems.append("no_reply_timeout_s must be > 0 or None "
+                            f"(got {self.no_reply_timeout_s})")
+        if not 0 < self.vad_threshold < 1:
+            problems.append(f"vad_threshold must be between 0 and 1 (got {self.vad_threshold})")
+        if problems:
+            raise UsageError("bad end-of-turn options: " + "; ".join(problems))
+
+    @property
+    def neg_threshold(self) -> float:
+        if self.vad_neg_threshold is not None:
+            return self.vad_neg_threshold
+        return max(self.vad_threshold - 0.15, 0.01)
+
+
+# --- events -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SpeechStarted:
+    """Speech confirmed; it began at `onset_sample`."""
+
+    onset_sample: int
+
+
+@dataclass(frozen=True)
+class SpeechPaused:
+    """Silence after speech has lasted `tail_s`: if the turn ends here, `audio` is its audio.
+
+    `audio_start_sample` is the position of `audio[0]`; `end_sample` the end of speech.
+    """
+
+    onset_sample: int
+    end_sample: int
+    audio_start_sample: int
+    audio: np.ndarray
+
+
+@dataclass(frozen=True)
+class SpeechResumed:
+    """Speech came back before the silence was long enough: the last pause is void."""
+
+    at_sample: int
+
+
+@dataclass(frozen=True)
+class TurnEnded:
+    """The turn is over. Speech ran from `onset_sample` to `end_sample`; `audio` starts at
+    `audio_start_sample` (pre-roll included) and includes up to `tail_s` after the end."""
+
+    onset_sample: int
+    end_sample: int
+    audio_start_sample: int
+    audio: np.ndarray
+    capped: bool = False
+
+
+@dataclass(frozen=True)
+class NoReply:
+    """No speech within `no_reply_timeout_s` of the timeout origin (or before the input ended)."""
+
+    at_sample: int
+
+
+Event = SpeechStarted | SpeechPaused | SpeechResumed | TurnEnded | NoReply
+
+_WAITING, _ONSET, _SPEAKING, _SILENCE, _DONE = "waiting", "onset", "speaking", "silence", "done"
+
+
+class Endpointer:
+    """The end-of-turn rule, fed with `push(frame, prob)`; see the module docstring.
+
+    Each `push` returns the events the frame caused (usually none). After `TurnEnded` or
+    `NoReply` the endpointer is done; make a new one for the next turn.
+    """
+
+    def __init__(self, options: EndpointOptions | None = None, sample_rate_hz: int = 16_000):
+        self.options = options or EndpointOptions()
+        self.sample_rate_hz = sample_rate_hz
+        self.timeout_origin_sample = 0  # no-reply timeout counts from here (persona's end)
+        self.pos = 0  # samples pushed so far
+        self._state = _WAITING
+        self._frames: list[np.ndarray] = []  # audio kept, starting at self._kept_from
+        self._kept_from = 0
+        self._kept_len = 0
+        self._onset = 0
+        self._silence_from = 0
+        self._paused_sent = False
+
+    # --- helpers ---------------------------------------------------------------------------
+    def _samples(self, seconds: float) -> int:
+        return int(round(seconds * self.sample_rate_hz))
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def done(self) -> bool:
+        return self._state == _DONE
+
+    def _audio(self, start: int, end: int) -> np.ndarray:
+        """Kept audio between two positions (clipped to what is kept)."""
+        audio = np.concatenate(self._frames) if self._frames else np.zeros(0, np.float32)
+        self._frames = [audio]
+        a = max(0, start - self._kept_from)
+        b = max(a, min(len(audio), end - self._kept_from))
+        return audio[a:b].copy()
+
+    def _trim_waiting(self) -> None:
+        """While nobody speaks, keep only what a pre-roll (+ a pending onset) could need."""
+        keep = self._samples(self.options.pre_roll_s) + self._samples(self.options.min_speech_s)
+        keep += 2 * 1024  # a little slack for frame rounding
+        while len(self._frames) > 1 and self._kept_len - len(self._frames[0]) >= keep:
+            first = self._frames.pop(0)
+            self._kept_from += len(first)
+            self._kept_len -= len(first)
+
+    def _end(self, end_sample: int, capped: bool) -> TurnEnded:
+        start = max(self._kept_from, self._onset - self._samples(self.options.pre_roll_s))
+        tail_end = end_sample if capped else end_sample + self._samples(self.options.tail_s)
+        self._state = _DONE
+        return TurnEnded(onset_sample=self._onset, end_sample=end_sample,
+                         audio_start_sample=start, audio=self._audio(start, tail_end),
+                         capped=capped)
+
+    # --- the rule --------------------------------------------------------------------------
+    def push(self, frame: np.ndarray, prob: float) -> list[Event]:
+        """Feed one frame of audio and its VAD speech probability; returns the events."""
+        if self._state == _DONE:
+            raise RuntimeError("endpointer is done; make a new one for the next turn")
+        o = self.options
+        frame = np.asarray(frame, dtype=np.float32).reshape(-1)
+        frame_start = self.pos
+        self._frames.append(frame)
+        self._kept_len += len(frame)
+        self.pos += len(frame)
+        events: list[Event] = []
+        speech = prob >= o.vad_threshold
+        silence = prob < o.neg_threshold
+
+        if self._state == _WAITING and speech:
+            self._state, self._onset = _ONSET, frame_start
+        elif self._state == _ONSET and silence:
+            self._state = _WAITING  # a blip, not a turn
+        if self._state == _ONSET and self.pos - self._onset >= self._samples(o.min_speech_s):
+            self._state = _SPEAKING
+            events.append(SpeechStarted(self._onset))
+        elif self._state == _SPEAKING and silence:
+            self._state, self._silence_from, self._paused_sent = _SILENCE, frame_start, False
+        elif self._state == _SILENCE and speech:
+            self._state = _SPEAKING
+            if self._paused_sent:
+                events.append(SpeechResumed(frame_start))
+
+        if self._state == _SILENCE:
+            quiet = self.pos - self._silence_from
+            if not self._paused_sent and quiet >= self._samples(o.tail_s):
+                self._paused_sent = True
+                start = max(self._kept_from, self._onset - self._samples(o.pre_roll_s))
+                end = self._silence_from + self._samples(o.tail_s)
+                events.append(SpeechPaused(self._onset, self._silence_from, start,
+                                           self._audio(start, end)))
+            if quiet >= self._samples(o.silence_s):
+                events.append(self._end(self._silence_from, capped=False))
+                return events
+        if self._state in (_SPEAKING, _SILENCE) and o.max_reply_s is not None and \
+                self.pos - self._onset >= self._samples(o.max_reply_s):
+            end = self._silence_from if self._state == _SILENCE else self.pos
+            events.append(self._end(end, capped=True))
+            return events
+        if self._state == _WAITING:
+            self._trim_waiting()
+            if o.no_reply_timeout_s is not None and \
+                    self.pos - self.timeout_origin_sample >= self._samples(o.no_reply_timeout_s):
+                self._state = _DONE
+                events.append(NoReply(self.pos))
+        return events
+
+    def flush(self) -> list[Event]:
+        """The input ended (a WAV file ran out): close the turn with what there is."""
+        if self._state == _DONE:
+            return []
+        if self._state in (_SPEAKING, _SILENCE):
+            end = self._silence_from if self._state == _SILENCE else self.pos
+            ev = self._end(end, capped=False)
+            return [ev]
+        self._state = _DONE
+        return [NoReply(self.pos)]

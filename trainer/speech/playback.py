@@ -1,0 +1,331 @@
+"""Playing the persona's lines through sounddevice, knowing exactly when each one was heard.
+
+pyttsx3's own playback shells out to `aplay` and hides its errors, so lines are synthesised to
+audio (tts.py) and played here. A `Player` keeps one output stream open for the round (opening
+a PulseAudio stream costs tens of milliseconds, and the persona's reply latency matters) and
+feeds it from a callback, so it knows the time the first sample reaches the speaker (PortAudio's
+DAC time for the buffer) and can stop a line mid-way when the user interrupts.
+
+All times are seconds on a `RoundClock` (0 = the start of the round), shared with the reply
+sources so pauses and overlaps can be computed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from trainer.errors import DeviceError
+from trainer.speech import import_sounddevice
+
+SPEAKER_HINT = "pick another output with --device (see `trainer devices`), or use --no-voice"
+
+
+class RoundClock:
+    """Seconds since the round started, on `time.monotonic()`.
+
+    `skip(s)` moves the clock ahead without waiting: parts of a round that are simulated rather
+    than lived (a silent persona line under --no-voice, a WAV reply fed faster than real time)
+    still take their time on the round's clock, so the timeline has no overlaps.
+    """
+
+    def __init__(self, start_mono: float | None = None):
+        self._t0 = time.monotonic() if start_mono is None else start_mono
+        self._skipped_s = 0.0
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        """Seconds since the round started."""
+        return self.from_mono(time.monotonic())
+
+    def from_mono(self, mono_s: float) -> float:
+        """The round time of a `time.monotonic()` time."""
+        return mono_s - self._t0 + self._skipped_s
+
+    def to_mono(self, round_s: float) -> float:
+        """The `time.monotonic()` time of a round time."""
+        return round_s + self._t0 - self._skipped_s
+
+    def skip(self, seconds: float) -> None:
+        """Move the clock ahead by `seconds` (>= 0) without waiting."""
+        with self._lock:
+            self._skipped_s += max(0.0, seconds)
+
+
+@dataclass(frozen=True)
+class PlayResult:
+    """When a line was heard, on the round clock.
+
+    `start_s`: first sample at the speaker; `end_s`: last sample played (the stop time if the
+    line was cut); `duration_s = end_s - start_s`; `stopped_early`: cut before its end (the user
+    interrupted); `silent`: nothing was played (--no-voice), the times are an estimate.
+    """
+
+    start_s: float
+    end_s: float
+    duration_s: float
+    stopped_early: bool = False
+    silent: bool = False
+
+
+class Playback:
+    """A line being played: `stop()` it, `wait()` for its `PlayResult`, or poll `done`."""
+
+    def __init__(self, audio: np.ndarray, sample_rate_hz: int, clock: RoundClock):
+        self.audio = audio
+        self.sample_rate_hz = sample_rate_hz
+        self._clock = clock
+        self.offset = 0  # samples handed to the device so far
+        self.first_mono: float | None = None  # when the first sample reaches the speaker
+        self.stopped = False
+        self.failed: str | None = None
+        self._finished = threading.Event()
+        self._result: PlayResult | None = None
+        self.started_s = clock.now()  # when start() was called (not when it was heard)
+
+    @property
+    def planned_duration_s(self) -> float:
+        return len(self.audio) / self.sample_rate_hz
+
+    @property
+    def done(self) -> bool:
+        """The line has finished (or was stopped) and its last sample has been heard."""
+        if not self._finished.is_set():
+            return False
+        end = self._end_mono()
+        return end is None or time.monotonic() >= end
+
+    @property
+    def is_playing(self) -> bool:
+        return not self.done
+
+    def _end_mono(self) -> float | None:
+        if self.first_mono is None:
+            return None
+        return self.first_mono + self.offset / self.sample_rate_hz
+
+    def end_s(self) -> float | None:
+        """Round time of the line's last sample, once known (None while still playing)."""
+        return self.result().end_s if self._finished.is_set() else None
+
+    def stop(self) -> None:
+        """Stop the line at the next audio block (~10 ms); safe from any thread."""
+        self.stopped = True
+
+    def _finish(self) -> None:
+        self._finished.set()
+
+    def wait(self, timeout: float | None = None) -> PlayResult:
+        """Block until the line has been heard to its end (or stopped); its PlayResult.
+
+        Raises DeviceError if the speaker stops taking audio (unplugged) or the wait times out.
+        """
+        limit = timeout if timeout is not None else self.planned_duration_s + 3.0
+        if not self._finished.wait(limit):
+            self.stop()
+            raise DeviceError("the speaker stopped playing (unplugged?)", hint=SPEAKER_HINT)
+        if self.failed:
+            raise DeviceError(f"the speaker failed ({self.failed})", hint=SPEAKER_HINT)
+        end = self._end_mono()
+        if end is not None:
+            delay = end - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        return self.result()
+
+    def result(self) -> PlayResult:
+        """The PlayResult of a finished line (see `wait()` to block until then)."""
+        if not self._finished.is_set():
+            raise RuntimeError("the line is still playing; use wait()")
+        if self._result is None:
+            if self.first_mono is None:  # nothing was played (empty line, or stopped at once)
+                start = end = self._clock.now()
+            else:
+                start = self._clock.from_mono(self.first_mono)
+                end = start + self.offset / self.sample_rate_hz
+            self._result = PlayResult(start_s=start, end_s=end, duration_s=end - start,
+                                      stopped_early=self.offset < len(self.audio))
+        return self._result
+
+
+class Player:
+    """Plays lines on an output device; one stream for the whole round.
+
+    Args:
+        device: output device index or name (see devices.resolve_device); None: the default.
+        clock: the round clock; a new one if None.
+        latency_s: requested output latency; PortAudio picks the nearest it can do.
+    """
+
+    def __init__(self, device: int | str | None = None, clock: RoundClock | None = None,
+                 latency_s: float | str = "low"):
+        self.clock = clock or RoundClock()
+        self._device_spec = device
+        self._latency = latency_s
+        self._stream = None
+        self._sample_rate_hz = 0
+        self._lock = threading.Lock()
+        self._current: Playback | None = None
+        self._queue: list[Playback] = []
+        self.device_name = ""
+
+    # --- the stream -----------------------------------------------------------------------
+    def open(self) -> None:
+        """Open the output stream now (else the first line opens it)."""
+        if self._stream is not None:
+            return
+        sd = import_sounddevice()
+        from trainer.speech.devices import resolve_device
+
+        index = resolve_device(self._device_spec, kind="output")
+        try:
+            info = sd.query_devices(index, "output")
+            self.device_name = info["name"]
+            # Play at the device's own rate (lines are resampled here): raw ALSA devices refuse
+            # other rates, and resampling 22.05 kHz speech costs well under a millisecond.
+            self._sample_rate_hz = int(info["default_samplerate"])
+            self._stream = sd.OutputStream(
+                samplerate=self._sample_rate_hz, channels=1, dtype="float32", device=index,
+                latency=self._latency, callback=self._callback,
+                finished_callback=self._stream_finished)
+            self._stream.start()
+        except sd.PortAudioError as exc:
+            self._stream = None
+            raise DeviceError(f"cannot open the speaker {self.device_name or index!r} ({exc})",
+                              hint=SPEAKER_HINT) from exc
+
+    def close(self) -> None:
+        """Stop any line and close the stream."""
+        with self._lock:
+            pending = ([self._current] if self._current else []) + self._queue
+            self._current, self._queue = None, []
+        for pb in pending:
+            pb.stop()
+            pb._finish()
+        if self._stream is not None:
+            try:
+                self._stream.close(ignore_errors=True)
+            finally:
+                self._stream = None
+
+    def __enter__(self) -> Player:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _stream_finished(self) -> None:  # PortAudio ended the stream (device gone)
+        with self._lock:
+            pending = ([self._current] if self._current else []) + self._queue
+            self._current, self._queue = None, []
+        for pb in pending:
+            pb.failed = "the output stream ended"
+            pb._finish()
+
+    def _callback(self, outdata, frames, time_info, status) -> None:
+        now = time.monotonic()
+        outdata.fill(0)
+        # How far ahead of "now" this buffer is heard. PortAudio's ALSA host gives real DAC
+        # times; if a host API reports none, fall back to the stream's nominal latency.
+        ahead = time_info.outputBufferDacTime - time_info.currentTime
+        if not 0 <= ahead < 2.0:
+            ahead = self._stream.latency if self._stream is not None else 0.0
+        filled = 0
+        with self._lock:
+            while filled < frames:
+                pb = self._current
+                if pb is None:
+                    if not self._queue:
+                        break
+                    pb = self._current = self._queue.pop(0)
+                if pb.stopped or pb.offset >= len(pb.audio):
+                    self._current = None
+                    pb._finish()
+                    continue
+                take = min(frames - filled, len(pb.audio) - pb.offset)
+                if pb.first_mono is None:
+                    pb.first_mono = now + ahead + filled / self._sample_rate_hz
+                outdata[filled:filled + take, 0] = pb.audio[pb.offset:pb.offset + take]
+                pb.offset += take
+                filled += take
+                if pb.offset >= len(pb.audio):
+                    self._current = None
+                    pb._finish()
+
+    # --- lines ----------------------------------------------------------------------------
+    def start(self, audio: np.ndarray, sample_rate_hz: int) -> Playback:
+        """Start playing float32 mono audio and return at once (after lines already queued)."""
+        self.open()
+        audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+        if sample_rate_hz != self._sample_rate_hz and len(audio):
+            import soxr
+
+            audio = soxr.resample(audio, sample_rate_hz, self._sample_rate_hz).astype(np.float32)
+        pb = Playback(audio, self._sample_rate_hz, self.clock)
+        if self._stream is None or not self._stream.active:
+            pb.failed = "the output stream is not running"
+            pb._finish()
+            return pb
+        if not len(audio):
+            pb._finish()
+            return pb
+        with self._lock:
+            self._queue.append(pb)
+        return pb
+
+    def play(self, audio: np.ndarray, sample_rate_hz: int, *,
+             stop_event: threading.Event | None = None) -> PlayResult:
+        """Play a line and block until it has been heard (or `stop_event` is set)."""
+        pb = self.start(audio, sample_rate_hz)
+        if stop_event is not None:
+            while not pb._finished.wait(0.01):
+                if stop_event.is_set():
+                    pb.stop()
+        return pb.wait()
+
+
+class SilentPlayer:
+    """The --no-voice player: plays nothing; each line takes its length on the round clock.
+
+    With `pace=False` (default) the clock skips ahead by the line's length at once; with
+    `pace=True` the call sleeps that long, as if the line were spoken.
+    """
+
+    def __init__(self, clock: RoundClock | None = None, pace: bool = False):
+        self.clock = clock or RoundClock()
+        self.pace = pace
+        self.device_name = "none (--no-voice)"
+
+    def open(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> SilentPlayer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def start(self, audio: np.ndarray, sample_rate_hz: int) -> Playback:
+        """A finished Playback whose times span the line's length (nothing is played)."""
+        duration = len(audio) / sample_rate_hz if sample_rate_hz else 0.0
+        pb = Playback(np.zeros(0, np.float32), sample_rate_hz or 1, self.clock)
+        start = self.clock.now()
+        if self.pace:
+            time.sleep(duration)
+        else:
+            self.clock.skip(duration)
+        pb._result = PlayResult(start_s=start, end_s=start + duration, duration_s=duration,
+                                silent=True)
+        pb.first_mono = self.clock.to_mono(start)
+        pb._finish()
+        return pb
+
+    def play(self, audio: np.ndarray, sample_rate_hz: int, *,
+             stop_event: threading.Event | None = None) -> PlayResult:
+        return self.start(audio, sample_rate_hz).result()
