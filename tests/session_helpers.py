@@ -45,11 +45,22 @@ DIALOGUE: list[tuple[str, str, tuple[str, ...], str, float]] = [
 ]
 
 
-def realistic_turns(n: int | None = None, pause_s: float = 0.6) -> list[Turn]:
-    """The dialogue as Turns on the round's clock (persona lines, then user replies)."""
+# Other replies for some user turns: WEAK ones miss everything, STRONG ones take up every hook.
+WEAK = {1: "Hi, I'm Sam. I study statistics.", 5: "I did a dashboards internship last summer.",
+        7: "Okay, cool.", 9: "Well, nice meeting you."}
+STRONG = {5: "Which marathon are you training for?",
+          7: "What's taking you to Denver? I could send you a forecasting notebook I wrote."}
+
+
+def realistic_turns(n: int | None = None, pause_s: float = 0.6,
+                    replies: dict[int, str] | None = None) -> list[Turn]:
+    """The dialogue as Turns on the round's clock; `replies` swaps user lines by turn index."""
     turns: list[Turn] = []
     t = 0.0
     for i, (speaker, text, hooks, phase, dur) in enumerate(DIALOGUE[:n]):
+        if replies and i in replies:
+            text = replies[i]
+            dur = round(len(text.split()) / 2.5, 1)  # ~150 words per minute
         start = t + (pause_s if i else 0.0)
         words = []
         if speaker == "user":
@@ -83,10 +94,22 @@ def write_round(
     recall: list[dict] | None = None,
     n: int | None = None,
     persona: tuple[str, str, str, str] = ("dana", "Dana Reyes", "career fair", "easy"),
+    replies: dict[int, str] | None = None,
+    score: bool = False,
 ) -> str:
-    """Store one round; user turns get audio (espeak speech if `speech`, else a tone)."""
+    """Store one round; user turns get audio (espeak speech if `speech`, else a tone).
+
+    `score` stores the real scorecard of the round, as `trainer practice` does.
+    """
     sid = store.start_session(*persona, hooks=HOOKS, meta={"seed": 7, "engine": "faster-whisper"})
-    for turn in realistic_turns(n):
+    turns = realistic_turns(n, replies=replies)
+    if score:
+        from trainer.report.review import hook_cues, recall_items
+        from trainer.scoring import score_round
+
+        scorecard = score_round(turns, hook_cues(HOOKS), persona[1].split()[0],
+                                recall_items(recall)).to_dict()
+    for turn in turns:
         audio = None
         if turn.speaker == "user":
             if speech:
@@ -101,11 +124,12 @@ def write_round(
     return sid
 
 
+# as the scorecard stores recall answers (trainer.scoring.RecallItem fields)
 RECALL = [
-    {"hook_id": "puppy", "question": "What is Dana's puppy called?", "answers": ["biscuit"],
-     "given": "Biscuit", "correct": True},
-    {"hook_id": "denver", "question": "Where is Dana moving in the spring?",
-     "answers": ["denver"], "given": "Boulder", "correct": False},
+    {"question": "What is Dana's puppy called?", "expected": ["biscuit"], "given": "Biscuit",
+     "correct": True},
+    {"question": "Where is Dana moving in the spring?", "expected": ["denver"],
+     "given": "Boulder", "correct": False},
 ]
 
 

@@ -261,3 +261,45 @@ def test_unknown_session_and_bad_status(trainer_home):
     store.delete_session(sid)
     assert store.list_sessions() == []
     assert not (trainer_home / "audio" / sid).exists()
+
+
+def test_processes_writing_at_once_to_a_fresh_store_all_succeed(trainer_home):
+    """Three rounds written in parallel by separate processes on a store that does not exist."""
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT / "tests")!r})
+        from session_helpers import write_round
+        from trainer.store import Store
+        print(write_round(Store(), n=5))
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=ROOT) for _ in range(3)]
+    ids = []
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+        ids.append(out.strip())
+    listed = Store().list_sessions()
+    assert sorted(s.id for s in listed) == sorted(ids)
+    assert all(s.turns == 5 and s.state == "completed" for s in listed)
+
+
+def test_turns_can_be_written_from_a_worker_thread(trainer_home):
+    import threading
+
+    store = Store()
+    sid = store.start_session("dana", "Dana Reyes", "career fair", "easy", HOOKS)
+    errors = []
+
+    def worker():
+        try:
+            for t in realistic_turns(4):
+                store.add_turn(sid, t, audio=tone(0.2) if t.speaker == "user" else None)
+        except Exception as exc:  # surfaced by the assert below
+            errors.append(exc)
+
+    th = threading.Thread(target=worker)
+    th.start()
+    th.join()
+    assert errors == []
+    assert len(store.load_session(sid).turns) == 4

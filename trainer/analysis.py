@@ -88,7 +88,6 @@ SUBJ = _set(
     " somebody everyone everybody people any my our his her their the a an"
 )
 PRON_SUBJ = _set("i we he she they you it")
-OBJ_PRON = _set("you your them him her it us me that this")
 # Words that may come before the real start of a clause ("oh so what do you do").
 LEAD = _set(
     "so and but oh okay ok well um uh er erm hmm ah yeah yes wow cool nice interesting really"
@@ -147,7 +146,8 @@ STOPWORDS = _set(
 _EMBEDDED = [
     r"i (?:was |am |have been |been )?wondering\b",
     r"i wonder\b",
-    r"(?:i am |i was |am |just )?curious (?:what|how|why|about|if|whether|to (?:hear|know|learn)|where|who|which|when)\b",
+    r"(?:i am |i was |am |just )?curious (?:what|how|why|about|if|whether|where|who|which"
+    r"|when|to (?:hear|know|learn))\b",
     r"i(?: would|d)? (?:love|like) to (?:hear|know|learn|understand)\b",
     r"would love to (?:hear|know|learn)\b",
     r"(?:i would be|i am|i'd be) (?:interested|keen) to (?:hear|know|learn)\b",
@@ -202,6 +202,7 @@ _OFFER_RE = re.compile(
     r" (?:need|i can)|i know (?:someone|somebody|a (?:person|guy|woman|few people)) (?:who|at"
     r"|that)|let me (?:send|introduce|connect you|put you in touch|intro|share)"
     r"|i (?:can|could) (?:make|do) an (?:intro|introduction)"
+    r"|would it help if i (?:introduced|sent|connected|put|shared|made)"
     r"|how can i help|anything i can do to help|can i help)"
 )
 
@@ -214,7 +215,8 @@ _ASK_RE = re.compile(
     r"|talk more|chat more|continue)|stay in touch|keep in touch"
     r"|(?:send|drop|shoot) me (?:an |a )?(?:email|message|note|line|text)"
     r"|(?:can|could|may) i (?:get|have|grab|take) your (?:email|number|card|contact|details"
-    r"|info|linkedin)|your (?:card|email address|linkedin)|(?:email|message|text|call) you"
+    r"|info|linkedin)|your (?:card|business card|email address|linkedin)"
+    r"|(?:do|does) you have a (?:business )?card|(?:email|message|text|call) you"
     r" (?:next week|tomorrow|later|sometime|after)|meet (?:up )?again|(?:set|schedule|book)"
     r" (?:up )?(?:a|some) (?:call|meeting|time|chat)|follow up (?:with you|next week|by"
     r" email)|(?:continue|pick up) (?:this|the|our) conversation|catch up (?:again|sometime"
@@ -222,7 +224,7 @@ _ASK_RE = re.compile(
 )
 
 _GOODBYE_RE = re.compile(
-    r"\b(?:bye|goodbye|good bye|see you|see ya|take care|nice meeting you|(?:great|good|nice"
+    r"\b(?:bye|goodbye|good bye|see you|see ya|take care(?! of)|nice meeting you|(?:great|good|nice"
     r"|lovely) (?:talking|chatting|meeting|speaking)|was (?:great|nice|good|lovely|a pleasure)"
     r" (?:to meet|meeting|talking|chatting|speaking)|have a (?:good|great|nice|lovely)"
     r" (?:one|day|night|evening|weekend|rest)|enjoy the rest of|talk soon|catch you later"
@@ -232,7 +234,8 @@ _GOODBYE_RE = re.compile(
 )
 
 _GREETING_RE = re.compile(
-    r"^(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening)|howdy)\b"
+    r"^(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening)|howdy|greetings)\b"
+    r"|^(?:morning|afternoon|evening)(?:$| (?:all|everyone|there|folks|i am)\b)"
     r"|\b(?:(?:nice|good|great|pleased|lovely) to meet you|my name is|i am \w+ from"
     r"|i do not think we have met|we have not met)\b"
 )
@@ -241,7 +244,8 @@ _GREETING_RE = re.compile(
 _NOT_NAME = STOPWORDS | _set(
     """happy glad curious interested looking working doing fine well sorry new here from in
     with at an also actually currently based trying hoping still really just pretty quite
-    so not sure excited thrilled tired busy okay ok great good the a"""
+    so not sure excited thrilled tired busy okay ok great good the a between into without off
+    over under out originally part one always usually normally mostly afraid"""
 )
 
 _FILLER_SINGLE = _set("um umm uh uhh er erm ah uhm hmm basically literally")
@@ -276,7 +280,8 @@ def stem(word: str) -> str:
     w = word.lower().strip("'")
     if w.endswith("'s"):
         w = w[:-2]
-    for suf, rep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+    for suf, rep in (("ies", "y"), ("ments", ""), ("ment", ""), ("ers", ""), ("ing", ""),
+                     ("ed", ""), ("er", ""), ("es", ""), ("s", "")):
         if w.endswith(suf) and len(w) - len(suf) >= 3:
             if suf == "es" and not w.endswith(("ses", "xes", "ches", "shes")):
                 continue
@@ -310,12 +315,13 @@ _REACTION_ADJ = _set(
     "surprised amazing amazed incredible crazy funny wild insane unbelievable great cool")
 # After these an auxiliary + "you" is still embedded or part of the same clause.
 _AUX_EMBED_PREV = (_EMBED_PREV - {"that", "like", "love", "sure", "is", "was"}) | _set(
-    "i we they you he she it to")
+    "i we they you he she to")
 # Words after a wh-word that start a question even without an auxiliary ("how long...").
 _WH_NEXT = _set(
     """about come so not else exactly kind sort type long many much often far old big soon
     brings brought got gets made makes led leads drew draws happened happens keeps kept
     inspired inspires motivates motivated surprised surprises changed would""")
+_MID_SUBJ = (SUBJ - {"i"}) | _set("everything things work life business yours")
 _IT_NEXT = _set(
     """your the a an any anyone anything something really still true hard easy always usually
     ok okay worth possible normal common typical busy crowded""")
@@ -332,11 +338,14 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
         reaction = prev in _REACTION_ADJ and exp[max(0, i - 3):i - 1] == ["that", "is"]
         if prev in _EMBED_PREV and not reaction:
             return False
-        return bool(
-            (nxt in AUX and nxt2 not in ("i",))
-            or (nxt in _WH_NEXT and not (nxt in ("kind", "sort", "type") and nxt2 != "of"))
-            or (nxt == "" and w in ("how", "why", "what"))
-        )
+        # Mid-sentence "who/which/where/when" are mostly relative ("a friend who made..."):
+        # only an auxiliary followed by a subject makes them a new question.
+        if nxt in AUX:
+            return nxt2 in _MID_SUBJ or (w in ("what", "how", "why") and nxt2 not in ("", "i"))
+        if w in ("what", "how", "why"):
+            return (nxt in _WH_NEXT and not (nxt in ("kind", "sort", "type") and nxt2 != "of")
+                    or nxt == "")
+        return False
     if w in AUX and prev not in _AUX_EMBED_PREV:
         if nxt in ("you", "your"):
             return True
@@ -368,20 +377,28 @@ def _clauses(tokens: list[str]) -> list[_Clause]:
     for c in out:
         words = c.words
         pieces: list[list[str]] = [[]]
+        open_wh = False  # the piece starts with a wh-word still waiting for its verb
         for i, w in enumerate(words):
             if w == ",":
                 pieces.append([])
+                open_wh = False
                 continue
-            if pieces[-1] and len(pieces[-1]) >= 2:
-                # run-on: a question starting in the middle, e.g. "i work in sales what do you do"
-                exp_piece = _expand(pieces[-1] + words[i:i + 3])
-                j = len(_expand(pieces[-1]))
-                head = _strip_lead(exp_piece[:j])
-                # "how long | have you..." is one question: a wh-start still waits for its verb.
-                open_wh = bool(head) and head[0] in WH and not (AUX & set(head[1:]))
-                if j < len(exp_piece) and not open_wh and _is_clause_start(exp_piece, j):
+            cur = pieces[-1]
+            if len(cur) >= 2 and not open_wh:
+                # run-on: a question starting in the middle, e.g. "i work in sales what do you
+                # do"; a window of words around the split point keeps this linear.
+                before = _expand(cur[-4:])
+                window = before + _expand(words[i:i + 3])
+                if len(window) > len(before) and _is_clause_start(window, len(before)):
                     pieces.append([])
-            pieces[-1].append(w)
+                    cur = pieces[-1]
+            cur.append(w)
+            # "how long | have you..." is one question: a wh-start waits for its auxiliary.
+            head = _strip_lead(_expand(cur[:4]))
+            if len(cur) <= 4 and head and head[0] in WH:
+                open_wh = not (AUX & set(_expand(cur)[1:])) or len(cur) == 1
+            elif open_wh and (w in AUX or any(x in AUX for x in _expand([w]))):
+                open_wh = False
         pieces = [p for p in pieces if p]
         # Re-join comma pieces that don't start a question ("well, i think, you know").
         merged: list[list[str]] = []
@@ -583,71 +600,80 @@ def _is_backchannel(exp: list[str]) -> bool:
     return not leftover
 
 
-def _find_fillers(words: list[str], raw_marks: list[str]) -> list[str]:
-    """Fillers in order of appearance; `raw_marks[i]` is the punctuation before words[i]."""
+# "like" is a verb or a preposition after these ("i like", "looks like", "something like").
+_LIKE_VERB_PREV = _set(
+    """i you we they would 'd i'd you'd we'd to do don't didn't dont didnt does doesn't really
+    also might will 'll feel feels felt look looks looked sound sounds sounded something
+    anything nothing things stuff more just much seem seems people he she who that not lot bit
+    exactly kind sort is are be it what i'll you'll we'll likes very most least always never
+    truly kinda definitely actually still i'm you're we're they're would've""")
+# ... and mostly a filler after these ("and like", "so like", "um like").
+_LIKE_FILLER_PREV = _set(
+    "and but so um uh er well basically literally yeah okay ok oh then because or like for"
+    " there's there")
+_NUMBER_WORDS = _set(
+    "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty"
+    " fifty hundred thousand a few couple half")
+# "you know" is the verb before these ("you know the host", "you know what I mean").
+_KNOW_OBJECT = _set(
+    """what how who where when why whether if that about him her them anyone someone anybody
+    somebody the any each it my his their our a an this these those me us better more much
+    best people exactly she he everyone everybody so too already""")
+_KNOW_VERB_PREV = _set(
+    "do did don't didn't dont didnt if would as how what whether could can that before will"
+    " might you'd and when")
+# "kind of"/"sort of" is a noun after these ("what kind of work").
+_KIND_DET = _set(
+    """what a this that the which some any same every one these those all different another no
+    two many each his her my your our their""")
+
+
+def _find_fillers(words: list[str], marks: list[str]) -> list[str]:
+    """Fillers in order of appearance; `marks[i]` is the punctuation before words[i]."""
     out: list[str] = []
     n = len(words)
     i = 0
-    det = {"what", "a", "this", "that", "the", "which", "some", "any", "same", "every", "one",
-           "these", "those", "all", "different", "another", "no", "two", "many", "each", "his",
-           "her", "my", "your", "our", "their", "its"}
     while i < n:
         w = words[i]
         prev = words[i - 1] if i > 0 else ""
         nxt = words[i + 1] if i + 1 < n else ""
-        boundary_before = i == 0 or raw_marks[i] != ""
+        after = words[i + 2] if i + 2 < n else ""
+        boundary = i == 0 or marks[i] != ""
+        step = 1
         if w in _FILLER_SINGLE:
             out.append(w)
-        elif w == "like":
-            verb_prev = {"i", "you", "we", "they", "would", "'d", "i'd", "you'd", "we'd", "to",
-                         "do", "don't", "didn't", "dont", "didnt", "does", "doesn't", "really",
-                         "also", "might", "will", "'ll", "feel", "feels", "felt", "look",
-                         "looks", "looked", "sound", "sounds", "sounded", "something",
-                         "anything", "nothing", "things", "stuff", "more", "just", "much",
-                         "seem", "seems", "people", "he", "she", "who", "that", "not", "lot",
-                         "bit", "exactly", "kind", "sort", "is", "are", "be", "it", "what",
-                         "i'll", "you'll", "we'll", "likes", "very", "most", "least", "always",
-                         "never", "truly", "kinda", "definitely", "actually", "still", "i'm",
-                         "you're", "we're", "they're"}
-            filler_prev = {"", "and", "but", "so", "um", "uh", "er", "well", "it's", "its",
-                           "basically", "literally", "yeah", "okay", "ok", "oh", "was", "were",
-                           "then", "because", "or", "like", "there's", "there"}
-            if boundary_before or prev in filler_prev and prev not in verb_prev or nxt in (
-                "um", "uh", "you", "literally", "basically") and prev not in verb_prev or (
-                    nxt.isdigit() and prev not in {"looks", "something", "more", "feels"}):
-                if not (prev in verb_prev and not boundary_before):
-                    out.append("like")
-        elif w == "you" and nxt == "know":
-            after = words[i + 2] if i + 2 < n else ""
-            before_ok = prev not in {"do", "did", "don't", "didn't", "dont", "didnt", "if",
-                                     "would", "as", "how", "what", "whether", "could", "can",
-                                     "that", "before", "will", "might", "you'd", "and", "when"}
-            after_verb = {"what", "how", "who", "where", "when", "why", "whether", "if", "that",
-                          "about", "him", "her", "them", "anyone", "someone", "anybody",
-                          "somebody", "the", "any", "each", "it", "my", "his", "their", "our",
-                          "a", "an", "this", "these", "those", "me", "us", "better", "more",
-                          "much", "best", "people", "exactly", "she", "he",
-                          "everyone", "everybody", "so", "too", "already"}
-            if before_ok and (after == "" or after not in after_verb or raw_marks[i + 2] != ""
-                              if i + 2 < n else before_ok):
-                out.append("you know")
-                i += 2
-                continue
-        elif w in ("sort", "kind") and nxt == "of" and prev not in det:
+        elif w == "like" and _like_is_filler(words, i, boundary):
+            out.append("like")
+        elif w == "you" and nxt == "know" and prev not in _KNOW_VERB_PREV and (
+                not after or after not in _KNOW_OBJECT or marks[i + 2] != ""):
+            out.append("you know")
+            step = 2
+        elif w in ("sort", "kind") and nxt == "of" and prev not in _KIND_DET:
             out.append(f"{w} of")
-            i += 2
-            continue
-        elif w in ("kinda", "sorta") and prev not in det:
+            step = 2
+        elif w in ("kinda", "sorta") and prev not in _KIND_DET:
             out.append(w)
-        elif w == "i" and nxt == "mean" and (boundary_before or prev in ("um", "uh", "like",
-                                                                        "and", "but", "so")):
-            after = words[i + 2] if i + 2 < n else ""
-            if after not in ("it", "that", "to", "what", "you", "the"):
-                out.append("i mean")
-                i += 2
-                continue
-        i += 1
+        elif w == "i" and nxt == "mean" and (boundary or prev in _LIKE_FILLER_PREV) and \
+                after not in ("to", "what", "you", "the") and not (
+                    after in ("it", "that") and (i + 3 >= n or marks[i + 3] != "")):
+            out.append("i mean")
+            step = 2
+        i += step
     return out
+
+
+def _like_is_filler(words: list[str], i: int, boundary: bool) -> bool:
+    prev = words[i - 1] if i > 0 else ""
+    prev2 = words[i - 2] if i > 1 else ""
+    nxt = words[i + 1] if i + 1 < len(words) else ""
+    if boundary:
+        return True
+    if prev in ("was", "were", "'s", "is") and prev2 in ("i", "he", "she", "they", "we", "you"):
+        return True  # quotative: "and i was like, okay"
+    if prev in _LIKE_VERB_PREV:
+        return False
+    return (prev in _LIKE_FILLER_PREV or nxt in ("um", "uh", "you", "literally", "basically")
+            or nxt.isdigit() or nxt in _NUMBER_WORDS)
 
 
 def _words_with_marks(tokens: list[str]) -> tuple[list[str], list[str]]:
@@ -710,6 +736,12 @@ def _partner_question_open(partner_text: str) -> bool | None:
         if form and form != "mirror":
             return _question_is_open(form, c.exp, None)
     return None
+
+
+def _partner_questions(partner_text: str) -> set[str]:
+    """The partner's question clauses, lead words stripped ("so what do you do" -> "what...")."""
+    return {" ".join(_strip_lead(c.exp)) for c in _clauses(_tokens(partner_text))
+            if _question_form(c.exp, c.mark)}
 
 
 def _partner_question_stems(partner_text: str) -> set[str]:
@@ -778,28 +810,23 @@ def analyze_utterance(
     feats.questions = [" ".join(c.words).replace(" ,", ",") for c, _ in q_clauses]
 
     stems_all = [stem(w) for w in exp_all]
-    builds = _builds_on(exp_all, stems_all, ctx, question=False)
-    feats.builds_on = builds
+    feats.builds_on = _builds_on(exp_all, stems_all, ctx)
     if not q_clauses:
         return feats
 
     partner_open = _partner_question_open(ctx.partner_text) if ctx.partner_text else None
     partner_q = _partner_question_stems(ctx.partner_text) if ctx.partner_text else set()
-    best: tuple[int, str, str | None, _Clause, str] | None = None
-    # Rank: follow-up (hook) > follow-up (partner) > mirror > introductory > topic switch.
-    rank = {"follow_up": 0, "mirror": 1, "introductory": 2, "topic_switch": 3}
+    # The utterance's kind is its strongest question: a follow-up on a hook, then on the
+    # partner's line, then mirror, introductory, topic switch.
+    rank = {"follow_up": 1, "mirror": 2, "introductory": 3, "topic_switch": 4}
+    ranked = []
     for c, form in q_clauses:
         kind, fu = _question_kind(c, form, clauses, stems_all, ctx, partner_q)
         if fu and fu.startswith("hook:") and fu[5:] not in feats.hooks_taken:
             feats.hooks_taken.append(fu[5:])
-        if fu and fu.startswith("hook:"):
-            r = -1
-        else:
-            r = rank[kind]
-        if best is None or r < best[0]:
-            best = (r, kind, fu, c, form)
-    assert best is not None
-    _, kind, fu, c, form = best
+        r = 0 if fu and fu.startswith("hook:") else rank[kind]
+        ranked.append((r, len(ranked), kind, fu, c, form))
+    _, _, kind, fu, c, form = min(ranked, key=lambda x: (x[0], x[1]))
     feats.question_kind = kind
     feats.question_form = form
     feats.follow_up = fu
@@ -873,7 +900,7 @@ def _edit1(a: str, b: str) -> bool:
     return a[i:] == b[i + 1:]
 
 
-def _builds_on(exp: list[str], stems: list[str], ctx: TurnContext, question: bool) -> str | None:
+def _builds_on(exp: list[str], stems: list[str], ctx: TurnContext) -> str | None:
     """Does this text take up a hook or the partner's last line? ("hook:<id>" | "partner")"""
     for hook in ctx.hooks:
         if _hook_in(hook, stems):
@@ -907,6 +934,8 @@ def _question_kind(
     mine = _content_stems(exp)
     if partner_q and mine and mine <= partner_q and ("you" in exp or "your" in exp):
         return "mirror", None
+    if " ".join(_strip_lead(exp)) in _partner_questions(ctx.partner_text):
+        return "mirror", None  # "what do you do?" sent back word for word
     partner_seq = [stem(w) for w in _expand(_words_with_marks(_tokens(ctx.partner_text))[0])]
     partner_stems = _content_stems(_expand(_words_with_marks(_tokens(ctx.partner_text))[0]))
     said_before = [w for cl in clauses if cl is not c for w in cl.exp]

@@ -43,9 +43,27 @@ def cli():
 @click.option("--max-turns", type=click.IntRange(min=1), default=None, help="Stop after N user turns.")
 @click.option("--seed", type=int, default=None, help="Seed for the persona's choice of lines.")
 @click.option("--device", default=None, help="Audio device (name or index, see `trainer devices`).")
-def practice(persona_id, inputs, engine, model, no_voice, max_turns, seed, device):
+@click.option("--recall-answer", "recall_answers", multiple=True, metavar="[HOOK=]ANSWER",
+              help="Answer the recall check without being asked (in order, or for a hook id); "
+              "for rounds from WAV files.")
+@click.option("--load-model-first", is_flag=True, hidden=True,
+              help="Load the speech model before the persona speaks (benchmark baseline).")
+@click.argument("more_inputs", nargs=-1, type=click.Path(), metavar="[FILE.wav ...]")
+def practice(persona_id, inputs, engine, model, no_voice, max_turns, seed, device,
+             recall_answers, load_model_first, more_inputs):
     """Run one practice round with a persona, then show the scorecard."""
-    _not_available("practice")
+    from trainer.errors import UsageError
+    from trainer.practice import PracticeOptions, run_practice
+
+    # `--input a.wav b.wav c.wav`: the files after the first land here as arguments
+    if more_inputs and (not inputs or inputs[-1] in ("mic", "text")):
+        raise UsageError(f"unexpected argument {more_inputs[0]!r}",
+                         hint="reply files go after --input: --input a.wav b.wav")
+    options = PracticeOptions(
+        persona=persona_id, inputs=tuple(inputs) + tuple(more_inputs), engine=engine,
+        model=model, voice=not no_voice, max_turns=max_turns, seed=seed, device=device,
+        recall_answers=tuple(recall_answers), load_model_first=load_model_first)
+    return run_practice(options).exit_code
 
 
 # --- personas ---------------------------------------------------------------------------------
@@ -53,7 +71,25 @@ def practice(persona_id, inputs, engine, model, no_voice, max_turns, seed, devic
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 def personas_cmd(as_json):
     """List personas with setting and difficulty."""
-    _not_available("personas")
+    import json
+
+    from trainer.personas import list_personas
+
+    personas = list_personas()
+    if as_json:
+        click.echo(json.dumps({"personas": [p.summary() for p in personas]}, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Personas", title_justify="left")
+    for col in ("id", "name", "setting", "difficulty"):
+        table.add_column(col, overflow="fold")
+    for p in personas:
+        table.add_row(p.id, p.name, p.setting, p.difficulty)
+    # Piped output gets a fixed width so the settings are not folded into narrow columns.
+    Console(width=None if sys.stdout.isatty() else 120).print(table)
+    return 0
 
 
 @cli.group()
@@ -65,15 +101,62 @@ def persona():
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 def persona_check(files):
     """Validate persona files: one line per problem, exit 1 if any."""
-    _not_available("persona check")
+    from trainer.personas import check_files
+
+    bad = False
+    for f in files:
+        problems = check_files([f])
+        for line in problems:
+            click.echo(line)
+        if problems:
+            bad = True
+        else:
+            click.echo(f"ok {f}")
+    return 1 if bad else 0
 
 
 @persona.command("graph")
 @click.argument("persona_id")
 @click.option("--out", "out_path", type=click.Path(), default=None, help="Output file (.svg/.png/.dot).")
 def persona_graph(persona_id, out_path):
-    """Write a diagram of a persona's conversation machine."""
-    _not_available("persona graph")
+    """Write a diagram of a persona's conversation machine (default: ID.svg; "-" prints DOT)."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    from trainer.conversation import machine_dot
+    from trainer.errors import DependencyError, UsageError
+    from trainer.personas import load_persona
+
+    persona = load_persona(persona_id)
+    dot_text = machine_dot(persona)
+    if out_path == "-":
+        click.echo(dot_text, nl=False)
+        return 0
+    out = Path(out_path or f"{persona.id}.svg")
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt == "gv":
+        fmt = "dot"
+    if fmt not in ("dot", "svg", "png", "pdf"):
+        raise UsageError(f"cannot write a diagram as {out.name!r}",
+                         hint="use a file ending in .svg, .png, .pdf or .dot")
+    if fmt == "dot":
+        out.write_text(dot_text, encoding="utf-8")
+    else:
+        dot = shutil.which("dot")
+        if dot is None:
+            raise DependencyError(
+                "graphviz `dot` not found, so no .svg/.png can be drawn",
+                hint="apt-get install graphviz (or run scripts/setup); or use --out FILE.dot")
+        # dot renders from stdin; its own errors are shown as one line.
+        proc = subprocess.run([dot, f"-T{fmt}", "-o", str(out)], input=dot_text,
+                              capture_output=True, text=True, timeout=60)
+        if proc.returncode != 0:
+            msg = (proc.stderr.strip().splitlines() or ["unknown error"])[0]
+            raise DependencyError(f"graphviz `dot` failed: {msg}",
+                                  hint="try --out FILE.dot and render it yourself")
+    click.echo(f"wrote {out}")
+    return 0
 
 
 # --- transcribe / analyze ---------------------------------------------------------------------
@@ -93,7 +176,47 @@ def transcribe(files, engine, model, as_json):
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 def analyze(transcript, me, as_json):
     """Score a transcript: "Name: words" lines, WebVTT, or a session export."""
-    _not_available("analyze")
+    import json
+
+    from rich.console import Console
+
+    from trainer.errors import UsageError
+    from trainer.report.scorecard import print_scorecard, render_lines
+    from trainer.transcripts import (
+        analysis_document,
+        load_transcript,
+        match_speaker,
+        score_transcript,
+    )
+
+    parsed = load_transcript(transcript)
+    speakers = parsed.speakers
+    if me:
+        user = match_speaker(parsed, me)
+    elif parsed.user:
+        user = parsed.user
+    elif sys.stdin.isatty():
+        user = None
+        for _ in range(3):
+            answer = click.prompt(f"Which speaker are you? ({', '.join(speakers)})", err=True)
+            try:
+                user = match_speaker(parsed, answer)
+                break
+            except UsageError as exc:
+                click.echo(exc.message, err=True)
+        if user is None:
+            raise UsageError("no speaker chosen", hint="pass --me NAME")
+    else:
+        raise UsageError(f"which speaker are you? speakers: {', '.join(speakers)}",
+                         hint=f"pass --me NAME, e.g. --me {speakers[0].split()[0]}")
+    card = score_transcript(parsed, user)
+    if as_json:
+        click.echo(json.dumps(analysis_document(parsed, user, card), indent=2))
+        return 0
+    console = Console()
+    console.print(render_lines(card))
+    print_scorecard(card, console)
+    return 0
 
 
 # --- review / history -------------------------------------------------------------------------

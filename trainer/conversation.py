@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from transitions import Machine, State
 
-from trainer.analysis import TurnContext, UtteranceFeatures, analyze_utterance
+from trainer.analysis import TurnContext, UtteranceFeatures, analyze_utterance, stem
 from trainer.errors import UsageError
 from trainer.personas import COUNT_FACTS, FLAG_FACTS, Condition, Persona, parse_condition
 from trainer.types import Line, RecallQuestion, Word
@@ -109,6 +109,20 @@ def build_machine(persona: Persona, facts: _Facts) -> Machine:
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+_REFERS_BACK = frozenset("he she him her it that they them those his its".split())
+
+
+def _names_cue(cues: Sequence[str], text: str) -> bool:
+    """Does `text` say one of the cue words/phrases (compared by stems, in order)?"""
+    said = [stem(w) for w in re.findall(r"[a-z0-9']+", text.lower())]
+    for cue in cues:
+        want = [stem(w) for w in re.findall(r"[a-z0-9']+", cue.lower())]
+        n = len(want)
+        if n and any(said[i:i + n] == want for i in range(len(said) - n + 1)):
+            return True
+    return False
 
 
 def _first_sentence(text: str) -> str:
@@ -257,11 +271,16 @@ class Conversation:
         hook_fu, topic = self._read_turn(feats, silence, capped, interrupted, duration_s)
         trigger = ("silence" if f.silent else "ask_to_meet" if f.asked_to_meet
                    else "goodbye" if f.said_goodbye else "reply")
+        # What the user does to end the round (ask, goodbye) comes first; otherwise a stall
+        # (goodwill run out) is checked before the ordinary edges of the turn.
+        order = [trigger, "stall"] if trigger in ("ask_to_meet", "goodbye") else ["stall", trigger]
         before = f.phase
-        f.trigger(trigger)
-        moved_by = trigger if f.phase != before else None
-        if not self.finished and f.trigger("stall") and f.phase != before:
-            moved_by = "stall"
+        moved_by = None
+        for event in order:
+            f.trigger(event)
+            if f.phase != before:
+                moved_by = event
+                break
 
         lines = self._compose(feats, trigger, moved_by, hook_fu, topic, interrupted)
         if f.phase != before:
@@ -296,6 +315,13 @@ class Conversation:
                            or (duration_s is not None and duration_s >= o.monologue_s))
         if feats.follow_up_hook in self._dropped:
             hook_fu = feats.follow_up_hook
+            # The analysis also counts a question that only shares a word with the line that
+            # dropped the hook ("what's the toughest bit of running this place?"). Without a cue
+            # of the hook, it counts here only when it points back ("how old is he?") and asks
+            # about no topic.
+            if not _names_cue(self.persona.hook(hook_fu).cues, feats.text) and (
+                    self._route(feats) or not _REFERS_BACK & set(feats.text.lower().split())):
+                hook_fu = None
         elif feats.is_question and feats.follow_up == "partner":
             # "how old is he?" right after the puppy: a follow-up on the hook just dropped
             # even though no cue word was said.
@@ -321,9 +347,10 @@ class Conversation:
         # Goodwill: why each step - see ARCHITECTURE.md anchors (questions and follow-ups make
         # people better liked; monologues and one-sided talk cost it).
         delta = 0
-        if f.asked and not (self.persona.open_questions_only and not f.open_question):
+        reserved = self._closed_to_reserved(feats)  # a closed question to someone reserved
+        if f.asked and not reserved:
             delta += 1
-        if f.followed_up:
+        if f.followed_up and not reserved:
             delta += 1
         if f.offered:
             delta += 2
@@ -347,11 +374,10 @@ class Conversation:
 
     def _mirror_topic(self) -> str | None:
         # "and you?" after the persona asked about the user: the persona answers the same
-        # question about itself - the phase's mirror topic, or the topic of its last prompt.
-        for line in self._last_lines[::-1]:
-            if line.kind == "prompt":
-                return self.persona.phase(line.phase).mirror_topic
-        return None
+        # kind of question about itself - the mirror topic of the phase it asked in.
+        if not self._last_lines:
+            return None
+        return self.persona.phase(self._last_lines[-1].phase).mirror_topic
 
     # --- composing the persona's lines --------------------------------------------------------
 
@@ -381,6 +407,8 @@ class Conversation:
             return [*lines, self._close("goodbye")]
 
         cool = f.monologue or f.warmth <= self.options.cool_warmth
+        # Short, but not cool: a reserved persona's answer to a closed question.
+        short = cool or self._closed_to_reserved(feats)
         if interrupted and r.interrupted:
             lines.append(self._line("interrupted", r.interrupted, kind="reaction"))
         if f.monologue:
@@ -394,14 +422,14 @@ class Conversation:
             content = self._line("early_ask", r.early_ask or r.ask_to_meet, kind="ask_answer")
             hands_back = bool(r.early_ask)
         elif hook_fu:
-            if not cool:
+            if not short:
                 lines.append(self._line("follow_up", r.follow_up, kind="reaction"))
-            content = self._hook_answer(hook_fu, short=cool)
+            content = self._hook_answer(hook_fu, short=short)
         elif f.asked:
             if topic:
-                content = self._answer(topic, short=cool or self._closed_to_reserved(feats))
+                content = self._answer(topic, short=short)
             elif f.followed_up and self._last_topic:
-                content = self._answer(self._last_topic, short=cool)
+                content = self._answer(self._last_topic, short=short)
             else:
                 content = self._line("deflection", self.persona.deflections, kind="deflection")
                 hands_back = True
@@ -420,11 +448,11 @@ class Conversation:
         # A hook in passing: the answer's own hook first, a new one as the reward for a
         # follow-up, otherwise one every other turn while the user is still answering.
         hook = None
-        if not cool and trigger != "ask_to_meet":
+        if not short and trigger != "ask_to_meet":
             if content is not None and content.topic:
                 own = self.persona.topic(content.topic).hook
                 hook = own if own and own not in self._dropped else None
-            if hook is None and f.followed_up:
+            if hook is None and f.followed_up and not short:
                 hook = self._next_hook(any_phase=True)
             if hook is None and not f.asked and not any(ln.hooks for ln in self._last_lines):
                 hook = self._next_hook(any_phase=False)
@@ -440,12 +468,17 @@ class Conversation:
               and self._turns_since_nudge > 2):
             lines.append(self._line("never_asks", r.never_asks, kind="nudge"))
             self._turns_since_nudge = 0
-        elif not cool and (not f.asked or (moved_by is not None and hook is None)):
+        elif moved_by is not None and (cool or hook is None):
+            lines.append(self._prompt())  # a new phase is announced, even by a cool persona
+        elif not cool and not f.asked:
             lines.append(self._prompt())
+        if not lines:  # never leave the user with nothing: a cool "Mm." at least
+            lines.append(self._line("monologue", r.monologue, kind="reaction"))
         return lines
 
-    def _closed_to_reserved(self, feats: UtteranceFeatures) -> bool:
-        return self.persona.open_questions_only and feats.is_open is False
+    def _closed_to_reserved(self, feats: UtteranceFeatures | None) -> bool:
+        return bool(self.persona.open_questions_only and feats is not None
+                    and feats.is_question and feats.is_open is False)
 
     def _answer(self, topic_id: str, short: bool) -> Line:
         t = self.persona.topic(topic_id)
@@ -560,7 +593,9 @@ def machine_dot(persona: Persona) -> str:
     for ph in persona.phases:
         shape = ", shape=doublecircle" if ph.id in finals else ""
         out.append(f"  {q(ph.id)} [label={q(ph.id)}{shape}];")
-    seen: set[tuple[str, str, str]] = set()
+    # (dest, label) -> sources, in the machine's order; an edge from every live phase is drawn
+    # once, from an "any phase" node (the file's source: "*"), to keep the picture readable.
+    edges: dict[tuple[str, str], list[str]] = {}
     for trigger, event in machine.events.items():
         for source, trans in event.transitions.items():
             if source in finals:
@@ -569,11 +604,17 @@ def machine_dot(persona: Persona) -> str:
                 conds = [(str(c.func.text) if c.target else f"not {c.func.text}")
                          for c in t.conditions]
                 label = trigger + (f" [{', '.join(conds)}]" if conds else "")
-                key = (source, t.dest, label)
-                if key in seen:
-                    continue
-                seen.add(key)
-                out.append(f"  {q(source)} -> {q(t.dest)} [label={q(label)}];")
+                srcs = edges.setdefault((t.dest, label), [])
+                if source not in srcs:
+                    srcs.append(source)
+    live = [ph.id for ph in persona.phases if ph.id not in finals]
+    if any(len(srcs) == len(live) > 1 for srcs in edges.values()):
+        out.append('  __any [label="any phase", shape=box, style="rounded,dashed"];')
+    for (dest, label), srcs in edges.items():
+        if len(srcs) == len(live) > 1:
+            out.append(f"  __any -> {q(dest)} [label={q(label)}, style=dashed];")
+        else:
+            out.extend(f"  {q(src)} -> {q(dest)} [label={q(label)}];" for src in srcs)
     out.append("}")
     return "\n".join(out) + "\n"
 
@@ -582,18 +623,28 @@ def machine_dot(persona: Persona) -> str:
 
 # Phrases first (on normalised text): idioms whose words alone say little.
 _PHRASES = [
-    (r"\bwhat (?:do|does|did) (?:you|they|she|he|your team) do\b", " job "),
+    (r"\bwhat did you do before\b|\bbefore you (?:joined|started|came|worked)\b", " before "),
+    (r"\bwhat (?:do|does) (?:you|they|she|he|your team) do\b"
+     r"(?! for fun| in your| on (?:the )?weekend| outside| when| to (?:relax|unwind)| after)",
+     " job "),
     (r"\bwhat (?:is|was) (?:it|that) like\b", " experience "),
     (r"\bhow (?:did|do) you (?:get|got|end up|wind up|come|came|land|landed|fall|fell)\b", " path "),
-    (r"\bhow did you (?:start|begin|become)\b", " path "),
+    (r"\bhow did (?:you|\w+|it all) (?:get started|start|begin|become|come about)\b", " path "),
+    (r"\bwhat (?:got|brought|led|drew|pulled) you (?:into|to)\b", " path "),
+    (r"\b(?:end|ended|wind|wound) up\b", " path "),
+    (r"\b(?:move|moved|switch|switched|go|went|get|got|jump|jumped) from\b", " path "),
     (r"\bwhat (?:brings|brought) you\b", " bring "),
     (r"\bwhy are you here\b", " bring "),
     (r"\bwhat made you\b", " motivation "),
     (r"\bfree time\b|\bspare time\b|\boutside (?:of )?work\b|\bwhen you are not working\b",
      " hobby "),
     (r"\bday to day\b|\bday-to-day\b|\btypical day\b|\baverage day\b", " daily "),
-    (r"\bhow long\b", " duration "),
-    (r"\bhow many\b", " count "),
+    (r"\bfirst time\b", " firsttime "),
+    (r"\blook(?:ing|s)? for\b|\bstand(?:s)? out\b", " criteria "),
+    # "do you like", "do people like": liking; "what are they like" is not.
+    (r"\b(you|i|people|they|we|everyone|folks) (?:really )?like\b", r" \1 enjoy "),
+    (r"\bhow long\b|\bbeen (?:\w+ ){1,4}long\b", " duration "),
+    (r"\bhow many\b|\bhow (?:big|large)\b", " count "),
     (r"\bhow much\b", " amount "),
     (r"\bmore about yourself\b|\babout yourself\b", " yourself "),
 ]
@@ -620,14 +671,19 @@ about and or but so as by from into than then just really very kind sort like um
 well oh okay ok yeah hey hi hello actually maybe bit lot little can could would will should may
 might must also too any some much many get got go going know tell say said think mean want
 wanted curious wondering wonder hear there here ever if please thing things stuff quite
-pretty guess any one anything something all out up right now more
+pretty guess any one anything something all out up right now more knew known look time
+them they he she him her their theirs
 """)
+
+# Stems of stop words' other forms ("getting" -> "get"); "sorting" must survive "sort of".
+_STOP_STEMS = _word_set("get go say think know want look tell mean")
+_WH = _word_set("what how why where when who which whose")
 
 # Groups of words that mean the same thing when asking; the first is the canonical form.
 _SYNONYMS = [
-    "job role position work career occupation profession title gig",
+    "job role position career occupation profession title gig",
     "company firm organisation organization org business employer outfit",
-    "hire hiring recruit recruiting opening vacancy vacancies headcount",
+    "hire hiring recruit recruiting opening vacancy vacancies headcount fill",
     "apply application applicant resume cv candidate",
     "start begin founded found launch started",
     "path journey background story route",
@@ -635,10 +691,18 @@ _SYNONYMS = [
     "enjoy like love favourite favorite best fun",
     "hard challenge challenging difficult tough struggle problem hardest toughest tricky",
     "team colleague colleagues crew squad department staff",
-    "fund funding money invest investor raise capital",
+    "fund funding money invest investor raise capital backer backing financially finance",
+    "leave left quit quitting resign resigned",
     "hobby hobbies weekend weekends downtime",
-    "advice tip tips recommend recommendation suggest suggestion",
-    "daily routine typical week",
+    "advice tip tips recommend recommendation suggest suggestion prepare preparation",
+    "responsible responsibility charge",
+    "analysis analyse analyze analyst analytics",
+    "daily routine typical",
+    "other else besides beside beyond",
+    "before earlier previously prior",
+    "today tonight",
+    "come came coming attend attending",
+    "family families household households",
     "volunteer volunteering volunteers help helping",
     "student students graduate graduates grad grads intern interns internship",
     "talk presentation keynote speech slides",
@@ -649,7 +713,7 @@ _SYNONYMS = [
     "mentor mentoring mentorship mentee coaching",
     "customer customers client clients user users",
     "product products service services offering",
-    "food meal meals groceries grocery",
+    "food feed meal meals groceries grocery",
     "learn learned learning lesson lessons",
     "plan plans next future goal goals",
 ]
@@ -664,7 +728,7 @@ def _stem(word: str) -> str:
                 continue
             w = w[: -len(suf)] + rep
             break
-    if len(w) > 4 and w[-1] == w[-2] and w[-1] not in "aeiouls":
+    if len(w) >= 4 and w[-1] == w[-2] and w[-1] not in "aeiouls":
         w = w[:-1]  # running -> runn -> run
     return w
 
@@ -691,6 +755,8 @@ def normalise(text: str) -> list[str]:
         if not w or w in _STOP:
             continue
         s = _stem(w)
+        if s in _STOP_STEMS:
+            continue
         out.append(_CANON.get(s, s))
     return out
 
@@ -703,6 +769,7 @@ class _Router:
     unknown_idf: float
     asks: list[tuple[str, frozenset[str]]] = field(default_factory=list)  # (topic id, tokens)
     bags: dict[str, frozenset[str]] = field(default_factory=dict)  # topic id -> all tokens
+    said: dict[str, frozenset[str]] = field(default_factory=dict)  # topic id -> answer tokens
 
 
 def _router(persona: Persona) -> _Router:
@@ -721,8 +788,9 @@ def _router(persona: Persona) -> _Router:
     idf = {w: math.log((n + 1) / (d + 0.5)) for w, d in df.items()}
     # Words no topic uses count half a rare word: they dilute a match ("favourite movie")
     # without letting one unexpected word sink an otherwise clear question.
-    router = _Router(idf=idf, unknown_idf=0.5 * math.log((n + 1) / 0.5), asks=asks,
-                     bags={k: frozenset(v) for k, v in bags.items()})
+    said = {t.id: frozenset(tok for a in t.answers for tok in normalise(a)) for t in persona.topics}
+    router = _Router(idf=idf, unknown_idf=UNKNOWN_WEIGHT * math.log((n + 1) / 0.5), asks=asks,
+                     bags={k: frozenset(v) for k, v in bags.items()}, said=said)
     persona._cache["router"] = router
     return router
 
@@ -743,7 +811,7 @@ def topic_scores(persona: Persona, text: str) -> list[tuple[str, float]]:
         if not toks:
             continue
         shared = q & toks
-        if not shared:
+        if not shared - _WH:  # "what" alone is no evidence of a topic
             continue
         num = sum(w(t) ** 2 for t in shared)
         cos = num / (qn * math.sqrt(sum(w(t) ** 2 for t in toks)))
@@ -751,12 +819,21 @@ def topic_scores(persona: Persona, text: str) -> list[tuple[str, float]]:
     # The topic's whole vocabulary catches questions that mix words of two ways of asking.
     for tid, bag in r.bags.items():
         shared = q & bag
-        if shared:
+        if shared - _WH:
             cover = sum(w(t) ** 2 for t in shared) / qn**2
-            best[tid] = max(best[tid], 0.8 * cover)
+            best[tid] = max(best[tid], BAG_WEIGHT * cover)
+    # What the persona says in its answers is weaker evidence: it breaks ties and catches a
+    # question about a detail of the answer ("where do the food parcels go").
+    for tid, bag in r.said.items():
+        shared = (q & bag) - _WH
+        if shared:
+            best[tid] += ANSWER_WEIGHT * sum(w(t) ** 2 for t in shared) / qn**2
     return sorted(best.items(), key=lambda kv: -kv[1])
 
 
+BAG_WEIGHT = 0.6  # a match spread over several ways of asking counts a little less
+ANSWER_WEIGHT = 0.25  # bonus for words of the topic's answers
+UNKNOWN_WEIGHT = 0.5  # weight of a word no topic uses, relative to the rarest known word
 ROUTE_THRESHOLD = 0.35  # below this the question is unknown and gets a deflection
 
 

@@ -102,7 +102,7 @@ def parse_condition(text: str) -> Condition:
     if not m:
         raise ValueError(f"expected FACT or FACT<op>NUMBER (op one of {' '.join(_OPS)}), got {text!r}")
     fact, op, value = m.group(1), m.group(2), m.group(3)
-    if op is None and fact not in FLAG_FACTS and fact not in COUNT_FACTS:
+    if fact not in FLAG_FACTS and fact not in COUNT_FACTS:
         raise ValueError(f"unknown fact {fact!r}; expected one of {', '.join([*FLAG_FACTS, *COUNT_FACTS])}")
     if op is not None and fact not in COUNT_FACTS:
         raise ValueError(f"{fact!r} cannot be compared; expected a count: {', '.join(COUNT_FACTS)}")
@@ -419,8 +419,12 @@ def _reachable(edges: dict[str, set[str]], start: str) -> set[str]:
 # --- loading ----------------------------------------------------------------------------------
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+# libyaml's parser when PyYAML was built with it (4x faster); same safe constructors.
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_BaseLoader):
+    """A safe loader that refuses duplicate keys (PyYAML silently keeps the last one)."""
 
     def construct_mapping(self, node, deep=False):
         seen = set()
@@ -445,13 +449,18 @@ def _yaml_problem(exc: BaseException) -> str:
     return f"expected valid YAML ({problem})"
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
 def _loc_text(loc: Sequence[Any]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
+        elif isinstance(part, str) and _PLAIN_KEY.match(part):
+            out += ("." if out else "") + part
+        else:  # a key with spaces, newlines or quotes: shown as Python would, on one line
+            out += f"[{_short(part)}]"
     return out or "(top level)"
 
 

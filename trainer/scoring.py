@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from trainer.analysis import (
@@ -162,16 +162,16 @@ class Scorecard:
     def from_dict(cls, d: dict[str, Any]) -> Scorecard:
         """The inverse of to_dict; tolerant of missing keys from older versions."""
         return cls(
-            metrics=[Metric(**m) for m in d.get("metrics") or []],
+            metrics=[_known(Metric, m) for m in d.get("metrics") or []],
             keep=list(d.get("keep") or []),
             start=list(d.get("start") or []),
             stop=list(d.get("stop") or []),
-            tips=[Tip(**t) for t in d.get("tips") or []],
-            hooks=[HookOutcome(**h) for h in d.get("hooks") or []],
+            tips=[_known(Tip, t) for t in d.get("tips") or []],
+            hooks=[_known(HookOutcome, h) for h in d.get("hooks") or []],
             recall=[RecallItem(question=r["question"], expected=tuple(r.get("expected") or ()),
                                given=r.get("given", ""), correct=bool(r.get("correct")))
                     for r in d.get("recall") or []],
-            lines=[LineLabel(**ln) for ln in d.get("lines") or []],
+            lines=[_known(LineLabel, ln) for ln in d.get("lines") or []],
             partner_name=d.get("partner_name"),
             duration_s=float(d.get("duration_s") or 0.0),
             timing_estimated=bool(d.get("timing_estimated")),
@@ -180,11 +180,17 @@ class Scorecard:
         )
 
 
+def _known(cls, d: dict[str, Any]):
+    """Build a dataclass from a dict, ignoring keys a newer version may have added."""
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in d.items() if k in names})
+
+
 # --- recall check -------------------------------------------------------------------------------
 
-_NUMBERS = {str(i): w for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
-    " fifteen sixteen seventeen eighteen nineteen twenty".split())}
+_NUMBERS = {str(k): v for k, v in enumerate(re.findall(
+    r"\w+", "zero one two three four five six seven eight nine ten eleven twelve thirteen"
+    " fourteen fifteen sixteen seventeen eighteen nineteen twenty"))}
 _ARTICLES = {"a", "an", "the", "my", "her", "his", "their", "its", "called", "named"}
 
 
@@ -424,7 +430,7 @@ def score_round(
                           ask if users else None, ANCHORS["closing_ask"]))
     if partner_name:
         named = any(u.feats.uses_name for u in users)
-        metrics.append(Metric("name", f"Used {partner_name}'s name", named, "", "yes",
+        metrics.append(Metric("name", f"Used {_first_name(partner_name)}'s name", named, "", "yes",
                               named if users else None, ANCHORS["name"]))
 
     recall_items = list(recall) if recall is not None else []
@@ -488,17 +494,22 @@ def _answered(persona: Turn) -> bool:
     return feats.word_count >= 3 and not (feats.is_question and feats.word_count <= 6)
 
 
-def _engaging(turns: list[Turn], users: list[_UserTurn]) -> int:
+def _answered_turns(turns: list[Turn], users: list[_UserTurn]) -> set[int]:
+    """Indexes of user questions the persona answered in its next turn."""
     by_index = {t.index: i for i, t in enumerate(turns)}
-    count = 0
+    out = set()
     for u in users:
         if not u.feats.is_question:
             continue
         nxt = next((t for t in turns[by_index[u.turn.index] + 1:] if t.speaker == "persona"),
                    None)
         if nxt is not None and _answered(nxt):
-            count += 1
-    return count
+            out.add(u.turn.index)
+    return out
+
+
+def _engaging(turns: list[Turn], users: list[_UserTurn]) -> int:
+    return len(_answered_turns(turns, users))
 
 
 def _pace(users: list[_UserTurn]) -> float | None:
@@ -540,7 +551,8 @@ def _short(text: str, words: int = 18) -> str:
 def _verdict(card: Scorecard, users: list[_UserTurn], turns: list[Turn],
              longest_turn: int | None, cue_by_id: dict[str, HookCue]) -> None:
     m = {x.key: x for x in card.metrics}
-    name = card.partner_name or "them"
+    first_name = _first_name(card.partner_name)
+    name = first_name or "them"
     keep, start, stop, tips = card.keep, card.start, card.stop, card.tips
     by_index = {u.turn.index: u for u in users}
 
@@ -551,7 +563,7 @@ def _verdict(card: Scorecard, users: list[_UserTurn], turns: list[Turn],
     follow = [u for u in users if u.feats.question_kind == "follow_up"]
     if follow:
         keep.append(f"Following up: {len(follow)} question(s) built on what {name} said, "
-                    f"e.g. '{_short(follow[0].turn.text, 12)}'.")
+                    f"e.g. '{_quote_question(follow[0].turn.text, follow[0].feats)}'")
     taken = [h for h in card.hooks if h.taken_up]
     if taken:
         keep.append("You picked up on " + ", ".join(h.label for h in taken) + ".")
@@ -588,7 +600,8 @@ def _verdict(card: Scorecard, users: list[_UserTurn], turns: list[Turn],
         if switch:
             tips.append(Tip("follow_ups", "This question changed the subject instead of "
                             "building on their last line.", quote=_short(switch.turn.text),
-                            suggestion=_follow_up_for(switch.context.partner_text),
+                            suggestion=_follow_up_for(switch.context.partner_text,
+                                                      switch.context.partner_name),
                             turn_index=switch.turn.index))
     elif passed("follow_ups") is False:
         start.append("Ask follow-up questions about what they just said.")
@@ -601,8 +614,8 @@ def _verdict(card: Scorecard, users: list[_UserTurn], turns: list[Turn],
         if statement and not any(t.turn_index == statement.turn.index for t in tips):
             tips.append(Tip("questions_total", "End your turn with a question so they can "
                             "take it further.", quote=_short(statement.turn.text),
-                            suggestion=_short(statement.turn.text, 12).rstrip(" .!?")
-                            + ". What about you?",
+                            suggestion=_lead_in(_without_fillers(statement, 60))
+                            + " " + _question_about_them(statement.context),
                             turn_index=statement.turn.index))
 
     if passed("open_share") is False:
@@ -620,7 +633,7 @@ def _verdict(card: Scorecard, users: list[_UserTurn], turns: list[Turn],
         start.append("Open by introducing yourself.")
         tips.append(Tip("opener", "Say who you are before anything else.",
                         quote=_short(first.turn.text),
-                        suggestion=f"Hi, I'm [your name] - {_short(first.turn.text, 12)}",
+                        suggestion=f"Hi, I'm [your name]. {_without_fillers(first, 12)}",
                         turn_index=first.turn.index))
     if passed("offer") is False and users:
         start.append("Offer something: an introduction, an article, a hand.")
@@ -633,13 +646,19 @@ def _verdict(card: Scorecard, users: list[_UserTurn], turns: list[Turn],
     if passed("closing_ask") is False and users:
         last = users[-1]
         start.append("Ask to meet again or swap contacts before you leave.")
-        who = f", {card.partner_name}" if card.partner_name else ""
+        who = f", {first_name}" if first_name else ""
         tips.append(Tip("closing_ask", "The conversation ended without a next step.",
                         quote=_short(last.turn.text),
                         suggestion=f"I've really enjoyed this{who} - could we grab a coffee "
                                    "next week?", turn_index=last.turn.index))
-    if passed("name") is False:
-        start.append(f"Use {card.partner_name}'s name once.")
+    if passed("name") is False and users:
+        start.append(f"Use {first_name}'s name once.")
+        first = users[0]
+        tips.append(Tip("name", "Saying their name once helps you remember it, and they notice.",
+                        quote=_short(first.turn.text),
+                        suggestion=f"Nice to meet you, {first_name}. "
+                                   + _without_fillers(first, 12),
+                        turn_index=first.turn.index))
 
     # Stop: habits that cost the partner airtime or attention.
     if passed("talk_share") is False or passed("longest_monologue") is False:
@@ -651,7 +670,8 @@ def _verdict(card: Scorecard, users: list[_UserTurn], turns: list[Turn],
         if u:
             tips.append(Tip("longest_monologue", "Hand the turn back sooner: two or three "
                             "sentences, then a question.", quote=_short(u.turn.text),
-                            suggestion=_first_sentences(u.turn.text) + " How about you?",
+                            suggestion=_lead_in(_without_fillers(u, 60)) + " "
+                            + _question_about_them(u.context),
                             turn_index=u.turn.index))
     if passed("filler_rate") is False:
         worst = max(users, key=lambda u: len(u.feats.fillers))
@@ -662,34 +682,67 @@ def _verdict(card: Scorecard, users: list[_UserTurn], turns: list[Turn],
                         turn_index=worst.turn.index))
     if passed("pace") is False:
         pace = m["pace"].value or 0
-        stop.append("Speaking too fast." if pace > 175 else "Speaking very slowly.")
+        fast = pace > 175
+        stop.append("Speaking too fast." if fast else "Speaking very slowly.")
+        timed_lines = [u for u in users if u.feats.wpm and u.feats.word_count >= 5]
+        if timed_lines:
+            u = (max if fast else min)(timed_lines, key=lambda x: x.feats.wpm or 0.0)
+            tips.append(Tip("pace", f"This line ran at {u.feats.wpm:.0f} words a minute; "
+                            + ("pause at each full stop." if fast else
+                               "keep going through the sentence."),
+                            quote=_short(u.turn.text), turn_index=u.turn.index))
     if passed("focus") is False:
         stop.append("Talking mostly about yourself (I/me/my).")
         selfish = max(users, key=lambda u: u.feats.i_words - u.feats.you_words)
         if not any(t.turn_index == selfish.turn.index for t in tips):
             tips.append(Tip("focus", "Turn the spotlight to them.",
                             quote=_short(selfish.turn.text),
-                            suggestion=_first_sentences(selfish.turn.text, 1)
-                            + " What got you into your line of work?",
+                            suggestion=_lead_in(_without_fillers(selfish, 60))
+                            + " " + _question_about_them(selfish.context),
                             turn_index=selfish.turn.index))
     if passed("response_pause") is False:
         stop.append("Long silences before answering.")
     if passed("engaging_questions") is False:
         start.append("Ask questions they can answer right away, about them and the moment.")
+        dodged = next((u for u in users if u.feats.is_question
+                       and u.turn.index not in _answered_turns(turns, users)), None)
+        if dodged:
+            tips.append(Tip("engaging_questions", f"{_cap(name)} did not take this question up.",
+                            quote=_short(dodged.turn.text),
+                            suggestion=_question_about_them(dodged.context),
+                            turn_index=dodged.turn.index))
+    # Tips that quote different lines first, so the top three teach three things.
+    seen: set[int | None] = set()
+    first, later = [], []
+    for tip in tips:
+        (later if tip.turn_index in seen and tip.turn_index is not None else first).append(tip)
+        seen.add(tip.turn_index)
+    tips[:] = first + later
+
+
+def _first_name(name: str | None) -> str | None:
+    return name.split()[0] if name and name.split() else None
+
+
+def _lead_in(text: str) -> str:
+    """The first sentence worth keeping (4+ words), or the first words of a run-on."""
+    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+        if len(sentence.split()) >= 4:
+            return _short(sentence, 14).rstrip(" ,") if sentence[-1:] in ".!?" else \
+                _short(sentence, 10).rstrip(" ,.") + "."
+    return _short(text, 10).rstrip(" ,.") + "."
+
+
+def _question_about_them(ctx: TurnContext) -> str:
+    return (_follow_up_for(ctx.partner_text, ctx.partner_name) if ctx.partner_text
+            else "What about you?")
 
 
 def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
-def _first_sentences(text: str, n: int = 2) -> str:
-    parts = re.split(r"(?<=[.!?])\s+", text.strip())
-    if len(parts) >= 2:
-        return " ".join(parts[:n]).strip()
-    return _short(text, 14 if n > 1 else 10).rstrip(" .") + "."
-
-
-def _without_fillers(u: _UserTurn) -> str:
+def _without_fillers(u: _UserTurn, words: int = 18) -> str:
     t = u.turn.text
     for f in sorted(set(u.feats.fillers), key=len, reverse=True):
         if f == "like":
@@ -697,7 +750,7 @@ def _without_fillers(u: _UserTurn) -> str:
         else:
             t = re.sub(rf"(?i)\b{re.escape(f)}\b,?\s*", "", t)
     t = re.sub(r"\s{2,}", " ", t).strip(" ,")
-    return _short(_cap(t))
+    return _short(_cap(t), words)
 
 
 def _best_line_for_offer(users: list[_UserTurn]) -> _UserTurn | None:
@@ -730,13 +783,39 @@ def _open_version(f: UtteranceFeatures) -> str:
     return "What's that been like for you?"
 
 
-def _follow_up_for(partner_text: str) -> str:
-    """A follow-up built on the partner's last line, quoting a few of their words."""
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+", partner_text.strip()) if s]
-    last = sentences[-1] if sentences else partner_text
-    words = re.findall(r"[A-Za-z][A-Za-z'-]*", last)
-    content = [w for w in words if w.lower() not in STOPWORDS and len(w) > 3]
-    if not content:
-        return "How did that come about?"
-    focus = max(content, key=len)
-    return f"You mentioned {focus.lower()} - how did that come about?"
+_NOT_A_TOPIC = frozenset(re.findall(r"[a-z]+", """tonight today yesterday tomorrow morning
+    evening afternoon week weekend weekends month months ages honest rather quite pretty sure
+    three four five six seven eight nine twenty thirty hundred thousand first second last next
+    these those there here where while thanks thank maybe perhaps probably else before after
+    during around again until through without within across still""" + " ".join(
+    _NUMBERS.values())))
+
+
+def _follow_up_for(partner_text: str, partner_name: str | None = None) -> str:
+    """A follow-up built on the partner's last line, naming a detail they gave."""
+    sentences = [x for x in re.split(r"(?<=[.!?])\s+", partner_text.strip()) if x]
+    statements = [x for x in sentences if not x.rstrip().endswith("?")]
+    skip = {w.lower() for w in (partner_name or "").split()}
+    for sentence in reversed(statements):
+        words = re.findall(r"[A-Za-z][A-Za-z'-]*", sentence)
+        content = [w for w in words if w.lower() not in STOPWORDS and len(w) > 3
+                   and w.lower() not in skip and w.lower() not in _NOT_A_TOPIC
+                   and "'" not in w and not w.lower().endswith("ly")]
+        if content:
+            focus = content[-1]  # new information comes last in an English sentence
+            focus = focus if focus[:1].isupper() and focus != words[0] else focus.lower()
+            return f"You mentioned {focus} - what's the story there?"
+    return "What about you?"
+
+
+def _quote_question(text: str, f: UtteranceFeatures, kind: str | None = None) -> str:
+    """The question as the user said it (original case), for quoting in Keep and tips."""
+    for q in f.questions:
+        words = re.findall(r"[a-z0-9']+", q)
+        if not words:
+            continue
+        pat = r"[\W_]+".join(re.escape(w) for w in words)
+        m = re.search(pat + r"\s*\??", text, flags=re.IGNORECASE)
+        if m:
+            return _short(m.group(0).strip(), 16)
+    return _short(text)

@@ -26,6 +26,7 @@ import os
 import secrets
 import socket
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -178,12 +179,18 @@ class Store:
         if root is None:
             from trainer.paths import data_dir
 
-            root = data_dir()
+            try:
+                root = data_dir()
+            except OSError as exc:
+                raise StoreError(f"cannot create the data folder: {exc}",
+                                 hint="set TRAINER_HOME to a folder you can write to") from None
         self.root = Path(root)
         self.db_path = self.root / DB_NAME
         self.audio_dir = self.root / "audio"
         self.skipped: list[SkippedSession] = []  # filled by the last list_sessions()
         self._conn: sqlite3.Connection | None = None
+        # the practice loop may write from a worker thread: one connection, one lock
+        self._lock = threading.RLock()
 
     # --- connection and schema ----------------------------------------------------------------
     @property
@@ -196,7 +203,8 @@ class Store:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per write
-            conn = sqlite3.connect(self.db_path, timeout=10.0, isolation_level=None)
+            conn = sqlite3.connect(self.db_path, timeout=10.0, isolation_level=None,
+                                   check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise self._unreadable(exc) from None
         try:
@@ -212,6 +220,9 @@ class Store:
         return conn
 
     def _unreadable(self, exc: Exception) -> StoreError:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return StoreError(f"session store {self.db_path} is busy ({exc})",
+                              hint="another trainer process is writing; try again")
         return StoreError(
             f"session store {self.db_path} is unreadable ({exc})",
             hint=f"move {self.db_path.name} aside (a new one is created; WAVs in "
@@ -229,6 +240,10 @@ class Store:
         for target in range(version + 1, SCHEMA_VERSION + 1):
             conn.execute("BEGIN IMMEDIATE")
             try:
+                # another process may have migrated while we waited for the write lock
+                if conn.execute("PRAGMA user_version").fetchone()[0] >= target:
+                    conn.execute("COMMIT")
+                    continue
                 for stmt in _statements(MIGRATIONS[target - 1]):
                     conn.execute(stmt)
                 conn.execute(f"PRAGMA user_version = {target}")
@@ -240,30 +255,33 @@ class Store:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; rolled back if anything inside fails."""
-        conn = self.conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.DatabaseError as exc:
-            raise self._unreadable(exc) from None
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        with self._lock:
+            conn = self.conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.DatabaseError as exc:
+                raise self._unreadable(exc) from None
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
 
     def _query(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
-        try:
-            cur = self.conn.execute(sql, args)
-            cur.row_factory = sqlite3.Row
-            return cur.fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise self._unreadable(exc) from None
+        with self._lock:
+            try:
+                cur = self.conn.execute(sql, args)
+                cur.row_factory = sqlite3.Row
+                return cur.fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise self._unreadable(exc) from None
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     def __enter__(self) -> Store:
         return self
@@ -399,7 +417,8 @@ class Store:
                      AND (s.recall_json IS NULL OR json_valid(s.recall_json)) AS ok_session,
                    t.n, t.n_user, t.user_s, t.persona_s, t.last_end, t.bad_turn,
                    c.data_json AS scorecard_json,
-                   (c.data_json IS NULL OR json_valid(c.data_json)) AS ok_scorecard
+                   -- with scorecards, Python's json.loads checks them (no double parse)
+                   (? OR c.data_json IS NULL OR json_valid(c.data_json)) AS ok_scorecard
             FROM sessions s
             LEFT JOIN (
                 SELECT session_id, COUNT(*) AS n,
@@ -413,7 +432,7 @@ class Store:
             ) t ON t.session_id = s.id
             LEFT JOIN scorecards c ON c.session_id = s.id
             ORDER BY s.started_at, s.rowid
-            """
+            """, (int(with_scorecards),)
         )
         out: list[SessionSummary] = []
         skipped: list[SkippedSession] = []
@@ -426,12 +445,15 @@ class Store:
                 reason = f"turn {r['bad_turn']} has unreadable JSON"
             elif not r["ok_scorecard"]:
                 reason = "its scorecard has unreadable JSON"
+            card = None
+            if not reason and with_scorecards and r["scorecard_json"] is not None:
+                try:
+                    card = json.loads(r["scorecard_json"])
+                except ValueError:
+                    reason = "its scorecard has unreadable JSON"
             if reason:
                 skipped.append(SkippedSession(r["id"], reason))
                 continue
-            card = None
-            if with_scorecards and r["scorecard_json"] is not None:
-                card = json.loads(r["scorecard_json"])
             out.append(SessionSummary(
                 id=r["id"], persona_id=r["persona_id"], persona_name=r["persona_name"],
                 setting=r["setting"], difficulty=r["difficulty"], started_at=r["started_at"],

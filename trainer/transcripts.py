@@ -50,6 +50,7 @@ class ParsedTranscript:
     hooks: tuple[HookCue, ...] = ()
     turns: list[Turn] | None = None  # session exports keep their turns as stored
     scorecard: dict[str, Any] | None = None  # session exports may carry one
+    recall: list[dict[str, Any]] = field(default_factory=list)  # ... and recall answers
     session: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -287,9 +288,11 @@ def parse_session_export(text: str, source: str = "<text>") -> ParsedTranscript:
     lines = [TranscriptLine("user" if t.speaker == "user" else (partner or "persona"), t.text,
                             t.start_s, t.end_s) for t in turns if t.text.strip()]
     card = doc.get("scorecard")
+    recall = [r for r in doc.get("recall") or [] if isinstance(r, dict)]
     return ParsedTranscript(kind="session", lines=lines, source=source, user="user",
                             partner_name=partner, hooks=hooks, turns=turns,
-                            scorecard=card if isinstance(card, dict) else None, session=session)
+                            scorecard=card if isinstance(card, dict) else None, session=session,
+                            recall=recall)
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -369,3 +372,57 @@ def partner_of(parsed: ParsedTranscript, user: str) -> str | None:
         return parsed.partner_name
     others = [s for s in parsed.speakers if s != user]
     return others[0] if len(others) == 1 else None
+
+
+# --- scoring an imported transcript ---------------------------------------------------------------
+
+
+def score_transcript(parsed: ParsedTranscript, user: str):
+    """The scorecard of a transcript with `user` as the user (imported lazily: pure core)."""
+    from trainer.scoring import RecallItem, Scorecard, score_round
+
+    turns = to_turns(parsed, user)
+    recall = None
+    try:
+        if parsed.scorecard:
+            recall = Scorecard.from_dict(parsed.scorecard).recall or None
+        if recall is None and parsed.recall:
+            recall = [RecallItem(question=str(r["question"]),
+                                 expected=tuple(r.get("answers") or r.get("expected") or ()),
+                                 given=str(r.get("given") or ""), correct=bool(r.get("correct")))
+                      for r in parsed.recall]
+    except (TypeError, KeyError, ValueError, AttributeError):
+        recall = None  # an old or hand-edited export: score without the recall check
+    return score_round(turns, hooks=parsed.hooks, partner_name=partner_of(parsed, user),
+                       recall=recall)
+
+
+def analysis_document(parsed: ParsedTranscript, user: str, card) -> dict[str, Any]:
+    """The `trainer analyze --json` document: per-utterance labels and the round metrics."""
+    labels = {ln.index: ln.labels for ln in card.lines}
+    turns = to_turns(parsed, user)
+    utterances = []
+    for t in turns:
+        utterances.append({
+            "index": t.index,
+            "speaker": "user" if t.speaker == "user" else "partner",
+            "name": t.meta.get("name") if t.meta else (user if t.speaker == "user" else None),
+            "text": t.text,
+            "start_s": t.start_s if not card.timing_estimated else None,
+            "end_s": t.end_s if not card.timing_estimated else None,
+            "labels": labels.get(t.index),
+        })
+    return {
+        "source": parsed.source,
+        "format": parsed.kind,
+        "me": user,
+        "partner": partner_of(parsed, user),
+        "speakers": parsed.speakers,
+        "timing_estimated": card.timing_estimated,
+        "notes": card.notes,
+        "utterances": utterances,
+        "metrics": {m.key: {"label": m.label, "value": m.value, "unit": m.unit,
+                            "target": m.target, "passed": m.passed, "detail": m.detail}
+                    for m in card.metrics},
+        "scorecard": card.to_dict(),
+    }

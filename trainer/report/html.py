@@ -17,6 +17,8 @@ from string import Template
 from trainer import __version__
 from trainer.errors import StoreError
 from trainer.report.review import AnnotatedTurn, SessionReview, clock, when
+from trainer.report.scorecard import headline
+from trainer.scoring import Metric
 
 TALK_SHARE_TARGET = 0.45  # ARCHITECTURE.md anchors: top performers talk ~43%, target <= 45%
 
@@ -83,34 +85,87 @@ def _scorecard(review: SessionReview) -> str:
     if card is None:
         return ('<section id="scorecard"><h2>Scorecard</h2>'
                 '<p class="muted">No scorecard: you did not speak in this round.</p></section>')
-    from trainer.report.scorecard import scorecard_view
-
-    view = scorecard_view(card)
-    parts = ['<section id="scorecard"><h2>Scorecard</h2>']
-    if view.headline:
-        parts.append(f'<p class="headline">{escape(view.headline)}</p>')
-    parts.append('<div class="metrics">')
-    for m in view.metrics:
-        parts.append(
-            f'<div class="metric {escape(m.status)}"><div class="label">{escape(m.label)}</div>'
-            f'<div class="value">{escape(m.value)}</div>'
-            f'<div class="target">{escape(m.target)}</div></div>')
-    parts.append("</div>")
-    if view.keep or view.start or view.stop:
+    parts = ['<section id="scorecard"><h2>Scorecard</h2>',
+             f'<p class="headline">{escape(headline(card))} {card.passed_count} of '
+             f"{card.measured_count} targets met{escape(_headline_extra(card))}.</p>"]
+    main = [m for k in MAIN_METRICS for m in card.metrics if m.key == k]
+    checks = [m for m in card.metrics if isinstance(m.value, bool) or m.unit == "" and
+              m.target == "yes"]
+    rest = [m for m in card.metrics if m not in main and m not in checks]
+    parts.append('<div class="metrics main">' + "".join(_tile(m) for m in main) + "</div>")
+    if checks:
+        parts.append('<div class="checks">' + "".join(
+            f'<span class="check {_status(m)}" title="{escape(m.anchor)}">'
+            f'{_CHECK_MARK[m.passed]} {escape(m.label)}</span>' for m in checks) + "</div>")
+    if rest:
+        parts.append('<div class="metrics more">' + "".join(_tile(m) for m in rest) + "</div>")
+    if card.keep or card.start or card.stop:
         parts.append('<div class="verdict">')
-        for cls, title, items in (("keep", "Keep", view.keep), ("start", "Start", view.start),
-                                  ("stop", "Stop", view.stop)):
+        for cls, title, items in (("keep", "Keep", card.keep), ("start", "Start", card.start),
+                                  ("stop", "Stop", card.stop)):
             lis = "".join(f"<li>{escape(i)}</li>" for i in items) or '<li class="muted">-</li>'
             parts.append(f'<div class="{cls}"><h3>{title}</h3><ul>{lis}</ul></div>')
         parts.append("</div>")
-    if view.tips:
-        parts.append('<ul class="tips">' + "".join(f"<li>{escape(t)}</li>" for t in view.tips)
-                     + "</ul>")
+    if card.tips:
+        parts.append('<ul class="tips">')
+        for t in card.tips:
+            body = escape(t.message)
+            if t.quote:
+                body += f' You said: <q>{escape(t.quote)}</q>'
+            if t.suggestion:
+                body += f' Try: <q class="suggest">{escape(t.suggestion)}</q>'
+            parts.append(f"<li>{body}</li>")
+        parts.append("</ul>")
+    notes = list(card.notes)
     if review.rescored:
-        parts.append('<p class="rescored">Scored when this report was made, from the stored '
-                     "turns.</p>")
+        notes.append("Scored when this report was made, from the stored turns.")
+    parts.extend(f'<p class="rescored">{escape(n)}</p>' for n in notes)
     parts.append("</section>")
     return "".join(parts)
+
+
+MAIN_METRICS = ("talk_share", "questions_total", "follow_ups", "hook_uptake",
+                "longest_monologue", "recall")
+_CHECK_MARK = {True: "\u2713", False: "\u2717", None: "\u2013"}
+
+
+def _status(m: Metric) -> str:
+    return {True: "ok", False: "miss", None: "na"}[m.passed]
+
+
+def _tile(m: Metric) -> str:
+    detail = f" · {m.detail}" if m.detail else ""
+    return (f'<div class="metric {_status(m)}" title="{escape(m.anchor)}">'
+            f'<div class="label">{escape(m.label)}</div>'
+            f'<div class="value">{escape(metric_value(m))}</div>'
+            f'<div class="target">target {escape(_pretty(m.target))}{escape(detail)}</div></div>')
+
+
+def _pretty(target: str) -> str:
+    return target.replace("<=", "\u2264").replace(">=", "\u2265")
+
+
+def _headline_extra(card) -> str:
+    missed = [m.label.lower() for m in card.metrics if m.passed is False][:3]
+    return f"; work on: {', '.join(missed)}" if missed else ""
+
+
+def metric_value(m: Metric) -> str:
+    """A metric's value with its unit, e.g. '48%', '0.9 per min', 'yes', '-' (not measured)."""
+    v = m.value
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if m.unit == "%":
+        return f"{v:.0f}%"
+    if m.unit == "s":
+        return f"{v:.1f} s" if v < 10 else f"{v:.0f} s"
+    if isinstance(v, float):
+        text = f"{v:.2f}".rstrip("0").rstrip(".") if v < 10 else f"{v:.0f}"
+    else:
+        text = str(v)
+    return f"{text} {m.unit}".strip()
 
 
 def _timeline(review: SessionReview) -> str:
@@ -165,10 +220,11 @@ def _timeline(review: SessionReview) -> str:
         f'<span><i style="background:var(--them)"></i>{escape(review.partner)} speaking</span>'
         '<span><i style="background:var(--good);border-radius:50%"></i>hook taken up</span>'
         '<span><i style="background:var(--warn);border-radius:50%"></i>hook missed</span>'
-        f"<span>| marks your target: at most {TALK_SHARE_TARGET:.0%} of the talking</span></div>"
+        '<span><i style="background:var(--ink);width:2px;opacity:.55"></i>'
+        f"your target: at most {TALK_SHARE_TARGET:.0%} of the talking</span></div>"
     )
     return ('<section id="timeline" class="timeline"><h2>Who spoke when</h2><div class="card">'
-            + "".join(out) + balance + "</div></section>")
+            '<div class="tl-scroll">' + "".join(out) + "</div>" + balance + "</div></section>")
 
 
 def _tick_step(end_s: float) -> float:
@@ -264,13 +320,12 @@ def _recall(review: SessionReview) -> str:
                 "this round.</p></section>")
     rows = []
     for r in review.recall:
-        mark = {True: '<span class="yes">right</span>', False: '<span class="no">wrong</span>',
-                None: '<span class="muted">not checked</span>'}[r.correct]
+        mark = '<span class="yes">right</span>' if r.correct else '<span class="no">wrong</span>'
         expected = escape(", ".join(r.expected)) if r.expected else "-"
-        rows.append(f"<tr><td>{escape(r.question)}</td><td>{escape(r.answer or '(no answer)')}"
+        rows.append(f"<tr><td>{escape(r.question)}</td><td>{escape(r.given or '(no answer)')}"
                     f"</td><td>{mark}</td><td>{expected}</td></tr>")
     right = sum(1 for r in review.recall if r.correct)
     return (f'<section id="recall"><h2>Recall check · {right} of {len(review.recall)} right</h2>'
             '<div class="card"><table><thead><tr><th>question</th><th>your answer</th><th></th>'
-            "<th>answer</th></tr></thead><tbody>" + "".join(rows)
+            "<th>accepted</th></tr></thead><tbody>" + "".join(rows)
             + "</tbody></table></div></section>")

@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from trainer.analysis import HookCue, TurnContext, UtteranceFeatures, analyze_utterance
+from trainer.scoring import RecallItem, Scorecard, grade_recall, score_round
 from trainer.store import SessionRecord
-from trainer.types import Turn
+from trainer.types import RecallQuestion, Turn
 
 QUESTION_KIND_LABELS = {
     "introductory": "introductory question",
@@ -60,16 +62,6 @@ class AnnotatedTurn:
 
 
 @dataclass
-class RecallItem:
-    """One recall-check question with the user's answer."""
-
-    question: str
-    answer: str | None
-    expected: list[str]
-    correct: bool | None
-
-
-@dataclass
 class SessionReview:
     """Everything a review shows about one stored round."""
 
@@ -77,7 +69,7 @@ class SessionReview:
     turns: list[AnnotatedTurn]
     hooks: list[HookStatus]  # in the order they were dropped; never-dropped hooks left out
     recall: list[RecallItem]
-    scorecard: Any | None = None  # trainer.scoring.Scorecard
+    scorecard: Scorecard | None = None
     rescored: bool = False  # the scorecard was computed now from the stored turns
     notes: list[str] = field(default_factory=list)  # problems met while loading/scoring
 
@@ -101,7 +93,11 @@ def hook_cues(hooks: list[dict[str, Any]]) -> list[HookCue]:
 
 
 def build_review(record: SessionRecord) -> SessionReview:
-    """Annotate every user line, track hook uptake and attach the scorecard."""
+    """Annotate every user line, track hook uptake and attach the scorecard.
+
+    Hook uptake follows the scorecard (a user turn after the drop whose question takes the hook
+    up), so the transcript marks and the scorecard's hook figure always agree.
+    """
     cues = hook_cues(record.hooks)
     by_id = {c.id: c for c in cues}
     statuses: dict[str, HookStatus] = {}
@@ -113,7 +109,7 @@ def build_review(record: SessionRecord) -> SessionReview:
         if turn.speaker == "persona":
             here = []
             for hid in turn.hooks:
-                cue = by_id.get(hid) or HookCue(id=hid, cues=(), label=hid)
+                cue = by_id.get(hid) or HookCue(id=hid, cues=(hid.replace("_", " "),), label=hid)
                 if hid not in statuses:
                     statuses[hid] = HookStatus(cue.id, cue.label or cue.id, cue.suggestion,
                                                turn.index, turn.start_s)
@@ -127,26 +123,43 @@ def build_review(record: SessionRecord) -> SessionReview:
         feats = analyze_utterance(turn.text, ctx, words=turn.words or None,
                                   duration_s=turn.duration_s or None)
         first_user = False
-        hook = statuses.get(feats.follow_up_hook) if feats.follow_up_hook else None
-        if hook is not None and hook.taken_up_turn is None:
-            hook.taken_up_turn, hook.taken_up_at_s = turn.index, turn.start_s
-        annotated.append(AnnotatedTurn(turn, feats, tags=_tags(feats, hook, turn)))
-    review = SessionReview(record, annotated, list(statuses.values()), _recall(record.recall),
+        taken = [statuses[h] for h in feats.hooks_taken if h in statuses]
+        for hook in taken:
+            if hook.taken_up_turn is None:
+                hook.taken_up_turn, hook.taken_up_at_s = turn.index, turn.start_s
+        annotated.append(AnnotatedTurn(turn, feats, tags=_tags(feats, taken, turn)))
+    recall = recall_items(record.recall)
+    review = SessionReview(record, annotated, list(statuses.values()), recall or [],
                            notes=list(record.problems))
-    _attach_scorecard(review, cues)
+    _attach_scorecard(review, cues, recall)
+    if review.scorecard is not None:
+        _align_hooks(review)
     return review
 
 
-def _tags(f: UtteranceFeatures, hook: HookStatus | None, turn: Turn) -> list[str]:
-    tags = []
+def _align_hooks(review: SessionReview) -> None:
+    """Take taken/missed from the scorecard's hook outcomes (one source of truth)."""
+    start_of = {at.turn.index: at.turn.start_s for at in review.turns}
+    outcome = {h.id: h for h in review.scorecard.hooks}
+    for h in review.hooks:
+        o = outcome.get(h.id)
+        if o is None:
+            continue
+        h.taken_up_turn = o.taken_turn if o.taken_up else None
+        h.taken_up_at_s = start_of.get(o.taken_turn) if o.taken_up else None
+
+
+def _tags(f: UtteranceFeatures, taken: list[HookStatus], turn: Turn) -> list[str]:
     if f.is_empty:
         return ["(nothing heard)"]
+    tags = []
     if f.is_question:
-        tags.append("open question" if f.is_open else "closed question")
         if f.question_count > 1:
-            tags[-1] = f"{f.question_count} questions"
-        if hook is not None or f.follow_up_hook:
-            tags.append(f"follow-up on {hook.label if hook else f.follow_up_hook}")
+            tags.append(f"{f.question_count} questions")
+        else:
+            tags.append("open question" if f.is_open else "closed question")
+        if taken:
+            tags.extend(f"follow-up on {h.label}" for h in taken)
         elif f.question_kind == "follow_up":
             tags.append("follow-up on their last line")
         elif f.question_kind in QUESTION_KIND_LABELS:
@@ -172,37 +185,47 @@ def _tags(f: UtteranceFeatures, hook: HookStatus | None, turn: Turn) -> list[str
     return tags
 
 
-def _recall(items: list[dict[str, Any]] | None) -> list[RecallItem]:
+def recall_items(items: list[dict[str, Any]] | None) -> list[RecallItem] | None:
+    """Stored recall answers as scoring RecallItems (None when no recall check was run).
+
+    Accepts the scorecard's own form ({"question", "expected", "given", "correct"}) and a
+    question with an answer to grade ({"hook_id", "question", "answers", "given"}).
+    """
+    if items is None:
+        return None
     out = []
-    for d in items or []:
-        if not isinstance(d, dict):
+    for d in items:
+        if not isinstance(d, dict) or not d.get("question"):
             continue
-        expected = d.get("answers") or d.get("expected") or []
-        if isinstance(expected, str):
-            expected = [expected]
-        answer = d.get("given", d.get("answer"))
-        correct = d.get("correct")
-        out.append(RecallItem(str(d.get("question") or d.get("hook_id") or "?"),
-                              None if answer is None else str(answer), [str(e) for e in expected],
-                              None if correct is None else bool(correct)))
+        expected = d.get("expected", d.get("answers")) or ()
+        expected = (expected,) if isinstance(expected, str) else tuple(str(e) for e in expected)
+        given = str(d.get("given", d.get("answer")) or "")
+        if d.get("correct") is None:
+            q = RecallQuestion(str(d.get("hook_id") or ""), str(d["question"]),
+                               tuple(e.lower() for e in expected))
+            out.append(grade_recall(q, given))
+        else:
+            out.append(RecallItem(str(d["question"]), expected, given, bool(d["correct"])))
     return out
 
 
-def _attach_scorecard(review: SessionReview, cues: list[HookCue]) -> None:
+def _attach_scorecard(review: SessionReview, cues: list[HookCue],
+                      recall: list[RecallItem] | None) -> None:
     """The stored scorecard, or one computed now from the stored turns (e.g. interrupted)."""
-    from trainer.scoring import Scorecard, score_round
-
     rec = review.record
     if rec.scorecard is not None:
         try:
             review.scorecard = Scorecard.from_dict(rec.scorecard)
+            if review.scorecard.recall and not review.recall:
+                review.recall = review.scorecard.recall
             return
         except (KeyError, TypeError, ValueError) as exc:
             review.notes.append(f"session {rec.id}: stored scorecard unreadable ({exc}); "
                                 "scored again from the turns")
     if not any(t.speaker == "user" for t in rec.turns):
         return
-    review.scorecard = score_round(rec.turns, cues, rec.persona_name, rec.recall)
+    first_name = rec.persona_name.split()[0] if rec.persona_name.strip() else None
+    review.scorecard = score_round(rec.turns, cues, first_name, recall)
     review.rescored = True
 
 
@@ -268,7 +291,8 @@ def print_review(review: SessionReview, console: Console | None = None) -> None:
     head.append(f"{rec.persona_name}", style="bold")
     head.append(f" · {rec.setting} · {rec.difficulty}  ", style="")
     head.append(f"{when(rec.started_at)} · {clock(review.duration_s)} · ", style="dim")
-    head.append(rec.state, style="green" if rec.state == "completed" else "yellow")
+    head.append(rec.state.replace("_", " "),
+                style="green" if rec.state == "completed" else "yellow")
     console.print(head)
     console.print(Text(f"session {rec.id}", style="dim"))
     for note in review.notes:
@@ -276,26 +300,29 @@ def print_review(review: SessionReview, console: Console | None = None) -> None:
     console.print()
 
     console.rule("Transcript", style="dim")
+    # a grid keeps wrapped lines under their own column instead of under the timestamps
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(justify="right", style="dim", no_wrap=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column(ratio=1)
     for at in review.turns:
         t = at.turn
-        line = Text()
-        line.append(f"{clock(t.start_s):>6}  ", style="dim")
         who = "You" if t.speaker == "user" else review.partner
-        line.append(f"{who:<8} ", style="bold cyan" if t.speaker == "user" else "bold magenta")
+        body = Text()
         for piece, is_filler in at.segments:
-            line.append(piece, style="bold yellow underline" if is_filler else "")
-        console.print(line)
-        pad = " " * 17
+            body.append(piece, style="bold yellow underline" if is_filler else "")
         if at.tags:
-            console.print(Text(pad + " · ".join(at.tags), style="cyan"))
+            body.append("\n" + " · ".join(at.tags), style="cyan")
         for h in at.hooks:
-            mark = Text(pad)
-            mark.append(f"hook: {h.label} ", style="magenta")
+            body.append(f"\nhook: {h.label} ", style="magenta")
             if h.taken_up:
-                mark.append(f"✓ taken up at {clock(h.taken_up_at_s)}", style="green")
+                body.append(f"✓ taken up at {clock(h.taken_up_at_s)}", style="green")
             else:
-                mark.append("✗ missed", style="red")
-            console.print(mark)
+                body.append("✗ missed", style="red")
+        grid.add_row(clock(t.start_s),
+                     Text(who, style="bold cyan" if t.speaker == "user" else "bold magenta"),
+                     body)
+    console.print(grid)
     console.print()
 
     if review.hooks:
@@ -314,14 +341,14 @@ def print_review(review: SessionReview, console: Console | None = None) -> None:
             console.print(line)
         console.print()
 
-    if review.recall:
+    # the scorecard panel lists the recall answers itself
+    if review.recall and (review.scorecard is None or not review.scorecard.recall):
         console.rule("Recall check", style="dim")
         for r in review.recall:
             line = Text("  ")
-            mark = {True: ("✓ ", "green"), False: ("✗ ", "red"), None: ("? ", "dim")}[r.correct]
-            line.append(*mark)
+            line.append(*(("✓ ", "green") if r.correct else ("✗ ", "red")))
             line.append(r.question + " ")
-            line.append(f"you said: {r.answer or '(no answer)'}", style="dim")
+            line.append(f"you said: {r.given or '(no answer)'}", style="dim")
             if r.correct is False and r.expected:
                 line.append(f" (it was {r.expected[0]})", style="dim")
             console.print(line)

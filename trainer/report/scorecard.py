@@ -8,7 +8,7 @@ table, Keep / Start / Stop, and at most three tips that quote the user's own wor
 from __future__ import annotations
 
 from rich import box
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -44,32 +44,45 @@ def _mark(m: Metric) -> Text:
 def headline(card: Scorecard) -> str:
     """One sentence about the round, in the user's terms."""
     name = card.partner_name or "your partner"
+    parts: list[str] = []
     q = card.metric("questions_total")
-    f = card.metric("follow_ups")
-    parts = []
     if q is not None:
         n = int(q.value or 0)
+        f = card.metric("follow_ups")
         fu = int(f.value or 0) if f else 0
-        if n == 0:
-            parts.append(f"You asked {name} no questions")
-        else:
-            parts.append(f"You asked {n} question{'s' if n != 1 else ''}"
-                         + (f", {fu} of them follow-ups" if fu else ""))
+        parts.append("asked no questions" if n == 0 else
+                     f"asked {n} question{'s' if n != 1 else ''}"
+                     + (f" ({fu} follow-up{'s' if fu != 1 else ''})" if fu else ""))
     if card.hooks:
         taken = sum(1 for h in card.hooks if h.taken_up)
-        parts.append(f"you took up {taken} of {len(card.hooks)} details {name} mentioned")
+        parts.append(f"took up {taken} of {len(card.hooks)} details {name} mentioned")
     share = card.metric("talk_share")
     if share is not None and share.value is not None:
-        parts.append(f"and talked {share.value:.0f}% of the time")
+        parts.append(f"talked {share.value:.0f}% of the time")
     if not parts:
         return "Nothing to score yet."
-    text = ", ".join(parts[:-1]) + (" " if len(parts) > 1 else "") + parts[-1] \
-        if len(parts) > 1 and parts[-1].startswith("and") else ", ".join(parts)
-    return text[0].upper() + text[1:] + "."
+    if len(parts) == 1:
+        return f"You {parts[0]}."
+    return "You " + ", ".join(parts[:-1]) + " and " + parts[-1] + "."
+
+
+class _ScorecardView:
+    """Lays the scorecard out for the console's width (details only when there is room)."""
+
+    def __init__(self, card: Scorecard, title: str | None):
+        self.card = card
+        self.title = title
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield _panel(self.card, self.title, wide=options.max_width >= 110)
 
 
 def render_scorecard(card: Scorecard, title: str | None = None) -> RenderableType:
     """A rich renderable of the scorecard."""
+    return _ScorecardView(card, title)
+
+
+def _panel(card: Scorecard, title: str | None, wide: bool) -> Panel:
     name = card.partner_name
     minutes = card.duration_s / 60.0
     heading = title or (f"Your round with {name}" if name else "Your round")
@@ -81,12 +94,21 @@ def render_scorecard(card: Scorecard, title: str | None = None) -> RenderableTyp
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
     table.add_column("", width=1)
     table.add_column("Listening and asking")
-    table.add_column("you", justify="right")
-    table.add_column("target", justify="right", style="dim")
-    table.add_column("", style="dim")
+    table.add_column("you", justify="right", no_wrap=True)
+    table.add_column("target", justify="right", style="dim", no_wrap=True)
+    if wide:
+        table.add_column("", style="dim")
+    unmeasured = []
     for m in card.metrics:
-        table.add_row(_mark(m), m.label, _fmt_value(m), m.target, m.detail)
+        if m.passed is None:
+            unmeasured.append(m.label.lower())
+            continue
+        row = [_mark(m), m.label, _fmt_value(m), m.target]
+        table.add_row(*(row + [m.detail] if wide else row))
     parts.append(table)
+    if unmeasured:
+        parts.append(Text("Not measured this round: " + ", ".join(unmeasured) + ".",
+                          style="dim"))
 
     for label, items, style in (("Keep", card.keep, "green"), ("Start", card.start, "cyan"),
                                 ("Stop", card.stop, "yellow")):

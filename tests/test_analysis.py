@@ -1,0 +1,302 @@
+"""Turn analysis: question detection and kinds, follow-ups and hooks, fillers, pace, focus, acts.
+
+Accuracy thresholds are asserted on the labelled sets in tests/data (the figures
+benchmarks/analysis.py prints); the examples below pin behaviour a user would notice.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+# benchmarks/ is a package at the repository root (not installed): `pytest` alone needs this.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.analysis import (  # noqa: E402
+    followup_scores,
+    load_dialogues,
+    load_utterances,
+    question_scores,
+    strip_text,
+)
+from trainer.analysis import HookCue, TurnContext, analyze_utterance  # noqa: E402
+from trainer.types import Word  # noqa: E402
+
+PUPPY = HookCue("puppy", ("puppy", "biscuit", "dog", "rescue"), "rescue puppy Biscuit",
+                "How long have you had Biscuit?")
+LISBON = HookCue("lisbon", ("lisbon", "portugal"), "trip to Lisbon")
+DANA = TurnContext(
+    partner_text="I'm Dana. Sorry if I look tired, I just adopted a rescue puppy called Biscuit.",
+    partner_name="Dana", hooks=(PUPPY,))
+
+
+# --- accuracy on the labelled sets ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return load_utterances()
+
+
+def test_the_labelled_set_is_large_and_covers_every_question_form(rows):
+    assert len(rows) >= 400
+    forms = {r.form for r in rows if r.is_question}
+    assert {"wh", "yes_no", "tag", "declarative", "embedded", "mirror"} <= forms
+    acts = {a for r in rows for a in r.acts}
+    assert {"backchannel", "opener", "offer", "ask", "goodbye"} <= acts
+    unpunctuated = [r for r in rows if r.text == r.text.lower() and r.text[-1:] not in ".?!"]
+    assert len(unpunctuated) >= 150
+
+
+def test_question_f1_as_written_beats_the_question_mark_rule(rows):
+    ours = question_scores(rows, stripped=False)
+    naive = question_scores(rows, stripped=False, baseline=True)
+    assert ours[2] >= 0.97
+    assert ours[2] > naive[2] + 0.25
+
+
+def test_question_f1_without_punctuation_or_capitals(rows):
+    precision, recall, f1 = question_scores(rows, stripped=True)
+    assert f1 >= 0.95
+    assert precision >= 0.95 and recall >= 0.9
+
+
+def test_question_f1_on_held_out_lines_without_punctuation(rows):
+    held = [r for r in rows if r.split == "test"]
+    assert len(held) >= 80
+    assert question_scores(held, stripped=True)[2] >= 0.9
+
+
+def test_open_or_closed_matches_the_labels(rows):
+    labelled = [r for r in rows if r.is_open is not None]
+    right = sum(analyze_utterance(r.text).is_open == r.is_open for r in labelled)
+    assert right / len(labelled) >= 0.95
+
+
+@pytest.mark.parametrize("act,flag", [("backchannel", "is_backchannel"), ("opener", "is_opener"),
+                                      ("offer", "is_offer"), ("ask", "is_ask"),
+                                      ("goodbye", "is_goodbye")])
+def test_acts_are_found_and_not_invented(rows, act, flag):
+    with_act = [r for r in rows if act in r.acts]
+    without = [r for r in rows if act not in r.acts]
+    found = sum(getattr(analyze_utterance(strip_text(r.text)), flag) for r in with_act)
+    invented = sum(getattr(analyze_utterance(r.text), flag) for r in without)
+    assert found / len(with_act) >= 0.85, act
+    assert invented / len(without) <= 0.02, act
+
+
+def test_follow_up_detection_on_the_dialogues():
+    cases = load_dialogues()
+    assert len({c.dialogue for c in cases}) >= 20
+    precision, recall, f1, exact = followup_scores(cases)
+    base = followup_scores(cases, baseline=True)
+    assert f1 >= 0.85 and precision >= 0.95
+    assert exact >= 0.8
+    assert f1 > base[2] + 0.3
+
+
+# --- question forms and kinds ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text,form,is_open", [
+    ("What do you do?", "wh", True),
+    ("how did you end up in logistics", "wh", True),
+    ("Do you enjoy it?", "yes_no", False),
+    ("have you been to this meetup before", "yes_no", False),
+    ("You work in finance, right?", "tag", False),
+    ("you work in finance right", "tag", False),
+    ("its a pretty small team isnt it", "tag", False),
+    ("So you work in finance?", "declarative", False),
+    ("so you work in finance", "declarative", False),
+    ("I wonder what the keynote will be about.", "embedded", True),
+    ("i was wondering if you had any advice for a new grad", "embedded", False),
+    ("tell me more about the mentoring", "embedded", True),
+    ("and you", "mirror", True),
+    ("im from ohio originally and you", "mirror", True),
+])
+def test_question_forms_with_and_without_punctuation(text, form, is_open):
+    f = analyze_utterance(text)
+    assert f.is_question and f.question_form == form and f.is_open is is_open
+
+
+@pytest.mark.parametrize("text", [
+    "i know what you mean", "what i do is mostly data cleaning", "thats exactly right",
+    "when i was a kid i wanted to be a pilot", "you should try the dumplings",
+    "which is why i came tonight", "Really?", "mm hmm", "have a good one",
+    "i wonder sometimes if i picked the right field",
+])
+def test_statements_and_back_channels_are_not_questions(text):
+    f = analyze_utterance(text)
+    assert not f.is_question and f.is_open is None and f.question_kind is None
+
+
+def test_run_on_text_counts_each_question():
+    f = analyze_utterance("thats great how long have you been doing it do you enjoy it")
+    assert f.question_count == 2
+    assert f.questions == ["how long have you been doing it", "do you enjoy it"]
+
+
+def test_follow_up_on_a_hook_names_the_hook():
+    f = analyze_utterance("oh no way how old is biscuit", DANA)
+    assert f.question_kind == "follow_up"
+    assert f.follow_up == "hook:puppy" and f.follow_up_hook == "puppy"
+    assert f.hooks_taken == ["puppy"]
+
+
+def test_a_pronoun_after_a_hook_cue_is_a_follow_up_on_the_hook():
+    f = analyze_utterance("oh a rescue puppy how long have you had him", DANA)
+    assert f.follow_up == "hook:puppy"
+
+
+def test_follow_up_on_the_partner_line_without_a_hook():
+    ctx = TurnContext(partner_text="I spent ten years in consulting before product.")
+    f = analyze_utterance("do you miss consulting at all", ctx)
+    assert f.question_kind == "follow_up" and f.follow_up == "partner"
+    assert f.follow_up_hook is None
+
+
+def test_a_hook_dropped_earlier_still_counts():
+    ctx = TurnContext(partner_text="Two rounds, a case and a chat.", hooks=(PUPPY, LISBON))
+    assert analyze_utterance("so how was lisbon", ctx).follow_up == "hook:lisbon"
+
+
+def test_mirror_introductory_and_topic_switch():
+    asked = TurnContext(partner_text="So what do you do?")
+    assert analyze_utterance("I'm an analyst. What about you?", asked).question_kind == "mirror"
+    assert analyze_utterance("I'm an analyst. What do you do?", asked).question_kind == "mirror"
+    first = TurnContext(partner_text="Hi there.", first_user_turn=True)
+    assert analyze_utterance("Hi! How's your evening going?", first).question_kind == \
+        "introductory"
+    later = TurnContext(partner_text="Lots of coffee and blackout curtains.")
+    switch = analyze_utterance("did you see the keynote earlier", later)
+    assert switch.question_kind == "topic_switch" and switch.follow_up is None
+
+
+def test_a_pronoun_about_the_users_own_topic_is_not_a_follow_up():
+    ctx = TurnContext(partner_text="Pretty good, the food is excellent.")
+    f = analyze_utterance("Yeah, the dumplings are great. Have you tried them?", ctx)
+    assert f.question_kind == "topic_switch"
+
+
+def test_statements_that_build_on_the_partner_are_marked():
+    f = analyze_utterance("consulting must have been exhausting",
+                          TurnContext(partner_text="I spent ten years in consulting."))
+    assert not f.is_question and f.follow_up is None and f.builds_on == "partner"
+
+
+# --- fillers, pace, focus ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text,fillers", [
+    ("um so like i basically do marketing", ["um", "like", "basically"]),
+    ("i like hiking and i would like to travel", []),
+    ("it looks like rain", []),
+    ("we were there for like ten years", ["like"]),
+    ("and i was like okay this is my chance", ["like"]),
+    ("you know i never thought about it", ["you know"]),
+    ("do you know the host", []),
+    ("what kind of work do you do", []),
+    ("its kind of a mix of things", ["kind of"]),
+    ("uh i mean it depends", ["uh", "i mean"]),
+])
+def test_fillers(text, fillers):
+    assert analyze_utterance(text).fillers == fillers
+
+
+def test_filler_rate_is_fillers_per_word():
+    f = analyze_utterance("um i uh work in sales")
+    assert f.word_count == 6 and f.filler_rate == pytest.approx(2 / 6)
+
+
+def test_pace_from_word_timings_and_from_duration():
+    words = [Word(w, i * 0.4, i * 0.4 + 0.3) for i, w in enumerate(["i", "work", "in", "sales"])]
+    f = analyze_utterance("i work in sales", words=words)
+    assert f.wpm == pytest.approx(4 / 1.5 * 60)
+    assert analyze_utterance("one two three four five", duration_s=2.0).wpm == \
+        pytest.approx(150.0)
+    assert analyze_utterance("yeah", duration_s=0.2).wpm is None
+    assert analyze_utterance("no timings here").wpm is None
+
+
+def test_focus_counts_i_and_you_words_but_not_filler_you_know():
+    f = analyze_utterance("I think my team, you know, is great. What do you and your team do?")
+    assert f.i_words == 2 and f.you_words == 2
+
+
+# --- opener, offer, ask, name, goodbye, back-channel --------------------------------------------
+
+
+def test_opener_offer_ask_goodbye():
+    assert analyze_utterance("hi im sam nice to meet you").is_opener
+    assert analyze_utterance("i'm chris i just started at the clinic").is_opener
+    assert not analyze_utterance("i'm curious about the keynote").is_opener
+    assert analyze_utterance("happy to send you the slides after").is_offer
+    assert analyze_utterance("i could introduce you to our head of engineering").is_offer
+    assert not analyze_utterance("you should introduce yourself to her").is_offer
+    assert analyze_utterance("could we swap numbers").is_ask
+    assert analyze_utterance("lets connect on linkedin").is_ask
+    assert not analyze_utterance("i drink a lot of coffee").is_ask
+    assert analyze_utterance("it was great talking to you take care").is_goodbye
+    assert not analyze_utterance("who will take care of the dog").is_goodbye
+
+
+def test_partner_name_even_when_misspelled_by_asr():
+    ctx = TurnContext(partner_name="Priyanka Shah")
+    assert analyze_utterance("thanks priyanka that helps", ctx).uses_name
+    assert analyze_utterance("thanks priyanca that helps", ctx).uses_name
+    assert not analyze_utterance("thanks that helps", ctx).uses_name
+
+
+def test_back_channels():
+    for text in ("mm-hm", "Mhm.", "uh huh", "got it", "right", "oh wow", "that makes sense"):
+        f = analyze_utterance(text)
+        assert f.is_backchannel and not f.is_question, text
+    assert not analyze_utterance("right so what do you do").is_backchannel
+
+
+def test_empty_text():
+    f = analyze_utterance("   ")
+    assert f.is_empty and f.word_count == 0 and not f.is_question
+
+
+def test_a_long_unpunctuated_monologue_is_analysed_quickly():
+    text = " ".join(["um so i work in sales and like the team is great you know"] * 400)
+    t0 = time.perf_counter()
+    f = analyze_utterance(text, DANA)
+    assert time.perf_counter() - t0 < 1.0  # 5,600 words; the clause splitter is linear
+    assert f.word_count == 5600 and not f.is_question and len(f.fillers) == 1200
+
+
+# --- robustness ----------------------------------------------------------------------------------
+
+_VOCAB = [
+    "what", "how", "do", "you", ",", "?", ".", "i", "am", "like", "um", "you", "know", "right",
+    "so", "and", "the", "puppy", "kind", "of", "mean", "is", "it", "'s", "-", "biscuit", "who",
+    "which", "tell", "me", "wonder", "if"
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.text(), partner=st.text(), first=st.booleans(),
+       cues=st.lists(st.text(max_size=12), max_size=3))
+def test_never_raises_on_any_string(text, partner, first, cues):
+    ctx = TurnContext(partner_text=partner, partner_name=partner[:8] or None,
+                      hooks=(HookCue("h", tuple(cues)),), first_user_turn=first)
+    for f in (analyze_utterance(text), analyze_utterance(text, ctx, duration_s=1.0)):
+        assert f.question_count >= int(f.is_question)
+        assert 0.0 <= f.filler_rate <= 1.0
+        assert (f.is_open is None) == (not f.is_question)
+        assert f.follow_up is None or f.is_question
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_VOCAB), max_size=20))
+def test_never_raises_on_word_salad(words):
+    ctx = TurnContext(partner_text="I have a puppy called Biscuit", hooks=(PUPPY,))
+    f = analyze_utterance(" ".join(words), ctx)
+    assert f.word_count >= 0

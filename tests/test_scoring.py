@@ -1,0 +1,364 @@
+"""The round scorecard: each metric on crafted conversations, the verdict and tips, recall,
+JSON round trip, and the terminal rendering."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from rich.console import Console
+
+from trainer.analysis import HookCue
+from trainer.report.scorecard import headline, render_scorecard
+from trainer.scoring import RecallItem, Scorecard, grade_recall, score_round
+from trainer.types import RecallQuestion, Turn, Word
+
+PUPPY = HookCue("puppy", ("puppy", "biscuit", "dog", "rescue"), "her rescue puppy Biscuit",
+                "How long have you had Biscuit?")
+LISBON = HookCue("lisbon", ("lisbon", "portugal"), "her trip to Lisbon",
+                 "What was the highlight of Lisbon?")
+HOOKS = [PUPPY, LISBON]
+
+
+def conversation(*lines, gap_s: float = 0.5) -> list[Turn]:
+    """Turns from (speaker, text, seconds[, kind[, hooks]]) with back-to-back times."""
+    turns, t = [], 0.0
+    for i, line in enumerate(lines):
+        speaker, text, seconds = line[:3]
+        kind = line[3] if len(line) > 3 else ("answer" if speaker == "persona" else "")
+        hooks = tuple(line[4]) if len(line) > 4 else ()
+        turns.append(Turn(index=i, speaker=speaker, text=text, start_s=t, end_s=t + seconds,
+                          kind=kind, hooks=hooks,
+                          pause_before_s=gap_s if speaker == "user" and i else None))
+        t += seconds + gap_s
+    return turns
+
+
+GOOD = conversation(
+    ("persona", "Hi, I'm Dana. Sorry if I look tired, I just adopted a rescue puppy called "
+                "Biscuit.", 6, "opener", ["puppy"]),
+    ("user", "Hi Dana, I'm Sam. Oh, a rescue puppy! How old is Biscuit?", 5),
+    ("persona", "Four months. I'm also just back from Lisbon, so I'm double tired.", 6, "hook",
+     ["lisbon"]),
+    ("user", "What was the best part of Lisbon?", 3),
+    ("persona", "The food, and the light. I run the events team at Northwind now.", 6),
+    ("user", "How did you get into events?", 2.5),
+    ("persona", "By accident, I was a teacher for eight years before that.", 5),
+    ("user", "That's a big switch. I could introduce you to a friend who made the same move. "
+             "Could we grab coffee next week?", 9),
+    ("persona", "I'd love that. Lovely to meet you, Sam.", 3, "close"),
+)
+
+POOR = conversation(
+    ("persona", "Hi, I'm Dana. Sorry if I look tired, I just adopted a rescue puppy called "
+                "Biscuit.", 6, "opener", ["puppy"]),
+    ("user", "um so like i work in finance, i've been at the bank for like ten years and i "
+             "basically do risk models and um i really like my job because you know i get to "
+             "work with data and i'm really good at it and my manager says i'm the best on the "
+             "team and i'm hoping to get promoted next year", 70),
+    ("persona", "Oh nice. I'm just back from Lisbon.", 3, "hook", ["lisbon"]),
+    ("user", "cool i went to spain once and i liked it but i prefer the beach honestly and we "
+             "always stay at the same hotel and uh it's great", 20),
+    ("persona", "Right. Well, I should mingle.", 2, "close"),
+    ("user", "ok bye", 1),
+)
+
+
+def metric(card: Scorecard, key: str):
+    m = card.metric(key)
+    assert m is not None, key
+    return m
+
+
+# --- good vs poor listener ---------------------------------------------------------------------
+
+
+def test_a_good_and_a_poor_listener_score_clearly_differently():
+    good = score_round(GOOD, HOOKS, "Dana")
+    poor = score_round(POOR, HOOKS, "Dana")
+    assert good.passed_count >= poor.passed_count + 8
+    for key in ("talk_share", "questions_total", "follow_ups", "hook_uptake", "offer",
+                "closing_ask", "name", "focus", "filler_rate"):
+        assert metric(good, key).passed is True, key
+        assert metric(poor, key).passed is False, key
+    assert not good.stop and not good.start
+    assert any("Talking most of the time" in s for s in poor.stop)
+    assert any("Filler words" in s for s in poor.stop)
+
+
+# --- each metric ---------------------------------------------------------------------------------
+
+
+def test_talk_share_is_user_speaking_time_over_all_speaking_time():
+    turns = conversation(("persona", "I run the events team.", 30), ("user", "Nice.", 10),
+                         ("persona", "It keeps me busy.", 40), ("user", "I bet.", 20))
+    m = metric(score_round(turns), "talk_share")
+    assert m.value == pytest.approx(30.0) and m.passed is True and m.target == "<= 45%"
+    assert "Gong" in m.anchor
+    turns = conversation(("persona", "Hi.", 10), ("user", "Hello there.", 50))
+    assert metric(score_round(turns), "talk_share").passed is False
+
+
+def test_questions_total_and_per_minute():
+    turns = conversation(
+        ("persona", "I'm a nurse.", 20), ("user", "Do you like it? What shift do you work?", 10),
+        ("persona", "Nights, mostly.", 20), ("user", "how do you sleep during the day", 9.5),
+    )  # 3 questions in 59.5 s of speech + 3 gaps of 0.5 s = 61 s
+    card = score_round(turns)
+    assert metric(card, "questions_total").value == 3
+    per_min = metric(card, "questions_per_min")
+    assert per_min.value == pytest.approx(3 / (61 / 60), abs=0.01) and per_min.passed
+
+
+def test_open_question_share():
+    turns = conversation(("persona", "I teach.", 5), ("user", "Do you like it?", 2),
+                         ("persona", "Yes.", 1), ("user", "Is it hard?", 2),
+                         ("persona", "Sometimes.", 1), ("user", "What do you teach?", 2))
+    m = metric(score_round(turns), "open_share")
+    assert m.value == pytest.approx(33.3) and m.passed is False and m.detail == \
+        "1 of 3 questions"
+
+
+def test_follow_up_questions_and_hook_uptake():
+    turns = conversation(
+        ("persona", "I just adopted a rescue puppy.", 4, "hook", ["puppy"]),
+        ("user", "What do you do for work?", 2),
+        ("persona", "I run events. Also just back from Lisbon.", 4, "hook", ["lisbon"]),
+        ("user", "how was lisbon", 2),
+        ("persona", "Sunny and hilly.", 2),
+        ("user", "was it too hilly to walk around", 2),
+    )
+    card = score_round(turns, HOOKS)
+    assert metric(card, "follow_ups").value == 2
+    uptake = metric(card, "hook_uptake")
+    assert uptake.value == pytest.approx(50.0) and uptake.detail == "1 of 2 details they mentioned"
+    by_id = {h.id: h for h in card.hooks}
+    assert by_id["lisbon"].taken_up and by_id["lisbon"].taken_turn == 3
+    assert not by_id["puppy"].taken_up and by_id["puppy"].dropped_turn == 0
+
+
+def test_a_hook_mentioned_before_it_was_dropped_does_not_count():
+    turns = conversation(("persona", "Hello!", 1), ("user", "do you have a dog", 2),
+                         ("persona", "Yes, a rescue puppy.", 2, "hook", ["puppy"]),
+                         ("user", "I see.", 1))
+    card = score_round(turns, HOOKS)
+    assert card.hooks[0].taken_up is False
+
+
+def test_longest_monologue_joins_consecutive_user_turns():
+    turns = conversation(("persona", "So?", 1), ("user", "First part.", 20),
+                         ("user", "Second part.", 25), ("persona", "I see.", 1),
+                         ("user", "Short.", 5))
+    m = metric(score_round(turns), "longest_monologue")
+    assert m.value == pytest.approx(45.0) and m.passed is True  # speaking time, 20 s + 25 s
+    turns[2].end_s = turns[2].start_s + 50
+    assert metric(score_round(turns), "longest_monologue").passed is False
+
+
+def test_engaging_questions_need_an_answer_in_the_next_turn():
+    turns = conversation(
+        ("persona", "Hi.", 1, "opener"), ("user", "What do you do?", 2),
+        ("persona", "I'd rather not talk about work.", 2, "deflection"),
+        ("user", "Where are you from?", 2), ("persona", "Lisbon, originally.", 2, "answer"),
+        ("user", "Do you miss it?", 2), ("persona", "Every day.", 2, "hook"),
+    )
+    m = metric(score_round(turns), "engaging_questions")
+    assert m.value == 2 and m.detail == "2 of 3 answered in the next turn" and m.passed
+
+
+def test_engaging_questions_in_a_transcript_without_kinds():
+    turns = conversation(("persona", "Hi.", 1, ""), ("user", "What do you do?", 2),
+                         ("persona", "I design bridges for the city.", 3, ""),
+                         ("user", "Where are you from?", 2), ("persona", "Why?", 1, ""))
+    assert metric(score_round(turns), "engaging_questions").value == 1
+
+
+def test_response_pause_median_and_not_measured_without_pauses():
+    turns = conversation(("persona", "Hi.", 1), ("user", "Hello.", 1), ("persona", "So?", 1),
+                         ("user", "Well.", 1), ("persona", "Yes?", 1), ("user", "Okay.", 1))
+    for t, pause in zip([turns[1], turns[3], turns[5]], [0.4, 3.0, 2.6], strict=True):
+        t.pause_before_s = pause
+    m = metric(score_round(turns), "response_pause")
+    assert m.value == pytest.approx(2.6) and m.passed is False
+    for t in turns:
+        t.pause_before_s = None
+    assert metric(score_round(turns), "response_pause").passed is None
+
+
+def test_filler_rate_target_is_under_four_percent():
+    turns = conversation(("persona", "Hi.", 1),
+                         ("user", "um i work in sales and uh i like it a lot really", 4))
+    m = metric(score_round(turns), "filler_rate")
+    assert m.value == pytest.approx(2 / 13 * 100, abs=0.1) and m.passed is False
+    assert "Read.ai" in m.anchor
+
+
+def test_pace_from_word_timings():
+    words = [Word(w, i * 0.5, i * 0.5 + 0.4) for i, w in enumerate(
+        ["i", "work", "in", "sales", "at", "a", "small", "firm"])]
+    turns = conversation(("persona", "Hi.", 1), ("user", "i work in sales at a small firm", 4))
+    turns[1].words = words  # 8 words over 3.9 s = 123 wpm
+    m = metric(score_round(turns), "pace")
+    assert m.value == pytest.approx(123.0, abs=0.6) and m.passed is True
+
+
+def test_no_timings_are_estimated_and_said_so():
+    turns = [Turn(index=0, speaker="persona", text="Hi, I'm Dana, I run events."),
+             Turn(index=1, speaker="user", text="What kind of events do you run?")]
+    card = score_round(turns)
+    assert card.timing_estimated
+    assert any("estimated" in n for n in card.notes)
+    assert metric(card, "pace").value is None and metric(card, "pace").passed is None
+    assert metric(card, "talk_share").value is not None
+
+
+def test_focus_opener_offer_ask_and_name():
+    turns = conversation(
+        ("persona", "Hi there.", 1),
+        ("user", "Hi, I'm Sam. What brings you here?", 2),
+        ("persona", "I'm hiring for my team.", 2),
+        ("user", "What does your team do, Dana? Happy to send you a few candidates.", 4),
+        ("persona", "Data engineering.", 2),
+        ("user", "Let's connect on LinkedIn.", 2),
+    )
+    card = score_round(turns, partner_name="Dana")
+    for key in ("opener", "offer", "closing_ask", "name", "focus"):
+        assert metric(card, key).passed is True, key
+    assert metric(card, "focus").detail == "3 you/your vs 1 I/me/my"
+
+
+def test_recall_check_is_part_of_the_scorecard():
+    q1 = RecallQuestion("puppy", "What is Dana's puppy called?", ("biscuit",))
+    q2 = RecallQuestion("lisbon", "Where did Dana just come back from?", ("lisbon",))
+    recall = [grade_recall(q1, "biskit"), grade_recall(q2, "Madrid")]
+    m = metric(score_round(GOOD, HOOKS, "Dana", recall), "recall")
+    assert m.value == pytest.approx(50.0) and m.passed is True and m.detail == "1 of 2 right"
+    assert score_round(GOOD, HOOKS, "Dana").metric("recall") is None  # not asked: no metric
+
+
+@pytest.mark.parametrize("given,correct", [
+    ("Biscuit", True), ("biscuit.", True), ("It's called Biscuit!", True), ("biskit", True),
+    ("BISCUT", True), ("the puppy", False), ("Pepper", False), ("", False),
+])
+def test_grade_recall_is_tolerant_but_not_lenient(given, correct):
+    q = RecallQuestion("puppy", "What is Dana's puppy called?", ("biscuit",))
+    item = grade_recall(q, given)
+    assert item.correct is correct and item.given == given and item.expected == ("biscuit",)
+
+
+def test_grade_recall_numbers_and_phrases():
+    q = RecallQuestion("kids", "How many kids does Lee coach?", ("12", "twelve"))
+    assert grade_recall(q, "twelve kids").correct and grade_recall(q, "12").correct
+    assert not grade_recall(q, "eleven").correct
+    q = RecallQuestion("trip", "Where did she go?", ("new york",))
+    assert grade_recall(q, "New York city").correct and not grade_recall(q, "York").correct
+
+
+# --- verdict and tips -----------------------------------------------------------------------------
+
+
+def test_missed_hook_tip_quotes_the_user_and_uses_the_hook_suggestion():
+    card = score_round(POOR, HOOKS, "Dana")
+    tip = next(t for t in card.tips if t.key == "hook_uptake")
+    assert tip.quote.startswith("um so like i work in finance")
+    assert tip.suggestion == "How long have you had Biscuit?"
+    assert tip.turn_index == 1
+    text = tip.text()
+    assert "You said: 'um so like i work in finance" in text
+    assert text.endswith("Try: 'How long have you had Biscuit?'")
+    assert "Follow up on her rescue puppy Biscuit." in card.start
+
+
+def test_tips_for_closed_questions_fillers_and_a_missing_ask():
+    turns = conversation(("persona", "I teach chemistry.", 3),
+                         ("user", "Do you like teaching?", 2),
+                         ("persona", "Most days.", 2),
+                         ("user", "um well i uh sort of work in uh sales", 3),
+                         ("persona", "Nice to meet you.", 2, "close"),
+                         ("user", "Bye!", 1))
+    card = score_round(turns)
+    tips = {t.key: t for t in card.tips}
+    assert tips["open_share"].quote == "Do you like teaching?"
+    assert tips["open_share"].suggestion == "What do you like most about teaching?"
+    assert tips["filler_rate"].quote == "um well i uh sort of work in uh sales"
+    assert tips["filler_rate"].suggestion == "Well i work in sales"
+    assert tips["closing_ask"].quote == "Bye!"
+
+
+def test_tips_for_a_dodged_question_fast_pace_and_the_name():
+    turns = conversation(
+        ("persona", "Hi. I'd rather not talk shop tonight, I'm here for the jazz.", 4, "opener"),
+        ("user", "so what does your company actually sell", 1.2),  # 7 words in 1.2 s
+        ("persona", "Let's not. Do you like jazz?", 2, "deflection"),
+        ("user", "do you come to these often", 1),
+        ("persona", "Too often!", 1, "deflection"),
+    )
+    card = score_round(turns, partner_name="Ewan Hart")
+    tips = {t.key: t for t in card.tips}
+    assert tips["engaging_questions"].quote == "so what does your company actually sell"
+    assert tips["engaging_questions"].suggestion == "You mentioned jazz - what's the story there?"
+    assert tips["pace"].message.startswith("This line ran at 360 words a minute")
+    assert tips["pace"].quote == "do you come to these often"  # 6 words in 1 s
+    assert tips["name"].suggestion.startswith("Nice to meet you, Ewan.")
+    assert "Speaking too fast." in card.stop
+
+
+def test_tips_quote_different_lines_first():
+    card = score_round(POOR, HOOKS, "Dana")
+    top = [t.turn_index for t in card.tips[:3]]
+    assert len(set(top)) == 3
+
+
+# --- persistence and rendering -------------------------------------------------------------
+
+
+def test_scorecard_json_round_trip_with_stable_keys():
+    recall = [RecallItem("What is Dana's puppy called?", ("biscuit",), "Biscuit", True)]
+    card = score_round(GOOD, HOOKS, "Dana", recall)
+    d = json.loads(json.dumps(card.to_dict()))
+    assert set(d) == {"metrics", "keep", "start", "stop", "tips", "hooks", "recall", "lines",
+                      "partner_name", "duration_s", "timing_estimated", "notes", "version"}
+    assert set(d["metrics"][0]) == {"key", "label", "value", "unit", "target", "passed",
+                                    "anchor", "detail"}
+    back = Scorecard.from_dict(d)
+    assert back == card
+    assert back.to_dict() == card.to_dict()
+
+
+def test_scorecard_from_a_newer_version_ignores_unknown_keys():
+    d = score_round(GOOD, HOOKS, "Dana").to_dict()
+    d["metrics"][0]["colour"] = "green"
+    d["something_new"] = 1
+    assert Scorecard.from_dict(d).metric("talk_share").value == d["metrics"][0]["value"]
+
+
+def test_per_line_labels_are_kept():
+    card = score_round(GOOD, HOOKS, "Dana")
+    first = card.lines[0]
+    assert first.index == 1 and first.labels["question_kind"] == "follow_up"
+    assert first.labels["follow_up"] == "hook:puppy" and first.labels["is_opener"]
+
+
+def test_empty_round_does_not_crash():
+    card = score_round([])
+    assert card.measured_count == 0
+    assert headline(card)
+
+
+def test_rendered_scorecard_is_personal_and_quotes_the_user():
+    console = Console(record=True, width=100)
+    console.print(render_scorecard(score_round(POOR, HOOKS, "Dana")))
+    out = console.export_text()
+    assert "Your round with Dana" in out
+    assert "You asked no questions, took up 0 of 2 details Dana mentioned" in out
+    assert "Try: 'How long have you had Biscuit?'" in out
+    assert "You said: 'um so like i work in finance" in out
+    assert out.count("Try:") == 3  # calm: at most three tips
+
+
+def test_rendered_scorecard_fits_a_narrow_terminal():
+    console = Console(record=True, width=60)
+    console.print(render_scorecard(score_round(GOOD, HOOKS, "Dana")))
+    out = console.export_text()
+    assert max(len(line) for line in out.splitlines()) <= 60
+    assert "Talk share" in out and "Used Dana's name" in out

@@ -1,0 +1,333 @@
+"""Speech -> text on this machine: openai-whisper and faster-whisper behind one interface.
+
+    tr = load_transcriber()                 # default engine, bundled tiny.en; loads + warms up once
+    t = tr.transcribe(audio, sample_rate_hz=16000)   # -> trainer.types.Transcript
+
+Both engines decode the same way: English only, greedy, no previous-text conditioning, word
+timestamps. Two additions around the libraries:
+
+- Short replies run on a short encoder window. Whisper pads every window to 30 s, and the
+  encoder's cost is mostly that padding for a 5 s reply. We cut the padded window to
+  max(speech + `tail_s`, `min_window_s`). Cutting to the speech alone makes tiny.en loop and
+  repeat itself (measured: WER 6.6% -> 122% on our phrase set); keeping >= 10 s with >= 3 s of
+  padding after the speech kept the WER (6.6% -> 6.9% on 36 short clips, 6.1% -> 5.8% on
+  12 clips of 7-16 s) and cut faster-whisper's median from 0.64 s to 0.23 s. Full 30 s windows
+  (long audio) are untouched.
+- Hallucination guard: audio without speech (silence, noise) is answered with an empty
+  transcript before Whisper sees it (Silero VAD, shipped with faster-whisper, used for both
+  engines); Whisper's stock phrases ("Thank you.", "you") are dropped when the model itself
+  was unsure there was speech.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from trainer.errors import DependencyError, ModelError, UsageError
+from trainer.speech.audio_io import to_mono_16k
+from trainer.speech.models import ModelRef, resolve_model
+from trainer.types import SAMPLE_RATE_HZ, Transcript, Word
+
+ENGINES = ("faster-whisper", "whisper")
+# The faster engine on benchmarks/transcription.py on this 2-core machine (see README).
+DEFAULT_ENGINE = "faster-whisper"
+
+Progress = Callable[[str], None] | None
+
+# Whisper's stock phrases on silence and noise (its training data's subtitle credits).
+KNOWN_HALLUCINATIONS = frozenset({
+    "you", "thank you", "thank you very much", "thanks", "thanks for watching",
+    "thank you for watching", "thank you so much for watching", "please subscribe", "bye",
+})
+
+_MEL_FRAMES_PER_S = 100  # Whisper's mel hop is 10 ms
+
+
+@dataclass(frozen=True)
+class AsrOptions:
+    """How both engines decode. Defaults are what the tests and benchmark measured."""
+
+    beam_size: int = 1  # 1 = greedy
+    min_window_s: float = 10.0  # shortest encoder window for a short reply (see module doc)
+    tail_s: float = 3.0  # padding kept after the speech inside a shortened window
+    cpu_threads: int = 0  # faster-whisper threads; 0 = min(4, cores)
+    vad_threshold: float = 0.5  # Silero speech probability that counts as speech
+    vad_pad_s: float = 0.4  # audio kept around the speech VAD found
+    min_speech_s: float = 0.15  # less speech than this (a click) counts as none
+    silence_peak: float = 1e-3  # peak amplitude below this is silence without asking VAD
+    no_speech_threshold: float = 0.6  # Whisper's own per-window "no speech" filter
+    logprob_threshold: float = -1.0  # ...unless the text is this likely (library defaults)
+    hallucination_no_speech: float = 0.3  # a stock phrase with more doubt than this is dropped
+    hallucination_logprob: float = -0.7  # ...or with a lower average log-probability
+
+
+@dataclass
+class _Segment:
+    text: str
+    words: list[Word] = field(default_factory=list)
+    no_speech_prob: float = 0.0
+    avg_logprob: float = 0.0
+
+
+def window_frames(content_frames: int, total_frames: int, options: AsrOptions) -> int:
+    """Encoder frames to keep for a window whose first `content_frames` are audio."""
+    keep = max(content_frames + round(options.tail_s * _MEL_FRAMES_PER_S),
+               round(options.min_window_s * _MEL_FRAMES_PER_S))
+    keep = min(total_frames, keep)
+    return keep + keep % 2  # the encoder's stride-2 conv halves it
+
+
+def normalized(text: str) -> str:
+    """Lowercase words without punctuation, for comparing phrases."""
+    return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
+
+
+class Transcriber:
+    """A loaded, warmed-up Whisper engine. Use load_transcriber() to make one."""
+
+    engine: str = ""
+
+    def __init__(self, ref: ModelRef, options: AsrOptions, progress: Progress = None):
+        self.model_name = ref.name
+        self.options = options
+        self._progress = progress
+        self.load_seconds = 0.0
+
+    def transcribe(self, audio: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ) -> Transcript:
+        """Transcribe one utterance (any length; mono or (frames, channels); any rate).
+
+        Returns a Transcript with empty text when the audio holds no speech.
+        """
+        started = time.perf_counter()
+        audio = to_mono_16k(audio, sample_rate_hz)
+        duration_s = len(audio) / SAMPLE_RATE_HZ
+        segments: list[_Segment] = []
+        span = self._speech_span(audio)
+        if span is not None:
+            start, end = span
+            segments = self._decode(audio[start:end])
+            offset_s = start / SAMPLE_RATE_HZ
+            for seg in segments:
+                seg.words = [Word(w.text, round(w.start_s + offset_s, 3),
+                                  round(w.end_s + offset_s, 3)) for w in seg.words]
+            segments = self._drop_hallucination(segments)
+        text = " ".join(s.text.strip() for s in segments if s.text.strip())
+        return Transcript(
+            text=text,
+            words=[w for s in segments for w in s.words],
+            duration_s=round(duration_s, 3),
+            engine=self.engine,
+            model=self.model_name,
+            seconds_taken=round(time.perf_counter() - started, 4),
+        )
+
+    # --- guard -----------------------------------------------------------------------------
+    def _speech_span(self, audio: np.ndarray) -> tuple[int, int] | None:
+        """Sample range from the first to the last speech (padded), or None without speech."""
+        o = self.options
+        if len(audio) == 0 or float(np.max(np.abs(audio))) < o.silence_peak:
+            return None
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        chunks = get_speech_timestamps(audio, VadOptions(
+            threshold=o.vad_threshold, min_speech_duration_ms=int(o.min_speech_s * 1000),
+            speech_pad_ms=int(o.vad_pad_s * 1000)))
+        if not chunks:
+            return None
+        return max(0, chunks[0]["start"]), min(len(audio), chunks[-1]["end"])
+
+    def _drop_hallucination(self, segments: list[_Segment]) -> list[_Segment]:
+        o = self.options
+        text = normalized(" ".join(s.text for s in segments))
+        if text not in KNOWN_HALLUCINATIONS:
+            return segments
+        unsure = any(s.no_speech_prob > o.hallucination_no_speech
+                     or s.avg_logprob < o.hallucination_logprob for s in segments)
+        return [] if unsure else segments
+
+    # --- engine ----------------------------------------------------------------------------
+    def _decode(self, audio: np.ndarray) -> list[_Segment]:
+        raise NotImplementedError
+
+    def _warm_up(self) -> None:
+        """Run every stage once so the first real reply is not slow (lazy inits, allocations)."""
+        from faster_whisper.vad import get_vad_model
+
+        get_vad_model()
+        rng = np.random.default_rng(0)
+        t = np.arange(SAMPLE_RATE_HZ) / SAMPLE_RATE_HZ
+        tone = 0.2 * np.sin(2 * np.pi * 220 * t) + 0.01 * rng.standard_normal(len(t))
+        self._decode(tone.astype(np.float32))
+
+
+class FasterWhisperTranscriber(Transcriber):
+    """faster-whisper (CTranslate2, int8 on the CPU)."""
+
+    engine = "faster-whisper"
+
+    def __init__(self, ref: ModelRef, options: AsrOptions, progress: Progress = None):
+        super().__init__(ref, options, progress)
+        from trainer.speech.models import faster_whisper_model_dir
+
+        path = faster_whisper_model_dir(ref, progress)
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError as exc:
+            raise DependencyError("the Python package faster-whisper is not installed",
+                                  hint="run scripts/setup") from exc
+        threads = options.cpu_threads or min(4, os.cpu_count() or 1)
+        try:
+            self._model = WhisperModel(path, device="cpu", compute_type="int8",
+                                       cpu_threads=threads)
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ModelError(f"faster-whisper cannot load {ref.name}: {exc}",
+                             hint="pass a CTranslate2 Whisper model folder") from exc
+        # faster-whisper pads each window's features with zeros to 30 s and calls
+        # self.encode(window); shorten the window there (see module doc).
+        plain_encode = self._model.encode
+
+        def encode(features: np.ndarray):
+            content = _content_frames(features)
+            keep = window_frames(content, features.shape[-1], self.options)
+            return plain_encode(np.ascontiguousarray(features[..., :keep]))
+
+        self._model.encode = encode
+
+    def _decode(self, audio: np.ndarray) -> list[_Segment]:
+        o = self.options
+        segments, _info = self._model.transcribe(
+            audio, language="en", task="transcribe", beam_size=o.beam_size, best_of=1,
+            temperature=0.0, condition_on_previous_text=False, word_timestamps=True,
+            vad_filter=False, no_speech_threshold=o.no_speech_threshold,
+            log_prob_threshold=o.logprob_threshold)
+        return [
+            _Segment(
+                text=s.text,
+                words=[Word(w.word.strip(), float(w.start), float(w.end)) for w in s.words or []
+                       if w.word.strip()],
+                no_speech_prob=float(s.no_speech_prob),
+                avg_logprob=float(s.avg_logprob),
+            )
+            for s in segments
+        ]
+
+
+def _content_frames(features: np.ndarray) -> int:
+    """Frames before the zero padding both libraries append to a window's log-mel features.
+
+    A real frame is never all zeros: log-mel values are clamped to (max - 8) and shifted, so
+    exact 0.0 in every mel bin only comes from the padding.
+    """
+    nonzero = np.flatnonzero(np.any(features != 0, axis=tuple(range(features.ndim - 1))))
+    return int(nonzero[-1]) + 1 if len(nonzero) else features.shape[-1]
+
+
+class WhisperTranscriber(Transcriber):
+    """openai-whisper (PyTorch, float32 on the CPU)."""
+
+    engine = "whisper"
+
+    def __init__(self, ref: ModelRef, options: AsrOptions, progress: Progress = None):
+        super().__init__(ref, options, progress)
+        try:
+            import torch  # noqa: F401
+            import whisper  # noqa: F401
+        except ImportError as exc:
+            raise DependencyError("the Python package openai-whisper is not installed",
+                                  hint="run scripts/setup") from exc
+        from trainer.speech.convert import load_whisper_checkpoint
+        from trainer.speech.models import whisper_checkpoint_path
+
+        self._model = load_whisper_checkpoint(whisper_checkpoint_path(ref, progress))
+        _shorten_whisper_encoder(self._model.encoder, options)
+
+    def _decode(self, audio: np.ndarray) -> list[_Segment]:
+        o = self.options
+        result = self._model.transcribe(
+            audio, language="en", task="transcribe", temperature=0.0,
+            beam_size=o.beam_size if o.beam_size > 1 else None, best_of=None,
+            condition_on_previous_text=False, word_timestamps=True, fp16=False, verbose=None,
+            no_speech_threshold=o.no_speech_threshold, logprob_threshold=o.logprob_threshold)
+        return [
+            _Segment(
+                text=s["text"],
+                words=[Word(w["word"].strip(), float(w["start"]), float(w["end"]))
+                       for w in s.get("words", []) if w["word"].strip()],
+                no_speech_prob=float(s["no_speech_prob"]),
+                avg_logprob=float(s["avg_logprob"]),
+            )
+            for s in result["segments"]
+        ]
+
+
+def _shorten_whisper_encoder(encoder, options: AsrOptions) -> None:
+    """Make openai-whisper's AudioEncoder run on a shortened window (see module doc).
+
+    Its forward asserts a 1500-frame input; ours slices the positional embedding instead.
+    The last output is reused when the same window comes again: whisper's word alignment
+    runs the encoder a second time on the window it has just decoded.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    last: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def forward(mel: torch.Tensor) -> torch.Tensor:
+        if last and last[0][0].shape == mel.shape and torch.equal(last[0][0], mel):
+            return last[0][1]
+        keep = window_frames(_content_frames(mel.detach().numpy()), mel.shape[-1], options)
+        x = F.gelu(encoder.conv1(mel[..., :keep]))
+        x = F.gelu(encoder.conv2(x)).permute(0, 2, 1)
+        x = (x + encoder.positional_embedding[: x.shape[1]]).to(x.dtype)
+        for block in encoder.blocks:
+            x = block(x)
+        out = encoder.ln_post(x)
+        last[:] = [(mel.clone(), out)]
+        return out
+
+    encoder.forward = forward  # nn.Module.__call__ looks forward up on the instance first
+
+
+_ENGINE_CLASSES: dict[str, type[Transcriber]] = {
+    "faster-whisper": FasterWhisperTranscriber,
+    "whisper": WhisperTranscriber,
+}
+
+
+def load_transcriber(
+    engine: str | None = None,
+    model: str | None = None,
+    progress: Progress = None,
+    options: AsrOptions | None = None,
+) -> Transcriber:
+    """Load a Whisper engine once and warm it up.
+
+    Args:
+        engine: "faster-whisper" or "whisper"; None = DEFAULT_ENGINE.
+        model: None/"tiny.en" (bundled), a model name, or a path (CT2 folder or .pt file).
+        progress: called with one-line status messages while loading (e.g. to print on stderr).
+        options: decoding options; None = AsrOptions().
+
+    Raises:
+        UsageError: unknown engine. ModelError: model missing, offline, or unreadable.
+    """
+    engine = engine or DEFAULT_ENGINE
+    if engine not in _ENGINE_CLASSES:
+        raise UsageError(f"unknown engine {engine!r}", hint=f"use one of: {', '.join(ENGINES)}")
+    ref = resolve_model(model)
+    started = time.perf_counter()
+    if progress:
+        where = " (bundled)" if ref.kind == "bundled" else ""
+        progress(f"loading {engine} model {ref.name}{where}...")
+    transcriber = _ENGINE_CLASSES[engine](ref, options or AsrOptions(), progress)
+    transcriber._warm_up()
+    transcriber.load_seconds = time.perf_counter() - started
+    if progress:
+        progress(f"{engine} {ref.name} ready in {transcriber.load_seconds:.1f} s")
+    return transcriber
