@@ -54,7 +54,7 @@ def test_shipped_personas_cover_the_settings_and_difficulties():
     settings_text = " ".join(f"{p.role} {p.setting}".lower() for p in personas)
     for needle in ("career fair", "food bank", "innovation cafe", "conference", "alumni"):
         assert needle in settings_text, needle
-    assert any(p.open_questions_only for p in personas), "a reserved persona who needs open questions"
+    assert any(p.open_questions_only for p in personas), "a reserved one needing open questions"
     assert len({p.id for p in personas}) == len(personas)
 
 
@@ -143,7 +143,8 @@ def test_missing_and_wrong_typed_fields_name_their_path():
     assert "x.yaml: briefing.goal: expected this field (it is required)" in lines
     assert any(line.startswith("x.yaml: difficulty: expected 'easy', 'medium' or 'hard'")
                and "'brutal'" in line for line in lines)
-    assert any(line.startswith("x.yaml: voice.rate_wpm: expected a valid integer") for line in lines)
+    assert any(line.startswith("x.yaml: voice.rate_wpm: expected a valid integer")
+               for line in lines)
     assert any(line.startswith("x.yaml: hooks[0].cues: expected a valid list") for line in lines)
     assert len(lines) == 4
 

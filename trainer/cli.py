@@ -167,7 +167,49 @@ def persona_graph(persona_id, out_path):
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 def transcribe(files, engine, model, as_json):
     """Transcribe WAV/FLAC files with the local Whisper model."""
-    _not_available("transcribe")
+    import json
+
+    from trainer.errors import AudioError
+    from trainer.speech.asr import load_transcriber
+    from trainer.speech.audio_io import read_audio
+
+    # Read every file first: bad files are reported (one line each) without loading a model.
+    audios: list = []
+    errors: list[str | None] = []
+    for f in files:
+        try:
+            audios.append(read_audio(f))
+            errors.append(None)
+        except AudioError as exc:
+            audios.append(None)
+            errors.append(exc.message)
+            click.echo(f"error: {exc.message}", err=True)
+    results: list = [None] * len(files)
+    if any(a is not None for a in audios):
+        tr = load_transcriber(engine, model, progress=lambda msg: click.echo(msg, err=True))
+        for i, (f, audio) in enumerate(zip(files, audios, strict=True)):
+            if audio is None:
+                continue
+            results[i] = t = tr.transcribe(audio)
+            if not as_json:
+                click.echo(f"{f}: {t.text}" if len(files) > 1 else t.text)
+    if as_json:
+        doc = [
+            {
+                "file": f,
+                "text": t.text if t else None,
+                "words": [{"text": w.text, "start_s": w.start_s, "end_s": w.end_s}
+                          for w in t.words] if t else [],
+                "duration_s": t.duration_s if t else None,
+                "seconds_taken": t.seconds_taken if t else None,
+                "engine": t.engine if t else None,
+                "model": t.model if t else None,
+                "error": err,
+            }
+            for f, t, err in zip(files, results, errors, strict=True)
+        ]
+        click.echo(json.dumps(doc, indent=2))
+    return 1 if any(errors) else 0
 
 
 @cli.command()

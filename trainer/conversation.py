@@ -8,8 +8,9 @@ Machine whose model is `_Facts`, a plain object holding what the file's conditio
 1. labels the turn with `trainer.analysis.analyze_utterance` (question? follow-up of a hook?
    offer? ask to meet? goodbye?) and updates the facts (warmth rises with good questions and
    falls with monologues, silences and turns that never ask);
-2. fires one event - `silence`, `ask_to_meet`, `goodbye` or `reply` - then `stall`; the file's
-   edges decide whether the phase changes or the round closes;
+2. fires the turn's event - `silence`, `ask_to_meet`, `goodbye` or `reply` - and `stall`
+   (user-ended rounds first, otherwise the stall check first); the file's edges decide
+   whether the phase changes or the round closes;
 3. composes the persona's lines from the facts: a reaction (cool after a monologue, gratitude
    for an offer, warmth for a follow-up), the content (a topic's answer, a hook's warm answer,
    a deflection), maybe a hook dropped in passing, and a hand-back (a phase prompt or a nudge
@@ -34,12 +35,28 @@ from trainer.personas import COUNT_FACTS, FLAG_FACTS, Condition, Persona, parse_
 from trainer.types import Line, RecallQuestion, Word
 
 
+# Every `Line.kind` the conversation produces, and what it is.
+LINE_KINDS = {
+    "opener": "the persona's first line",
+    "reaction": "a short reaction: acknowledgement, cool 'Mm.', gratitude, warmth",
+    "answer": "an answer to a topic question (Line.topic says which)",
+    "hook_answer": "a warm answer to a follow-up on a hook",
+    "hook": "a personal detail dropped in passing (Line.hooks says which)",
+    "deflection": "a dodge of an unknown question that hands the conversation back",
+    "prompt": "a question or remark handing the conversation back (also after silence)",
+    "move_on": "after repeated silence the persona carries on by itself",
+    "nudge": "an invitation to ask something, for a user who only answers",
+    "ask_answer": "the answer to an ask to meet or swap contacts",
+    "close": "the last line of the round (Line.closes is True)",
+}
+
+
 @dataclass(frozen=True)
 class ConversationOptions:
     """Thresholds of the conversation's reactions."""
 
     monologue_words: int = 70  # a turn this long is a monologue (~30 s at 140 wpm)
-    monologue_s: float = 30.0  # ... or this long in seconds (Gong: monologues past ~25 s lose)
+    monologue_s: float = 30.0  # ... or this long in seconds
     never_asks_turns: int = 2  # spoken turns in a row without a question before the nudge
     cool_warmth: int = 1  # at or below this warmth the persona keeps its replies short
     warmth_cap_above_patience: int = 4  # goodwill saturates: a stall stays possible later
@@ -111,7 +128,11 @@ def build_machine(persona: Persona, facts: _Facts) -> Machine:
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
-_REFERS_BACK = frozenset("he she him her it that they them those his its".split())
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_REFERS_BACK = _word_set("he she him her it that they them those his its")
 
 
 def _names_cue(cues: Sequence[str], text: str) -> bool:
@@ -143,13 +164,14 @@ class Conversation:
         self.persona = persona
         self.options = options or ConversationOptions()
         self._rng = random.Random(seed)
+        # Recall questions get their own generator: asking for them twice gives the same ones.
+        self._recall_seed = self._rng.random()
         self._facts = _Facts(persona.patience, len(persona.hooks))
         self._machine = build_machine(persona, self._facts)
         self._final = {ph.id for ph in persona.phases if ph.final}
         self._used: dict[str, set[str]] = {}
         self._dropped: list[str] = []
         self._followed: list[str] = []
-        self._topic_uses: dict[str, int] = {}
         self._last_lines: list[Line] = []
         self._last_topic: str | None = None
         self._turns_since_nudge = 99
@@ -247,7 +269,7 @@ class Conversation:
             text: what the user said ("" for silence).
             words: ASR word timings, for the speaking pace.
             duration_s: how long the user spoke (seconds).
-            pause_s: the pause before the user spoke (kept in the history only).
+            pause_s: the pause before the user spoke (accepted for callers; not reacted to).
             silence: the user said nothing before the no-reply timeout.
             capped: the reply was cut at the maximum reply length (counts as a monologue).
             interrupted: the user started while the persona was still speaking.
@@ -328,7 +350,7 @@ class Conversation:
             last_hooks = [h for line in self._last_lines for h in line.hooks]
             if last_hooks and not self._route(feats):
                 hook_fu = last_hooks[-1]
-        f.followed_up = bool(hook_fu or (feats.is_question and feats.follow_up))
+        f.followed_up = bool(hook_fu or (feats.is_question and feats.follow_up == "partner"))
         if feats.is_question and not f.asked_to_meet:
             topic = self._route(feats)
             if topic is None and feats.question_kind == "mirror":
@@ -448,7 +470,7 @@ class Conversation:
         # A hook in passing: the answer's own hook first, a new one as the reward for a
         # follow-up, otherwise one every other turn while the user is still answering.
         hook = None
-        if not short and trigger != "ask_to_meet":
+        if not short and trigger != "ask_to_meet" and not hands_back:
             if content is not None and content.topic:
                 own = self.persona.topic(content.topic).hook
                 hook = own if own and own not in self._dropped else None
@@ -482,7 +504,6 @@ class Conversation:
 
     def _answer(self, topic_id: str, short: bool) -> Line:
         t = self.persona.topic(topic_id)
-        self._topic_uses[topic_id] = self._topic_uses.get(topic_id, 0) + 1
         self._last_topic = topic_id
         if short and self.persona.open_questions_only and t.short_answers:
             text = self._pick(f"short:{topic_id}", t.short_answers)
@@ -560,10 +581,11 @@ class Conversation:
         """
         order = list(self._dropped)
         if len(order) > n:
-            keep = set(self._rng.sample(order, n))
+            keep = set(random.Random(self._recall_seed).sample(order, n))
             order = [h for h in order if h in keep]
         if not only_dropped:
-            order += [h.id for h in self.persona.hooks if h.id not in order][: max(0, n - len(order))]
+            rest = [h.id for h in self.persona.hooks if h.id not in order]
+            order += rest[: max(0, n - len(order))]
         out = []
         for hid in order[:n]:
             h = self.persona.hook(hid)
@@ -628,7 +650,8 @@ _PHRASES = [
      r"(?! for fun| in your| on (?:the )?weekend| outside| when| to (?:relax|unwind)| after)",
      " job "),
     (r"\bwhat (?:is|was) (?:it|that) like\b", " experience "),
-    (r"\bhow (?:did|do) you (?:get|got|end up|wind up|come|came|land|landed|fall|fell)\b", " path "),
+    (r"\bhow (?:did|do) you (?:get|got|end up|wind up|come|came|land|landed|fall|fell)\b",
+     " path "),
     (r"\bhow did (?:you|\w+|it all) (?:get started|start|begin|become|come about)\b", " path "),
     (r"\bwhat (?:got|brought|led|drew|pulled) you (?:into|to)\b", " path "),
     (r"\b(?:end|ended|wind|wound) up\b", " path "),
@@ -649,10 +672,6 @@ _PHRASES = [
     (r"\bmore about yourself\b|\babout yourself\b", " yourself "),
 ]
 _PHRASES_RE = [(re.compile(p), rep) for p, rep in _PHRASES]
-
-def _word_set(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
 
 _CONTRACTIONS = {
     "what's": "what is", "whats": "what is", "how's": "how is", "hows": "how is",

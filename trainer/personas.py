@@ -100,10 +100,12 @@ def parse_condition(text: str) -> Condition:
     """Parse "asked", "turns>=6" or "warmth <= 0"; raises ValueError saying what was expected."""
     m = _COND_RE.match(text) if isinstance(text, str) else None
     if not m:
-        raise ValueError(f"expected FACT or FACT<op>NUMBER (op one of {' '.join(_OPS)}), got {text!r}")
+        raise ValueError(
+            f"expected FACT or FACT<op>NUMBER (op one of {' '.join(_OPS)}), got {text!r}")
     fact, op, value = m.group(1), m.group(2), m.group(3)
     if fact not in FLAG_FACTS and fact not in COUNT_FACTS:
-        raise ValueError(f"unknown fact {fact!r}; expected one of {', '.join([*FLAG_FACTS, *COUNT_FACTS])}")
+        known = ", ".join([*FLAG_FACTS, *COUNT_FACTS])
+        raise ValueError(f"unknown fact {fact!r}; expected one of {known}")
     if op is not None and fact not in COUNT_FACTS:
         raise ValueError(f"{fact!r} cannot be compared; expected a count: {', '.join(COUNT_FACTS)}")
     return Condition(text=text.strip(), fact=fact, op=op, value=int(value) if value else None)
@@ -314,8 +316,9 @@ def _cross_problems(p: Persona) -> list[tuple[str, str]]:
 
     m = _VOICE_RE.match(p.voice.id)
     if not m or m.group(1) not in ESPEAK_ENGLISH:
-        out.append(("voice.id", f"expected an espeak-ng English voice ({', '.join(ESPEAK_ENGLISH)}),"
-                    f" optionally with a variant like '+f3'; got {p.voice.id!r}"))
+        out.append(("voice.id", f"expected an espeak-ng English voice "
+                    f"({', '.join(ESPEAK_ENGLISH)}), optionally with a variant like '+f3';"
+                    f" got {p.voice.id!r}"))
 
     for name, items in (("phases", p.phases), ("topics", p.topics), ("hooks", p.hooks)):
         seen: dict[str, int] = {}
@@ -348,7 +351,8 @@ def _cross_problems(p: Persona) -> list[tuple[str, str]]:
                         f"({', '.join(t.id for t in p.topics)}), got {ph.mirror_topic!r}"))
         for j, hid in enumerate(ph.hooks):
             if hid not in hook_ids:
-                out.append((f"phases[{i}].hooks[{j}]", f"expected a hook id ({', '.join(sorted(hook_ids))}), got {hid!r}"))
+                out.append((f"phases[{i}].hooks[{j}]",
+                            f"expected a hook id ({', '.join(sorted(hook_ids))}), got {hid!r}"))
 
     edges: dict[str, set[str]] = {ph: set() for ph in phase_ids}
     for i, t in enumerate(p.transitions):
@@ -356,10 +360,13 @@ def _cross_problems(p: Persona) -> list[tuple[str, str]]:
         if srcs != ["*"]:
             for j, s in enumerate(srcs):
                 if s not in phase_ids:
-                    where = f"transitions[{i}].source" + (f"[{j}]" if isinstance(t.source, list) else "")
+                    where = f"transitions[{i}].source"
+                    if isinstance(t.source, list):
+                        where += f"[{j}]"
                     out.append((where, f"expected a phase id ({phases_txt}) or '*', got {s!r}"))
         if t.dest not in phase_ids:
-            out.append((f"transitions[{i}].dest", f"expected a phase id ({phases_txt}), got {t.dest!r}"))
+            out.append((f"transitions[{i}].dest",
+                        f"expected a phase id ({phases_txt}), got {t.dest!r}"))
         for key in ("conditions", "unless"):
             for j, c in enumerate(getattr(t, key)):
                 try:
@@ -443,7 +450,7 @@ class _UniqueKeyLoader(_BaseLoader):
 
 def _yaml_problem(exc: BaseException) -> str:
     mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
+    problem = getattr(exc, "problem", None) or (str(exc).strip().splitlines() or ["?"])[0]
     if mark is not None:
         return f"line {mark.line + 1}, column {mark.column + 1}: expected valid YAML ({problem})"
     return f"expected valid YAML ({problem})"
@@ -514,7 +521,7 @@ def _pydantic_problem(err: dict[str, Any]) -> tuple[str, str]:
 
 
 def parse_persona(text: str | bytes, source: str = "<text>") -> Persona:
-    """Validate persona YAML. Raises one PersonaError listing every problem ("SOURCE: path: ...")."""
+    """Validate persona YAML; one PersonaError lists every problem ("SOURCE: path: ...")."""
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -559,6 +566,8 @@ def _dedupe(lines: list[str]) -> list[str]:
 
 
 def _error(source: str, problems: list[str]) -> PersonaError:
+    # One line per problem whatever the input held (a key or a value with a newline).
+    problems = [p.replace("\r", " ").replace("\n", " ") for p in problems]
     n = len(problems)
     return PersonaError(
         f"invalid persona file {source} ({n} problem{'s' if n != 1 else ''})",
@@ -606,7 +615,7 @@ def load_persona(id_or_path: str | Path) -> Persona:
     text = str(id_or_path)
     path = Path(text)
     if isinstance(id_or_path, Path) or path.suffix in (".yaml", ".yml") or "/" in text \
-            or path.exists():
+            or path.is_file():
         return load_file(path)
     folder = personas_dir()
     for ext in (".yaml", ".yml"):

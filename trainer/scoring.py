@@ -307,6 +307,8 @@ def score_round(
                     dropped_at[hid] = t.index
                     dropped.append(cue_by_id.get(hid) or HookCue(hid, (hid.replace("_", " "),)))
             continue
+        if not t.text.strip():
+            continue  # a timeout or a failed transcription: nothing was said to score
         ctx = TurnContext(
             partner_text=last_persona.text if last_persona else "",
             partner_name=partner_name,
@@ -385,7 +387,9 @@ def score_round(
         f"{engaging} of {len(questions)} answered in the next turn"))
 
     # Response pause.
-    pauses = [u.turn.pause_before_s for u in users if u.turn.pause_before_s is not None]
+    # Untimed rounds are typed or imported: a "pause" there is typing time, not hesitation.
+    pauses = [u.turn.pause_before_s for u in users
+              if u.turn.pause_before_s is not None] if timed else []
     interrupts = sum(1 for u in users if u.turn.interrupted)
     median_pause = statistics.median(pauses) if pauses else None
     metrics.append(Metric(
@@ -592,19 +596,16 @@ def _verdict(card: Scorecard, users: list[_UserTurn], turns: list[Turn],
                         quote=_short(reply.turn.text) if reply else None,
                         suggestion=suggestion, turn_index=reply.turn.index if reply else None))
 
-    if passed("follow_ups") is False and not any(t.key == "hook_uptake" for t in tips):
-        switch = next((u for u in users if u.feats.is_question
-                       and u.feats.question_kind in ("topic_switch", "introductory")
-                       and u.context.partner_text), None)
+    if passed("follow_ups") is False:
         start.append("Ask follow-up questions about what they just said.")
-        if switch:
-            tips.append(Tip("follow_ups", "This question changed the subject instead of "
-                            "building on their last line.", quote=_short(switch.turn.text),
-                            suggestion=_follow_up_for(switch.context.partner_text,
-                                                      switch.context.partner_name),
-                            turn_index=switch.turn.index))
-    elif passed("follow_ups") is False:
-        start.append("Ask follow-up questions about what they just said.")
+        missed = _missed_follow_up(users)
+        if missed and not any(t.key == "hook_uptake" for t in tips):
+            u, partner_said = missed
+            why = ("This question changed the subject instead of building on their last line."
+                   if u.feats.is_question else
+                   f"{_cap(name)} told you something here and it went unasked.")
+            tips.append(Tip("follow_ups", why, quote=_short(u.turn.text),
+                            suggestion=partner_said, turn_index=u.turn.index))
 
     if passed("questions_total") is False or passed("questions_per_min") is False:
         start.append("Ask more questions: aim for one every minute or two.")
@@ -720,6 +721,29 @@ def _verdict(card: Scorecard, users: list[_UserTurn], turns: list[Turn],
     tips[:] = first + later
 
 
+def _missed_follow_up(users: list[_UserTurn]) -> tuple[_UserTurn, str] | None:
+    """A reply that could have followed up on the partner's line, and the follow-up to ask.
+
+    Topic-switching questions first, then statements that did not build on the line.
+    """
+    def candidates(questions: bool):
+        for u in users:
+            if not u.context.partner_text or u.feats.is_backchannel or u.feats.is_goodbye:
+                continue
+            if questions and u.feats.is_question and u.feats.question_kind in (
+                    "topic_switch", "introductory"):
+                yield u
+            if not questions and not u.feats.is_question and u.feats.builds_on is None:
+                yield u
+
+    for questions in (True, False):
+        for u in candidates(questions):
+            suggestion = _follow_up_for(u.context.partner_text, u.context.partner_name)
+            if suggestion != "What about you?":
+                return u, suggestion
+    return None
+
+
 def _first_name(name: str | None) -> str | None:
     return name.split()[0] if name and name.split() else None
 
@@ -750,6 +774,7 @@ def _without_fillers(u: _UserTurn, words: int = 18) -> str:
         else:
             t = re.sub(rf"(?i)\b{re.escape(f)}\b,?\s*", "", t)
     t = re.sub(r"\s{2,}", " ", t).strip(" ,")
+    t = re.sub(r"\bi(?=\b|'m\b|'ve\b|'d\b|'ll\b)", "I", t)  # ASR text: "i'm" -> "I'm"
     return _short(_cap(t), words)
 
 

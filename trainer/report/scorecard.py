@@ -124,15 +124,20 @@ def _panel(card: Scorecard, title: str | None, wide: bool) -> Panel:
     if card.tips:
         parts.append(Text(""))
         parts.append(Text("Try next time", style="bold"))
+        tips = Table.grid(padding=(0, 1))
+        tips.add_column(justify="right", width=4)
+        tips.add_column(ratio=1)
         for i, tip in enumerate(card.tips[:MAX_TIPS], 1):
-            line = Text(f"  {i}. {tip.message}")
+            # A grid keeps wrapped lines under the tip's own column (hanging indent).
+            line = Text(tip.message)
             if tip.quote:
-                line.append("\n     You said: ", style="dim")
+                line.append("\nYou said: ", style="dim")
                 line.append(f"'{tip.quote}'", style="italic")
             if tip.suggestion:
-                line.append("\n     Try: ", style="dim")
+                line.append("\nTry: ", style="dim")
                 line.append(f"'{tip.suggestion}'", style="bold")
-            parts.append(line)
+            tips.add_row(f"{i}.", line)
+        parts.append(tips)
 
     if card.recall:
         parts.append(Text(""))

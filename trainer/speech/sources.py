@@ -1,0 +1,539 @@
+"""Reply sources: where the user's answer comes from -- microphone, WAV files, or typed text.
+
+Every source has `listen(after=..., on_level=..., on_pause=...) -> Utterance | None` (None: no
+more replies, e.g. the WAV files ran out or stdin closed). Audio sources share one detector
+path: 16 kHz mono frames of 32 ms -> Silero VAD (vad.py) -> the end-of-turn rule (endpoint.py).
+`WavFileSource` feeds each file through exactly that path, so demos and tests exercise the
+same code as a live microphone.
+
+Times are seconds on the round clock (playback.RoundClock) shared with the Player, so a
+reply's `pause_before_s` and `interrupted` come straight from comparing the two.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from trainer.errors import AudioError, DeviceError, UsageError
+from trainer.speech import import_sounddevice
+from trainer.speech.endpoint import (
+    Endpointer,
+    EndpointOptions,
+    NoReply,
+    SpeechPaused,
+    SpeechStarted,
+    TurnEnded,
+)
+from trainer.speech.playback import Playback, PlayResult, RoundClock
+from trainer.speech.vad import FRAME_SAMPLES, SileroVad
+from trainer.types import SAMPLE_RATE_HZ, Utterance
+
+MIC_HINT = "check the microphone (`trainer check`), pick one with --device, or use --input text"
+LEVEL_FLOOR_DBFS = -100.0
+
+LevelCallback = Callable[[float], None]
+"""Called about 31 times a second while listening with the input level in dBFS
+(RMS of the last 32 ms frame; 0 = full scale, floor -100). Runs on the listening thread."""
+
+PauseCallback = Callable[[np.ndarray], None]
+"""Called when the user has gone quiet for `tail_s`: the float32 16 kHz audio the utterance will
+have if the silence lasts. Use it to start transcribing early (SpeculativeTranscriber)."""
+
+__all__ = [
+    "CapturedUtterance", "EndpointOptions", "MicSource", "ReplySource", "SpeculativeTranscriber",
+    "TextSource", "WavFileSource", "level_dbfs", "make_source",
+]
+
+
+@dataclass
+class CapturedUtterance(Utterance):
+    """An Utterance cut from an audio stream.
+
+    `start_s`/`end_s` are the detected start and end of speech on the round clock. `audio`
+    starts `pre_roll_s` earlier, at `audio_start_s`, and runs up to `tail_s` past `end_s`
+    (ASR needs the soft onset and the fade-out). `pause_before_s` is `start_s` minus the end of
+    the persona's line; it is negative when the user started while the persona was talking
+    (`interrupted`).
+    """
+
+    audio_start_s: float = 0.0
+
+
+class ReplySource(Protocol):
+    """What practice.py needs from a source of user replies."""
+
+    kind: str  # "mic", "wav" or "text"
+    clock: RoundClock
+
+    def listen(self, *, after: Playback | PlayResult | None = None,
+               on_level: LevelCallback | None = None,
+               on_pause: PauseCallback | None = None) -> Utterance | None: ...
+
+    def close(self) -> None: ...
+
+
+def level_dbfs(frame: np.ndarray) -> float:
+    """RMS level of float samples in dBFS (full scale 1.0), floored at -100."""
+    if not len(frame):
+        return LEVEL_FLOOR_DBFS
+    rms = float(np.sqrt(np.mean(np.square(frame, dtype=np.float64))))
+    return max(LEVEL_FLOOR_DBFS, 20.0 * math.log10(rms)) if rms > 0 else LEVEL_FLOOR_DBFS
+
+
+def _persona_end(after: Playback | PlayResult | None) -> tuple[float | None, Playback | None]:
+    """(end of the persona's line if known, the Playback still to watch if it is playing)."""
+    if after is None:
+        return None, None
+    if isinstance(after, PlayResult):
+        return after.end_s, None
+    if after.done:
+        return after.result().end_s, None
+    return None, after
+
+
+# --- the shared detector path -------------------------------------------------------------------
+class _AudioSource:
+    """VAD + end-of-turn rule over frames from a subclass's `_frames()`."""
+
+    kind = "audio"
+
+    def __init__(self, options: EndpointOptions | None, clock: RoundClock | None):
+        self.options = options or EndpointOptions()
+        self.clock = clock or RoundClock()
+        self._vad: SileroVad | None = None
+
+    def _frames(self, after: Playback | None) -> Iterator[np.ndarray]:
+        """Yield 512-sample float32 frames; set self._t_first (round time of the first
+        sample) before the first yield."""
+        raise NotImplementedError
+
+    def _t(self, sample: int) -> float:
+        return self._t_first + sample / SAMPLE_RATE_HZ
+
+    def _detect(self, after: Playback | PlayResult | None, on_level: LevelCallback | None,
+                on_pause: PauseCallback | None) -> Utterance:
+        if self._vad is None:
+            self._vad = SileroVad()
+        self._vad.reset()
+        o = self.options
+        ep = Endpointer(o, SAMPLE_RATE_HZ)
+        persona_end_s, playing = _persona_end(after)
+        self._t_first = self.clock.now()
+        for i, frame in enumerate(self._frames(playing)):
+            if i == 0:
+                if playing is None:
+                    ep.timeout_origin_sample = self._sample_at(persona_end_s)
+                else:
+                    ep.timeout_origin_sample = sys.maxsize  # no timeout while the persona talks
+            if playing is not None and playing.done:
+                persona_end_s = playing.result().end_s
+                ep.timeout_origin_sample = self._sample_at(persona_end_s)
+                playing = None
+            if on_level is not None:
+                on_level(level_dbfs(frame))
+            for ev in ep.push(frame, self._vad.prob(frame)):
+                if isinstance(ev, SpeechStarted):
+                    if playing is not None and o.allow_interrupt:
+                        playing.stop()  # the user talks over the persona: the persona yields
+                elif isinstance(ev, SpeechPaused):
+                    if on_pause is not None:
+                        on_pause(ev.audio)
+                elif isinstance(ev, TurnEnded):
+                    return self._utterance(ev, playing, persona_end_s)
+                elif isinstance(ev, NoReply):
+                    t = self._t(ev.at_sample)
+                    return Utterance(audio=None, start_s=t, end_s=t, timed_out=True)
+        for ev in ep.flush():
+            if isinstance(ev, TurnEnded):
+                return self._utterance(ev, playing, persona_end_s)
+            t = self._t(ev.at_sample)
+            return Utterance(audio=None, start_s=t, end_s=t, timed_out=True)
+        raise AssertionError("unreachable: flush always ends the turn")
+
+    def _sample_at(self, round_s: float | None) -> int:
+        if round_s is None:
+            return 0
+        return max(0, int(round((round_s - self._t_first) * SAMPLE_RATE_HZ)))
+
+    def _utterance(self, ev: TurnEnded, playing: Playback | None,
+                   persona_end_s: float | None) -> CapturedUtterance:
+        if playing is not None:  # still talking (allow_interrupt off): its end decides overlap
+            persona_end_s = playing.wait().end_s
+        start_s, end_s = self._t(ev.onset_sample), self._t(ev.end_sample)
+        pause = None if persona_end_s is None else start_s - persona_end_s
+        return CapturedUtterance(
+            audio=ev.audio, sample_rate_hz=SAMPLE_RATE_HZ, start_s=start_s, end_s=end_s,
+            pause_before_s=pause, interrupted=pause is not None and pause < 0,
+            capped=ev.capped, audio_start_s=self._t(ev.audio_start_sample))
+
+    def listen(self, *, after: Playback | PlayResult | None = None,
+               on_level: LevelCallback | None = None,
+               on_pause: PauseCallback | None = None) -> Utterance | None:
+        """Wait for one reply and return it.
+
+        Args:
+            after: the persona's line just started (a Playback: speech during it is an
+                interruption and stops it, if `options.allow_interrupt`) or finished (its
+                PlayResult). The no-reply timeout counts from the line's end.
+            on_level: live input level meter, see LevelCallback.
+            on_pause: early look at the final audio, see PauseCallback.
+
+        Returns a CapturedUtterance, a timed-out Utterance (no speech; audio None), or None
+        when the source has no more replies.
+        """
+        return self._detect(after, on_level, on_pause)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# --- microphone -----------------------------------------------------------------------------------
+class MicSource(_AudioSource):
+    """Live replies from a microphone: a sounddevice InputStream at 16 kHz mono.
+
+    The stream opens on the first `listen()` (or `open()`) and stays open for the round, so
+    speech that starts while the persona is talking is heard. Each `listen()` starts with the
+    audio captured from `pre_roll_s` before the call. Sample times come from counting samples,
+    anchored to the arrival times of the audio blocks (the earliest-arriving block bounds the
+    capture clock; measured within 5 ms of the truth through PulseAudio).
+
+    Raises DeviceError (one line with the fix) for no device, a device that cannot be opened,
+    or a stream that stops delivering audio for `stall_s` (unplugged mid-round).
+    """
+
+    kind = "mic"
+
+    def __init__(self, device: int | str | None = None, options: EndpointOptions | None = None,
+                 clock: RoundClock | None = None, stall_s: float = 2.0):
+        super().__init__(options, clock)
+        self._device_spec = device
+        self.stall_s = stall_s
+        self._stream = None
+        self._rate_hz = SAMPLE_RATE_HZ
+        self._resampler = None
+        self._q: queue.Queue = queue.Queue()
+        self._n_in = 0  # device-rate samples received
+        self._anchor: float | None = None  # monotonic time of device sample 0
+        self._n16 = 0  # 16 kHz samples produced
+        self._pending = np.zeros(0, np.float32)  # 16 kHz samples not yet in a frame
+        self.device_name = ""
+        self.overflows = 0
+
+    def open(self) -> None:
+        """Open and start the input stream (DeviceError if it cannot)."""
+        if self._stream is not None:
+            return
+        sd = import_sounddevice()
+        from trainer.speech.devices import resolve_device
+
+        index = resolve_device(self._device_spec, kind="input")
+        try:
+            info = sd.query_devices(index, "input")
+        except (sd.PortAudioError, ValueError) as exc:
+            raise DeviceError(f"no microphone ({exc})", hint=MIC_HINT) from exc
+        self.device_name = info["name"]
+        try:
+            self._stream = self._open_at(sd, index, SAMPLE_RATE_HZ)
+        except sd.PortAudioError:
+            # Raw ALSA devices only take their own rates: record at the device's rate and
+            # resample to 16 kHz as we go.
+            import soxr
+
+            rate = int(info["default_samplerate"])
+            try:
+                self._stream = self._open_at(sd, index, rate)
+            except sd.PortAudioError as exc:
+                raise DeviceError(f"cannot open the microphone {self.device_name!r} ({exc})",
+                                  hint=MIC_HINT) from exc
+            self._rate_hz = rate
+            self._resampler = soxr.ResampleStream(rate, SAMPLE_RATE_HZ, 1, dtype="float32")
+        try:
+            self._stream.start()
+        except sd.PortAudioError as exc:
+            self._stream = None
+            raise DeviceError(f"cannot start the microphone {self.device_name!r} ({exc})",
+                              hint=MIC_HINT) from exc
+
+    def _open_at(self, sd, index, rate_hz: int):
+        return sd.InputStream(samplerate=rate_hz, channels=1, dtype="float32", device=index,
+                              blocksize=int(rate_hz * FRAME_SAMPLES / SAMPLE_RATE_HZ),
+                              latency="low", callback=self._callback)
+
+    def _callback(self, indata, frames, time_info, status) -> None:
+        self._q.put((indata[:, 0].copy(), time.monotonic(), bool(status.input_overflow)))
+
+    def close(self) -> None:
+        """Stop and close the stream."""
+        if self._stream is not None:
+            try:
+                self._stream.close(ignore_errors=True)
+            finally:
+                self._stream = None
+
+    def _take_block(self, timeout_s: float) -> bool:
+        """Move one captured block into the pending 16 kHz buffer; False on timeout."""
+        try:
+            block, arrived, overflow = self._q.get(timeout=timeout_s)
+        except queue.Empty:
+            return False
+        self.overflows += int(overflow)
+        self._n_in += len(block)
+        anchor = arrived - self._n_in / self._rate_hz
+        self._anchor = anchor if self._anchor is None else min(self._anchor, anchor)
+        if self._resampler is not None:
+            block = self._resampler.resample_chunk(block)
+        self._pending = np.concatenate([self._pending, block.astype(np.float32)])
+        return True
+
+    def _frames(self, after: Playback | None) -> Iterator[np.ndarray]:
+        self.open()
+        listen_mono = time.monotonic()
+        first = True
+        while True:
+            while len(self._pending) < FRAME_SAMPLES:
+                if not self._take_block(self.stall_s):
+                    active = self._stream is not None and self._stream.active
+                    self.close()
+                    raise DeviceError(
+                        "the microphone stopped sending audio"
+                        + (" (unplugged?)" if active else " (its stream ended)"),
+                        hint=MIC_HINT)
+            frame, self._pending = self._pending[:FRAME_SAMPLES], self._pending[FRAME_SAMPLES:]
+            start_idx = self._n16
+            self._n16 += FRAME_SAMPLES
+            frame_mono = self._anchor + start_idx / SAMPLE_RATE_HZ  # type: ignore[operator]
+            if first:
+                if frame_mono < listen_mono - self.options.pre_roll_s:
+                    continue  # captured before this listen() (and its pre-roll): stale
+                self._t_first = self.clock.from_mono(frame_mono)
+                first = False
+            yield frame
+
+
+# --- WAV files ----------------------------------------------------------------------------------
+def load_audio(path: str | Path) -> np.ndarray:
+    """A sound file as float32 mono at 16 kHz (AudioError naming the file if unreadable)."""
+    import soundfile as sf
+
+    try:
+        audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (OSError, RuntimeError, sf.LibsndfileError) as exc:
+        raise AudioError(f"cannot read audio file {path} ({exc})",
+                         hint="use a WAV or FLAC file") from exc
+    audio = audio.mean(axis=1)
+    if rate != SAMPLE_RATE_HZ and len(audio):
+        import soxr
+
+        audio = soxr.resample(audio, rate, SAMPLE_RATE_HZ)
+    if not len(audio):
+        raise AudioError(f"audio file {path} is empty", hint="record a reply into it")
+    return audio.astype(np.float32)
+
+
+class WavFileSource(_AudioSource):
+    """Replies from sound files: each file is one user turn, fed through the same VAD and
+    end-of-turn rule as the microphone.
+
+    A file starts when the persona's line has ended (files cannot interrupt). Silence
+    (`silence_s` + 0.1 s) is added after each file so a reply that stops at the end of its file
+    ends the same way a live one does; a file with no speech is a timed-out reply.
+
+    Args:
+        paths: the files, one per turn, in order.
+        realtime: feed each file at real-time pace (a demo that looks live); by default it is
+            fed at full speed and the round clock skips ahead by the audio consumed, so the
+            round's timeline is the same either way.
+    """
+
+    kind = "wav"
+
+    def __init__(self, paths: Sequence[str | Path], options: EndpointOptions | None = None,
+                 clock: RoundClock | None = None, realtime: bool = False):
+        super().__init__(options, clock)
+        self.paths = [Path(p) for p in paths]
+        missing = [str(p) for p in self.paths if not p.is_file()]
+        if missing:
+            raise AudioError(f"no such audio file: {', '.join(missing)}",
+                             hint="give WAV files, one per turn")
+        self.realtime = realtime
+        self._next = 0
+        self._audio: np.ndarray | None = None
+
+    @property
+    def remaining(self) -> int:
+        return len(self.paths) - self._next
+
+    def listen(self, *, after: Playback | PlayResult | None = None,
+               on_level: LevelCallback | None = None,
+               on_pause: PauseCallback | None = None) -> Utterance | None:
+        """The next file's reply (see _AudioSource.listen), or None when no file is left."""
+        if self._next >= len(self.paths):
+            return None
+        path = self.paths[self._next]
+        self._next += 1
+        audio = load_audio(path)
+        pad = np.zeros(int((self.options.silence_s + 0.1) * SAMPLE_RATE_HZ), np.float32)
+        self._audio = np.concatenate([audio, pad])
+        if isinstance(after, Playback):
+            after = after.wait()
+        utt = self._detect(after, on_level, on_pause)
+        if not self.realtime:  # the clock takes the time the audio would have taken
+            consumed_s = self._consumed / SAMPLE_RATE_HZ
+            self.clock.skip(self._t_first + consumed_s - self.clock.now())
+        return utt
+
+    def _frames(self, after: Playback | None) -> Iterator[np.ndarray]:
+        audio = self._audio
+        assert audio is not None
+        n = len(audio) // FRAME_SAMPLES
+        if len(audio) % FRAME_SAMPLES:
+            audio = np.concatenate([audio, np.zeros(FRAME_SAMPLES - len(audio) % FRAME_SAMPLES,
+                                                    np.float32)])
+            n += 1
+        start_mono = self.clock.to_mono(self._t_first)
+        self._consumed = 0
+        for i in range(n):
+            if self.realtime:  # a frame is available once it has been "spoken"
+                delay = start_mono + (i + 1) * FRAME_SAMPLES / SAMPLE_RATE_HZ - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            self._consumed += FRAME_SAMPLES
+            yield audio[i * FRAME_SAMPLES:(i + 1) * FRAME_SAMPLES]
+
+
+# --- typed text ---------------------------------------------------------------------------------
+def _stdin_prompt() -> str | None:
+    try:
+        return input("you> ")
+    except EOFError:
+        return None
+
+
+class TextSource:
+    """Typed replies (`--input text`): one line per turn from `prompt()`.
+
+    `prompt` returns the typed line, or None (or raises EOFError) when input has ended. An
+    empty line is a timed-out reply (the persona prompts, as for silence). Typed replies carry
+    `text` and no audio; as talk time they count the time the line would take to say
+    (`rate_wpm`), ending when Enter was pressed, so talk-share figures stay comparable with
+    spoken rounds.
+    """
+
+    kind = "text"
+
+    def __init__(self, prompt: Callable[[], str | None] | None = None,
+                 clock: RoundClock | None = None, rate_wpm: int = 150):
+        self.prompt = prompt or _stdin_prompt
+        self.clock = clock or RoundClock()
+        self.rate_wpm = rate_wpm
+
+    def listen(self, *, after: Playback | PlayResult | None = None,
+               on_level: LevelCallback | None = None,
+               on_pause: PauseCallback | None = None) -> Utterance | None:
+        """Read one typed reply (waits for the persona's line to finish first)."""
+        from trainer.speech.tts import estimate_speech_s
+
+        if isinstance(after, Playback):
+            after = after.wait()
+        persona_end_s = after.end_s if after is not None else None
+        t0 = self.clock.now()
+        try:
+            text = self.prompt()
+        except EOFError:
+            text = None
+        t1 = self.clock.now()
+        if text is None:
+            return None
+        text = text.strip()
+        if not text:
+            return Utterance(text="", start_s=t1, end_s=t1, timed_out=True)
+        start = max(t0, t1 - estimate_speech_s(text, self.rate_wpm))
+        pause = None if persona_end_s is None else start - persona_end_s
+        return Utterance(text=text, start_s=start, end_s=t1, pause_before_s=pause)
+
+    def close(self) -> None:
+        pass
+
+
+# --- choosing a source --------------------------------------------------------------------------
+def make_source(inputs: Sequence[str] = (), *, device: int | str | None = None,
+                options: EndpointOptions | None = None, clock: RoundClock | None = None,
+                realtime_files: bool = False) -> ReplySource:
+    """The source for `trainer practice --input ...`.
+
+    `inputs` is empty (the microphone if one exists, else typed text), ["mic"], ["text"], or
+    sound files (one per turn).
+    """
+    from trainer.speech.devices import default_input_available
+
+    values = [v for v in inputs if v]
+    if not values:
+        values = ["mic"] if default_input_available() else ["text"]
+    if values == ["mic"]:
+        return MicSource(device=device, options=options, clock=clock)
+    if values == ["text"]:
+        return TextSource(clock=clock)
+    if any(v in ("mic", "text") for v in values):
+        raise UsageError("--input takes mic, text, or sound files, not a mix",
+                         hint="e.g. --input mic, or --input a.wav --input b.wav")
+    return WavFileSource(values, options=options, clock=clock, realtime=realtime_files)
+
+
+# --- transcribing while the end is being confirmed ----------------------------------------------
+class SpeculativeTranscriber:
+    """Starts transcription when the user pauses, before the end of the turn is confirmed.
+
+    Pass `on_pause` to `listen()`, then call `transcribe(utterance.audio)`: if the turn ended at
+    that pause (the audio is identical) the early result is used -- most of the transcription
+    then overlaps the `silence_s` wait; if the user spoke again, the draft is dropped and the
+    final audio is transcribed now. `transcribe_fn` is any function audio -> result (e.g.
+    `lambda a: transcriber.transcribe(a, sample_rate_hz=16000)`).
+
+    `last_reused` tells whether the last `transcribe` used a draft.
+    """
+
+    def __init__(self, transcribe_fn: Callable[[np.ndarray], Any]):
+        self._fn = transcribe_fn
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr-draft")
+        self._lock = threading.Lock()
+        self._draft: tuple[np.ndarray, Future] | None = None
+        self.last_reused = False
+        self.drafts_started = 0
+        self.drafts_used = 0
+
+    def on_pause(self, audio: np.ndarray) -> None:
+        """Start a draft transcription of `audio` (the listen() pause callback)."""
+        with self._lock:
+            self._draft = (audio, self._pool.submit(self._fn, audio))
+            self.drafts_started += 1
+
+    def transcribe(self, audio: np.ndarray) -> Any:
+        """The transcription of `audio`, from the draft when it matches."""
+        with self._lock:
+            draft, self._draft = self._draft, None
+        if draft is not None and len(draft[0]) == len(audio) and np.array_equal(draft[0], audio):
+            self.last_reused = True
+            self.drafts_used += 1
+            return draft[1].result()
+        self.last_reused = False
+        return self._fn(audio)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
