@@ -103,16 +103,14 @@ def persona_check(files):
     """Validate persona files: one line per problem, exit 1 if any."""
     from trainer.personas import check_files
 
-    bad = False
+    problems = check_files(files)  # all at once: ids must also be unique across the files
     for f in files:
-        problems = check_files([f])
-        for line in problems:
+        mine = [line for line in problems if line.startswith(f"{f}: ")]
+        for line in mine:
             click.echo(line)
-        if problems:
-            bad = True
-        else:
+        if not mine:
             click.echo(f"ok {f}")
-    return 1 if bad else 0
+    return 1 if problems else 0
 
 
 @persona.command("graph")

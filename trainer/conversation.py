@@ -34,7 +34,6 @@ from trainer.errors import UsageError
 from trainer.personas import COUNT_FACTS, FLAG_FACTS, Condition, Persona, parse_condition
 from trainer.types import Line, RecallQuestion, Word
 
-
 # Every `Line.kind` the conversation produces, and what it is.
 LINE_KINDS = {
     "opener": "the persona's first line",

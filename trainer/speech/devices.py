@@ -109,3 +109,31 @@ def default_output_available() -> bool:
         return any(d.is_default_output and d.max_output_channels > 0 for d in list_devices())
     except TrainerError:
         return False
+
+
+_alsa_handler = None  # keeps the ctypes callback alive
+
+
+def quiet_alsa_errors() -> None:
+    """Stop alsa-lib printing its own messages ("underrun occurred") on our stderr.
+
+    PortAudio reports real failures through its API; alsa-lib's chatter would only mess up
+    the terminal. Harmless where ALSA is absent.
+    """
+    global _alsa_handler
+    if _alsa_handler is not None:
+        return
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("asound")
+    if not name:
+        return
+    try:
+        lib = ctypes.CDLL(name)
+        handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                                        ctypes.c_int, ctypes.c_char_p)
+        _alsa_handler = handler_type(lambda *args: None)
+        lib.snd_lib_error_set_handler(_alsa_handler)
+    except (OSError, AttributeError):
+        _alsa_handler = None

@@ -157,11 +157,13 @@ class Player:
     Args:
         device: output device index or name (see devices.resolve_device); None: the default.
         clock: the round clock; a new one if None.
-        latency_s: requested output latency; PortAudio picks the nearest it can do.
+        latency_s: requested output latency in seconds, or PortAudio's "low"/"high". "high"
+            (35 ms through PulseAudio) because "low" (9 ms) underruns while Whisper loads the
+            two cores.
     """
 
     def __init__(self, device: int | str | None = None, clock: RoundClock | None = None,
-                 latency_s: float | str = "low"):
+                 latency_s: float | str = "high"):
         self.clock = clock or RoundClock()
         self._device_spec = device
         self._latency = latency_s
@@ -178,8 +180,9 @@ class Player:
         if self._stream is not None:
             return
         sd = import_sounddevice()
-        from trainer.speech.devices import resolve_device
+        from trainer.speech.devices import quiet_alsa_errors, resolve_device
 
+        quiet_alsa_errors()
         index = resolve_device(self._device_spec, kind="output")
         try:
             info = sd.query_devices(index, "output")

@@ -241,8 +241,9 @@ class MicSource(_AudioSource):
         if self._stream is not None:
             return
         sd = import_sounddevice()
-        from trainer.speech.devices import resolve_device
+        from trainer.speech.devices import quiet_alsa_errors, resolve_device
 
+        quiet_alsa_errors()
         index = resolve_device(self._device_spec, kind="input")
         try:
             info = sd.query_devices(index, "input")
