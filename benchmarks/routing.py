@@ -20,7 +20,8 @@ from pathlib import Path
 
 import yaml
 
-from trainer.conversation import _STOP, Conversation, route_topic
+from trainer.conversation import Conversation
+from trainer.routing import STOP_WORDS, route_topic
 from trainer.personas import Persona, list_personas, load_persona
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +36,7 @@ def load_items(path: Path = PARAPHRASES) -> list[tuple[str, str, str | None, str
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9']+", text.lower()) if w not in _STOP}
+    return {w for w in re.findall(r"[a-z0-9']+", text.lower()) if w not in STOP_WORDS}
 
 
 def naive_route(persona: Persona, text: str) -> str | None:

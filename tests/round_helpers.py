@@ -29,24 +29,36 @@ from trainer.personas import Persona, load_persona
 ROOT = Path(__file__).resolve().parent.parent
 
 POOR_MONOLOGUES = [
-    "Um so yeah I'm Sam and I'm, like, studying computer science and honestly I've always been "
-    "really into my own projects, you know, I built my own app last year and my grades are, um, "
-    "pretty good and I think I would be great at basically any job because I work really hard.",
+    "Um so yeah I'm studying computer science and honestly I've always been really into my own "
+    "projects, like, I built my own app last year and my grades are, um, pretty good, and I "
+    "think I would be great at basically any job because I work really hard and I learn really "
+    "fast, and my friends say I'm, like, the most driven person they know, so yeah, I'm pretty "
+    "confident about my chances this year, more than most people in my class for sure.",
     "Yeah well I, uh, I did an internship last summer and I was basically running the whole "
-    "dashboard project myself, like, my manager said I was the best intern they ever had, and "
-    "I also, um, play guitar and I run my own blog about my coding and my side projects.",
-    "So, um, my plan is, like, I want a job where I can, you know, do my own thing, I'm really "
+    "dashboard project myself, like, my manager said I was the best intern they ever had, and I "
+    "also play guitar in a band and I run my own blog about my coding and my side projects, "
+    "and it has, um, quite a lot of readers actually, so I'm basically building my own brand "
+    "while I finish my degree, and I post on it every single week without fail.",
+    "So, um, my plan is, like, to find a job with lots of freedom, because I'm really "
     "independent and I learn fast, I taught myself three languages and my friends always say "
-    "I'm, uh, the smartest person in our group, so yeah, I'm sort of looking at lots of options.",
+    "I'm, uh, the smartest person in our group, so I'm basically looking at lots of options "
+    "right now, and honestly I think most companies would be lucky to have me on their team, "
+    "I just have to pick the right one for me.",
     "Right, um, and I also think my degree is, like, really strong, my professor says my thesis "
-    "is, uh, basically publishable and I've been, you know, doing a lot of networking on my own "
-    "and I have, like, five hundred connections already so I'm kind of a natural at this stuff.",
-    "Yeah, and, um, I guess I just, like, really want to find a place that, you know, sees my "
-    "potential, because honestly I've always been, uh, ahead of the others in my year and I get "
-    "bored easily when the work is, like, too simple for me, so I need a real challenge.",
+    "is, uh, basically publishable and I've been doing a lot of networking on my own and I have, "
+    "like, five hundred connections already so I'm kind of a natural at this stuff, and I "
+    "think that shows I'm a real people person, which is what everyone is looking for now, "
+    "at least that is what I read online.",
+    "Yeah, and, um, my goal is a place that sees my potential, because honestly I've always "
+    "been, uh, ahead of the others in my year and I get bored easily when the work is, like, too "
+    "simple for me, so I need a real challenge, and I think I'd be ready to lead a team pretty "
+    "soon, like, within a year or so, because I'm basically a natural leader and I "
+    "have always been the one in charge.",
     "Um, and also my last project was, like, a machine learning thing that I did, uh, all by "
-    "myself in a weekend, and I'm, you know, planning to start my own company one day, I have "
-    "loads of ideas and I think I'd be a really good founder, I'm good with people I think.",
+    "myself in a weekend, and I'm planning to start my own company one day, I have loads of "
+    "ideas and I think I'd be a really good founder, I'm good with people and I'm good with "
+    "code, so, like, I'm basically the whole package, that's what my mum says anyway, and my dad "
+    "agrees with her on that.",
 ]
 
 
@@ -60,75 +72,105 @@ class Listener:
     """How a scripted user speaks: which replies, at which rate, after how long a pause."""
 
     name: str
-    replies: list[str] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)  # what was said (filled by plan_round)
+    heard: list[str] = field(default_factory=list)  # what the planning transcriber heard
     rate_wpm: int = 160
     pause_s: float = 0.4  # silence before the speech in each file (the response pause)
     voice: str = "en-us"
 
 
-def plan_good(persona: Persona, seed: int, max_turns: int = 9) -> list[str]:
-    """The good listener's replies, planned against the real conversation."""
-    conv = Conversation(persona, seed=seed)
-    lines = conv.start()
-    first = persona.first_name
-    topics = [t for t in persona.topics]
-    followed: set[str] = set()
-    replies: list[str] = []
-    offered = False
-    follow_ups = list(FOLLOW_UPS)
-    for turn in range(max_turns):
-        dropped = [h for ln in lines for h in ln.hooks if h not in followed]
+class GoodPolicy:
+    """A good listener: introduces themself, keeps turns short, asks open questions, follows up
+    on every personal detail the persona drops (again, in other words, if the first try was not
+    heard as a follow-up), offers help, and ends by asking to meet again."""
+
+    def __init__(self, persona: Persona, turns: int = 9):
+        self.persona = persona
+        self.turns = turns
+        self.topics = list(persona.topics)
+        self.follow_ups = list(FOLLOW_UPS)
+        self.tried: dict[str, int] = {}
+        self.offered = False
+        self.said: list[str] = []
+
+    def __call__(self, conv: Conversation) -> str:
+        p, first, turn = self.persona, self.persona.first_name, len(self.said)
+        open_hooks = [h for h in conv.hooks_dropped
+                      if h not in conv.hooks_followed and self.tried.get(h, 0) < 2]
         if turn == 0:
-            text = f"Hi {first}, I'm Sam, I study computer science. {topics[0].asks[0]}"
-            topics = topics[1:]
-        elif turn == max_turns - 1 or conv.phase == "wrap_up":
+            text = (f"Hello, I'm Sam, nice to meet you, {first}. I study computer science. "
+                    f"{self.topics.pop(0).asks[0]}")
+        elif turn >= self.turns - 1 or conv.phase == "wrap_up":
             text = (f"This was really great, {first}. Could we grab a coffee next week? "
                     "Can I get your email?")
-        elif dropped:
-            hook = persona.hook(dropped[0])
-            followed.add(hook.id)
-            text = hook.suggestion
-        elif turn >= 4 and not offered:
-            offered = True
-            text = ("I could send you a route planning tool I built, if that helps your team. "
-                    f"What are you working on next, {first}?")
-        elif replies and not replies[-1].startswith(tuple(FOLLOW_UPS)) and follow_ups:
-            text = follow_ups.pop(0)
-        elif topics:
-            text = topics[0].asks[0]
-            topics = topics[1:]
+        elif turn >= 4 and not self.offered:
+            self.offered = True
+            text = ("I could send you a planning tool I built, if that helps your team. "
+                    "What are you working on next?")
+        elif open_hooks:
+            hook = p.hook(open_hooks[0])
+            self.tried[hook.id] = self.tried.get(hook.id, 0) + 1
+            text = (hook.suggestion if self.tried[hook.id] == 1
+                    else f"Going back to the {max(hook.cues, key=len)}, how is that going?")
+        elif self.said and self.said[-1] not in FOLLOW_UPS and self.follow_ups:
+            text = self.follow_ups.pop(0)
+        elif self.topics:
+            text = self.topics.pop(0).asks[0]
         else:
-            text = "What do you enjoy most about it?"
-        replies.append(text)
-        reply = conv.respond(text)
-        lines = reply.lines
-        if conv.finished:
-            break
-    return replies
+            text = "What do you enjoy most about your work?"
+        self.said.append(text)
+        return text
 
 
-def plan_poor(n: int = 6) -> list[str]:
-    return POOR_MONOLOGUES[:n]
+class PoorPolicy:
+    """A poor listener: long monologues about themself, with fillers; never asks."""
+
+    def __init__(self):
+        self.left = list(POOR_MONOLOGUES)
+
+    def __call__(self, conv: Conversation) -> str:
+        return self.left.pop(0)
 
 
-def good_listener(persona: Persona, seed: int) -> Listener:
-    return Listener("good", plan_good(persona, seed), rate_wpm=155, pause_s=0.5)
+def good_listener() -> Listener:
+    return Listener("good", rate_wpm=160, pause_s=0.5)
 
 
-def poor_listener(n: int = 6) -> Listener:
+def poor_listener() -> Listener:
     # Fast (espeak at 230 wpm is above the 175 wpm target) and hesitant (3 s before speaking).
-    return Listener("poor", plan_poor(n), rate_wpm=230, pause_s=3.0)
+    return Listener("poor", rate_wpm=230, pause_s=3.0)
 
 
-def write_replies(folder: Path, listener: Listener, trailing_s: float = 1.2) -> list[Path]:
-    """Each reply as one WAV: `pause_s` of silence, the speech, then silence to end the turn."""
+def plan_round(persona: Persona, seed: int, policy, listener: Listener, folder: Path,
+               transcriber, max_turns: int = 9) -> list[Path]:
+    """Write one WAV per reply, choosing each reply against the real conversation.
+
+    Each planned reply goes through what `trainer practice --input FILE.wav` does with it:
+    the same end-of-turn detector (WavFileSource) and the same transcriber, and the persona
+    hears that transcript. espeak-ng + tiny.en mishear some words ("Biscuit" -> "this kid"),
+    and planning on what the trainer will actually hear keeps the round on the planned path.
+    """
+    from trainer.speech.sources import WavFileSource
+
     folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i, text in enumerate(listener.replies):
+    conv = Conversation(persona, seed=seed)
+    conv.start()
+    paths: list[Path] = []
+    for i in range(max_turns):
+        text = policy(conv)
+        listener.replies.append(text)
         audio = np.concatenate([silence(listener.pause_s),
                                 synth(text, listener.voice, listener.rate_wpm),
-                                silence(trailing_s)])
-        paths.append(write_wav(folder / f"{listener.name}-{i:02d}.wav", audio))
+                                silence(1.2)])
+        path = write_wav(folder / f"{listener.name}-{i:02d}.wav", audio)
+        paths.append(path)
+        utt = WavFileSource([path]).listen()
+        tr = transcriber.transcribe(utt.audio, sample_rate_hz=16_000)
+        listener.heard.append(tr.text)
+        conv.respond(tr.text, words=tr.words or None, duration_s=utt.duration_s,
+                     capped=utt.capped)
+        if conv.finished:
+            break
     return paths
 
 

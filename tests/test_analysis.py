@@ -24,7 +24,12 @@ from benchmarks.analysis import (  # noqa: E402
     question_scores,
     strip_text,
 )
-from trainer.analysis import HookCue, TurnContext, analyze_utterance  # noqa: E402
+from trainer.analysis import (  # noqa: E402
+    HookCue,
+    TurnContext,
+    analyze_utterance,
+    hook_followed,
+)
 from trainer.types import Word  # noqa: E402
 
 PUPPY = HookCue("puppy", ("puppy", "biscuit", "dog", "rescue"), "rescue puppy Biscuit",
@@ -151,6 +156,57 @@ def test_follow_up_on_a_hook_names_the_hook():
 def test_a_pronoun_after_a_hook_cue_is_a_follow_up_on_the_hook():
     f = analyze_utterance("oh a rescue puppy how long have you had him", DANA)
     assert f.follow_up == "hook:puppy"
+
+
+# Lines as the personas say them (a reply's lines joined: reaction, hook mention, prompt).
+DANA_PUPPY = TurnContext(
+    partner_text="Lovely to meet you. My phone background? That's Biscuit, our new rescue puppy. "
+                 "Two weeks home and he's already eaten a shoe. Are you in your final year?",
+    partner_name="Dana Whitfield",
+    hooks=(HookCue("puppy", ("puppy", "biscuit", "dog", "rescue", "pup", "adopt")),))
+DAUGHTER = HookCue("daughter", ("daughter", "amara", "glasgow", "university", "eldest"))
+BEES = HookCue("bees", ("bees", "bee", "hive", "hives", "honey", "allotment", "beekeeping"))
+MARCUS_BEES = TurnContext(
+    partner_text="Good to meet you. Weekends are this place and my bees. I've got two hives on "
+                 "the allotment, about sixty thousand employees who never complain. Do you "
+                 "live nearby?", partner_name="Marcus", hooks=(BEES,))
+MARCUS_DAUGHTER = TurnContext(
+    partner_text="Nice to meet you. I'm a bit distracted today. My eldest, Amara, just started "
+                 "at Glasgow University, and she hasn't called since Wednesday. Do you live "
+                 "nearby?", partner_name="Marcus", hooks=(DAUGHTER,))
+RUNNER = TurnContext(
+    partner_text="I'm a nurse at St Mary's. Mostly nights, which is tough when you're training "
+                 "for your first marathon.",
+    hooks=(HookCue("marathon", ("marathon", "running", "run", "race")),))
+
+
+@pytest.mark.parametrize("ctx,text,hook", [
+    # Incidental word overlap with the line that dropped the hook is no follow-up on it.
+    (DANA_PUPPY, "what do you think of the new iphone", None),
+    (MARCUS_BEES, "so whats the toughest bit of running this place", None),
+    (MARCUS_DAUGHTER, "so whats the toughest bit of running this place", None),
+    (DANA_PUPPY, "are they hiring at the moment", None),
+    # A cue word, a pointer back, or a word said next to the hook is one.
+    (DANA_PUPPY, "how is biscuit settling in", "puppy"),
+    (DANA_PUPPY, "haha what breed is he", "puppy"),
+    (MARCUS_DAUGHTER, "whats she studying", "daughter"),
+    (MARCUS_DAUGHTER, "oh how is she finding it", "daughter"),
+    (MARCUS_BEES, "wow how long have you been doing that", "bees"),
+    (MARCUS_BEES, "tell me more", "bees"),
+    (RUNNER, "how's the training going", "marathon"),
+    (TurnContext(partner_text="Sorry I'm late, I had to drop my twins at swimming.",
+                 hooks=(HookCue("twins", ("twins", "kids")),)), "no worries how old are they",
+     "twins"),
+])
+def test_hook_uptake_is_one_rule(ctx, text, hook):
+    f = analyze_utterance(text, ctx)
+    assert f.follow_up_hook == hook and f.hooks_taken == ([hook] if hook else [])
+    assert hook_followed(f.questions[-1], ctx) == hook
+
+
+def test_sharing_a_common_word_is_no_follow_up_on_the_line():
+    f = analyze_utterance("what do you think of the new iphone", DANA_PUPPY)
+    assert f.follow_up is None and f.question_kind == "topic_switch"
 
 
 def test_follow_up_on_the_partner_line_without_a_hook():

@@ -204,6 +204,47 @@ def test_follow_up_on_biscuit_in_whisper_style():
     assert "puppy" in rnd.conv.hooks_followed
 
 
+def _seeds_dropping(persona, first_reply: str, hook_id: str, n: int = 2) -> list[int]:
+    """Seeds whose reply to `first_reply` drops `hook_id` (so the next question follows it)."""
+    return [s for s in range(60)
+            if hook_id in run_round(persona, [first_reply], seed=s).conv.hooks_dropped][:n]
+
+
+@pytest.mark.parametrize("pid,first,hook_id,question,expect", [
+    # Sharing a word with the line that dropped the hook is no follow-up ("our new rescue
+    # puppy" / "the new iphone"; "weekends are this place and my bees" / "running this place").
+    ("dana", "hi im alex", "puppy", "what do you think of the new iphone", "deflection"),
+    ("marcus", "morning im jo", "bees", "so whats the toughest bit of running this place",
+     "answer"),
+    ("marcus", "morning im jo", "daughter", "so whats the toughest bit of running this place",
+     "answer"),
+])
+def test_a_word_shared_with_the_hook_line_gets_no_hook_answer(pid, first, hook_id, question,
+                                                              expect):
+    persona = load_persona(pid)
+    seeds = _seeds_dropping(persona, first, hook_id)
+    assert seeds, f"no seed drops {hook_id} after {first!r}"
+    for seed in seeds:
+        rnd = run_round(persona, [first, question], seed=seed)
+        assert hook_id in rnd.conv.hooks_dropped
+        assert "hook_answer" not in kinds(rnd.said(1)) and expect in kinds(rnd.said(1))
+        assert rnd.conv.hooks_followed == [] and rnd.features[1].hooks_taken == []
+
+
+@pytest.mark.parametrize("pid,first,hook_id,question", [
+    ("dana", "hi im alex", "puppy", "haha what breed is he"),
+    ("marcus", "morning im jo", "daughter", "oh whats she studying"),
+    ("marcus", "morning im jo", "bees", "wow how long have you been doing that"),
+])
+def test_a_pointer_back_at_the_hook_just_dropped_gets_the_warm_answer(pid, first, hook_id,
+                                                                      question):
+    persona = load_persona(pid)
+    for seed in _seeds_dropping(persona, first, hook_id):
+        rnd = run_round(persona, [first, question], seed=seed)
+        assert "hook_answer" in kinds(rnd.said(1))
+        assert rnd.conv.hooks_followed == [hook_id] == rnd.features[1].hooks_taken
+
+
 def test_offer_to_help_gets_gratitude():
     marcus = load_persona("marcus")
     rnd = run_round(marcus, ["hi im jo first time here",

@@ -162,10 +162,48 @@ def test_engaging_questions_need_an_answer_in_the_next_turn():
         ("persona", "Hi.", 1, "opener"), ("user", "What do you do?", 2),
         ("persona", "I'd rather not talk about work.", 2, "deflection"),
         ("user", "Where are you from?", 2), ("persona", "Lisbon, originally.", 2, "answer"),
-        ("user", "Do you miss it?", 2), ("persona", "Every day.", 2, "hook"),
+        ("user", "Do you miss it?", 2), ("persona", "Every day.", 2, "hook_answer"),
     )
     m = metric(score_round(turns), "engaging_questions")
     assert m.value == 2 and m.detail == "2 of 3 answered in the next turn" and m.passed
+
+
+# Whether a persona line of each kind the conversation emits answers the user's question,
+# written out here independently of trainer.types.ANSWERING_LINE_KINDS.
+ANSWERS_BY_KIND = {
+    "opener": False, "reaction": False, "answer": True, "hook_answer": True, "hook": False,
+    "deflection": False, "prompt": False, "move_on": False, "nudge": False,
+    "ask_answer": True, "close": False,
+}
+
+
+def test_every_line_kind_of_the_conversation_is_classed_as_answering_or_not():
+    from trainer.conversation import LINE_KINDS
+    from trainer.types import ANSWERING_LINE_KINDS
+
+    assert set(ANSWERS_BY_KIND) == set(LINE_KINDS)  # a new kind must be classed here
+    assert ANSWERING_LINE_KINDS == {k for k, yes in ANSWERS_BY_KIND.items() if yes}
+
+
+@pytest.mark.parametrize("kind", sorted(ANSWERS_BY_KIND))
+def test_engaging_question_per_line_kind(kind):
+    turns = conversation(("persona", "Hi, I'm Dana, I run events.", 2, "opener"),
+                         ("user", "How did you get into events?", 2),
+                         ("persona", "Well, it's a long story, let me think.", 3, kind))
+    assert metric(score_round(turns), "engaging_questions").value == int(ANSWERS_BY_KIND[kind])
+
+
+def test_a_reply_of_several_lines_is_answered_when_any_line_answers():
+    # The conversation stores each line of a reply as its own turn: a reaction first, then
+    # the content. A cool "Mm." before a deflection is no answer; warmth before one is.
+    asked = [("persona", "Hi, I'm Dana.", 1, "opener"), ("user", "What do you do?", 2)]
+    dodged = conversation(*asked, ("persona", "Mm.", 1, "reaction"),
+                          ("persona", "Ask me something else.", 2, "deflection"))
+    assert metric(score_round(dodged), "engaging_questions").value == 0
+    warm = conversation(*asked, ("persona", "Oh, you caught that!", 1, "reaction"),
+                        ("persona", "I run the events team.", 2, "answer"),
+                        ("persona", "What about you?", 1, "prompt"))
+    assert metric(score_round(warm), "engaging_questions").value == 1
 
 
 def test_engaging_questions_in_a_transcript_without_kinds():

@@ -398,6 +398,9 @@ def devices():
             kinds.append(f"out:{d.max_output_channels}")
         click.echo(f"{d.index:>3} {d.name} ({d.hostapi}; {' '.join(kinds)}; "
                    f"{d.default_samplerate_hz:.0f} Hz) {marks}".rstrip())
+    if not any(d.max_input_channels for d in devs):
+        click.echo("no microphone found: practise with --input text")
+    click.echo("pick one with --device NAME|NUMBER (practice, check)")
     return 0
 
 
@@ -405,7 +408,18 @@ def devices():
 @click.option("--device", default=None, help="Audio device (name or index).")
 def check(device):
     """Self-test: speaker -> microphone -> transcription."""
-    _not_available("check")
+    from trainer.speech.selftest import run_check
+
+    def report(step):
+        click.echo(f"{step.name}: {'ok' if step.ok else 'FAILED'} - {step.detail}")
+        if not step.ok and step.hint:
+            click.echo(f"  fix: {step.hint}")
+
+    click.echo("playing a phrase on the speaker while the microphone listens...")
+    steps = run_check(device, report=report, say=click.echo,
+                      ask_user=sys.stdin.isatty() and sys.stdout.isatty(),
+                      progress=lambda msg: click.echo(msg, err=True))
+    return 0 if all(s.ok for s in steps) else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,6 @@ plain lines with no cursor tricks.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from dataclasses import dataclass
@@ -36,16 +35,9 @@ class Briefing:
     how: str = ""  # how to reply: speak / type / files
 
 
-def level_db(rms: float) -> float:
-    """RMS of float samples (full scale 1.0) in dBFS, floored."""
-    if rms <= 0:
-        return METER_FLOOR_DB
-    return max(METER_FLOOR_DB, 20.0 * math.log10(rms))
-
-
-def meter(rms: float, width: int = METER_WIDTH) -> str:
-    """A bar for the input level, e.g. '▮▮▮▮▮▯▯▯▯▯'."""
-    frac = (level_db(rms) - METER_FLOOR_DB) / -METER_FLOOR_DB
+def meter(dbfs: float, width: int = METER_WIDTH) -> str:
+    """A bar for the input level in dBFS, e.g. '▮▮▮▮▮▯▯▯▯▯' (empty at METER_FLOOR_DB)."""
+    frac = (max(dbfs, METER_FLOOR_DB) - METER_FLOOR_DB) / -METER_FLOOR_DB
     n = round(max(0.0, min(1.0, frac)) * width)
     return "▮" * n + "▯" * (width - n)
 
@@ -58,7 +50,7 @@ class Screen:
     """Everything the round shows. Safe to call `level()` from an audio thread."""
 
     def __init__(self, console: Console | None = None):
-        self.console = console or Console(highlight=False, soft_wrap=True)
+        self.console = console or Console(highlight=False)
         self._live: Live | None = None
         self._lock = threading.Lock()
         self._listen_started = 0.0
@@ -73,11 +65,11 @@ class Screen:
     def notice(self, message: str) -> None:
         """A one-line message outside the conversation (no microphone found, model ready...)."""
         self._stop_live()
-        self.console.print(Text(message, style="yellow"))
+        self._print(Text(message, style="yellow"))
 
     def info(self, message: str) -> None:
         self._stop_live()
-        self.console.print(Text(message, style="dim"))
+        self._print(Text(message, style="dim"))
 
     def briefing(self, b: Briefing) -> None:
         body = Text()
@@ -95,11 +87,11 @@ class Screen:
         if b.how:
             body.append(f"\n{b.how}", style="cyan")
         if self.interactive:
-            self.console.print(Panel(body, title="Briefing", title_align="left", expand=False))
+            self._print(Panel(body, title="Briefing", title_align="left", expand=False))
         else:
-            self.console.print("== Briefing ==")
-            self.console.print(body)
-            self.console.print()
+            self._print("== Briefing ==")
+            self._print(body)
+            self._print()
 
     def progress(self, what: str, fraction: float | None = None) -> None:
         """Model loading and similar waits: redrawn in place on a terminal, printed once when
@@ -109,7 +101,7 @@ class Screen:
             self._show_live(Text(f"… {what}{pct}", style="dim"))
         elif what != self._status_shown:
             self._status_shown = what
-            self.console.print(Text(f"… {what}", style="dim"))
+            self._print(Text(f"… {what}", style="dim"))
 
     # --- during the round ---------------------------------------------------------------------
     def persona_line(self, name: str, text: str, phase: str = "") -> None:
@@ -120,25 +112,29 @@ class Screen:
             line.append(f"[{phase_label(phase)}] ", style="dim")
         line.append(f"{name}: ", style="bold magenta")
         line.append(text)
-        self.console.print(line)
+        self._print(line)
 
     def listening(self, hint: str = "") -> None:
         """The user's turn begins (microphone or files)."""
         self._listen_started = time.monotonic()
         if self.interactive:
-            self._show_live(self._listen_text(0.0, hint))
+            self._show_live(self._listen_text(METER_FLOOR_DB, hint))
         self._hint = hint
 
-    def level(self, rms: float, speaking: bool = False) -> None:
-        """Update the input meter (called from the audio thread many times a second)."""
+    def level(self, dbfs: float, speaking: bool = False) -> None:
+        """Update the input meter (called ~31 times a second while listening)."""
         if self.interactive and self._live is not None:
-            self._show_live(self._listen_text(rms, self._hint, speaking))
+            now = time.monotonic()
+            if now - self._last_draw < 0.08:  # the terminal redraws 12 times a second anyway
+                return
+            self._last_draw = now
+            self._show_live(self._listen_text(dbfs, self._hint, speaking))
 
-    def _listen_text(self, rms: float, hint: str, speaking: bool = False) -> Text:
+    def _listen_text(self, dbfs: float, hint: str, speaking: bool = False) -> Text:
         t = Text()
         t.append("● ", style="bold red" if speaking else "red")
         t.append("listening " if not speaking else "hearing you ", style="bold")
-        t.append(meter(rms), style="green" if speaking else "dim green")
+        t.append(meter(dbfs), style="green" if speaking else "dim green")
         secs = time.monotonic() - self._listen_started
         t.append(f" {secs:4.0f}s", style="dim")
         if hint:
@@ -156,22 +152,22 @@ class Screen:
         line.append(text if text else "(nothing heard)", style="" if text else "dim")
         if note:
             line.append(f"  ({note})", style="dim")
-        self.console.print(line)
+        self._print(line)
 
     def nudge(self, text: str) -> None:
         """The round's one optional live tip."""
         self._stop_live()
-        self.console.print(Text(f"  tip: {text}", style="italic yellow"))
+        self._print(Text(f"  tip: {text}", style="italic yellow"))
 
     def round_over(self, reason: str) -> None:
         self._stop_live()
-        self.console.print(Text(f"— {reason} —", style="dim"))
-        self.console.print()
+        self._print(Text(f"— {reason} —", style="dim"))
+        self._print()
 
     # --- after the round ----------------------------------------------------------------------
     def heading(self, title: str) -> None:
         self._stop_live()
-        self.console.print(Text(title, style="bold underline"))
+        self._print(Text(title, style="bold underline"))
 
     def recall_result(self, question: str, given: str, correct: bool, answer: str) -> None:
         mark = Text("✓ ", style="green") if correct else Text("✗ ", style="red")
@@ -179,12 +175,12 @@ class Screen:
         line.append(given or "(no answer)", style="bold" if given else "dim")
         if not correct:
             line.append(f"  (it was: {answer})", style="dim")
-        self.console.print(line)
+        self._print(line)
 
     def saved(self, session_id: str, status: str = "completed") -> None:
         self._stop_live()
         label = "Saved" if status == "completed" else f"Saved ({status})"
-        self.console.print(Text.assemble(
+        self._print(Text.assemble(
             (f"{label} as session {session_id}. ", "bold"),
             ("Review it: ", "dim"),
             (f"trainer review {session_id}", "cyan"),
@@ -192,6 +188,10 @@ class Screen:
 
     def close(self) -> None:
         self._stop_live()
+
+    def _print(self, *objects) -> None:
+        # Piped output (logs, tests) keeps each line whole instead of wrapping at 80 columns.
+        self.console.print(*objects, soft_wrap=not self.interactive)
 
     # --- the redrawn line ---------------------------------------------------------------------
     def _show_live(self, renderable) -> None:
@@ -210,3 +210,4 @@ class Screen:
                 self._live = None
 
     _hint = ""
+    _last_draw = 0.0

@@ -19,6 +19,7 @@ benchmarks/startup.py). `TRAINER_TRACE=PATH` appends JSON-lines events (wall-clo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -40,6 +41,7 @@ from trainer.types import Line, RecallQuestion, Turn, Utterance
 
 LEVELS = ("easy", "medium", "hard")
 GOOD_ROUND_SHARE = 0.7  # a round "scores well" when this share of its measured metrics passed
+MIN_REPLIES_TO_LEVEL_UP = 4  # ... and it was a real conversation, not two lines and goodbye
 
 # The persona file has no lines for "say that again"; these are the practice layer's own, said
 # when a reply could not be transcribed (the conversation machine is not told about the turn).
@@ -59,9 +61,12 @@ class NudgeOptions:
     """The one optional live nudge of a round (dense live feedback hurts; one sparse tip)."""
 
     enabled: bool = True
-    monologue_s: float = 45.0  # a reply at least this long (seconds of speech) ...
-    monologue_words: int = 110  # ... or this many words is a monologue worth a tip
-    quiet_turns: int = 4  # this many replies in a row without a question also earns it
+    monologue_s: float = 45.0  # one reply at least this long (seconds of speech) ...
+    monologue_words: int = 110  # ... or this many words earns the tip at once
+    long_turn_s: float = 25.0  # replies this long (Gong: monologues past ~25 s lose people) ...
+    long_turn_words: int = 65  # ... or this many words ...
+    long_turns_in_row: int = 2  # ... this many times in a row earn it too
+    quiet_turns: int = 4  # so do this many replies in a row without a question
 
 
 @dataclass
@@ -145,6 +150,7 @@ class PastRound:
     difficulty: str
     completed: bool
     score: float | None  # share of measured metrics passed (0..1), None without a scorecard
+    user_turns: int = MIN_REPLIES_TO_LEVEL_UP
 
 
 @dataclass(frozen=True)
@@ -166,6 +172,11 @@ def round_score(scorecard: dict[str, Any] | Scorecard | None) -> float | None:
     return card.passed_count / card.measured_count
 
 
+def well_scored(score: float | None, user_turns: int) -> bool:
+    return (score is not None and score >= GOOD_ROUND_SHARE
+            and user_turns >= MIN_REPLIES_TO_LEVEL_UP)
+
+
 def next_level(level: str) -> str | None:
     i = LEVELS.index(level)
     return LEVELS[i + 1] if i + 1 < len(LEVELS) else None
@@ -176,8 +187,8 @@ def current_level(history: Sequence[PastRound]) -> tuple[str, PastRound | None]:
     at the current level. Returns (level, the round that earned the move up or None)."""
     level, earned = LEVELS[0], None
     for r in history:  # oldest first
-        if (r.completed and r.difficulty == level and r.score is not None
-                and r.score >= GOOD_ROUND_SHARE and next_level(level)):
+        if (r.completed and r.difficulty == level and well_scored(r.score, r.user_turns)
+                and next_level(level)):
             level, earned = next_level(level), r
     return level, earned
 
@@ -219,7 +230,8 @@ def past_rounds(store) -> list[PastRound]:
     rows = store.list_sessions(with_scorecards=True)
     rows = sorted(rows, key=lambda s: s.started_at)
     return [PastRound(persona_id=s.persona_id, difficulty=s.difficulty,
-                      completed=s.state == "completed", score=round_score(s.scorecard))
+                      completed=s.state == "completed", score=round_score(s.scorecard),
+                      user_turns=s.user_turns)
             for s in rows]
 
 
@@ -296,13 +308,18 @@ def plan_input(inputs: Sequence[str], device: str | None) -> InputPlan:
     items = [i for i in inputs if i]
     if not items:
         try:
-            from trainer.speech.devices import default_input_available, resolve_device
+            from trainer.speech.devices import list_devices, resolve_device
 
-            has_mic = default_input_available()
+            has_mic = any(d.is_default_input and d.max_input_channels > 0
+                          for d in list_devices())
             if has_mic and device is not None:
                 resolve_device(device, kind="input")
+                return InputPlan("mic")
         except TrainerError as exc:  # PortAudio missing or broken: typed replies still work
-            return InputPlan("text", notice=f"No microphone ({exc.message}): type your replies.")
+            if device is not None:
+                raise  # the user asked for a device: say what is wrong with it
+            return InputPlan("text", notice=f"No microphone ({exc.message}): type your "
+                             f"replies. To use one: {exc.hint or 'see `trainer devices`'}.")
         if has_mic:
             return InputPlan("mic")
         return InputPlan("text", notice="No microphone found: type your replies "
@@ -317,23 +334,43 @@ def plan_input(inputs: Sequence[str], device: str | None) -> InputPlan:
         if not f.is_file():
             raise UsageError(f"no such audio file: {f}",
                              hint="--input takes mic, text, or WAV/FLAC files (one per reply)")
+    # Read each file once now, so a broken one stops the round before it starts, not midway.
+    from trainer.speech.audio_io import read_audio
+
+    for f in files:
+        read_audio(f)
     return InputPlan("files", files=files)
 
 
+
 # --- the round --------------------------------------------------------------------------------
+
+LINE_GAP_S = 0.3  # silence between two lines of one persona reply
+
+
+@dataclass
+class _Spoken:
+    """A persona reply being played: its lines, one Playback, and where each line starts."""
+
+    lines: list[Line]
+    playback: Any  # trainer.speech.playback.Playback
+    offsets_s: list[tuple[float, float]]  # (start, end) of each line within the audio
+    stored: bool = False
 
 
 class Round:
     """One round with a persona; `run()` drives it and returns a RoundResult.
 
-    The parts are handed in (built by `run_practice`), so tests can give a typed source and a
-    silent voice and still run the real conversation, analysis, scoring and store.
+    The parts are handed in (built by `run_practice`): `source` (speech.sources), `voice` and
+    `player` (speech.tts / speech.playback, or their silent twins for --no-voice), `store`,
+    and `asr` (a ModelLoader; None for typed replies).
     """
 
     def __init__(self, *, persona: Persona, source, asr: ModelLoader | None, voice, player,
-                 store, screen: Screen, options: PracticeOptions, plan: InputPlan,
-                 trace: Trace | None = None, briefing: Briefing | None = None,
-                 read_answer: Callable[[str], str | None] | None = None):
+                 store, screen: Screen, options: PracticeOptions, trace: Trace | None = None,
+                 briefing: Briefing | None = None,
+                 read_answer: Callable[[str], str | None] | None = None,
+                 spoken_recall: bool = False):
         self.persona = persona
         self.source = source
         self.asr = asr
@@ -342,87 +379,53 @@ class Round:
         self.store = store
         self.screen = screen
         self.options = options
-        self.plan = plan
         self.trace = trace or Trace()
         self.briefing = briefing
-        self.read_answer = read_answer
+        self.read_answer = read_answer  # typed recall answers (None: not asked by typing)
+        self.spoken_recall = spoken_recall  # recall answers said into the microphone
         self.conversation = Conversation(persona, seed=options.seed)
         self.rng = random.Random(options.seed)
         self.session_id = ""
         self.turns: list[Turn] = []
         self.nudges: list[str] = []
-        self._quiet_turns = 0
-        self._first_audio_logged = False
-        self._last_persona_end_s = 0.0
-
-    # --- helpers --------------------------------------------------------------------------
-    @property
-    def clock(self):
-        return self.player.clock
-
-    def _store_turn(self, turn: Turn, audio=None, sample_rate_hz: int = 16_000) -> Turn:
-        stored = self.store.add_turn(self.session_id, turn, audio=audio,
-                                     sample_rate_hz=sample_rate_hz)
-        self.turns.append(stored)
-        self.trace("turn_stored", index=turn.index, speaker=turn.speaker)
-        return stored
-
-    def _say(self, lines: Sequence[Line]) -> None:
-        """Speak (or print) the persona's lines; each is stored once it has been heard."""
-        for line in lines:
-            self.screen.persona_line(self.persona.first_name, line.text, line.phase)
-            audio, sr = self.voice.synth(line.text)
-            pb = self.player.start(audio, sr)
-            if not self._first_audio_logged:
-                self._first_audio_logged = True
-                self.trace("first_audio", voice=self.options.voice)
-            res = pb.wait()
-            self._last_persona_end_s = res.end_s
-            self._store_turn(Turn(
-                index=len(self.turns), speaker="persona", text=line.text, start_s=res.start_s,
-                end_s=res.end_s, phase=line.phase, hooks=tuple(line.hooks), topic=line.topic,
-                kind=line.kind, meta={"voice_estimated": True} if res.silent else {}))
+        self._quiet_turns = 0  # replies in a row without a question (for the nudge)
+        self._long_turns = 0  # long replies in a row (for the nudge)
+        self._first_audio_traced = False
+        self._speaking: _Spoken | None = None
+        self._speculative = None
 
     # --- the round ------------------------------------------------------------------------
     def run(self) -> RoundResult:
         p = self.persona
         self.session_id = self.store.start_session(
             p.id, p.name, p.setting, p.difficulty, hooks=list(p.hook_cues()),
-            meta={"seed": self.options.seed, "input": self.plan.kind,
+            meta={"seed": self.options.seed, "input": getattr(self.source, "kind", ""),
                   "engine": self.options.engine, "model": self.options.model,
                   "voice": self.options.voice, "max_turns": self.options.max_turns,
                   "persona_file": str(p.path) if p.path else None})
         self.trace("session", id=self.session_id)
-        reason = "interrupted"
         try:
             if self.briefing is not None:
                 self.screen.briefing(self.briefing)
-            self._say(self.conversation.start())
+            self._speak(self.conversation.start())
             reason = self._loop()
+            self._finish_speaking()
             self.screen.round_over(self._reason_text(reason))
         except KeyboardInterrupt:
             return self._interrupted()
-        except TrainerError as exc:
+        except TrainerError:
             # e.g. the microphone was unplugged: keep what we have, then let the CLI say why
             self._close_interrupted()
-            self.screen.info(f"The {self._n_user()} replies so far are kept: "
-                             f"trainer review {self.session_id}")
-            raise exc from None
+            self.screen.info(f"The turns so far are kept: trainer review {self.session_id}")
+            raise
         try:
             recall = self._recall_check()
             card = self._score(recall)
             self.store.finish_session(self.session_id, "completed", scorecard=card.to_dict(),
                                       recall=[_recall_dict(r) for r in recall] or None)
-        except KeyboardInterrupt:  # Ctrl-C during the recall check: the round itself is done
+        except KeyboardInterrupt:  # Ctrl-C in the recall check: the conversation itself is kept
             return self._interrupted(reason)
-        self.screen.close()
-        from trainer.report.scorecard import print_scorecard
-
-        self.screen.console.print()
-        print_scorecard(card, self.screen.console,
-                        title=f"Your round with {self.persona.name}")
-        self._level_hint(card)
-        self.screen.saved(self.session_id)
+        self._show_scorecard(card)
         self.trace("end", status="completed", reason=reason)
         return RoundResult(self.session_id, "completed", reason, self.turns, card, recall,
                            self.nudges)
@@ -432,21 +435,111 @@ class Round:
         max_turns = self.options.max_turns
         while True:
             if c.finished:
-                return "goodbye" if c.closed_by == "user" and c.user_said_goodbye \
-                    else "persona_closed"
+                return "goodbye" if c.user_said_goodbye else "persona_closed"
             if max_turns is not None and c.turns >= max_turns:
                 return "max_turns"
             utt = self._listen()
             if utt is None:
                 return "out_of_input"
-            lines = self._handle(utt)
-            self._say(lines)
+            self._speak(self._handle(utt))
             if not c.finished and c.user_said_goodbye:
                 return "goodbye"
 
+    # --- the persona's voice --------------------------------------------------------------
+    def _speak(self, lines: Sequence[Line]) -> None:
+        """Show the lines and start saying them (one Playback for the whole reply); the
+        listening that follows may overlap it, so the user can interrupt."""
+        self._finish_speaking()
+        if not lines:
+            return
+        chunks, offsets, t, rate = [], [], 0.0, None
+        for i, line in enumerate(lines):
+            self.screen.persona_line(self.persona.first_name, line.text, line.phase)
+            audio, sr = self.voice.synth(line.text)
+            rate = rate or sr
+            if sr != rate:  # one voice gives one rate; guard anyway
+                import numpy as np
+                import soxr
+
+                audio = soxr.resample(audio, sr, rate).astype(np.float32)
+            if i:
+                chunks.append(_zeros(LINE_GAP_S, rate))
+                t += LINE_GAP_S
+            offsets.append((t, t + len(audio) / rate))
+            t += len(audio) / rate
+            chunks.append(audio)
+        import numpy as np
+
+        pb = self.player.start(np.concatenate(chunks).astype(np.float32), rate)
+        self._speaking = _Spoken(list(lines), pb, offsets)
+        if not self.turns:
+            self.trace("first_audio_queued", voice=self.options.voice)
+
+    def _finish_speaking(self, wait: bool = True) -> None:
+        """Store the reply being spoken once it has been heard (or cut off)."""
+        sp = self._speaking
+        if sp is None or sp.stored:
+            return
+        if not wait and not sp.playback.done:
+            return
+        res = sp.playback.wait()
+        sp.stored = True
+        self._speaking = None
+        if not self._first_audio_traced and sp.playback.first_mono is not None \
+                and not res.silent:
+            self._first_audio_traced = True
+            # wall-clock time of the first sample at the speaker (PortAudio's DAC time)
+            heard = time.time() - (time.monotonic() - sp.playback.first_mono)
+            self.trace("first_audio", t_heard=heard)
+        self.trace("persona_done", end_s=round(res.end_s, 3), cut=res.stopped_early)
+        for line, (a, b) in zip(sp.lines, sp.offsets_s, strict=True):
+            start, end = res.start_s + a, res.start_s + b
+            meta: dict[str, Any] = {"voice_estimated": True} if res.silent else {}
+            if end > res.end_s + 0.001:  # the user talked over it: the line was cut here
+                meta["cut_off"] = True
+                start, end = min(start, res.end_s), res.end_s
+            self._store_turn(Turn(
+                index=len(self.turns), speaker="persona", text=line.text,
+                start_s=round(start, 3), end_s=round(end, 3), phase=line.phase,
+                hooks=tuple(line.hooks), topic=line.topic, kind=line.kind, meta=meta))
+
+    # --- the user's turn ------------------------------------------------------------------
     def _listen(self) -> Utterance | None:
-        """The next reply from the source; None when the replies ran out."""
-        return self.source.listen(self)
+        """The next reply; None when the replies ran out."""
+        sp = self._speaking
+        kind = getattr(self.source, "kind", "")
+        if kind != "mic" and sp is not None:
+            self._finish_speaking()  # files and typed replies start after the line
+            after = None if not self.turns else _last_persona_end(self.turns)
+        else:
+            after = sp.playback if sp is not None else None
+        self.trace("listening", reply=self.conversation.turns + 1)
+        if kind in ("mic", "wav"):
+            self.screen.listening("speak, then pause" if kind == "mic" else "")
+            self._speculative = self._speculative or self._make_speculative()
+            # Drafts at each pause pay off live (transcription overlaps the end-of-turn wait);
+            # a file is read faster than real time, where drafts would only cost CPU.
+            utt = self.source.listen(after=after, on_level=self._on_level,
+                                     on_pause=self._speculative.on_pause if kind == "mic"
+                                     else None)
+        else:
+            utt = self.source.listen(after=after)
+        self._finish_speaking()
+        return utt
+
+    def _on_level(self, dbfs: float) -> None:
+        self.screen.level(dbfs, speaking=dbfs > -45.0)
+        self._finish_speaking(wait=False)  # store the persona's line as soon as it is heard
+
+    def _make_speculative(self):
+        from trainer.speech.sources import SpeculativeTranscriber
+
+        asr = self.asr
+
+        def transcribe(audio):
+            return asr.get().transcribe(audio, sample_rate_hz=16_000)
+
+        return SpeculativeTranscriber(transcribe)
 
     def _handle(self, utt: Utterance) -> list[Line]:
         """Transcribe, store and answer one reply; returns the persona's lines."""
@@ -457,64 +550,87 @@ class Round:
         if utt.timed_out and not has_audio:
             # no reply at all: the persona prompts (the machine's silence reaction)
             self.screen.user_line("", "no reply")
-            reply = c.respond("", silence=True, pause_s=None)
+            phase = c.phase
+            reply = c.respond("", silence=True)
             self._store_turn(Turn(index=idx, speaker="user", text="", start_s=utt.start_s,
-                                  end_s=utt.start_s, phase=c.phase, kind="silence",
+                                  end_s=utt.start_s, phase=phase, kind="silence",
                                   meta={"timed_out": True}))
             return reply.lines
-        text, words, error, meta = utt.text or "", [], None, {}
-        if utt.text is None:  # spoken: transcribe
+        typed = utt.text is not None
+        text, words, error, meta = (utt.text or "").strip(), [], None, {}
+        if typed:
+            meta["typed"] = True
+        else:
+            # Still loading: wait, showing its progress. A model that cannot load at all is
+            # not one bad turn: its ModelError ends the round (turns so far are kept).
+            self.asr.get(self.screen)
             self.screen.transcribing()
             try:
-                transcriber = self.asr.get(self.screen)
-                tr = transcriber.transcribe(audio, sample_rate_hz=utt.sample_rate_hz)
+                tr = self._speculative.transcribe(audio)
                 text, words = tr.text.strip(), list(tr.words)
                 meta = {"engine": tr.engine, "model": tr.model,
-                        "asr_s": round(tr.seconds_taken, 3)}
-            except KeyboardInterrupt:
-                raise
-            except DeviceError:
+                        "asr_s": round(tr.seconds_taken, 3),
+                        "audio_start_s": round(getattr(utt, "audio_start_s", utt.start_s), 3)}
+            except (KeyboardInterrupt, DeviceError):
                 raise
             except Exception as exc:  # one bad turn must not end the round; its audio is kept
                 error = f"transcription failed: {getattr(exc, 'message', None) or exc}"
-        turn = Turn(index=idx, speaker="user", text=text, start_s=utt.start_s,
-                    end_s=utt.end_s if utt.text is None else utt.start_s, phase=c.phase,
-                    words=words, pause_before_s=utt.pause_before_s, interrupted=utt.interrupted,
-                    error=error, meta={**meta, **({"capped": True} if utt.capped else {})})
+                self.trace("asr_error", error=error)
+        if utt.capped:
+            meta["capped"] = True
+        phase = c.phase
+        # Typed replies have no real timing: start == end, so scoring estimates talk time
+        # honestly instead of measuring a made-up duration (and pace is "not measured").
+        turn = Turn(index=idx, speaker="user", text=text, start_s=round(utt.start_s, 3)
+                    if not typed else round(utt.end_s, 3), end_s=round(utt.end_s, 3),
+                    phase=phase, words=words,
+                    pause_before_s=None if typed or utt.pause_before_s is None
+                    else round(utt.pause_before_s, 3),
+                    interrupted=utt.interrupted, error=error, meta=meta)
         if error or not text:
             self.screen.user_line("", error or "nothing recognised")
-            if has_audio:
-                self._store_turn(turn, audio=audio, sample_rate_hz=utt.sample_rate_hz)
+            turn.kind = "unheard"
+            self._store_turn(turn, audio=audio if has_audio else None)
             pool = REPEAT_LINES if error else UNHEARD_LINES
-            return [Line(text=self.rng.choice(pool), kind="repeat", phase=c.phase)]
-        self.screen.user_line(text)
+            return [Line(text=self.rng.choice(pool), kind="repeat", phase=phase)]
+        if not (typed and self.screen.interactive):  # typed at a terminal: already on screen
+            self.screen.user_line(text)
         reply = c.respond(text, words=words or None,
-                          duration_s=utt.duration_s if utt.text is None else None,
+                          duration_s=None if typed else utt.duration_s,
                           pause_s=utt.pause_before_s, capped=utt.capped,
                           interrupted=utt.interrupted)
         if reply.features is not None:
             turn.meta["features"] = _features_dict(reply.features)
-        self._store_turn(turn, audio=audio if has_audio else None,
-                         sample_rate_hz=utt.sample_rate_hz)
-        self._maybe_nudge(turn, reply.features)
+        self._store_turn(turn, audio=audio if has_audio else None)
+        self._maybe_nudge(turn, reply.features, typed)
         return reply.lines
 
-    def _maybe_nudge(self, turn: Turn, feats) -> None:
-        """At most one live tip per round: after a monologue, or after many replies in a row
-        without a question (and only while the persona has not said the same already)."""
+    def _store_turn(self, turn: Turn, audio=None) -> Turn:
+        stored = self.store.add_turn(self.session_id, turn, audio=audio, sample_rate_hz=16_000)
+        self.turns.append(stored)
+        self.trace("turn_stored", index=turn.index, speaker=turn.speaker)
+        return stored
+
+    def _maybe_nudge(self, turn: Turn, feats, typed: bool) -> None:
+        """At most one live tip per round: after a monologue, or after several replies in a row
+        without a question."""
         o = self.options.nudge
-        if not o.enabled or self.nudges or feats is None:
+        if feats is None:
             return
+        spoken_s = 0.0 if typed else turn.end_s - turn.start_s
         self._quiet_turns = 0 if feats.is_question else self._quiet_turns + 1
-        spoken_s = turn.end_s - turn.start_s
+        long_turn = feats.word_count >= o.long_turn_words or spoken_s >= o.long_turn_s
+        self._long_turns = self._long_turns + 1 if long_turn else 0
+        if not o.enabled or self.nudges:
+            return
         tip = None
-        if feats.word_count >= o.monologue_words or spoken_s >= o.monologue_s:
-            tip = (f"That was a long turn ({spoken_s:.0f} s). Two or three sentences, "
-                   f"then hand it back with a question."
-                   if spoken_s >= 1 else "That was a long turn. Two or three sentences, "
-                   "then hand it back with a question.")
+        if (feats.word_count >= o.monologue_words or spoken_s >= o.monologue_s
+                or self._long_turns >= o.long_turns_in_row):
+            length = f" ({spoken_s:.0f} s)" if spoken_s >= 1 else ""
+            tip = (f"That was a long turn{length}. Two or three sentences, then hand it back "
+                   "with a question.")
         elif self._quiet_turns >= o.quiet_turns:
-            tip = f"Try asking {self.persona.first_name} something about what they just said."
+            tip = f"Try asking {self.persona.first_name} about something they just said."
         if tip:
             self.nudges.append(tip)
             self.screen.nudge(tip)
@@ -522,44 +638,67 @@ class Round:
 
     # --- after the round ------------------------------------------------------------------
     def _recall_check(self) -> list[RecallItem]:
+        if not any(t.speaker == "user" and t.text for t in self.turns):
+            return []
         questions = self.conversation.recall_questions(2)
-        if not questions or self._n_user() == 0:
+        if not questions:
             return []
         answers = _scripted_answers(questions, self.options.recall_answers)
-        if answers is None and self.read_answer is None:
-            self.screen.info("Recall check skipped (no one to ask: use --recall-answer to "
-                             "give answers with file input).")
+        if answers is None and self.read_answer is None and not self.spoken_recall:
+            self.screen.info("Recall check skipped: nobody to ask (give answers with "
+                             "--recall-answer when replying from files).")
             return []
         self.screen.heading("Recall check: what did you catch?")
         items = []
         for i, q in enumerate(questions):
-            given = answers[i] if answers is not None else self.read_answer(q.question)
+            if answers is not None:
+                given = answers[i]
+            elif self.spoken_recall:
+                given = self._spoken_answer(q.question)
+            else:
+                given = self.read_answer(q.question)
             if given is None:  # input ended
-                self.screen.info("Recall check stopped (no more answers).")
+                self.screen.info("Recall check stopped: no more answers." if items else
+                                 "Recall check skipped: no answers given.")
                 break
             item = grade_recall(q, given)
             items.append(item)
             self.screen.recall_result(q.question, given, item.correct, q.answers[0])
         return items
 
+    def _spoken_answer(self, question: str) -> str:
+        """Ask a recall question out loud (on screen) and transcribe the spoken answer."""
+        self.screen.info(f"{question} (say your answer)")
+        self.trace("recall_listening")
+        self.screen.listening("say your answer")
+        utt = self.source.listen(after=None, on_level=self._on_level)
+        if utt is None or utt.audio is None or not len(utt.audio):
+            return ""
+        self.screen.transcribing()
+        return self.asr.get(self.screen).transcribe(utt.audio, sample_rate_hz=16_000).text
+
     def _score(self, recall: list[RecallItem]) -> Scorecard:
         return score_round(self.turns, self.persona.hook_cues(), self.persona.name,
                            recall if recall else None)
 
-    def _level_hint(self, card: Scorecard) -> None:
+    def _show_scorecard(self, card: Scorecard) -> None:
+        from trainer.report.scorecard import print_scorecard
+
+        self.screen.close()
+        self.screen.console.print()
+        print_scorecard(card, self.screen.console, title=f"Your round with {self.persona.name}")
         score = round_score(card)
         up = next_level(self.persona.difficulty)
-        if score is not None and score >= GOOD_ROUND_SHARE and up:
-            self.screen.notice(f"Well done: {round(score * 100)}% of targets met. Next time "
+        replies = sum(1 for t in self.turns if t.speaker == "user")
+        if well_scored(score, replies) and up:
+            self.screen.notice(f"Well done: {round(score * 100)}% of the targets met. Next time "
                                f"`trainer practice` picks a {up} round.")
-
-    def _n_user(self) -> int:
-        return sum(1 for t in self.turns if t.speaker == "user")
+        self.screen.saved(self.session_id)
 
     def _close_interrupted(self) -> None:
         card = None
         try:
-            if self._n_user():
+            if any(t.speaker == "user" and t.text for t in self.turns):
                 card = self._score([]).to_dict()
         except Exception:  # a partial round may not score; the turns are what matter
             card = None
@@ -569,11 +708,15 @@ class Round:
     def _interrupted(self, reason: str = "interrupted") -> RoundResult:
         self.screen.close()
         try:
+            sp, self._speaking = self._speaking, None
+            if sp is not None:
+                sp.playback.stop()
             self.player.close()
-        except Exception:
+        except Exception:  # the device may be the reason; the store matters more now
             pass
         self._close_interrupted()
-        self.screen.round_over("interrupted")
+        n = sum(1 for t in self.turns if t.speaker == "user")
+        self.screen.round_over(f"interrupted after {n} repl{'y' if n == 1 else 'ies'}")
         self.screen.saved(self.session_id, status="interrupted")
         return RoundResult(self.session_id, "interrupted", reason, self.turns,
                            nudges=self.nudges)
@@ -586,6 +729,22 @@ class Round:
             "max_turns": f"stopped after {self.options.max_turns} replies (--max-turns)",
             "out_of_input": "no more replies",
         }.get(reason, reason)
+
+
+def _zeros(seconds: float, rate: int):
+    import numpy as np
+
+    return np.zeros(int(seconds * rate), np.float32)
+
+
+def _last_persona_end(turns: Sequence[Turn]):
+    """The end of the persona's last line as a PlayResult-like value for `listen(after=)`."""
+    from trainer.speech.playback import PlayResult
+
+    last = next((t for t in reversed(turns) if t.speaker == "persona"), None)
+    if last is None:
+        return None
+    return PlayResult(start_s=last.start_s, end_s=last.end_s, duration_s=last.duration_s)
 
 
 def _features_dict(feats) -> dict[str, Any]:
@@ -604,21 +763,16 @@ def _scripted_answers(questions: Sequence[RecallQuestion],
     """Answers from --recall-answer: HOOK=ANSWER for a named hook, else in order."""
     if not given:
         return None
-    by_hook = {}
-    plain = []
+    by_hook: dict[str, str] = {}
+    plain: list[str] = []
     for g in given:
         key, sep, rest = g.partition("=")
         if sep and key.strip() and " " not in key.strip():
             by_hook[key.strip()] = rest.strip()
         else:
             plain.append(g)
-    out = []
-    for q in questions:
-        if q.hook_id in by_hook:
-            out.append(by_hook[q.hook_id])
-        else:
-            out.append(plain.pop(0) if plain else "")
-    return out
+    return [by_hook[q.hook_id] if q.hook_id in by_hook else (plain.pop(0) if plain else "")
+            for q in questions]
 
 
 # --- entry point ------------------------------------------------------------------------------
@@ -626,7 +780,123 @@ def _scripted_answers(questions: Sequence[RecallQuestion],
 
 def run_practice(options: PracticeOptions, screen: Screen | None = None) -> RoundResult:
     """Run one round as `trainer practice` does; raises TrainerError for the CLI to print."""
-    raise NotImplementedError  # filled in once the sources land
+    trace = Trace()
+    trace("start")
+    screen = screen or Screen()
+    undo_signals = install_signal_handlers()
+    source = player = asr = None
+    try:
+        plan = plan_input(options.inputs, options.device)
+        if plan.notice:
+            screen.notice(plan.notice)
+        if plan.kind != "text":
+            if options.model is None or "/" in options.model or Path(options.model).exists():
+                from trainer.speech.models import resolve_model
+
+                resolve_model(options.model)  # a wrong path fails now, not after the opener
+            asr = ModelLoader(options.engine, options.model, trace)
+            asr.start()
+            if options.load_model_first:  # the sequential way (benchmark baseline)
+                asr.get(screen)
+
+        from trainer.store import Store
+
+        store = Store()
+        history = past_rounds(store)
+        if options.persona:
+            persona = load_persona(options.persona)
+            why = ""
+        else:
+            choice = choose_persona(list_personas(), history)
+            persona, why = choice.persona, choice.why
+        cards = [s.scorecard for s in store.list_sessions(with_scorecards=True)
+                 if s.scorecard and s.persona_id == persona.id]
+
+        from trainer.speech.playback import RoundClock
+
+        clock = RoundClock()
+        voice, player = _voice_and_player(persona, options, clock, screen)
+        source = _make_source(plan, options, clock)
+        interactive = options.interactive
+        if interactive is None:
+            interactive = sys.stdin.isatty()
+        briefing = Briefing(
+            partner=f"{persona.name}, {persona.role}",
+            setting=persona.setting, difficulty=persona.difficulty,
+            goal=round_goal(persona, cards), opener_tip=persona.briefing.opener_tip,
+            why=why, how=_how(plan, options))
+        rnd = Round(persona=persona, source=source, asr=asr, voice=voice, player=player,
+                    store=store, screen=screen, options=options, trace=trace,
+                    briefing=briefing, read_answer=_answer_reader(plan, interactive),
+                    spoken_recall=plan.kind == "mic")
+        return rnd.run()
+    finally:
+        screen.close()
+        for part in (source, player):
+            if part is not None:
+                with contextlib.suppress(Exception):  # a failed device must not hide the error
+                    part.close()
+        undo_signals()
+
+
+def _voice_and_player(persona: Persona, options: PracticeOptions, clock, screen: Screen):
+    from trainer.speech.playback import Player, SilentPlayer
+    from trainer.speech.tts import SilentVoice, Voice
+
+    silent = (SilentVoice(persona.voice.id, persona.voice.rate_wpm), SilentPlayer(clock))
+    if not options.voice:
+        return silent
+    if options.device is None:
+        from trainer.speech.devices import default_output_available
+
+        if not default_output_available():
+            screen.notice("No speaker found: the persona's lines are printed only "
+                          "(--no-voice).")
+            return silent
+    player = Player(options.device, clock=clock)
+    player.open()  # fail now, with the device's name, rather than at the first line
+    return Voice(persona.voice.id, persona.voice.rate_wpm), player
+
+
+def _make_source(plan: InputPlan, options: PracticeOptions, clock):
+    from trainer.speech.sources import MicSource, TextSource, WavFileSource
+
+    if plan.kind == "mic":
+        src = MicSource(options.device, clock=clock)
+        src.open()  # a missing or busy microphone fails before the persona speaks
+        return src
+    if plan.kind == "files":
+        return WavFileSource(plan.files, clock=clock)
+    return TextSource(prompt=_typed_prompt, clock=clock)
+
+
+def _typed_prompt() -> str | None:
+    try:
+        return input("you> " if sys.stdin.isatty() else "")
+    except EOFError:
+        return None
+
+
+def _answer_reader(plan: InputPlan, interactive: bool):
+    """Typed recall answers: at the terminal or from the typed-reply stream; None when
+    nobody can type them (files from a script; microphone rounds answer out loud)."""
+    if plan.kind == "text" or (interactive and plan.kind != "mic"):
+        def read(question: str) -> str | None:
+            try:
+                return input(f"{question} > " if sys.stdin.isatty() else "")
+            except EOFError:
+                return None
+        return read
+    return None
+
+
+def _how(plan: InputPlan, options: PracticeOptions) -> str:
+    ends = "Say goodbye (or press Ctrl-C) to end."
+    if plan.kind == "mic":
+        return f"Speak when you see 'listening'; a short pause ends your turn. {ends}"
+    if plan.kind == "text":
+        return "Type your replies and press Enter. Type goodbye (or press Ctrl-D) to end."
+    return f"Replies come from {len(plan.files)} audio file(s), one per turn."
 
 
 def _sigterm_as_interrupt(signum, frame):  # a polite kill stops the round like Ctrl-C
@@ -639,11 +909,3 @@ def install_signal_handlers() -> Callable[[], None]:
         return lambda: None
     old = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     return lambda: signal.signal(signal.SIGTERM, old)
-
-
-__all__ = [
-    "Choice", "InputPlan", "ModelLoader", "NudgeOptions", "PastRound", "PracticeOptions",
-    "Round", "RoundResult", "Trace", "choose_persona", "current_level", "plan_input",
-    "round_score", "run_practice",
-]
-_ = (sys, list_personas, load_persona)

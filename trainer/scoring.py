@@ -23,12 +23,10 @@ from trainer.analysis import (
     UtteranceFeatures,
     analyze_utterance,
 )
-from trainer.types import RecallQuestion, Turn
+from trainer.types import ANSWERING_LINE_KINDS, RecallQuestion, Turn
 
 SCORECARD_VERSION = 1
 TYPICAL_WPM = 150.0  # used to estimate speaking time when a transcript has no timings
-# Persona line kinds that do not answer the user's question (conversation machine's vocabulary).
-NOT_AN_ANSWER = frozenset({"deflection", "prompt", "close", "nudge", "repeat", "filler", "opener"})
 
 ANCHORS = {
     "talk_share": "Top performers talk ~43% and listen ~57% (Gong, 25k calls); worse above 65%.",
@@ -269,6 +267,46 @@ def _has_timings(turns: Sequence[Turn]) -> bool:
     return bool(spoken) and all(t.end_s > t.start_s for t in spoken)
 
 
+def turn_contexts(
+    turns: Sequence[Turn],
+    hooks: Sequence[HookCue] = (),
+    partner_name: str | None = None,
+) -> dict[int, TurnContext]:
+    """What each user turn answered, by turn index: the same context the conversation gave.
+
+    The partner's text is everything the persona said since the user's previous turn (the
+    conversation stores each line of a reply as its own turn, and reacts to the whole reply),
+    and the hooks are those dropped so far. Reports that re-analyse a round use this so their
+    labels agree with the scorecard and with how the persona reacted.
+    """
+    ordered = sorted(turns, key=lambda t: t.index)
+    return _walk(ordered, {h.id: h for h in hooks}, partner_name)[0]
+
+
+def _walk(turns: Sequence[Turn], cue_by_id: dict[str, HookCue], partner_name: str | None,
+          ) -> tuple[dict[int, TurnContext], list[HookCue], dict[str, int]]:
+    """(context per user turn index, hooks in the order dropped, index of the dropping turn)."""
+    contexts: dict[int, TurnContext] = {}
+    dropped: list[HookCue] = []
+    dropped_at: dict[str, int] = {}
+    reply: list[str] = []  # the persona's lines since the user's last turn
+    fresh = True  # no user turn yet (a silent one counts: the persona moved on)
+    for t in turns:
+        if t.speaker == "persona":
+            if t.text.strip():
+                reply.append(t.text.strip())
+            for hid in t.hooks:
+                if hid not in dropped_at:
+                    dropped_at[hid] = t.index
+                    dropped.append(cue_by_id.get(hid) or HookCue(hid, (hid.replace("_", " "),)))
+            continue
+        contexts[t.index] = TurnContext(partner_text=" ".join(reply), partner_name=partner_name,
+                                        hooks=tuple(dropped), first_user_turn=fresh)
+        reply = []
+        fresh = False
+    return contexts, dropped, dropped_at
+
+
 def score_round(
     turns: Sequence[Turn],
     hooks: Sequence[HookCue] = (),
@@ -293,28 +331,13 @@ def score_round(
                      "minute; pace and pauses not measured.")
 
     # Walk the round: context for each user turn, hooks as they are dropped.
+    contexts, dropped, dropped_at = _walk(turns, cue_by_id, partner_name)
     users: list[_UserTurn] = []
-    dropped: list[HookCue] = []
-    dropped_at: dict[str, int] = {}
-    last_persona: Turn | None = None
-    persona_s = 0.0
+    persona_s = sum(_speaking_s(t, not timed) for t in turns if t.speaker == "persona")
     for t in turns:
-        if t.speaker == "persona":
-            persona_s += _speaking_s(t, not timed)
-            last_persona = t
-            for hid in t.hooks:
-                if hid not in dropped_at:
-                    dropped_at[hid] = t.index
-                    dropped.append(cue_by_id.get(hid) or HookCue(hid, (hid.replace("_", " "),)))
-            continue
-        if not t.text.strip():
+        if t.speaker != "user" or not t.text.strip():
             continue  # a timeout or a failed transcription: nothing was said to score
-        ctx = TurnContext(
-            partner_text=last_persona.text if last_persona else "",
-            partner_name=partner_name,
-            hooks=tuple(dropped),
-            first_user_turn=not users,
-        )
+        ctx = contexts[t.index]
         seconds = _speaking_s(t, not timed)
         feats = analyze_utterance(t.text, ctx, t.words or None,
                                   seconds if timed and not t.words else None)
@@ -489,12 +512,13 @@ def _longest_monologue(turns: list[Turn], users: list[_UserTurn]) -> tuple[float
     return best, best_turn
 
 
-def _answered(persona: Turn) -> bool:
-    if persona.kind:
-        return persona.kind not in NOT_AN_ANSWER
+def _answered(reply: list[Turn]) -> bool:
+    """Did the persona's reply (its lines up to the user's next turn) answer the question?"""
+    if any(t.kind for t in reply):
+        return any(t.kind in ANSWERING_LINE_KINDS for t in reply)
     # Imported transcripts have no kinds: a reply of a few words that is not just a question
     # back counts as an answer.
-    feats = analyze_utterance(persona.text)
+    feats = analyze_utterance(" ".join(t.text for t in reply))
     return feats.word_count >= 3 and not (feats.is_question and feats.word_count <= 6)
 
 
@@ -505,9 +529,12 @@ def _answered_turns(turns: list[Turn], users: list[_UserTurn]) -> set[int]:
     for u in users:
         if not u.feats.is_question:
             continue
-        nxt = next((t for t in turns[by_index[u.turn.index] + 1:] if t.speaker == "persona"),
-                   None)
-        if nxt is not None and _answered(nxt):
+        reply: list[Turn] = []
+        for t in turns[by_index[u.turn.index] + 1:]:
+            if t.speaker != "persona":
+                break
+            reply.append(t)
+        if reply and _answered(reply):
             out.add(u.turn.index)
     return out
 

@@ -57,6 +57,13 @@ class Utterance:
         return max(0.0, self.end_s - self.start_s)
 
 
+# Persona line kinds (see trainer.conversation.LINE_KINDS) that answer what the user asked: a
+# topic's answer, the warm answer to a hook follow-up, the answer to an ask to meet. The
+# scorecard's "engaging question" (answered in the very next turn) counts these; the
+# conversation and scoring both read them from here.
+ANSWERING_LINE_KINDS = frozenset({"answer", "hook_answer", "ask_answer"})
+
+
 @dataclass
 class Line:
     """One thing the persona says, as chosen by the conversation machine."""

@@ -21,6 +21,7 @@ import numpy as np
 from trainer.errors import DeviceError
 from trainer.speech import import_sounddevice
 
+FLOW_WAIT_S = 3.0  # longest wait in open() for a new output stream to start flowing
 SPEAKER_HINT = "pick another output with --device (see `trainer devices`), or use --no-voice"
 
 
@@ -173,10 +174,14 @@ class Player:
         self._current: Playback | None = None
         self._queue: list[Playback] = []
         self.device_name = ""
+        self._frames_out = 0  # frames the device has taken since the stream started
 
     # --- the stream -----------------------------------------------------------------------
     def open(self) -> None:
-        """Open the output stream now (else the first line opens it)."""
+        """Open the output stream and wait until audio flows (up to 3 s through PulseAudio).
+
+        Call it early (e.g. while the speech model loads); else the first line opens it.
+        """
         if self._stream is not None:
             return
         sd = import_sounddevice()
@@ -199,6 +204,12 @@ class Player:
             self._stream = None
             raise DeviceError(f"cannot open the speaker {self.device_name or index!r} ({exc})",
                               hint=SPEAKER_HINT) from exc
+        # A new PulseAudio output (through ALSA's pulse plugin) takes its first 35 ms of audio
+        # and then stalls for ~1.9 s before it flows (measured on the null sink). Wait for the
+        # flow here, once, so the persona's first line is not late by that much.
+        deadline = time.monotonic() + FLOW_WAIT_S
+        while self._frames_out < 0.1 * self._sample_rate_hz and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def close(self) -> None:
         """Stop any line and close the stream."""
@@ -231,6 +242,7 @@ class Player:
     def _callback(self, outdata, frames, time_info, status) -> None:
         now = time.monotonic()
         outdata.fill(0)
+        self._frames_out += frames
         # How far ahead of "now" this buffer is heard. PortAudio's ALSA host gives real DAC
         # times; if a host API reports none, fall back to the stream's nominal latency.
         ahead = time_info.outputBufferDacTime - time_info.currentTime

@@ -1,0 +1,285 @@
+"""End of turn: the pure rule on synthetic frames, then real speech through the VAD path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from speech_helpers import SR, silence, synth, white_noise, write_wav
+
+from trainer.errors import AudioError, UsageError
+from trainer.speech.endpoint import (
+    Endpointer,
+    EndpointOptions,
+    NoReply,
+    SpeechPaused,
+    TurnEnded,
+)
+from trainer.speech.playback import PlayResult, RoundClock
+from trainer.speech.sources import (
+    SpeculativeTranscriber,
+    TextSource,
+    WavFileSource,
+    make_source,
+)
+from trainer.speech.vad import SileroVad
+
+F = 512  # samples per frame (32 ms)
+
+
+def run(probs, options=None, timeout_origin=0):
+    """Feed frames whose sample value is their index, with the given VAD probabilities."""
+    ep = Endpointer(options or EndpointOptions())
+    ep.timeout_origin_sample = timeout_origin
+    events = []
+    for i, p in enumerate(probs):
+        frame = np.full(F, i, dtype=np.float32)
+        for ev in ep.push(frame, p):
+            events.append((i, ev))
+        if ep.done:
+            break
+    return ep, events
+
+
+def frames(seconds: float) -> int:
+    return int(round(seconds * SR / F))
+
+
+def kinds(events):
+    return [type(ev).__name__ for _, ev in events]
+
+
+# --- the pure rule ---------------------------------------------------------------------------
+def test_turn_starts_at_speech_and_ends_after_silence_with_pre_roll_and_tail():
+    o = EndpointOptions()
+    probs = [0.02] * 20 + [0.95] * 40 + [0.03] * 40
+    ep, events = run(probs, o)
+    assert kinds(events) == ["SpeechStarted", "SpeechPaused", "TurnEnded"]
+    started = events[0][1]
+    assert started.onset_sample == 20 * F
+    # confirmed once min_speech_s of speech was heard, not at the first frame
+    assert events[0][0] == 20 + int(np.ceil(o.min_speech_s * SR / F)) - 1
+    i_end, end = events[-1]
+    assert end.end_sample == 60 * F and not end.capped
+    # the silence was confirmed after silence_s, not before
+    assert (i_end + 1) * F - end.end_sample >= o.silence_s * SR
+    assert (i_end) * F - end.end_sample < o.silence_s * SR
+    # audio = pre-roll + speech + tail, sample-exact (each frame holds its own index)
+    assert end.audio_start_sample == 20 * F - round(o.pre_roll_s * SR)
+    assert len(end.audio) == (60 * F + round(o.tail_s * SR)) - end.audio_start_sample
+    assert end.audio[0] == (end.audio_start_sample // F)
+    assert end.audio[-1] == (60 * F + round(o.tail_s * SR) - 1) // F
+
+
+def test_short_blips_are_not_a_turn_and_silence_times_out():
+    o = EndpointOptions(no_reply_timeout_s=2.0)
+    probs = ([0.1] * 10 + [0.9, 0.9] + [0.05] * 5) * 10  # 64 ms noise bursts
+    ep, events = run(probs, o)
+    assert kinds(events) == ["NoReply"]
+    i, ev = events[0]
+    assert ev.at_sample == (i + 1) * F
+    # on time, or just after a blip that was still being judged at the deadline
+    assert 2.0 <= ev.at_sample / SR <= 2.0 + 3 * F / SR
+
+
+def test_no_reply_timeout_counts_from_the_persona_end():
+    o = EndpointOptions(no_reply_timeout_s=1.0)
+    ep, events = run([0.0] * 200, o, timeout_origin=frames(2.0) * F)
+    assert kinds(events) == ["NoReply"]
+    assert abs(events[0][1].at_sample / SR - 3.0) <= F / SR
+
+
+def test_a_pause_shorter_than_silence_s_keeps_the_turn_going():
+    o = EndpointOptions(silence_s=0.7)
+    probs = [0.0] * 5 + [0.9] * 30 + [0.02] * frames(0.45) + [0.9] * 30 + [0.0] * 40
+    ep, events = run(probs, o)
+    assert kinds(events) == ["SpeechStarted", "SpeechPaused", "SpeechResumed", "SpeechPaused",
+                             "TurnEnded"]
+    end = events[-1][1]
+    assert end.onset_sample == 5 * F
+    assert end.end_sample == (5 + 30 + frames(0.45) + 30) * F
+
+
+def test_hysteresis_in_between_probabilities_do_not_end_a_turn():
+    o = EndpointOptions(vad_threshold=0.5)  # silence below 0.35
+    probs = [0.0] * 5 + [0.9] * 10 + [0.4] * 60 + [0.9] * 10 + [0.1] * 40
+    ep, events = run(probs, o)
+    assert kinds(events) == ["SpeechStarted", "SpeechPaused", "TurnEnded"]
+    assert events[-1][1].end_sample == (5 + 10 + 60 + 10) * F
+
+
+def test_long_speech_is_capped_at_max_reply_s():
+    o = EndpointOptions(max_reply_s=5.0)
+    ep, events = run([0.0] * 10 + [0.95] * 1000, o)
+    assert kinds(events) == ["SpeechStarted", "TurnEnded"]
+    end = events[-1][1]
+    assert end.capped
+    assert abs((end.end_sample - end.onset_sample) / SR - 5.0) <= F / SR
+
+
+def test_no_cap_when_max_reply_s_is_none():
+    o = EndpointOptions(max_reply_s=None)
+    ep, events = run([0.0] * 10 + [0.95] * frames(90) + [0.0] * 40, o)
+    end = events[-1][1]
+    assert not end.capped
+    assert abs((end.end_sample - end.onset_sample) / SR - 90) < 0.05
+
+
+def test_pause_audio_is_the_final_audio_when_the_silence_holds():
+    probs = [0.0] * 30 + [0.9] * 50 + [0.0] * 40
+    ep, events = run(probs)
+    paused = [ev for _, ev in events if isinstance(ev, SpeechPaused)][0]
+    end = [ev for _, ev in events if isinstance(ev, TurnEnded)][0]
+    assert np.array_equal(paused.audio, end.audio)
+    assert paused.audio_start_sample == end.audio_start_sample
+
+
+def test_waiting_keeps_bounded_memory():
+    o = EndpointOptions(no_reply_timeout_s=None)
+    ep = Endpointer(o)
+    for _ in range(frames(600)):  # ten minutes of silence
+        ep.push(np.zeros(F, np.float32), 0.0)
+    assert ep._kept_len < 2 * SR
+
+
+def test_flush_ends_speech_that_runs_to_the_end_of_input():
+    ep, events = run([0.0] * 5 + [0.9] * 20)
+    assert kinds(events) == ["SpeechStarted"]
+    (ev,) = ep.flush()
+    assert isinstance(ev, TurnEnded) and ev.end_sample == 25 * F
+    ep2, _ = run([0.0] * 5)
+    assert isinstance(ep2.flush()[0], NoReply)
+
+
+@pytest.mark.parametrize("kw", [dict(tail_s=0.8, silence_s=0.7), dict(silence_s=0),
+                                dict(vad_threshold=1.5), dict(max_reply_s=-1)])
+def test_bad_options_are_one_clear_error(kw):
+    with pytest.raises(UsageError, match="bad end-of-turn options"):
+        EndpointOptions(**kw)
+
+
+# --- real speech through Silero VAD (WavFileSource: the microphone's detector path) ------------
+REPLY = "Hello, I work on data pipelines at a small startup."
+
+
+def speech_span(audio: np.ndarray) -> tuple[float, float]:
+    """Where a clip's speech is by energy (10 ms windows above -40 dBFS): the truth."""
+    fr = audio[: len(audio) // 160 * 160].reshape(-1, 160)
+    db = 20 * np.log10(np.sqrt((fr**2).mean(axis=1)) + 1e-9)
+    idx = np.where(db > -40)[0]
+    return idx[0] / 100, (idx[-1] + 1) / 100
+
+
+@pytest.fixture
+def wav(tmp_path):
+    def make(name, *parts):
+        return write_wav(tmp_path / name, np.concatenate(parts))
+    return make
+
+
+def test_wav_reply_times_match_the_speech(wav):
+    speech = synth(REPLY)
+    on, off = speech_span(speech)
+    path = wav("r.wav", silence(1.2), speech, silence(0.3))
+    SileroVad()  # load the model first, so the file starts when listen() is called
+    clock = RoundClock()
+    src = WavFileSource([path], clock=clock)
+    t0 = clock.now()
+    utt = src.listen(after=PlayResult(start_s=0.0, end_s=t0, duration_s=t0))
+    assert abs(utt.start_s - (t0 + 1.2 + on)) < 0.1
+    assert abs(utt.end_s - (t0 + 1.2 + off)) < 0.1
+    assert abs(utt.pause_before_s - (1.2 + on)) < 0.1
+    assert not utt.interrupted and not utt.capped and not utt.timed_out
+    # the audio: pre-roll before the start, the tail after the end
+    assert utt.audio_start_s == pytest.approx(utt.start_s - src.options.pre_roll_s, abs=0.001)
+    assert len(utt.audio) / SR == pytest.approx(utt.end_s + src.options.tail_s
+                                                - utt.audio_start_s, abs=0.002)
+    # the clock took the time the reply would have taken live (to the end of the silence)
+    assert clock.now() >= utt.end_s + src.options.silence_s
+    assert src.listen() is None  # files ran out
+
+
+def test_silence_and_white_noise_files_are_no_reply(wav):
+    src = WavFileSource([wav("s.wav", silence(3)), wav("n.wav", white_noise(3, 0.1)),
+                         wav("loud.wav", white_noise(3, 0.3, seed=2))])
+    for _ in range(3):
+        utt = src.listen()
+        assert utt.timed_out and utt.audio is None
+
+
+def test_a_long_pause_splits_a_reply_and_a_short_one_does_not(wav):
+    a, b = synth("I moved here last spring."), synth("Mostly for the job, honestly.")
+    src = WavFileSource([wav("short.wav", silence(0.5), a, silence(0.35), b, silence(0.3)),
+                         wav("long.wav", silence(0.5), a, silence(1.5), b, silence(0.3))])
+    whole = src.listen()
+    assert whole.duration_s > (len(a) + len(b)) / SR - 0.8
+    first = src.listen()
+    assert first.duration_s < len(a) / SR
+
+
+def test_sixty_second_reply_is_capped_by_default_and_whole_when_allowed(wav):
+    words = ("We built the first version in a garage, then moved into a small office, and "
+             "every week we shipped something new for the farmers we worked with. ")
+    speech = np.concatenate([synth(words)] * 7)[: 60 * SR]
+    path = wav("long.wav", silence(0.5), speech, silence(0.3))
+    capped = WavFileSource([path]).listen()
+    assert capped.capped
+    assert capped.duration_s == pytest.approx(EndpointOptions().max_reply_s, abs=0.05)
+    whole = WavFileSource([path], options=EndpointOptions(max_reply_s=None)).listen()
+    assert not whole.capped
+    on, off = speech_span(speech)
+    assert whole.duration_s == pytest.approx(off - on, abs=0.15)
+
+
+def test_speculative_transcription_is_reused_only_when_the_turn_ended_there(wav):
+    calls = []
+
+    def transcribe(audio):  # a real function of the audio: its length and checksum
+        calls.append(len(audio))
+        return (len(audio), float(np.abs(audio).sum()))
+
+    a, b = synth("I moved here last spring."), synth("Mostly for the job.")
+    src = WavFileSource([wav("one.wav", silence(0.5), a, silence(0.3)),
+                         wav("two.wav", silence(0.5), a, silence(0.5), b, silence(0.3))])
+    spec = SpeculativeTranscriber(transcribe)
+    utt = src.listen(on_pause=spec.on_pause)
+    assert spec.transcribe(utt.audio) == (len(utt.audio), float(np.abs(utt.audio).sum()))
+    assert spec.last_reused and calls == [len(utt.audio)]
+    calls.clear()
+    utt2 = src.listen(on_pause=spec.on_pause)  # paused after `a`, then spoke again
+    result = spec.transcribe(utt2.audio)
+    assert result[0] == len(utt2.audio)
+    assert spec.drafts_started >= 2
+    assert calls[-1] == len(utt2.audio)
+    spec.close()
+
+
+def test_missing_or_broken_wav_is_one_clear_error(tmp_path):
+    with pytest.raises(AudioError, match="no such audio file"):
+        WavFileSource([tmp_path / "nope.wav"])
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not a wav file at all")
+    with pytest.raises(AudioError, match="cannot read audio file"):
+        WavFileSource([bad]).listen()
+
+
+# --- typed replies and source choice ----------------------------------------------------------
+def test_typed_replies_carry_text_time_and_pause():
+    answers = iter(["I work on pipelines, and you?", "", None])
+    clock = RoundClock()
+    src = TextSource(prompt=lambda: next(answers), clock=clock)
+    clock.skip(10.0)
+    utt = src.listen(after=PlayResult(start_s=5.0, end_s=9.0, duration_s=4.0))
+    assert utt.text == "I work on pipelines, and you?" and utt.audio is None
+    assert 9.0 <= utt.start_s <= utt.end_s
+    assert utt.pause_before_s == pytest.approx(utt.start_s - 9.0)
+    empty = src.listen()
+    assert empty.timed_out and empty.text == ""
+    assert src.listen() is None
+
+
+def test_make_source_picks_by_input(tmp_path):
+    path = write_wav(tmp_path / "a.wav", silence(1))
+    assert make_source(["text"]).kind == "text"
+    assert make_source([str(path)]).kind == "wav"
+    with pytest.raises(UsageError):
+        make_source(["mic", str(path)])

@@ -1,0 +1,246 @@
+"""Paraphrase routing: which of a persona's topics a question asks about.
+
+Pure: a question's text in (punctuated or not - Whisper's punctuation is unreliable), a topic id
+out. The question is normalised (contractions expanded, idioms mapped to a word, light stems,
+synonym groups folded to one canonical word), then compared with each topic's ways of asking
+(`asks`) by idf-weighted cosine similarity; the topic's whole vocabulary and, more weakly, the
+words of its answers break ties. Below `ROUTE_THRESHOLD` the question is unknown and the
+conversation deflects. The accuracy is measured on tests/data/paraphrases.yaml
+(benchmarks/routing.py).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from trainer.personas import Persona
+
+BAG_WEIGHT = 0.6  # a match spread over several ways of asking counts a little less
+ANSWER_WEIGHT = 0.25  # bonus for words of the topic's answers
+UNKNOWN_WEIGHT = 0.5  # weight of a word no topic uses, relative to the rarest known word
+ROUTE_THRESHOLD = 0.35  # below this the question is unknown and gets a deflection
+
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Phrases first (on normalised text): idioms whose words alone say little.
+_PHRASES = [
+    (r"\bwhat did you do before\b|\bbefore you (?:joined|started|came|worked)\b", " before "),
+    (r"\bwhat (?:do|does) (?:you|they|she|he|your team) do\b"
+     r"(?! for fun| in your| on (?:the )?weekend| outside| when| to (?:relax|unwind)| after)",
+     " job "),
+    (r"\bwhat (?:is|was) (?:it|that) like\b", " experience "),
+    (r"\bhow (?:did|do) you (?:get|got|end up|wind up|come|came|land|landed|fall|fell)\b",
+     " path "),
+    (r"\bhow did (?:you|\w+|it all) (?:get started|start|begin|become|come about)\b", " path "),
+    (r"\bwhat (?:got|brought|led|drew|pulled) you (?:into|to)\b", " path "),
+    (r"\b(?:end|ended|wind|wound) up\b", " path "),
+    (r"\b(?:move|moved|switch|switched|go|went|get|got|jump|jumped) from\b", " path "),
+    (r"\bwhat (?:brings|brought) you\b", " bring "),
+    (r"\bwhy are you here\b", " bring "),
+    (r"\bwhat made you\b", " motivation "),
+    (r"\bfree time\b|\bspare time\b|\boutside (?:of )?work\b|\bwhen you are not working\b",
+     " hobby "),
+    (r"\bday to day\b|\bday-to-day\b|\btypical day\b|\baverage day\b", " daily "),
+    (r"\bfirst time\b", " firsttime "),
+    (r"\blook(?:ing|s)? for\b|\bstand(?:s)? out\b", " criteria "),
+    # "do you like", "do people like": liking; "what are they like" is not.
+    (r"\b(you|i|people|they|we|everyone|folks) (?:really )?like\b", r" \1 enjoy "),
+    (r"\bhow long\b|\bbeen (?:\w+ ){1,4}long\b", " duration "),
+    (r"\bhow many\b|\bhow (?:big|large)\b", " count "),
+    (r"\bhow much\b", " amount "),
+    (r"\bmore about yourself\b|\babout yourself\b", " yourself "),
+]
+_PHRASES_RE = [(re.compile(p), rep) for p, rep in _PHRASES]
+
+_CONTRACTIONS = {
+    "what's": "what is", "whats": "what is", "how's": "how is", "hows": "how is",
+    "where's": "where is", "who's": "who is", "that's": "that is", "it's": "it is",
+    "you're": "you are", "youre": "you are", "i'm": "i am", "im": "i am", "we're": "we are",
+    "they're": "they are", "don't": "do not", "dont": "do not", "doesn't": "does not",
+    "didn't": "did not", "isn't": "is not", "aren't": "are not", "i've": "i have",
+    "you've": "you have", "i'd": "i would", "you'd": "you would", "what're": "what are",
+    "wanna": "want to", "gonna": "going to", "y'all": "you all", "ya": "you",
+}
+
+STOP_WORDS = _word_set("""
+a an the is are was were be been being am do does did doing done have has had having i me my
+myself you your yours yourself we our us it its this that these those to of in on at for with
+about and or but so as by from into than then just really very kind sort like um uh er erm hmm
+well oh okay ok yeah hey hi hello actually maybe bit lot little can could would will should may
+might must also too any some much many get got go going know tell say said think mean want
+wanted curious wondering wonder hear there here ever if please thing things stuff quite
+pretty guess any one anything something all out up right now more knew known look time
+them they he she him her their theirs
+""")
+
+# Stems of stop words' other forms ("getting" -> "get"); "sorting" must survive "sort of".
+_STOP_STEMS = _word_set("get go say think know want look tell mean")
+_WH = _word_set("what how why where when who which whose")
+
+# Groups of words that mean the same thing when asking; the first is the canonical form.
+_SYNONYMS = [
+    "job role position career occupation profession title gig",
+    "company firm organisation organization org business employer outfit",
+    "hire hiring recruit recruiting opening vacancy vacancies headcount fill",
+    "apply application applicant resume cv candidate",
+    "start begin founded found launch started",
+    "path journey background story route",
+    "event fair meetup conference mixer gathering session",
+    "enjoy like love favourite favorite best fun",
+    "hard challenge challenging difficult tough struggle problem hardest toughest tricky",
+    "team colleague colleagues crew squad department staff",
+    "fund funding money invest investor raise capital backer backing financially finance",
+    "leave left quit quitting resign resigned",
+    "hobby hobbies weekend weekends downtime",
+    "advice tip tips recommend recommendation suggest suggestion prepare preparation",
+    "responsible responsibility charge",
+    "analysis analyse analyze analyst analytics",
+    "daily routine typical",
+    "other else besides beside beyond",
+    "before earlier previously prior",
+    "today tonight",
+    "come came coming attend attending",
+    "family families household households",
+    "volunteer volunteering volunteers help helping",
+    "student students graduate graduates grad grads intern interns internship",
+    "talk presentation keynote speech slides",
+    "tech technology stack tools tool software",
+    "city town area neighborhood neighbourhood",
+    "study studied school university college degree major",
+    "alumni alumnus alum association network",
+    "mentor mentoring mentorship mentee coaching",
+    "customer customers client clients user users",
+    "product products service services offering",
+    "food feed meal meals groceries grocery",
+    "learn learned learning lesson lessons",
+    "plan plans next future goal goals",
+]
+
+
+def _stem(word: str) -> str:
+    # Light suffix stripping so plurals and -ing forms meet ("hiring" ~ "hire" via synonyms).
+    w = word
+    for suf, rep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if w.endswith(suf) and len(w) - len(suf) >= 3 and not w.endswith("ss"):
+            if suf == "es" and not w.endswith(("ses", "xes", "ches", "shes")):
+                continue
+            w = w[: -len(suf)] + rep
+            break
+    if len(w) >= 4 and w[-1] == w[-2] and w[-1] not in "aeiouls":
+        w = w[:-1]  # running -> runn -> run
+    return w
+
+
+_CANON: dict[str, str] = {}
+for _group in _SYNONYMS:
+    _words = _group.split()
+    for _w in _words:
+        _CANON.setdefault(_stem(_w), _stem(_words[0]))
+
+
+def normalise(text: str) -> list[str]:
+    """Content tokens of a question: lowercased, contractions expanded, stems, synonyms."""
+    t = " " + text.lower().replace("\u2019", "'") + " "
+    t = re.sub(r"[^a-z0-9' ]+", " ", t)
+    t = " " + " ".join(_CONTRACTIONS.get(w, w) for w in t.split()) + " "
+    for rx, rep in _PHRASES_RE:
+        t = rx.sub(rep, t)
+    out = []
+    for w in t.split():
+        w = w.strip("'")
+        if w.endswith("'s"):
+            w = w[:-2]
+        if not w or w in STOP_WORDS:
+            continue
+        s = _stem(w)
+        if s in _STOP_STEMS:
+            continue
+        out.append(_CANON.get(s, s))
+    return out
+
+
+@dataclass
+class _Router:
+    """Per-persona index: idf weights and the token sets of each topic's ways of asking."""
+
+    idf: dict[str, float]
+    unknown_idf: float
+    asks: list[tuple[str, frozenset[str]]] = field(default_factory=list)  # (topic id, tokens)
+    bags: dict[str, frozenset[str]] = field(default_factory=dict)  # topic id -> all tokens
+    said: dict[str, frozenset[str]] = field(default_factory=dict)  # topic id -> answer tokens
+
+
+def _router(persona: Persona) -> _Router:
+    cached = persona._cache.get("router")
+    if cached is not None:
+        return cached
+    asks = [(t.id, frozenset(normalise(a))) for t in persona.topics for a in t.asks]
+    bags: dict[str, set[str]] = {}
+    for tid, toks in asks:
+        bags.setdefault(tid, set()).update(toks)
+    n = len(bags)
+    df: dict[str, int] = {}
+    for toks in bags.values():
+        for w in toks:
+            df[w] = df.get(w, 0) + 1
+    idf = {w: math.log((n + 1) / (d + 0.5)) for w, d in df.items()}
+    # Words no topic uses count half a rare word: they dilute a match ("favourite movie")
+    # without letting one unexpected word sink an otherwise clear question.
+    said = {t.id: frozenset(tok for a in t.answers for tok in normalise(a)) for t in persona.topics}
+    router = _Router(idf=idf, unknown_idf=UNKNOWN_WEIGHT * math.log((n + 1) / 0.5), asks=asks,
+                     bags={k: frozenset(v) for k, v in bags.items()}, said=said)
+    persona._cache["router"] = router
+    return router
+
+
+def topic_scores(persona: Persona, text: str) -> list[tuple[str, float]]:
+    """Every topic with its similarity to `text` (0..1), best first."""
+    r = _router(persona)
+    q = set(normalise(text))
+    if not q:
+        return [(t.id, 0.0) for t in persona.topics]
+
+    def w(tok: str) -> float:
+        return r.idf.get(tok, r.unknown_idf)
+
+    qn = math.sqrt(sum(w(t) ** 2 for t in q))
+    best: dict[str, float] = {t.id: 0.0 for t in persona.topics}
+    for tid, toks in r.asks:
+        if not toks:
+            continue
+        shared = q & toks
+        if not shared - _WH:  # "what" alone is no evidence of a topic
+            continue
+        num = sum(w(t) ** 2 for t in shared)
+        cos = num / (qn * math.sqrt(sum(w(t) ** 2 for t in toks)))
+        best[tid] = max(best[tid], cos)
+    # The topic's whole vocabulary catches questions that mix words of two ways of asking.
+    for tid, bag in r.bags.items():
+        shared = q & bag
+        if shared - _WH:
+            cover = sum(w(t) ** 2 for t in shared) / qn**2
+            best[tid] = max(best[tid], BAG_WEIGHT * cover)
+    # What the persona says in its answers is weaker evidence: it breaks ties and catches a
+    # question about a detail of the answer ("where do the food parcels go").
+    for tid, bag in r.said.items():
+        shared = (q & bag) - _WH
+        if shared:
+            best[tid] += ANSWER_WEIGHT * sum(w(t) ** 2 for t in shared) / qn**2
+    return sorted(best.items(), key=lambda kv: -kv[1])
+
+
+def route_topic(persona: Persona, text: str) -> str | None:
+    """The topic a question asks about, or None when it matches none well enough.
+
+    Works on Whisper's unpunctuated lowercase text as well as on typed text.
+    """
+    scores = topic_scores(persona, text)
+    if not scores or scores[0][1] < ROUTE_THRESHOLD:
+        return None
+    return scores[0][0]
+
