@@ -21,8 +21,8 @@ from pathlib import Path
 import yaml
 
 from trainer.conversation import Conversation
-from trainer.routing import STOP_WORDS, route_topic
 from trainer.personas import Persona, list_personas, load_persona
+from trainer.routing import STOP_WORDS, route_topic
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAPHRASES = ROOT / "tests" / "data" / "paraphrases.yaml"

@@ -14,15 +14,16 @@ follow up on whichever hook this seed dropped.
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass, field
 
 import pytest
 
-from trainer.conversation import Conversation
+from trainer.conversation import Conversation, Reply
 from trainer.personas import Persona, list_personas, load_persona
 from trainer.scoring import Scorecard, score_round
-from trainer.types import ANSWERING_LINE_KINDS, Line, Turn
+from trainer.types import Line, Turn
 
 PERSONAS = sorted(p.id for p in list_personas())
 USER_WPM = 150.0  # typed replies read at a typical speaking rate
@@ -59,6 +60,7 @@ class Played:
 
     persona: Persona
     conv: Conversation
+    seed: int
     turns: list[Turn] = field(default_factory=list)
     replies: list[tuple[str, list[Line]]] = field(default_factory=list)  # (user text, lines)
     clock_s: float = 0.0
@@ -105,7 +107,10 @@ def good_reply(persona: Persona, conv: Conversation, turn: int, last: list[Line]
                 else _open_ask(persona, state["topic"]) or "What are you working on next?")
         return f"I could introduce you to a friend who works on exactly that, if it helps. {then}"
     if pending:
-        return persona.hook(pending[0]).suggestion
+        # Every other hook is taken up by pointing back at it rather than naming it.
+        state["hooks"] = state.get("hooks", 0) + 1
+        return (persona.hook(pending[0]).suggestion if state["hooks"] % 2
+                else "Oh really? Tell me more about that.")
     answered = any(line.kind == "answer" for line in last)
     if answered and state.get("follow_ups", 0) < len(FOLLOW_UPS) and not state.get("just_fu"):
         state["just_fu"] = True
@@ -124,10 +129,10 @@ def poor_reply(persona: Persona, conv: Conversation, turn: int, last: list[Line]
     return POOR_REPLIES[turn % len(POOR_REPLIES)]
 
 
-def play(persona_id: str, policy, seed: int = 3) -> Played:
+def play(persona_id: str, policy, seed: int) -> Played:
     persona = load_persona(persona_id)
     conv = Conversation(persona, seed=seed)
-    rnd = Played(persona, conv)
+    rnd = Played(persona, conv, seed)
     last = conv.start()
     rnd.persona_says(last)
     state: dict = {}
@@ -146,9 +151,11 @@ def score(rnd: Played) -> Scorecard:
     return score_round(rnd.turns, rnd.persona.hook_cues(), rnd.persona.name)
 
 
-@pytest.fixture(scope="module", params=PERSONAS)
+@pytest.fixture(scope="module", params=[(p, seed) for p in PERSONAS for seed in (1, 3)],
+                ids=lambda ps: f"{ps[0]}-seed{ps[1]}")
 def rounds(request):
-    good, poor = play(request.param, good_reply), play(request.param, poor_reply)
+    pid, seed = request.param
+    good, poor = play(pid, good_reply, seed), play(pid, poor_reply, seed)
     return good, score(good), poor, score(poor)
 
 
@@ -169,7 +176,9 @@ def test_the_scorecard_tells_a_good_networker_from_a_poor_listener(rounds):
     assert g.metric("engaging_questions").passed
     assert g.metric("open_share").passed and p.metric("open_share").passed is not True
     # Listening: hooks taken up, less talk, shorter stretches, more about them.
-    assert value(g, "hook_uptake") is not None and g.metric("hook_uptake").passed
+    # ...every hook, whether named or pointed back at ("Tell me more about that.").
+    assert value(g, "hook_uptake") == 100.0 and len(good.conv.hooks_dropped) >= 3
+    assert any(text.startswith("Oh really? Tell me more") for text, _ in good.replies)
     assert p.metric("hook_uptake").value in (None, 0.0)
     assert value(g, "talk_share") < value(p, "talk_share")
     assert g.metric("talk_share").passed and not p.metric("talk_share").passed
@@ -194,8 +203,7 @@ def test_the_scorecard_agrees_with_how_the_persona_reacted(rounds):
         user_turns = [t for t in rnd.turns if t.speaker == "user"]
         answered = sum(
             1 for t, (_, lines) in zip(user_turns, rnd.replies, strict=True)
-            if labels[t.index]["is_question"]
-            and any(line.kind in ANSWERING_LINE_KINDS for line in lines))
+            if labels[t.index]["is_question"] and Reply(None, lines).answered)
         assert card.metric("engaging_questions").value == answered
         # Each user turn was labelled as the conversation labelled it.
         for t, (text, _) in zip(user_turns, rnd.replies, strict=True):
@@ -204,7 +212,7 @@ def test_the_scorecard_agrees_with_how_the_persona_reacted(rounds):
 
 def _conv_labels(rnd: Played, text: str) -> list[str]:
     """The hooks the conversation's own analysis of `text` took up (replayed to that turn)."""
-    conv = Conversation(rnd.persona, seed=3)
+    conv = Conversation(rnd.persona, seed=rnd.seed)
     conv.start()
     for said, _ in rnd.replies:
         if said == text:
@@ -212,3 +220,41 @@ def _conv_labels(rnd: Played, text: str) -> list[str]:
             return list(ctx_feats.hooks_taken) if ctx_feats else []
         conv.respond(said)
     raise AssertionError(text)
+
+
+# Replies of every sort for the agreement check: pointers back, questions that only share a
+# word with a hook line, topic questions, statements, back-channels, an offer, silences (None).
+ANY_REPLIES = [
+    "how old is he", "whats her name", "how is she finding it", "how did you get into it",
+    "are they hiring", "how is it going", "what do you think of the new iphone",
+    "whats the toughest bit of running this place", "how long have you been doing that",
+    "what was that like", "tell me more", "how did that happen", "what do you do",
+    "how many people work there", "is it your first one", "do you enjoy it",
+    "i could introduce you to someone", "i work in sales", "yeah", "mm hm", None, None,
+    "oh how lovely, how old is he", "thats amazing. what keeps you coming back?",
+    *POOR_REPLIES[:3],
+]
+
+
+@pytest.mark.parametrize("persona_id", PERSONAS)
+def test_hook_uptake_agrees_with_the_persona_whatever_the_user_says(persona_id):
+    persona = load_persona(persona_id)
+    pool = ANY_REPLIES + [h.suggestion for h in persona.hooks] + [
+        a for t in persona.topics for a in t.asks[:2]]
+    for seed in range(25):
+        rng = random.Random(seed)
+        conv = Conversation(persona, seed=seed)
+        rnd = Played(persona, conv, seed)
+        rnd.persona_says(conv.start())
+        while not conv.finished and len(rnd.replies) < 8:
+            text = rng.choice(pool)
+            rnd.add("user", text or "", USER_WPM)
+            if text is None:  # the no-reply timeout: stored as an empty turn
+                rnd.turns[-1].end_s = rnd.turns[-1].start_s
+            lines = conv.respond(text or "", silence=text is None).lines
+            rnd.replies.append((text or "", lines))
+            rnd.persona_says(lines)
+        card = score(rnd)
+        said = [text for text, _ in rnd.replies]
+        assert {h.id for h in card.hooks if h.taken_up} == set(conv.hooks_followed), said
+        assert [h.id for h in card.hooks] == conv.hooks_dropped, said

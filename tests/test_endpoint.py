@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from speech_helpers import SR, silence, synth, white_noise, write_wav
@@ -283,3 +285,21 @@ def test_make_source_picks_by_input(tmp_path):
     assert make_source([str(path)]).kind == "wav"
     with pytest.raises(UsageError):
         make_source(["mic", str(path)])
+
+
+def test_no_voice_lines_take_their_estimated_time_on_the_round_clock():
+    from trainer.speech.playback import SilentPlayer
+    from trainer.speech.tts import SilentVoice
+
+    clock = RoundClock()
+    player, voice = SilentPlayer(clock=clock), SilentVoice(rate_wpm=170)
+    line = "Hi there, come on over! I'm Dana, I recruit for Northwind Logistics."
+    t0 = time.monotonic()
+    result = player.play(*voice.synth(line))
+    assert time.monotonic() - t0 < 0.1  # nothing was played or waited for
+    assert result.silent
+    assert result.duration_s == pytest.approx(voice.estimate_s(line), abs=0.001)
+    assert clock.now() >= result.end_s  # the clock moved on by the line's length
+    src = TextSource(prompt=lambda: "Hi Dana, nice to meet you.", clock=clock)
+    utt = src.listen(after=result)
+    assert utt.start_s >= result.end_s and utt.pause_before_s >= 0

@@ -14,7 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trainer.analysis import HookCue
+from trainer.analysis import HookCue, TurnContext, hook_followed
 from trainer.errors import PersonaError, UsageError
 from trainer.paths import personas_dir
 from trainer.personas import (
@@ -110,6 +110,19 @@ def test_unknown_id_is_a_usage_error_naming_the_known_ones():
     with pytest.raises(UsageError) as info:
         load_persona("nobody")
     assert "nobody" in info.value.message and "dana" in info.value.hint
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_every_hook_mention_can_be_followed_up_by_pointing_back(path):
+    # The analysis finds the hook a line dropped by its cues; a mention without one would
+    # leave "tell me more" or "how old is he?" unrecognised as a follow-up on it.
+    p = load_persona(path)
+    cues = {c.id: c for c in p.hook_cues()}
+    for h in p.hooks:
+        for mention in h.mentions:
+            ctx = TurnContext(partner_text=mention, hooks=(cues[h.id],))
+            assert hook_followed("oh really, tell me more", ctx) == h.id, mention
+            assert hook_followed("what do you think of the new iphone", ctx) is None, mention
 
 
 def test_hook_cues_are_what_the_analysis_reads():

@@ -182,7 +182,7 @@ def test_every_line_kind_of_the_conversation_is_classed_as_answering_or_not():
     from trainer.types import ANSWERING_LINE_KINDS
 
     assert set(ANSWERS_BY_KIND) == set(LINE_KINDS)  # a new kind must be classed here
-    assert ANSWERING_LINE_KINDS == {k for k, yes in ANSWERS_BY_KIND.items() if yes}
+    assert {k for k, yes in ANSWERS_BY_KIND.items() if yes} == ANSWERING_LINE_KINDS
 
 
 @pytest.mark.parametrize("kind", sorted(ANSWERS_BY_KIND))
@@ -443,3 +443,24 @@ def test_rendered_scorecard_fits_a_narrow_terminal():
     out = console.export_text()
     assert max(len(line) for line in out.splitlines()) <= 60
     assert "Talk share" in out and "Used Dana's name" in out
+
+
+def test_the_user_answers_the_whole_reply_not_just_its_last_line():
+    # The practice loop stores each line of a reply as its own turn; the persona reacted to the
+    # user's turn in the context of all of them, and so does the scorecard.
+    from trainer.scoring import turn_contexts
+
+    turns = conversation(
+        ("persona", "Hi, I'm Dana.", 1, "opener"), ("user", "Hi Dana, I'm Sam.", 1),
+        ("persona", "Nice to meet you!", 1, "reaction"),
+        ("persona", "We just adopted a rescue puppy, Biscuit, and he thinks 3 a.m. is playtime.",
+         4, "hook", ["puppy"]),
+        ("persona", "Are you in your final year?", 1, "prompt"),
+        ("user", "Ha, how old is he?", 1),
+    )
+    ctx = turn_contexts(turns, HOOKS, "Dana")
+    assert ctx[1].first_user_turn and not ctx[5].first_user_turn
+    assert ctx[5].partner_text.startswith("Nice to meet you! We just adopted")
+    assert [h.id for h in ctx[5].hooks] == ["puppy"]
+    card = score_round(turns, HOOKS, "Dana")
+    assert card.hooks[0].taken_up and card.hooks[0].taken_turn == 5

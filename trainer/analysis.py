@@ -7,7 +7,12 @@ uses "?" only as extra evidence. Rule-based on purpose: it is fast, explainable 
 measured on a labelled set (benchmarks/analysis.py).
 
 Question kinds follow Brooks (2025) / Huang et al. (2017): introductory, mirror ("and you?"),
-topic_switch, follow_up (builds on the partner's last line or on a hook they dropped).
+topic_switch, follow_up (builds on the partner's last line or on a hook they dropped). Whether a
+question takes up a hook is one rule, `hook_followed`: the conversation reacts to it and the
+scorecard counts it, so the two always agree.
+
+The words and phrase patterns live in trainer/lexicon.py; whether a clause is a question, and
+of which grammatical form, in trainer/questions.py. This module puts them together in context.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ from trainer.types import Word
 __all__ = [
     "AUX", "BACKCHANNEL_WORDS", "CONTRACTIONS", "I_WORDS", "LEAD", "PRON_SUBJ", "STOPWORDS",
     "SUBJ", "WH", "YOU_WORDS", "HookCue", "TurnContext", "UtteranceFeatures",
-    "analyze_utterance", "stem",
+    "analyze_utterance", "hook_followed", "stem",
 ]
 
 
@@ -428,6 +433,9 @@ _FRAME_STEMS = frozenset(stem(w) for w in word_set("""old long many much far oft
     doing decide decided choose chose pick picked plan planning hope hoping expect expected
     surprised surprise miss missing change changed first last next new best worst favourite
     favorite hardest hard easy fun different"""))
+# Stop words that still give a question a subject of its own: "what's it like working
+# there?" asks about their job, not about the bees they just mentioned.
+_WORK_WORDS = word_set("work works working worked job jobs")
 # Shared words too common to show that a question builds on the partner's line: "our new
 # rescue puppy" and "what do you think of the new iphone" share only "new"; "this place" is
 # the venue whoever mentions it.
@@ -516,7 +524,7 @@ def _hook_followed(exp: list[str], stems_all: list[str], ctx: TurnContext) -> st
     if not here:
         return None
     mine = content_stems(exp)
-    own = mine - partner_stems - _FRAME_STEMS
+    own = (mine | {w for w in exp if w in _WORK_WORDS}) - partner_stems - _FRAME_STEMS
     if pointer == "person" or (pointer == "thing" and not own):  # 2: pointing back
         return here[0].id
     if not own:  # 3: a word said next to the hook

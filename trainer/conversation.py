@@ -35,14 +35,15 @@ from trainer.personas import COUNT_FACTS, FLAG_FACTS, Condition, Persona, parse_
 
 # Paraphrase routing lives in trainer/routing.py; re-exported here for callers of the old name.
 from trainer.routing import normalise, route_topic, topic_scores
-from trainer.types import Line, RecallQuestion, Word
+from trainer.types import ANSWERING_LINE_KINDS, Line, RecallQuestion, Word
 
 __all__ = [
     "LINE_KINDS", "Conversation", "ConversationOptions", "Reply", "build_machine", "machine_dot",
     "normalise", "route_topic", "topic_scores",
 ]
 
-# Every `Line.kind` the conversation produces, and what it is.
+# Every `Line.kind` the conversation produces, and what it is. Those that answer the user's
+# question are listed once, in trainer.types.ANSWERING_LINE_KINDS (the scorecard reads it too).
 LINE_KINDS = {
     "opener": "the persona's first line",
     "reaction": "a short reaction: acknowledgement, cool 'Mm.', gratitude, warmth",
@@ -78,6 +79,11 @@ class Reply:
 
     features: UtteranceFeatures | None
     lines: list[Line]
+
+    @property
+    def answered(self) -> bool:
+        """Did a line answer the user (the scorecard's "engaging question" reads the same)?"""
+        return any(line.kind in ANSWERING_LINE_KINDS for line in self.lines)
 
 
 class _Facts:

@@ -23,6 +23,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import signal
 import sys
 import threading
@@ -41,6 +42,7 @@ from trainer.types import Line, RecallQuestion, Turn, Utterance
 
 LEVELS = ("easy", "medium", "hard")
 GOOD_ROUND_SHARE = 0.7  # a round "scores well" when this share of its measured metrics passed
+OPENER_WAITS_FOR_MODEL_S = 2.0  # longest wait for the speech model before the first line
 MIN_REPLIES_TO_LEVEL_UP = 4  # ... and it was a real conversation, not two lines and goodbye
 
 # The persona file has no lines for "say that again"; these are the practice layer's own, said
@@ -225,22 +227,24 @@ def choose_persona(personas: Sequence[Persona], history: Sequence[PastRound]) ->
     return Choice(persona=persona, why=why, level=level)
 
 
-def past_rounds(store) -> list[PastRound]:
-    """The user's rounds, oldest first, from the store."""
-    rows = store.list_sessions(with_scorecards=True)
-    rows = sorted(rows, key=lambda s: s.started_at)
+def past_rounds(sessions) -> list[PastRound]:
+    """The user's rounds, oldest first, from the store's session summaries."""
+    rows = sorted(sessions, key=lambda s: s.started_at)
     return [PastRound(persona_id=s.persona_id, difficulty=s.difficulty,
                       completed=s.state == "completed", score=round_score(s.scorecard),
                       user_turns=s.user_turns)
             for s in rows]
 
 
-def round_goal(persona: Persona, history_cards: Sequence[dict[str, Any]]) -> str:
-    """One goal for this round: what the last round said to start doing, else the persona's."""
-    for card in reversed(history_cards):
-        start = card.get("start") or []
-        if start:
-            return str(start[0])
+def round_goal(persona: Persona, cards: Sequence[dict[str, Any]]) -> str:
+    """One goal for this round: the first "start doing" item of the user's last scored round
+    (skipping ones about that persona's personal details), else the persona's own goal."""
+    for card in reversed(cards):
+        labels = [h.get("label") or h.get("id") or "" for h in card.get("hooks") or []]
+        for item in card.get("start") or []:
+            if not any(label and label in item for label in labels):
+                return f"{item} (from your last round)"
+        break  # only the last round counts
     return persona.briefing.goal
 
 
@@ -248,7 +252,18 @@ def round_goal(persona: Persona, history_cards: Sequence[dict[str, Any]]) -> str
 
 
 class ModelLoader:
-    """Loads the transcriber in a thread so the persona can speak meanwhile."""
+    """Loads the transcriber in a thread so the persona can speak meanwhile.
+
+    `start()` begins loading; `get()` waits for it (starting it if nobody did).
+
+    When: run_practice starts it before anything else, because a new PulseAudio output stalls
+    ~1-2 s before audio flows (Player.open) and nothing plays meanwhile. Loading *while* a line
+    plays costs audible drop-outs: the model's imports and CTranslate2's load hold the GIL for
+    tens of milliseconds, and the speaker's callback (Python, ~9 ms buffers) misses its turn
+    (measured: 10-20 silent 10 ms frames in the opener), and its warm-up keeps both cores busy.
+    So the opener waits for a short load (OPENER_WAITS_FOR_MODEL_S), and a 1 ms GIL switch
+    interval during the load keeps the rest of the set-up responsive.
+    """
 
     def __init__(self, engine: str | None, model: str | None, trace: Trace):
         self.engine, self.model = engine, model
@@ -260,7 +275,9 @@ class ModelLoader:
         self._thread = threading.Thread(target=self._run, name="asr-load", daemon=True)
 
     def start(self) -> ModelLoader:
-        self._thread.start()
+        """Start loading (again: no-op)."""
+        if not self._thread.is_alive() and not self._done.is_set():
+            self._thread.start()
         return self
 
     def _progress(self, what: str, fraction: float | None = None) -> None:
@@ -268,6 +285,8 @@ class ModelLoader:
 
     def _run(self) -> None:
         t0 = time.perf_counter()
+        switch_s = sys.getswitchinterval()
+        sys.setswitchinterval(0.001)
         try:
             from trainer.speech.asr import load_transcriber
 
@@ -276,14 +295,26 @@ class ModelLoader:
         except BaseException as exc:  # handed to the main thread by get()
             self._error = exc
         finally:
+            sys.setswitchinterval(switch_s)
             self._done.set()
 
     @property
     def ready(self) -> bool:
         return self._done.is_set()
 
+    def wait(self, timeout_s: float, screen: Screen | None = None) -> bool:
+        """Wait up to `timeout_s` for the load to finish (errors are left to get())."""
+        deadline = time.monotonic() + timeout_s
+        while not self._done.wait(min(0.1, max(0.0, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline:
+                return False
+            if screen is not None:
+                screen.progress(*self.status)
+        return True
+
     def get(self, screen: Screen | None = None):
         """The transcriber; waits (showing progress) if it is still loading."""
+        self.start()
         while not self._done.wait(0.1):
             if screen is not None:
                 what, frac = self.status
@@ -407,6 +438,12 @@ class Round:
         try:
             if self.briefing is not None:
                 self.screen.briefing(self.briefing)
+            if self.asr is not None:
+                self.asr.start()  # (run_practice starts it earlier; a no-op then)
+                if self.options.voice:
+                    # Let a short load finish first: loading while a line plays causes drop-outs
+                    # (see ModelLoader); a long one (a big model) must not hold the persona up.
+                    self.asr.wait(OPENER_WAITS_FOR_MODEL_S, self.screen)
             self._speak(self.conversation.start())
             reason = self._loop()
             self._finish_speaking()
@@ -780,6 +817,11 @@ def _scripted_answers(questions: Sequence[RecallQuestion],
 
 def run_practice(options: PracticeOptions, screen: Screen | None = None) -> RoundResult:
     """Run one round as `trainer practice` does; raises TrainerError for the CLI to print."""
+    with portaudio_noise_filtered():
+        return _run(options, screen)
+
+
+def _run(options: PracticeOptions, screen: Screen | None) -> RoundResult:
     trace = Trace()
     trace("start")
     screen = screen or Screen()
@@ -794,29 +836,28 @@ def run_practice(options: PracticeOptions, screen: Screen | None = None) -> Roun
                 from trainer.speech.models import resolve_model
 
                 resolve_model(options.model)  # a wrong path fails now, not after the opener
-            asr = ModelLoader(options.engine, options.model, trace)
-            asr.start()
+            asr = ModelLoader(options.engine, options.model, trace).start()
             if options.load_model_first:  # the sequential way (benchmark baseline)
                 asr.get(screen)
 
+        from trainer.speech.playback import RoundClock
         from trainer.store import Store
 
+        clock = RoundClock()
+        player, player_ready = _open_player(options, clock, screen)
         store = Store()
-        history = past_rounds(store)
+        sessions = sorted(store.list_sessions(with_scorecards=True), key=lambda s: s.started_at)
         if options.persona:
             persona = load_persona(options.persona)
             why = ""
         else:
-            choice = choose_persona(list_personas(), history)
+            choice = choose_persona(list_personas(), past_rounds(sessions))
             persona, why = choice.persona, choice.why
-        cards = [s.scorecard for s in store.list_sessions(with_scorecards=True)
-                 if s.scorecard and s.persona_id == persona.id]
+        cards = [s.scorecard for s in sessions if s.scorecard and s.state == "completed"]
 
-        from trainer.speech.playback import RoundClock
-
-        clock = RoundClock()
-        voice, player = _voice_and_player(persona, options, clock, screen)
+        voice = _voice(persona, options)
         source = _make_source(plan, options, clock)
+        player_ready.result()  # a speaker that cannot open fails here, before the round
         interactive = options.interactive
         if interactive is None:
             interactive = sys.stdin.isatty()
@@ -839,23 +880,46 @@ def run_practice(options: PracticeOptions, screen: Screen | None = None) -> Roun
         undo_signals()
 
 
-def _voice_and_player(persona: Persona, options: PracticeOptions, clock, screen: Screen):
-    from trainer.speech.playback import Player, SilentPlayer
-    from trainer.speech.tts import SilentVoice, Voice
+def _open_player(options: PracticeOptions, clock, screen: Screen):
+    """The speaker for the round, opening in the background: (player, future of its open()).
 
-    silent = (SilentVoice(persona.voice.id, persona.voice.rate_wpm), SilentPlayer(clock))
-    if not options.voice:
-        return silent
-    if options.device is None:
+    Opening a PulseAudio output stalls ~1-2 s before audio flows (see Player.open), so it
+    overlaps the rest of the set-up instead of delaying the opener. No speaker (and none asked
+    for): the persona's lines are printed only, as with --no-voice.
+    """
+    from concurrent.futures import Future
+
+    from trainer.speech.playback import Player, SilentPlayer
+
+    done: Future = Future()
+    if options.voice and options.device is None:
         from trainer.speech.devices import default_output_available
 
         if not default_output_available():
             screen.notice("No speaker found: the persona's lines are printed only "
                           "(--no-voice).")
-            return silent
+            options.voice = False
+    if not options.voice:
+        done.set_result(None)
+        return SilentPlayer(clock), done
     player = Player(options.device, clock=clock)
-    player.open()  # fail now, with the device's name, rather than at the first line
-    return Voice(persona.voice.id, persona.voice.rate_wpm), player
+
+    def run() -> None:
+        try:
+            player.open()
+            done.set_result(None)
+        except BaseException as exc:  # re-raised in the main thread by done.result()
+            done.set_exception(exc)
+
+    threading.Thread(target=run, name="speaker-open", daemon=True).start()
+    return player, done
+
+
+def _voice(persona: Persona, options: PracticeOptions):
+    from trainer.speech.tts import SilentVoice, Voice
+
+    kind = Voice if options.voice else SilentVoice
+    return kind(persona.voice.id, persona.voice.rate_wpm)
 
 
 def _make_source(plan: InputPlan, options: PracticeOptions, clock):
@@ -897,6 +961,44 @@ def _how(plan: InputPlan, options: PracticeOptions) -> str:
     if plan.kind == "text":
         return "Type your replies and press Enter. Type goodbye (or press Ctrl-D) to end."
     return f"Replies come from {len(plan.files)} audio file(s), one per turn."
+
+
+# PortAudio's ALSA host API prints its internal checks straight to stderr (fprintf) when a
+# device goes away, e.g. "Expression 'PaAlsaStream_WaitForFrames(...)' failed in
+# 'src/hostapi/alsa/pa_linux_alsa.c', line: 4285". Debian's build does not export
+# PaUtil_SetDebugPrintFunction, so those lines are filtered out of our stderr instead; the
+# failure itself reaches us through the API and is reported as one DeviceError line.
+_PORTAUDIO_NOISE = re.compile(rb"^Expression '.*' failed in 'src/.*', line: \d+\s*$")
+
+
+@contextlib.contextmanager
+def portaudio_noise_filtered():
+    """Route fd 2 through a filter that drops PortAudio's internal messages for the block."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (e.g. embedded): nothing to filter
+        yield
+        return
+    read_fd, write_fd = os.pipe()
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+
+    def pump() -> None:
+        with os.fdopen(read_fd, "rb") as pipe:
+            for line in pipe:
+                if not _PORTAUDIO_NOISE.match(line):
+                    os.write(saved, line)
+
+    thread = threading.Thread(target=pump, name="stderr-filter", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # closes the pipe's last write end: the pump sees EOF
+        thread.join(1.0)
+        os.close(saved)
 
 
 def _sigterm_as_interrupt(signum, frame):  # a polite kill stops the round like Ctrl-C

@@ -9,10 +9,10 @@ timestamps. Two additions around the libraries:
 - Short replies run on a short encoder window. Whisper pads every window to 30 s, and the
   encoder's cost is mostly that padding for a 5 s reply. We cut the padded window to
   max(speech + `tail_s`, `min_window_s`). Cutting to the speech alone makes tiny.en loop and
-  repeat itself (measured: WER 6.6% -> 122% on our phrase set); keeping >= 10 s with >= 3 s of
-  padding after the speech kept the WER (6.6% -> 6.9% on 36 short clips, 6.1% -> 5.8% on
-  12 clips of 7-16 s) and cut faster-whisper's median from 0.64 s to 0.23 s. Full 30 s windows
-  (long audio) are untouched.
+  repeat itself (measured: WER 6.6% -> 122% on 36 espeak-ng clips); keeping >= 10 s with >= 3 s
+  of padding after the speech kept the WER (9.2% -> 9.7% on 72 clips of 1-6 s, 24 phrases x 3
+  voices; 6.1% -> 5.8% on 12 clips of 7-16 s) and cut faster-whisper's median per clip from
+  0.83 s to 0.23 s. Full 30 s windows (long audio) are untouched.
 - Hallucination guard: audio without speech (silence, noise) is answered with an empty
   transcript before Whisper sees it (Silero VAD, shipped with faster-whisper, used for both
   engines); Whisper's stock phrases ("Thank you.", "you") are dropped when the model itself
@@ -57,7 +57,12 @@ class AsrOptions:
     min_window_s: float = 10.0  # shortest encoder window for a short reply (see module doc)
     tail_s: float = 3.0  # padding kept after the speech inside a shortened window
     cpu_threads: int = 0  # faster-whisper threads; 0 = min(4, cores)
-    compute_type: str = "int8"  # faster-whisper weights (int8 measured fastest, same text)
+    # openai-whisper's encoder threads; 0 = 2 when a second core is idle, else 1. Its decoder
+    # always runs on one: one-token steps gain nothing from threads, and on a busy 2-core
+    # machine torch's thread hand-offs made 2 threads 1.9x (encoder) to 3.7x (decoding)
+    # slower than 1 (measured with other jobs running; faster-whisper barely cared).
+    torch_threads: int = 0
+    compute_type: str = "int8"  # faster-whisper weights: int8 measured 1.2-2x faster than float32
     vad_threshold: float = 0.5  # Silero speech probability that counts as speech
     vad_pad_s: float = 0.4  # audio kept around the speech VAD found
     min_speech_s: float = 0.15  # less speech than this (a click) counts as none
@@ -97,7 +102,6 @@ class Transcriber:
     def __init__(self, ref: ModelRef, options: AsrOptions, progress: Progress = None):
         self.model_name = ref.name
         self.options = options
-        self._progress = progress
         self.load_seconds = 0.0
 
     def transcribe(self, audio: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ) -> Transcript:
@@ -247,14 +251,29 @@ class WhisperTranscriber(Transcriber):
 
         self._model = load_whisper_checkpoint(whisper_checkpoint_path(ref, progress))
         _shorten_whisper_encoder(self._model.encoder, options)
+        # Every decoding step multiplies by the transposed token embedding (51864 x 384 for the
+        # vocabulary logits). Store the weight column-major so that transpose is contiguous:
+        # measured 6.5 ms -> 3.2 ms per step on one thread, same numbers, same memory.
+        emb = self._model.decoder.token_embedding
+        emb.weight.data = emb.weight.data.t().contiguous().t()
+
+    def _warm_up(self) -> None:
+        super()._warm_up()
+        import torch
+        from whisper.timing import dtw
+
+        # Word timestamps use a numba-compiled DTW: compiling it took ~2 s on the first reply.
+        dtw(torch.rand(8, 16))
 
     def _decode(self, audio: np.ndarray) -> list[_Segment]:
-        o = self.options
-        result = self._model.transcribe(
-            audio, language="en", task="transcribe", temperature=0.0,
-            beam_size=o.beam_size if o.beam_size > 1 else None, best_of=None,
-            condition_on_previous_text=False, word_timestamps=True, fp16=False, verbose=None,
-            no_speech_threshold=o.no_speech_threshold, logprob_threshold=o.logprob_threshold)
+        import torch
+
+        previous_threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # the decoder's threads; the encoder sets its own
+        try:
+            result = self._transcribe(audio)
+        finally:
+            torch.set_num_threads(previous_threads)
         return [
             _Segment(
                 text=s["text"],
@@ -265,6 +284,23 @@ class WhisperTranscriber(Transcriber):
             )
             for s in result["segments"]
         ]
+
+    def _transcribe(self, audio: np.ndarray) -> dict:
+        o = self.options
+        return self._model.transcribe(
+            audio, language="en", task="transcribe", temperature=0.0,
+            beam_size=o.beam_size if o.beam_size > 1 else None, best_of=None,
+            condition_on_previous_text=False, word_timestamps=True, fp16=False, verbose=None,
+            no_speech_threshold=o.no_speech_threshold, logprob_threshold=o.logprob_threshold)
+
+
+def _encoder_threads(options: AsrOptions) -> int:
+    if options.torch_threads:
+        return options.torch_threads
+    cores = os.cpu_count() or 1
+    # the 1-minute load average counts runnable jobs, including ours (about 1)
+    idle_cores = cores - os.getloadavg()[0]
+    return 2 if cores >= 2 and idle_cores >= 1.5 else 1
 
 
 def _shorten_whisper_encoder(encoder, options: AsrOptions) -> None:
@@ -283,12 +319,17 @@ def _shorten_whisper_encoder(encoder, options: AsrOptions) -> None:
         if last and last[0][0].shape == mel.shape and torch.equal(last[0][0], mel):
             return last[0][1]
         keep = window_frames(_content_frames(mel.detach().numpy()), mel.shape[-1], options)
-        x = F.gelu(encoder.conv1(mel[..., :keep]))
-        x = F.gelu(encoder.conv2(x)).permute(0, 2, 1)
-        x = (x + encoder.positional_embedding[: x.shape[1]]).to(x.dtype)
-        for block in encoder.blocks:
-            x = block(x)
-        out = encoder.ln_post(x)
+        previous_threads = torch.get_num_threads()
+        torch.set_num_threads(_encoder_threads(options))
+        try:
+            x = F.gelu(encoder.conv1(mel[..., :keep]))
+            x = F.gelu(encoder.conv2(x)).permute(0, 2, 1)
+            x = (x + encoder.positional_embedding[: x.shape[1]]).to(x.dtype)
+            for block in encoder.blocks:
+                x = block(x)
+            out = encoder.ln_post(x)
+        finally:
+            torch.set_num_threads(previous_threads)
         last[:] = [(mel.clone(), out)]
         return out
 

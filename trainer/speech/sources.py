@@ -226,6 +226,12 @@ class MicSource(_AudioSource):
         self._device_spec = device
         self.stall_s = stall_s
         self._stream = None
+        self.device_name = ""
+        self.overflows = 0
+        self._reset_stream_state()
+
+    def _reset_stream_state(self) -> None:
+        """Sample counting starts again with each new stream."""
         self._rate_hz = SAMPLE_RATE_HZ
         self._resampler = None
         self._q: queue.Queue = queue.Queue()
@@ -233,13 +239,12 @@ class MicSource(_AudioSource):
         self._anchor: float | None = None  # monotonic time of device sample 0
         self._n16 = 0  # 16 kHz samples produced
         self._pending = np.zeros(0, np.float32)  # 16 kHz samples not yet in a frame
-        self.device_name = ""
-        self.overflows = 0
 
     def open(self) -> None:
         """Open and start the input stream (DeviceError if it cannot)."""
         if self._stream is not None:
             return
+        self._reset_stream_state()
         sd = import_sounddevice()
         from trainer.speech.devices import quiet_alsa_errors, resolve_device
 
