@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from trainer.analysis import HookCue, TurnContext, UtteranceFeatures, analyze_utterance
-from trainer.scoring import RecallItem, Scorecard, grade_recall, score_round
+from trainer.scoring import RecallItem, Scorecard, grade_recall, score_round, turn_contexts
 from trainer.store import SessionRecord
 from trainer.types import RecallQuestion, Turn
 
@@ -100,6 +100,7 @@ def build_review(record: SessionRecord) -> SessionReview:
     """
     cues = hook_cues(record.hooks)
     by_id = {c.id: c for c in cues}
+    contexts = turn_contexts(record.turns, cues, record.persona_name or None)
     statuses: dict[str, HookStatus] = {}
     annotated: list[AnnotatedTurn] = []
     dropped: list[HookCue] = []
@@ -118,8 +119,11 @@ def build_review(record: SessionRecord) -> SessionReview:
             annotated.append(AnnotatedTurn(turn, hooks=here))
             partner_text = turn.text
             continue
-        ctx = TurnContext(partner_text=partner_text, partner_name=record.persona_name or None,
-                          hooks=tuple(dropped), first_user_turn=first_user)
+        # the scorecard's own context (the persona's whole reply, hooks so far), so the
+        # transcript marks agree with the scorecard and with how the persona reacted
+        ctx = contexts.get(turn.index) or TurnContext(
+            partner_text=partner_text, partner_name=record.persona_name or None,
+            hooks=tuple(dropped), first_user_turn=first_user)
         feats = analyze_utterance(turn.text, ctx, words=turn.words or None,
                                   duration_s=turn.duration_s or None)
         first_user = False
