@@ -32,18 +32,10 @@ from round_helpers import (
 )
 from speech_helpers import shared_transcriber, silence, synth, write_wav
 
+from trainer.choose import MIN_REPLIES_TO_LEVEL_UP, PastRound, choose_persona, current_level
 from trainer.personas import list_personas, load_persona
-from trainer.practice import (
-    MIN_REPLIES_TO_LEVEL_UP,
-    InputPlan,
-    ModelLoader,
-    PastRound,
-    PracticeOptions,
-    Round,
-    Trace,
-    choose_persona,
-    current_level,
-)
+from trainer.practice import PracticeOptions, Round
+from trainer.round_setup import InputPlan, ModelLoader, Trace, plan_input
 from trainer.scoring import Scorecard
 from trainer.store import Store
 
@@ -537,7 +529,6 @@ def test_microphone_unplugged_mid_round_is_one_line_and_the_turns_are_kept(priva
 
 def test_plan_input_decides_before_anything_starts(tmp_path):
     from trainer.errors import UsageError
-    from trainer.practice import plan_input
 
     assert plan_input(["text"], None) == InputPlan("text")
     with pytest.raises(UsageError, match="not a mix"):

@@ -11,39 +11,54 @@ Ctrl-C leaves an `interrupted` session and even a SIGKILLed process leaves every
 transcription fails is stored with its audio and `error`, the persona asks to hear it again
 and the round goes on.
 
-Start-up: the Whisper model loads in a background thread while the briefing is read and the
-opener is spoken, so the persona talks within a second or two of the command (see
-benchmarks/startup.py). `TRAINER_TRACE=PATH` appends JSON-lines events (wall-clock `t`) such as
-`first_audio`, the moment the first sample of the persona's voice is handed to the device.
+Start-up (trainer/round_setup.py): the Whisper model loads in a thread and the speaker opens in
+another while the store and the persona are read, so the persona talks about two seconds after
+the command (benchmarks/startup.py). `TRAINER_TRACE=PATH` appends JSON-lines events (wall-clock
+`t`) such as `first_audio`: when the persona's first sample reached the speaker.
+
+Which persona (by history) and the round's goal: trainer/choose.py. The screen: trainer/live.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import random
-import re
-import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from trainer.choose import (
+    choose_persona,
+    next_level,
+    past_rounds,
+    round_goal,
+    round_score,
+    well_scored,
+)
 from trainer.conversation import Conversation
-from trainer.errors import DeviceError, TrainerError, UsageError
+from trainer.errors import DeviceError, TrainerError
 from trainer.live import Briefing, Screen
 from trainer.personas import Persona, list_personas, load_persona
+from trainer.round_setup import (
+    InputPlan,
+    ModelLoader,
+    Trace,
+    install_signal_handlers,
+    make_source,
+    make_voice,
+    open_speaker,
+    plan_input,
+    portaudio_noise_filtered,
+)
 from trainer.scoring import RecallItem, Scorecard, grade_recall, score_round
 from trainer.types import Line, RecallQuestion, Turn, Utterance
 
-LEVELS = ("easy", "medium", "hard")
-GOOD_ROUND_SHARE = 0.7  # a round "scores well" when this share of its measured metrics passed
 OPENER_WAITS_FOR_MODEL_S = 2.0  # longest wait for the speech model before the first line
-MIN_REPLIES_TO_LEVEL_UP = 4  # ... and it was a real conversation, not two lines and goodbye
 
 # The persona file has no lines for "say that again"; these are the practice layer's own, said
 # when a reply could not be transcribed (the conversation machine is not told about the turn).
@@ -123,257 +138,6 @@ class RoundResult:
         return 130 if self.status == "interrupted" else 0
 
 
-# --- trace ------------------------------------------------------------------------------------
-
-
-class Trace:
-    """JSON-lines events to the file named by $TRAINER_TRACE (for benchmarks); else nothing."""
-
-    def __init__(self, path: str | None = None):
-        self.path = path if path is not None else os.environ.get("TRAINER_TRACE") or None
-        self._lock = threading.Lock()
-
-    def __call__(self, event: str, **fields: Any) -> None:
-        if not self.path:
-            return
-        rec = {"event": event, "t": time.time(), "pid": os.getpid(), **fields}
-        with self._lock, open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(rec) + "\n")
-
-
-# --- choosing a persona by history ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PastRound:
-    """What persona choice needs to know about one earlier round."""
-
-    persona_id: str
-    difficulty: str
-    completed: bool
-    score: float | None  # share of measured metrics passed (0..1), None without a scorecard
-    user_turns: int = MIN_REPLIES_TO_LEVEL_UP
-
-
-@dataclass(frozen=True)
-class Choice:
-    """The persona for this round and why (shown in the briefing)."""
-
-    persona: Persona
-    why: str
-    level: str
-
-
-def round_score(scorecard: dict[str, Any] | Scorecard | None) -> float | None:
-    """Share of a scorecard's measured metrics that passed (0..1), or None."""
-    if scorecard is None:
-        return None
-    card = scorecard if isinstance(scorecard, Scorecard) else Scorecard.from_dict(scorecard)
-    if not card.measured_count:
-        return None
-    return card.passed_count / card.measured_count
-
-
-def well_scored(score: float | None, user_turns: int) -> bool:
-    return (score is not None and score >= GOOD_ROUND_SHARE
-            and user_turns >= MIN_REPLIES_TO_LEVEL_UP)
-
-
-def next_level(level: str) -> str | None:
-    i = LEVELS.index(level)
-    return LEVELS[i + 1] if i + 1 < len(LEVELS) else None
-
-
-def current_level(history: Sequence[PastRound]) -> tuple[str, PastRound | None]:
-    """The difficulty to practise at: easy first; one level up after a round that scored well
-    at the current level. Returns (level, the round that earned the move up or None)."""
-    level, earned = LEVELS[0], None
-    for r in history:  # oldest first
-        if (r.completed and r.difficulty == level and well_scored(r.score, r.user_turns)
-                and next_level(level)):
-            level, earned = next_level(level), r
-    return level, earned
-
-
-def choose_persona(personas: Sequence[Persona], history: Sequence[PastRound]) -> Choice:
-    """Pick the round by history: the level from `current_level`, then the persona of that
-    level met least often (ties: longest ago, then id), so rounds rotate."""
-    if not personas:
-        raise UsageError("no personas found", hint="persona files live in personas/*.yaml")
-    level, earned = current_level(history)
-    pool = [p for p in personas if p.difficulty == level]
-    if not pool:  # no persona at this level: the nearest easier one, else anything
-        for lv in reversed(LEVELS[: LEVELS.index(level)]):
-            pool = [p for p in personas if p.difficulty == lv]
-            if pool:
-                break
-        pool = pool or list(personas)
-    count = {p.id: 0 for p in pool}
-    last_seen = {p.id: -1 for p in pool}
-    for i, r in enumerate(history):
-        if r.persona_id in count:
-            count[r.persona_id] += 1
-            last_seen[r.persona_id] = i
-    persona = min(pool, key=lambda p: (count[p.id], last_seen[p.id], p.id))
-    if not history:
-        why = f"Your first round: an {persona.difficulty} one to start."
-    elif earned is not None:
-        pct = round((earned.score or 0) * 100)
-        why = (f"Level {level}: your {earned.difficulty} round passed {pct}% of its targets. "
-               f"For an easier round: trainer practice --persona ID (see trainer personas).")
-    else:
-        why = (f"Level {level}: a round passing {round(GOOD_ROUND_SHARE * 100)}% of its "
-               f"targets moves you up." if next_level(level) else f"Level {level}.")
-    return Choice(persona=persona, why=why, level=level)
-
-
-def past_rounds(sessions) -> list[PastRound]:
-    """The user's rounds, oldest first, from the store's session summaries."""
-    rows = sorted(sessions, key=lambda s: s.started_at)
-    return [PastRound(persona_id=s.persona_id, difficulty=s.difficulty,
-                      completed=s.state == "completed", score=round_score(s.scorecard),
-                      user_turns=s.user_turns)
-            for s in rows]
-
-
-def round_goal(persona: Persona, cards: Sequence[dict[str, Any]]) -> str:
-    """One goal for this round: the first "start doing" item of the user's last scored round
-    (skipping ones about that persona's personal details), else the persona's own goal."""
-    for card in reversed(cards):
-        labels = [h.get("label") or h.get("id") or "" for h in card.get("hooks") or []]
-        for item in card.get("start") or []:
-            if not any(label and label in item for label in labels):
-                return f"{item} (from your last round)"
-        break  # only the last round counts
-    return persona.briefing.goal
-
-
-# --- the speech model, loaded in the background -----------------------------------------------
-
-
-class ModelLoader:
-    """Loads the transcriber in a thread so the persona can speak meanwhile.
-
-    `start()` begins loading; `get()` waits for it (starting it if nobody did).
-
-    When: run_practice starts it before anything else, because a new PulseAudio output stalls
-    ~1-2 s before audio flows (Player.open) and nothing plays meanwhile. Loading *while* a line
-    plays costs audible drop-outs: the model's imports and CTranslate2's load hold the GIL for
-    tens of milliseconds, and the speaker's callback (Python, ~9 ms buffers) misses its turn
-    (measured: 10-20 silent 10 ms frames in the opener), and its warm-up keeps both cores busy.
-    So the opener waits for a short load (OPENER_WAITS_FOR_MODEL_S), and a 1 ms GIL switch
-    interval during the load keeps the rest of the set-up responsive.
-    """
-
-    def __init__(self, engine: str | None, model: str | None, trace: Trace):
-        self.engine, self.model = engine, model
-        self.trace = trace
-        self.status: tuple[str, float | None] = ("loading the speech model", None)
-        self._result = None
-        self._error: BaseException | None = None
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="asr-load", daemon=True)
-
-    def start(self) -> ModelLoader:
-        """Start loading (again: no-op)."""
-        if not self._thread.is_alive() and not self._done.is_set():
-            self._thread.start()
-        return self
-
-    def _progress(self, what: str, fraction: float | None = None) -> None:
-        self.status = (what, fraction)
-
-    def _run(self) -> None:
-        t0 = time.perf_counter()
-        switch_s = sys.getswitchinterval()
-        sys.setswitchinterval(0.001)
-        try:
-            from trainer.speech.asr import load_transcriber
-
-            self._result = load_transcriber(self.engine, self.model, progress=self._progress)
-            self.trace("model_ready", seconds=round(time.perf_counter() - t0, 3))
-        except BaseException as exc:  # handed to the main thread by get()
-            self._error = exc
-        finally:
-            sys.setswitchinterval(switch_s)
-            self._done.set()
-
-    @property
-    def ready(self) -> bool:
-        return self._done.is_set()
-
-    def wait(self, timeout_s: float, screen: Screen | None = None) -> bool:
-        """Wait up to `timeout_s` for the load to finish (errors are left to get())."""
-        deadline = time.monotonic() + timeout_s
-        while not self._done.wait(min(0.1, max(0.0, deadline - time.monotonic()))):
-            if time.monotonic() >= deadline:
-                return False
-            if screen is not None:
-                screen.progress(*self.status)
-        return True
-
-    def get(self, screen: Screen | None = None):
-        """The transcriber; waits (showing progress) if it is still loading."""
-        self.start()
-        while not self._done.wait(0.1):
-            if screen is not None:
-                what, frac = self.status
-                screen.progress(what, frac)
-        if self._error is not None:
-            raise self._error
-        return self._result
-
-
-# --- replies: microphone, typed text or WAV files ---------------------------------------------
-
-
-@dataclass
-class InputPlan:
-    kind: str  # mic | text | files
-    files: tuple[Path, ...] = ()
-    notice: str = ""  # e.g. "no microphone found: type your replies"
-
-
-def plan_input(inputs: Sequence[str], device: str | None) -> InputPlan:
-    """Decide where replies come from; errors name the problem before anything starts."""
-    items = [i for i in inputs if i]
-    if not items:
-        try:
-            from trainer.speech.devices import list_devices, resolve_device
-
-            has_mic = any(d.is_default_input and d.max_input_channels > 0
-                          for d in list_devices())
-            if has_mic and device is not None:
-                resolve_device(device, kind="input")
-                return InputPlan("mic")
-        except TrainerError as exc:  # PortAudio missing or broken: typed replies still work
-            if device is not None:
-                raise  # the user asked for a device: say what is wrong with it
-            return InputPlan("text", notice=f"No microphone ({exc.message}): type your "
-                             f"replies. To use one: {exc.hint or 'see `trainer devices`'}.")
-        if has_mic:
-            return InputPlan("mic")
-        return InputPlan("text", notice="No microphone found: type your replies "
-                         "(see `trainer devices`; --input mic once one is plugged in).")
-    if items in (["mic"], ["text"]):
-        return InputPlan(items[0])
-    if "mic" in items or "text" in items:
-        raise UsageError("--input takes mic, text, or audio files, not a mix",
-                         hint="e.g. --input mic, or --input a.wav --input b.wav")
-    files = tuple(Path(i) for i in items)
-    for f in files:
-        if not f.is_file():
-            raise UsageError(f"no such audio file: {f}",
-                             hint="--input takes mic, text, or WAV/FLAC files (one per reply)")
-    # Read each file once now, so a broken one stops the round before it starts, not midway.
-    from trainer.speech.audio_io import read_audio
-
-    for f in files:
-        read_audio(f)
-    return InputPlan("files", files=files)
-
-
-
 # --- the round --------------------------------------------------------------------------------
 
 LINE_GAP_S = 0.3  # silence between two lines of one persona reply
@@ -422,8 +186,10 @@ class Round:
         self._quiet_turns = 0  # replies in a row without a question (for the nudge)
         self._long_turns = 0  # long replies in a row (for the nudge)
         self._first_audio_traced = False
-        self._speaking: _Spoken | None = None
+        self._speaking: _Spoken | None = None  # the persona reply being played
+        self._last_heard = None  # PlayResult of the last reply heard to its end
         self._speculative = None
+        self._recall_asked: list[RecallQuestion] = []
 
     # --- the round ------------------------------------------------------------------------
     def run(self) -> RoundResult:
@@ -459,7 +225,9 @@ class Round:
             recall = self._recall_check()
             card = self._score(recall)
             self.store.finish_session(self.session_id, "completed", scorecard=card.to_dict(),
-                                      recall=[_recall_dict(r) for r in recall] or None)
+                                      recall=[_recall_dict(r, q.hook_id) for r, q
+                                              in zip(recall, self._recall_asked, strict=False)]
+                                      or None)
         except KeyboardInterrupt:  # Ctrl-C in the recall check: the conversation itself is kept
             return self._interrupted(reason)
         self._show_scorecard(card)
@@ -494,19 +262,16 @@ class Round:
             self.screen.persona_line(self.persona.first_name, line.text, line.phase)
             audio, sr = self.voice.synth(line.text)
             rate = rate or sr
-            if sr != rate:  # one voice gives one rate; guard anyway
-                import numpy as np
+            if sr != rate:  # one voice speaks at one rate; never seen, but cheap to guard
                 import soxr
 
                 audio = soxr.resample(audio, sr, rate).astype(np.float32)
             if i:
-                chunks.append(_zeros(LINE_GAP_S, rate))
+                chunks.append(np.zeros(int(LINE_GAP_S * rate), np.float32))
                 t += LINE_GAP_S
             offsets.append((t, t + len(audio) / rate))
             t += len(audio) / rate
             chunks.append(audio)
-        import numpy as np
-
         pb = self.player.start(np.concatenate(chunks).astype(np.float32), rate)
         self._speaking = _Spoken(list(lines), pb, offsets)
         if not self.turns:
@@ -522,12 +287,8 @@ class Round:
         res = sp.playback.wait()
         sp.stored = True
         self._speaking = None
-        if not self._first_audio_traced and sp.playback.first_mono is not None \
-                and not res.silent:
-            self._first_audio_traced = True
-            # wall-clock time of the first sample at the speaker (PortAudio's DAC time)
-            heard = time.time() - (time.monotonic() - sp.playback.first_mono)
-            self.trace("first_audio", t_heard=heard)
+        self._last_heard = res
+        self._trace_first_audio(sp)
         self.trace("persona_done", end_s=round(res.end_s, 3), cut=res.stopped_early)
         for line, (a, b) in zip(sp.lines, sp.offsets_s, strict=True):
             start, end = res.start_s + a, res.start_s + b
@@ -540,16 +301,25 @@ class Round:
                 start_s=round(start, 3), end_s=round(end, 3), phase=line.phase,
                 hooks=tuple(line.hooks), topic=line.topic, kind=line.kind, meta=meta))
 
+    def _trace_first_audio(self, sp: _Spoken) -> None:
+        """Log when the round's first sample reached the speaker (PortAudio's DAC time), as
+        wall-clock time, for benchmarks/startup.py."""
+        first = sp.playback.first_mono
+        if self._first_audio_traced or first is None or not self.options.voice:
+            return
+        self._first_audio_traced = True
+        self.trace("first_audio", t_heard=time.time() - (time.monotonic() - first))
+
     # --- the user's turn ------------------------------------------------------------------
     def _listen(self) -> Utterance | None:
         """The next reply; None when the replies ran out."""
         sp = self._speaking
         kind = getattr(self.source, "kind", "")
-        if kind != "mic" and sp is not None:
-            self._finish_speaking()  # files and typed replies start after the line
-            after = None if not self.turns else _last_persona_end(self.turns)
+        if kind == "mic" and sp is not None:
+            after = sp.playback  # listen while it plays: the user may talk over it
         else:
-            after = sp.playback if sp is not None else None
+            self._finish_speaking()  # files and typed replies start after the line
+            after = self._last_heard
         self.trace("listening", reply=self.conversation.turns + 1)
         if kind in ("mic", "wav"):
             self.screen.listening("speak, then pause" if kind == "mic" else "")
@@ -566,6 +336,8 @@ class Round:
 
     def _on_level(self, dbfs: float) -> None:
         self.screen.level(dbfs, speaking=dbfs > -45.0)
+        if self._speaking is not None:
+            self._trace_first_audio(self._speaking)
         self._finish_speaking(wait=False)  # store the persona's line as soon as it is heard
 
     def _make_speculative(self):
@@ -678,6 +450,7 @@ class Round:
         if not any(t.speaker == "user" and t.text for t in self.turns):
             return []
         questions = self.conversation.recall_questions(2)
+        self._recall_asked = questions
         if not questions:
             return []
         answers = _scripted_answers(questions, self.options.recall_answers)
@@ -745,12 +518,13 @@ class Round:
     def _interrupted(self, reason: str = "interrupted") -> RoundResult:
         self.screen.close()
         try:
-            sp, self._speaking = self._speaking, None
-            if sp is not None:
-                sp.playback.stop()
-            self.player.close()
+            if self._speaking is not None:  # keep the line being said, cut where it stopped
+                self._speaking.playback.stop()
+                self._finish_speaking()
         except Exception:  # the device may be the reason; the store matters more now
             pass
+        with contextlib.suppress(Exception):
+            self.player.close()
         self._close_interrupted()
         n = sum(1 for t in self.turns if t.speaker == "user")
         self.screen.round_over(f"interrupted after {n} repl{'y' if n == 1 else 'ies'}")
@@ -768,31 +542,15 @@ class Round:
         }.get(reason, reason)
 
 
-def _zeros(seconds: float, rate: int):
-    import numpy as np
-
-    return np.zeros(int(seconds * rate), np.float32)
-
-
-def _last_persona_end(turns: Sequence[Turn]):
-    """The end of the persona's last line as a PlayResult-like value for `listen(after=)`."""
-    from trainer.speech.playback import PlayResult
-
-    last = next((t for t in reversed(turns) if t.speaker == "persona"), None)
-    if last is None:
-        return None
-    return PlayResult(start_s=last.start_s, end_s=last.end_s, duration_s=last.duration_s)
-
-
 def _features_dict(feats) -> dict[str, Any]:
     d = asdict(feats)
     d.pop("text", None)
     return d
 
 
-def _recall_dict(item: RecallItem) -> dict[str, Any]:
-    return {"question": item.question, "answers": list(item.expected), "given": item.given,
-            "correct": item.correct}
+def _recall_dict(item: RecallItem, hook_id: str) -> dict[str, Any]:
+    return {"hook_id": hook_id, "question": item.question, "answers": list(item.expected),
+            "given": item.given, "correct": item.correct}
 
 
 def _scripted_answers(questions: Sequence[RecallQuestion],
@@ -844,7 +602,9 @@ def _run(options: PracticeOptions, screen: Screen | None) -> RoundResult:
         from trainer.store import Store
 
         clock = RoundClock()
-        player, player_ready = _open_player(options, clock, screen)
+        speaker = open_speaker(options.voice, options.device, clock, screen)
+        player = speaker.player
+        options = replace(options, voice=speaker.voice_on)  # no speaker: lines printed only
         store = Store()
         sessions = sorted(store.list_sessions(with_scorecards=True), key=lambda s: s.started_at)
         if options.persona:
@@ -855,9 +615,9 @@ def _run(options: PracticeOptions, screen: Screen | None) -> RoundResult:
             persona, why = choice.persona, choice.why
         cards = [s.scorecard for s in sessions if s.scorecard and s.state == "completed"]
 
-        voice = _voice(persona, options)
-        source = _make_source(plan, options, clock)
-        player_ready.result()  # a speaker that cannot open fails here, before the round
+        voice = make_voice(persona.voice.id, persona.voice.rate_wpm, options.voice)
+        source = make_source(plan, options.device, clock)
+        speaker.wait_ready()  # a speaker that cannot open fails here, before the round
         interactive = options.interactive
         if interactive is None:
             interactive = sys.stdin.isatty()
@@ -878,67 +638,6 @@ def _run(options: PracticeOptions, screen: Screen | None) -> RoundResult:
                 with contextlib.suppress(Exception):  # a failed device must not hide the error
                     part.close()
         undo_signals()
-
-
-def _open_player(options: PracticeOptions, clock, screen: Screen):
-    """The speaker for the round, opening in the background: (player, future of its open()).
-
-    Opening a PulseAudio output stalls ~1-2 s before audio flows (see Player.open), so it
-    overlaps the rest of the set-up instead of delaying the opener. No speaker (and none asked
-    for): the persona's lines are printed only, as with --no-voice.
-    """
-    from concurrent.futures import Future
-
-    from trainer.speech.playback import Player, SilentPlayer
-
-    done: Future = Future()
-    if options.voice and options.device is None:
-        from trainer.speech.devices import default_output_available
-
-        if not default_output_available():
-            screen.notice("No speaker found: the persona's lines are printed only "
-                          "(--no-voice).")
-            options.voice = False
-    if not options.voice:
-        done.set_result(None)
-        return SilentPlayer(clock), done
-    player = Player(options.device, clock=clock)
-
-    def run() -> None:
-        try:
-            player.open()
-            done.set_result(None)
-        except BaseException as exc:  # re-raised in the main thread by done.result()
-            done.set_exception(exc)
-
-    threading.Thread(target=run, name="speaker-open", daemon=True).start()
-    return player, done
-
-
-def _voice(persona: Persona, options: PracticeOptions):
-    from trainer.speech.tts import SilentVoice, Voice
-
-    kind = Voice if options.voice else SilentVoice
-    return kind(persona.voice.id, persona.voice.rate_wpm)
-
-
-def _make_source(plan: InputPlan, options: PracticeOptions, clock):
-    from trainer.speech.sources import MicSource, TextSource, WavFileSource
-
-    if plan.kind == "mic":
-        src = MicSource(options.device, clock=clock)
-        src.open()  # a missing or busy microphone fails before the persona speaks
-        return src
-    if plan.kind == "files":
-        return WavFileSource(plan.files, clock=clock)
-    return TextSource(prompt=_typed_prompt, clock=clock)
-
-
-def _typed_prompt() -> str | None:
-    try:
-        return input("you> " if sys.stdin.isatty() else "")
-    except EOFError:
-        return None
 
 
 def _answer_reader(plan: InputPlan, interactive: bool):
@@ -963,51 +662,3 @@ def _how(plan: InputPlan, options: PracticeOptions) -> str:
     return f"Replies come from {len(plan.files)} audio file(s), one per turn."
 
 
-# PortAudio's ALSA host API prints its internal checks straight to stderr (fprintf) when a
-# device goes away, e.g. "Expression 'PaAlsaStream_WaitForFrames(...)' failed in
-# 'src/hostapi/alsa/pa_linux_alsa.c', line: 4285". Debian's build does not export
-# PaUtil_SetDebugPrintFunction, so those lines are filtered out of our stderr instead; the
-# failure itself reaches us through the API and is reported as one DeviceError line.
-_PORTAUDIO_NOISE = re.compile(rb"^Expression '.*' failed in 'src/.*', line: \d+\s*$")
-
-
-@contextlib.contextmanager
-def portaudio_noise_filtered():
-    """Route fd 2 through a filter that drops PortAudio's internal messages for the block."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no real stderr (e.g. embedded): nothing to filter
-        yield
-        return
-    read_fd, write_fd = os.pipe()
-    os.dup2(write_fd, 2)
-    os.close(write_fd)
-
-    def pump() -> None:
-        with os.fdopen(read_fd, "rb") as pipe:
-            for line in pipe:
-                if not _PORTAUDIO_NOISE.match(line):
-                    os.write(saved, line)
-
-    thread = threading.Thread(target=pump, name="stderr-filter", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)  # closes the pipe's last write end: the pump sees EOF
-        thread.join(1.0)
-        os.close(saved)
-
-
-def _sigterm_as_interrupt(signum, frame):  # a polite kill stops the round like Ctrl-C
-    raise KeyboardInterrupt
-
-
-def install_signal_handlers() -> Callable[[], None]:
-    """SIGTERM behaves like Ctrl-C (the session is closed as interrupted); returns undo."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    old = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
-    return lambda: signal.signal(signal.SIGTERM, old)

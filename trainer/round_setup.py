@@ -1,0 +1,313 @@
+"""Getting a round's edges ready: where replies come from, the speaker, the speech model.
+
+Each part is set up so the persona can speak within a couple of seconds of the command: the
+speech model loads in a thread (ModelLoader) and the speaker opens in a thread (open_player)
+while the store and the persona are read. Also the round's process plumbing: the trace file
+benchmarks read (Trace), PortAudio's stderr noise, and SIGTERM handled like Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trainer.errors import TrainerError, UsageError
+from trainer.live import Screen
+
+# --- trace ------------------------------------------------------------------------------------
+
+
+class Trace:
+    """JSON-lines events to the file named by $TRAINER_TRACE (for benchmarks); else nothing."""
+
+    def __init__(self, path: str | None = None):
+        self.path = path if path is not None else os.environ.get("TRAINER_TRACE") or None
+        self._lock = threading.Lock()
+
+    def __call__(self, event: str, **fields: Any) -> None:
+        if not self.path:
+            return
+        rec = {"event": event, "t": time.time(), "pid": os.getpid(), **fields}
+        with self._lock, open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(rec) + "\n")
+
+
+# --- the speech model, loaded in the background -----------------------------------------------
+
+
+class ModelLoader:
+    """Loads the transcriber in a thread so the persona can speak meanwhile.
+
+    `start()` begins loading; `get()` waits for it (starting it if nobody did).
+
+    When: run_practice starts it before anything else, because a new PulseAudio output stalls
+    ~1-2 s before audio flows (Player.open) and nothing plays meanwhile. Loading *while* a line
+    plays costs audible drop-outs: the model's imports and CTranslate2's load hold the GIL for
+    tens of milliseconds, and the speaker's callback (Python, ~9 ms buffers) misses its turn
+    (measured: 10-20 silent 10 ms frames in the opener), and its warm-up keeps both cores busy.
+    So the opener waits for a short load (OPENER_WAITS_FOR_MODEL_S), and a 1 ms GIL switch
+    interval during the load keeps the rest of the set-up responsive.
+    """
+
+    def __init__(self, engine: str | None, model: str | None, trace: Trace):
+        self.engine, self.model = engine, model
+        self.trace = trace
+        self.status: tuple[str, float | None] = ("loading the speech model", None)
+        self._result = None
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="asr-load", daemon=True)
+
+    def start(self) -> ModelLoader:
+        """Start loading (again: no-op)."""
+        if not self._thread.is_alive() and not self._done.is_set():
+            self._thread.start()
+        return self
+
+    def _progress(self, what: str, fraction: float | None = None) -> None:
+        self.status = (what, fraction)
+
+    def _run(self) -> None:
+        t0 = time.perf_counter()
+        switch_s = sys.getswitchinterval()
+        sys.setswitchinterval(0.001)
+        try:
+            from trainer.speech.asr import load_transcriber
+
+            self._result = load_transcriber(self.engine, self.model, progress=self._progress)
+            self.trace("model_ready", seconds=round(time.perf_counter() - t0, 3))
+        except BaseException as exc:  # handed to the main thread by get()
+            self._error = exc
+        finally:
+            sys.setswitchinterval(switch_s)
+            self._done.set()
+
+    @property
+    def ready(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout_s: float, screen: Screen | None = None) -> bool:
+        """Wait up to `timeout_s` for the load to finish (errors are left to get())."""
+        deadline = time.monotonic() + timeout_s
+        while not self._done.wait(min(0.1, max(0.0, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline:
+                return False
+            if screen is not None:
+                screen.progress(*self.status)
+        return True
+
+    def get(self, screen: Screen | None = None):
+        """The transcriber; waits (showing progress) if it is still loading."""
+        self.start()
+        while not self._done.wait(0.1):
+            if screen is not None:
+                what, frac = self.status
+                screen.progress(what, frac)
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+# --- replies: microphone, typed text or WAV files ---------------------------------------------
+
+
+@dataclass
+class InputPlan:
+    kind: str  # mic | text | files
+    files: tuple[Path, ...] = ()
+    notice: str = ""  # e.g. "no microphone found: type your replies"
+
+
+def plan_input(inputs: Sequence[str], device: str | None) -> InputPlan:
+    """Decide where replies come from; errors name the problem before anything starts."""
+    items = [i for i in inputs if i]
+    if not items:
+        try:
+            from trainer.speech.devices import list_devices, resolve_device
+
+            has_mic = any(d.is_default_input and d.max_input_channels > 0
+                          for d in list_devices())
+            if has_mic and device is not None:
+                resolve_device(device, kind="input")
+                return InputPlan("mic")
+        except TrainerError as exc:  # PortAudio missing or broken: typed replies still work
+            if device is not None:
+                raise  # the user asked for a device: say what is wrong with it
+            return InputPlan("text", notice=f"No microphone ({exc.message}): type your "
+                             f"replies. To use one: {exc.hint or 'see `trainer devices`'}.")
+        if has_mic:
+            return InputPlan("mic")
+        return InputPlan("text", notice="No microphone found: type your replies "
+                         "(see `trainer devices`; --input mic once one is plugged in).")
+    if items in (["mic"], ["text"]):
+        return InputPlan(items[0])
+    if "mic" in items or "text" in items:
+        raise UsageError("--input takes mic, text, or audio files, not a mix",
+                         hint="e.g. --input mic, or --input a.wav --input b.wav")
+    files = tuple(Path(i) for i in items)
+    for f in files:
+        if not f.is_file():
+            raise UsageError(f"no such audio file: {f}",
+                             hint="--input takes mic, text, or WAV/FLAC files (one per reply)")
+    # Read each file once now, so a broken one stops the round before it starts, not midway.
+    from trainer.speech.audio_io import read_audio
+
+    for f in files:
+        read_audio(f)
+    return InputPlan("files", files=files)
+
+
+# --- the speaker and the voice -----------------------------------------------------------------
+
+
+@dataclass
+class Speaker:
+    """The round's player and voice; `ready` resolves when the player can take audio."""
+
+    player: Any  # speech.playback.Player, or SilentPlayer when nothing is played
+    voice_on: bool
+    ready: Future
+
+    def wait_ready(self) -> None:
+        """Block until the speaker is open; raises its DeviceError if it could not open."""
+        self.ready.result()
+
+
+def open_speaker(voice: bool, device: str | None, clock, screen: Screen) -> Speaker:
+    """The speaker for the round, opening in the background.
+
+    Opening a PulseAudio output stalls ~1-2 s before audio flows (see Player.open), so it
+    overlaps the rest of the set-up instead of delaying the opener. No speaker (and none asked
+    for): the persona's lines are printed only, as with --no-voice.
+    """
+    from trainer.speech.playback import Player, SilentPlayer
+
+    ready: Future = Future()
+    if voice and device is None:
+        from trainer.speech.devices import default_output_available
+
+        if not default_output_available():
+            screen.notice("No speaker found: the persona's lines are printed only "
+                          "(--no-voice).")
+            voice = False
+    if not voice:
+        ready.set_result(None)
+        return Speaker(SilentPlayer(clock), False, ready)
+    player = Player(device, clock=clock)
+
+    def run() -> None:
+        try:
+            player.open()
+            ready.set_result(None)
+        except BaseException as exc:  # re-raised in the main thread by wait_ready()
+            ready.set_exception(exc)
+
+    threading.Thread(target=run, name="speaker-open", daemon=True).start()
+    return Speaker(player, True, ready)
+
+
+def make_voice(voice_id: str, rate_wpm: int, voice_on: bool):
+    """The persona's voice (pyttsx3/espeak-ng), or its silent twin that only times lines."""
+    from trainer.speech.tts import SilentVoice, Voice
+
+    return (Voice if voice_on else SilentVoice)(voice_id, rate_wpm)
+
+
+def make_source(plan: InputPlan, device: str | None, clock):
+    """The reply source for the plan; a microphone is opened now, so a missing or busy one
+    fails before the persona speaks."""
+    from trainer.speech.sources import MicSource, TextSource, WavFileSource
+
+    if plan.kind == "mic":
+        src = MicSource(device, clock=clock)
+        src.open()
+        return src
+    if plan.kind == "files":
+        return WavFileSource(plan.files, clock=clock)
+    return TextSource(prompt=typed_prompt, clock=clock)
+
+
+def typed_prompt() -> str | None:
+    """One typed reply from stdin (None at end of input); prompts only at a terminal."""
+    if sys.stdin.isatty():
+        with contextlib.suppress(ImportError):
+            import readline  # noqa: F401 - line editing and history for typed replies
+    try:
+        return input("you> " if sys.stdin.isatty() else "")
+    except EOFError:
+        return None
+
+
+# --- process plumbing --------------------------------------------------------------------------
+
+# PortAudio's ALSA host API prints its internal checks straight to stderr (fprintf) when a
+# device goes away, e.g. "Expression 'PaAlsaStream_WaitForFrames(...)' failed in
+# 'src/hostapi/alsa/pa_linux_alsa.c', line: 4285". Debian's build does not export
+# PaUtil_SetDebugPrintFunction, so those lines are filtered out of our stderr instead; the
+# failure itself reaches us through the API and is reported as one DeviceError line.
+_PORTAUDIO_NOISE = re.compile(rb"^Expression '.*' failed in 'src/.*', line: \d+\s*$")
+_NOISE_START = b"Expression '"
+
+
+@contextlib.contextmanager
+def portaudio_noise_filtered():
+    """Route fd 2 through a filter that drops PortAudio's internal messages for the block."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (e.g. embedded): nothing to filter
+        yield
+        return
+    read_fd, write_fd = os.pipe()
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+
+    def pump() -> None:
+        # Chunks, not lines: a prompt without a newline (input() writes it to stderr) must
+        # show at once. Only text that may still become a PortAudio line is held back.
+        pending = b""
+        while chunk := os.read(read_fd, 4096):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            out = b"".join(ln + b"\n" for ln in lines if not _PORTAUDIO_NOISE.match(ln + b"\n"))
+            maybe_noise = pending[:len(_NOISE_START)] == _NOISE_START[:len(pending)]
+            if pending and not maybe_noise:
+                out, pending = out + pending, b""
+            if out:
+                os.write(saved, out)
+        if pending:
+            os.write(saved, pending)
+        os.close(read_fd)
+
+    thread = threading.Thread(target=pump, name="stderr-filter", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # closes the pipe's last write end: the pump sees EOF
+        thread.join(1.0)
+        os.close(saved)
+
+
+def _sigterm_as_interrupt(signum, frame):  # a polite kill stops the round like Ctrl-C
+    raise KeyboardInterrupt
+
+
+def install_signal_handlers() -> Callable[[], None]:
+    """SIGTERM behaves like Ctrl-C (the session is closed as interrupted); returns undo."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    old = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    return lambda: signal.signal(signal.SIGTERM, old)
