@@ -141,3 +141,18 @@ def test_a_file_that_is_not_a_ct2_model_is_a_model_error(tmp_path):
         read_ct2_variables(tmp_path / "model.bin")
     with pytest.raises(ModelError):
         converted_checkpoint(tmp_path, "broken")
+
+
+def test_an_older_conversion_of_the_same_model_is_removed():
+    src = bundled_model_dir()
+    checkpoint, sidecar = cache_paths(src, "tiny.en")
+    older = checkpoint.with_name("tiny.en-0123456789abcdef.pt")  # e.g. before an upgrade
+    older.parent.mkdir(parents=True, exist_ok=True)
+    older.write_bytes(b"old weights")
+    older.with_name(older.name + ".json").write_text(json.dumps({"source": str(src.resolve())}))
+    mine = checkpoint.with_name("my-model-0.pt")  # another model's conversion stays
+    mine.write_bytes(b"other")
+    mine.with_name(mine.name + ".json").write_text(json.dumps({"source": "/somewhere/else"}))
+    converted_checkpoint(src, "tiny.en")
+    names = {p.name for p in checkpoint.parent.iterdir()}
+    assert names == {checkpoint.name, sidecar.name, mine.name, mine.name + ".json"}

@@ -30,12 +30,12 @@ from round_helpers import (
     recall_answers,
     wait_for_events,
 )
-from speech_helpers import shared_transcriber, silence, synth, write_wav
+from speech_helpers import shared_transcriber, silence, synth, word_error_rate, write_wav
 
 from trainer.choose import MIN_REPLIES_TO_LEVEL_UP, PastRound, choose_persona, current_level
 from trainer.personas import list_personas, load_persona
 from trainer.practice import PracticeOptions, Round
-from trainer.round_setup import InputPlan, ModelLoader, Trace, plan_input
+from trainer.round_setup import InputPlan, ModelLoader, plan_input
 from trainer.scoring import Scorecard
 from trainer.store import Store
 
@@ -354,9 +354,7 @@ def test_a_failed_transcription_keeps_the_audio_and_the_round_goes_on(tmp_path, 
                        np.concatenate([silence(0.4), synth(t), silence(1.0)]))
              for i, t in enumerate(texts)]
     persona = load_persona("dana")
-    asr = ModelLoader(None, None, Trace(""))
-    asr._result = _FailsOnce(shared_transcriber("faster-whisper"), fail_on=2)
-    asr._done.set()
+    asr = ModelLoader.holding(_FailsOnce(shared_transcriber("faster-whisper"), fail_on=2))
     clock = RoundClock()
     console = Console(file=open(tmp_path / "screen.txt", "w"), width=100)  # noqa: SIM115
     rnd = Round(persona=persona, source=WavFileSource(paths, clock=clock), asr=asr,
@@ -483,7 +481,8 @@ def test_spoken_round_through_the_virtual_microphone_with_voice(mic, tmp_path):
     assert rec.recall and len(rec.recall) == 2 and rec.recall[1]["correct"] is False
     users = [t for t in rec.turns if t.speaker == "user"]
     assert len(users) == 3
-    assert "hiring" in users[0].text.lower() and "like for you" in users[1].text.lower()
+    # what was said, as tiny.en hears espeak-ng through the microphone path
+    assert word_error_rate(replies, [t.text for t in users]) <= 0.35, [t.text for t in users]
     assert all(t.audio_path and t.pause_before_s is not None and t.pause_before_s > 0
                for t in users)
     # the persona's voice reached the speaker: sound on the speaker during the first line
@@ -524,7 +523,7 @@ def test_microphone_unplugged_mid_round_is_one_line_and_the_turns_are_kept(priva
     rec = stored(home)
     assert rec.state == "interrupted"
     assert [t.speaker for t in rec.turns][:2] == ["persona", "user"]
-    assert "hiring" in rec.turns[1].text.lower()
+    assert rec.turns[1].text and Path(rec.turns[1].audio_path).is_file()
 
 
 def test_plan_input_decides_before_anything_starts(tmp_path):
@@ -535,3 +534,49 @@ def test_plan_input_decides_before_anything_starts(tmp_path):
         plan_input(["mic", "a.wav"], None)
     with pytest.raises(UsageError, match="no such audio file"):
         plan_input([str(tmp_path / "missing.wav")], None)
+
+
+# --- the screen and the round's goal --------------------------------------------------------------
+
+
+def test_input_meter_spans_the_speech_range():
+    from trainer.live import METER_WIDTH, meter
+
+    assert meter(-100.0) == "▯" * METER_WIDTH  # silence
+    assert meter(0.0) == "▮" * METER_WIDTH  # full scale
+    quiet, loud = meter(-45.0).count("▮"), meter(-15.0).count("▮")
+    assert 0 < quiet < loud < METER_WIDTH
+
+
+def test_piped_screen_prints_whole_plain_lines():
+    import io
+
+    from rich.console import Console
+
+    from trainer.live import Briefing, Screen
+
+    buf = io.StringIO()
+    screen = Screen(Console(file=buf, width=40))
+    screen.briefing(Briefing(partner="Dana Whitfield, recruiter", setting="career fair",
+                             difficulty="easy", goal="Ask three questions.",
+                             opener_tip="Say who you are."))
+    long_line = "word " * 30
+    screen.persona_line("Dana", long_line.strip(), "small_talk")
+    screen.listening()
+    screen.level(-20.0)  # no redrawn meter when piped
+    screen.user_line("Hi")
+    out = buf.getvalue()
+    assert "\x1b[" not in out and "listening" not in out
+    assert f"[small talk] Dana: {long_line.strip()}" in out.splitlines()  # not wrapped at 40
+    assert "Your goal this round: Ask three questions." in out
+
+
+def test_goal_comes_from_the_last_round_skipping_its_persona_details():
+    from trainer.choose import round_goal
+
+    dana = load_persona("dana")
+    assert round_goal(dana, []) == dana.briefing.goal
+    card = {"hooks": [{"id": "puppy", "label": "rescue puppy Biscuit"}],
+            "start": ["Follow up on rescue puppy Biscuit.", "Offer something: an introduction."]}
+    assert round_goal(dana, [card]) == ("Offer something: an introduction. "
+                                        "(from your last round)")

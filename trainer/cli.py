@@ -51,7 +51,13 @@ def cli():
 @click.argument("more_inputs", nargs=-1, type=click.Path(), metavar="[FILE.wav ...]")
 def practice(persona_id, inputs, engine, model, no_voice, max_turns, seed, device,
              recall_answers, load_model_first, more_inputs):
-    """Run one practice round with a persona, then show the scorecard."""
+    """Run one practice round with a persona, then show the scorecard.
+
+    A short briefing, then the persona speaks and you answer out loud (or type, or give one
+    audio file per reply). The round ends when the persona wraps up, you say goodbye,
+    --max-turns is reached, or Ctrl-C (the round so far is kept). Then a two-question recall
+    check, the scorecard, and the session id to review it with `trainer review`.
+    """
     from trainer.errors import UsageError
     from trainer.practice import PracticeOptions, run_practice
 

@@ -121,22 +121,31 @@ class Screen:
             self._show_live(self._listen_text(METER_FLOOR_DB, hint))
         self._hint = hint
 
-    def level(self, dbfs: float, speaking: bool = False) -> None:
-        """Update the input meter (called ~31 times a second while listening)."""
+    def level(self, dbfs: float, speaking: bool = False, partner_talking: str = "") -> None:
+        """Update the input meter (called ~31 times a second while listening).
+
+        `partner_talking`: the persona's name while its line is still playing (the user may
+        cut in, but the clock of their turn has not started)."""
         if self.interactive and self._live is not None:
             now = time.monotonic()
             if now - self._last_draw < 0.08:  # the terminal redraws 12 times a second anyway
                 return
             self._last_draw = now
-            self._show_live(self._listen_text(dbfs, self._hint, speaking))
+            if partner_talking:
+                self._listen_started = now
+            self._show_live(self._listen_text(dbfs, self._hint, speaking, partner_talking))
 
-    def _listen_text(self, dbfs: float, hint: str, speaking: bool = False) -> Text:
+    def _listen_text(self, dbfs: float, hint: str, speaking: bool = False,
+                     partner_talking: str = "") -> Text:
         t = Text()
         t.append("● ", style="bold red" if speaking else "red")
-        t.append("listening " if not speaking else "hearing you ", style="bold")
+        if partner_talking and not speaking:
+            t.append(f"{partner_talking} is talking ", style="dim")
+        else:
+            t.append("listening " if not speaking else "hearing you ", style="bold")
         t.append(meter(dbfs), style="green" if speaking else "dim green")
-        secs = time.monotonic() - self._listen_started
-        t.append(f" {secs:4.0f}s", style="dim")
+        if not partner_talking:
+            t.append(f" {time.monotonic() - self._listen_started:4.0f}s", style="dim")
         if hint:
             t.append(f"  {hint}", style="dim")
         return t
@@ -190,6 +199,7 @@ class Screen:
         self._stop_live()
 
     def _print(self, *objects) -> None:
+        self._stop_live()  # a permanent line replaces the redrawn one
         # Piped output (logs, tests) keeps each line whole instead of wrapping at 80 columns.
         self.console.print(*objects, soft_wrap=not self.interactive)
 

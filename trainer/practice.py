@@ -141,6 +141,7 @@ class RoundResult:
 # --- the round --------------------------------------------------------------------------------
 
 LINE_GAP_S = 0.3  # silence between two lines of one persona reply
+SPEAKING_DBFS = -45.0  # the meter shows "hearing you" above this input level (display only)
 
 
 @dataclass
@@ -335,9 +336,12 @@ class Round:
         return utt
 
     def _on_level(self, dbfs: float) -> None:
-        self.screen.level(dbfs, speaking=dbfs > -45.0)
-        if self._speaking is not None:
-            self._trace_first_audio(self._speaking)
+        sp = self._speaking
+        talking = sp is not None and not sp.playback.done
+        self.screen.level(dbfs, speaking=dbfs > SPEAKING_DBFS,
+                          partner_talking=self.persona.first_name if talking else "")
+        if sp is not None:
+            self._trace_first_audio(sp)
         self._finish_speaking(wait=False)  # store the persona's line as soon as it is heard
 
     def _make_speculative(self):

@@ -1,7 +1,7 @@
 """Getting a round's edges ready: where replies come from, the speaker, the speech model.
 
 Each part is set up so the persona can speak within a couple of seconds of the command: the
-speech model loads in a thread (ModelLoader) and the speaker opens in a thread (open_player)
+speech model loads in a thread (ModelLoader) and the speaker opens in a thread (open_speaker)
 while the store and the persona are read. Also the round's process plumbing: the trace file
 benchmarks read (Trace), PortAudio's stderr noise, and SIGTERM handled like Ctrl-C.
 """
@@ -67,12 +67,23 @@ class ModelLoader:
         self._result = None
         self._error: BaseException | None = None
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="asr-load", daemon=True)
+        self._started = False
+        self._lock = threading.Lock()
+
+    @classmethod
+    def holding(cls, transcriber) -> ModelLoader:
+        """A loader that already holds a transcriber loaded elsewhere (tests, a long session)."""
+        loader = cls(None, None, Trace(""))
+        loader._result, loader._started = transcriber, True
+        loader._done.set()
+        return loader
 
     def start(self) -> ModelLoader:
-        """Start loading (again: no-op)."""
-        if not self._thread.is_alive() and not self._done.is_set():
-            self._thread.start()
+        """Start loading (a second call does nothing)."""
+        with self._lock:
+            if not self._started:
+                self._started = True
+                threading.Thread(target=self._run, name="asr-load", daemon=True).start()
         return self
 
     def _progress(self, what: str, fraction: float | None = None) -> None:
@@ -92,10 +103,6 @@ class ModelLoader:
         finally:
             sys.setswitchinterval(switch_s)
             self._done.set()
-
-    @property
-    def ready(self) -> bool:
-        return self._done.is_set()
 
     def wait(self, timeout_s: float, screen: Screen | None = None) -> bool:
         """Wait up to `timeout_s` for the load to finish (errors are left to get())."""

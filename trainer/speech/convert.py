@@ -316,7 +316,22 @@ def converted_checkpoint(
     tmp = sidecar.with_name(f".{sidecar.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(meta, indent=1))
     os.replace(tmp, sidecar)
+    _remove_stale(checkpoint, meta["source"])
     return checkpoint
+
+
+def _remove_stale(current: Path, source: str) -> None:
+    """Delete older conversions of the same source folder (e.g. before a package upgrade)."""
+    for other in current.parent.glob("*.pt.json"):
+        if other.name == current.name + ".json":
+            continue
+        try:
+            if json.loads(other.read_text()).get("source") != source:
+                continue
+            other.with_suffix("").unlink(missing_ok=True)  # x.pt.json -> x.pt
+            other.unlink(missing_ok=True)
+        except (OSError, ValueError, AttributeError):
+            continue
 
 
 def load_whisper_checkpoint(path: Path):
