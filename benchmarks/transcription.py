@@ -131,7 +131,7 @@ def figures(quick: bool) -> list[dict]:
     """Per engine: median s and RTF for 2/5/15 s replies, WER, load time, peak memory."""
     from trainer.speech.asr import DEFAULT_ENGINE
 
-    repeats = 3 if quick else 7
+    repeats = 1 if quick else 7  # quick: one pass, so scripts/bench --quick stays under 2 min
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-asr-") as home:
         # convert once up front, so no load time below includes the one-off conversion

@@ -364,7 +364,7 @@ def test_a_failed_transcription_keeps_the_audio_and_the_round_goes_on(tmp_path, 
     assert result.status == "completed" and result.end_reason == "out_of_input"
     rec = stored(trainer_home, result.session_id)
     users = [t for t in rec.turns if t.speaker == "user"]
-    assert len(users) == 3
+    assert len(users) == 2
     failed = users[1]
     assert failed.error and "out of memory" in failed.error and failed.text == ""
     assert failed.audio_path and Path(failed.audio_path).is_file()  # the audio is kept
@@ -458,7 +458,6 @@ def test_input_files_may_follow_one_input_option(cli, tmp_path):
 def test_spoken_round_through_the_virtual_microphone_with_voice(mic, tmp_path):
     home, trace = tmp_path / "home", tmp_path / "trace.jsonl"
     replies = ["Hello, I'm Sam, nice to meet you. What roles are you hiring for?",
-               "What was that like for you?",
                "Thanks, it was lovely to meet you. Goodbye!"]
     proc = popen_practice("--persona", "dana", "--seed", str(SEED), "--input", "mic",
                           env={**mic.env(), "TRAINER_HOME": str(home),
@@ -480,7 +479,7 @@ def test_spoken_round_through_the_virtual_microphone_with_voice(mic, tmp_path):
     rec = stored(home, session_id_from(out))
     assert rec.recall and len(rec.recall) == 2 and rec.recall[1]["correct"] is False
     users = [t for t in rec.turns if t.speaker == "user"]
-    assert len(users) == 3
+    assert len(users) == 2
     # what was said, as tiny.en hears espeak-ng through the microphone path
     assert word_error_rate(replies, [t.text for t in users]) <= 0.35, [t.text for t in users]
     assert all(t.audio_path and t.pause_before_s is not None and t.pause_before_s > 0

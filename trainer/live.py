@@ -64,11 +64,9 @@ class Screen:
     # --- before the round ---------------------------------------------------------------------
     def notice(self, message: str) -> None:
         """A one-line message outside the conversation (no microphone found, model ready...)."""
-        self._stop_live()
         self._print(Text(message, style="yellow"))
 
     def info(self, message: str) -> None:
-        self._stop_live()
         self._print(Text(message, style="dim"))
 
     def briefing(self, b: Briefing) -> None:
@@ -105,7 +103,6 @@ class Screen:
 
     # --- during the round ---------------------------------------------------------------------
     def persona_line(self, name: str, text: str, phase: str = "") -> None:
-        self._stop_live()
         line = Text()
         if phase and phase != self._last_phase:
             self._last_phase = phase
@@ -155,7 +152,6 @@ class Screen:
             self._show_live(Text("… transcribing", style="dim"))
 
     def user_line(self, text: str, note: str = "") -> None:
-        self._stop_live()
         line = Text()
         line.append("You: ", style="bold cyan")
         line.append(text if text else "(nothing heard)", style="" if text else "dim")
@@ -165,17 +161,14 @@ class Screen:
 
     def nudge(self, text: str) -> None:
         """The round's one optional live tip."""
-        self._stop_live()
         self._print(Text(f"  tip: {text}", style="italic yellow"))
 
     def round_over(self, reason: str) -> None:
-        self._stop_live()
         self._print(Text(f"— {reason} —", style="dim"))
         self._print()
 
     # --- after the round ----------------------------------------------------------------------
     def heading(self, title: str) -> None:
-        self._stop_live()
         self._print(Text(title, style="bold underline"))
 
     def recall_result(self, question: str, given: str, correct: bool, answer: str) -> None:
@@ -187,7 +180,6 @@ class Screen:
         self._print(line)
 
     def saved(self, session_id: str, status: str = "completed") -> None:
-        self._stop_live()
         label = "Saved" if status == "completed" else f"Saved ({status})"
         self._print(Text.assemble(
             (f"{label} as session {session_id}. ", "bold"),

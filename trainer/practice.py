@@ -179,8 +179,10 @@ class Round:
         self.briefing = briefing
         self.read_answer = read_answer  # typed recall answers (None: not asked by typing)
         self.spoken_recall = spoken_recall  # recall answers said into the microphone
-        self.conversation = Conversation(persona, seed=options.seed)
-        self.rng = random.Random(options.seed)
+        # A round without --seed still gets one, stored with the session, so it can be replayed.
+        self.seed = options.seed if options.seed is not None else random.randrange(2**31)
+        self.conversation = Conversation(persona, seed=self.seed)
+        self.rng = random.Random(self.seed)
         self.session_id = ""
         self.turns: list[Turn] = []
         self.nudges: list[str] = []
@@ -197,7 +199,7 @@ class Round:
         p = self.persona
         self.session_id = self.store.start_session(
             p.id, p.name, p.setting, p.difficulty, hooks=list(p.hook_cues()),
-            meta={"seed": self.options.seed, "input": getattr(self.source, "kind", ""),
+            meta={"seed": self.seed, "input": getattr(self.source, "kind", ""),
                   "engine": self.options.engine, "model": self.options.model,
                   "voice": self.options.voice, "max_turns": self.options.max_turns,
                   "persona_file": str(p.path) if p.path else None})
