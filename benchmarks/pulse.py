@@ -37,6 +37,7 @@ import numpy as np
 
 SAMPLE_RATE_HZ = 16_000
 CHUNK_SAMPLES = 160  # the feeder writes 10 ms at a time
+KEEP_SPEAKER_S = 300.0  # how much of the speaker's recording is kept for speaker_audio()
 SPEAKER = "speaker"
 MIC = "mic"
 
@@ -93,11 +94,12 @@ class _MonitorRecorder:
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
         )
         self._lock = threading.Lock()
-        self._chunks: list[np.ndarray] = []
+        self._chunks: list[tuple[float, np.ndarray]] = []  # (time of first sample, samples)
         self._n = 0
-        # Time of sample 0: the smallest (arrival time - samples received / rate) over all reads.
-        # Each sample was played no later than it arrived, so the minimum is the tightest bound.
-        self._anchor: float | None = None
+        # Time of sample 0: the smallest (arrival time - samples received / rate) over the
+        # last ~2 s of reads. Each sample was played no later than it arrived, so the minimum
+        # is the tightest bound; a recent window follows any samples parec drops.
+        self._anchors: deque[float] = deque(maxlen=100)
         self._taps: list[deque] = []
         self._thread = threading.Thread(target=self._run, name="pulse-monitor", daemon=True)
         self._thread.start()
@@ -114,10 +116,12 @@ class _MonitorRecorder:
                 data += out.read(1)
             samples = np.frombuffer(data, dtype=np.int16).astype(np.float32) / 32768.0
             with self._lock:
-                self._chunks.append(samples)
+                start = self._n
                 self._n += len(samples)
-                anchor = now - self._n / SAMPLE_RATE_HZ
-                self._anchor = anchor if self._anchor is None else min(self._anchor, anchor)
+                self._anchors.append(now - self._n / SAMPLE_RATE_HZ)
+                self._chunks.append((min(self._anchors) + start / SAMPLE_RATE_HZ, samples))
+                while self._chunks and self._chunks[0][0] < now - KEEP_SPEAKER_S:
+                    self._chunks.pop(0)
                 for tap in self._taps:
                     tap.append(samples)
 
@@ -131,14 +135,15 @@ class _MonitorRecorder:
     def audio_between(self, start_mono: float, end_mono: float) -> tuple[np.ndarray, float]:
         """Samples played between two monotonic times, and the time of the first one."""
         with self._lock:
-            if self._anchor is None or not self._chunks:
-                return np.zeros(0, np.float32), start_mono
-            allaudio = np.concatenate(self._chunks)
-            self._chunks = [allaudio]
-            anchor = self._anchor
-        i0 = max(0, int((start_mono - anchor) * SAMPLE_RATE_HZ))
-        i1 = max(i0, min(len(allaudio), int((end_mono - anchor) * SAMPLE_RATE_HZ)))
-        return allaudio[i0:i1].copy(), anchor + i0 / SAMPLE_RATE_HZ
+            chunks = [(t, a) for t, a in self._chunks
+                      if t + len(a) / SAMPLE_RATE_HZ > start_mono and t < end_mono]
+        if not chunks:
+            return np.zeros(0, np.float32), start_mono
+        t0 = chunks[0][0]
+        audio = np.concatenate([a for _, a in chunks])
+        i0 = max(0, int((start_mono - t0) * SAMPLE_RATE_HZ))
+        i1 = max(i0, min(len(audio), int((end_mono - t0) * SAMPLE_RATE_HZ)))
+        return audio[i0:i1].copy(), t0 + i0 / SAMPLE_RATE_HZ
 
     def stop(self) -> None:
         self._proc.terminate()

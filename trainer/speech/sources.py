@@ -17,6 +17,7 @@ import queue
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from trainer.speech.playback import Playback, PlayResult, RoundClock
 from trainer.speech.vad import FRAME_SAMPLES, SileroVad
 from trainer.types import SAMPLE_RATE_HZ, Utterance
 
+ANCHOR_BLOCKS = 64  # blocks (~2 s) over which the capture clock is anchored, see _take_block
 MIC_HINT = "check the microphone (`trainer check`), pick one with --device, or use --input text"
 LEVEL_FLOOR_DBFS = -100.0
 
@@ -211,8 +213,9 @@ class MicSource(_AudioSource):
     The stream opens on the first `listen()` (or `open()`) and stays open for the round, so
     speech that starts while the persona is talking is heard. Each `listen()` starts with the
     audio captured from `pre_roll_s` before the call. Sample times come from counting samples,
-    anchored to the arrival times of the audio blocks (the earliest-arriving block bounds the
-    capture clock; measured within 5 ms of the truth through PulseAudio).
+    anchored to the arrival times of the audio blocks (the earliest-arriving block of the last
+    ~2 s bounds the capture clock; measured within 5 ms of the truth through PulseAudio).
+    Input overflows (samples the device dropped) are counted in `overflows`.
 
     Raises DeviceError (one line with the fix) for no device, a device that cannot be opened,
     or a stream that stops delivering audio for `stall_s` (unplugged mid-round).
@@ -237,6 +240,7 @@ class MicSource(_AudioSource):
         self._q: queue.Queue = queue.Queue()
         self._n_in = 0  # device-rate samples received
         self._anchor: float | None = None  # monotonic time of device sample 0
+        self._anchors: deque[float] = deque(maxlen=ANCHOR_BLOCKS)
         self._n16 = 0  # 16 kHz samples produced
         self._pending = np.zeros(0, np.float32)  # 16 kHz samples not yet in a frame
 
@@ -301,8 +305,12 @@ class MicSource(_AudioSource):
             return False
         self.overflows += int(overflow)
         self._n_in += len(block)
-        anchor = arrived - self._n_in / self._rate_hz
-        self._anchor = anchor if self._anchor is None else min(self._anchor, anchor)
+        # Each block was captured no later than it arrived, so the smallest (arrival - samples
+        # counted / rate) bounds the time of sample 0 best. Over the last ~2 s, not all time:
+        # if the device drops samples (an overflow on a busy machine) the count falls behind
+        # and the anchor must move forward, or every later time would be early by the loss.
+        self._anchors.append(arrived - self._n_in / self._rate_hz)
+        self._anchor = min(self._anchors)
         if self._resampler is not None:
             block = self._resampler.resample_chunk(block)
         self._pending = np.concatenate([self._pending, block.astype(np.float32)])
