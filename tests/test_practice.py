@@ -364,7 +364,7 @@ def test_a_failed_transcription_keeps_the_audio_and_the_round_goes_on(tmp_path, 
     assert result.status == "completed" and result.end_reason == "out_of_input"
     rec = stored(trainer_home, result.session_id)
     users = [t for t in rec.turns if t.speaker == "user"]
-    assert len(users) == 2
+    assert len(users) == 3
     failed = users[1]
     assert failed.error and "out of memory" in failed.error and failed.text == ""
     assert failed.audio_path and Path(failed.audio_path).is_file()  # the audio is kept
