@@ -576,6 +576,6 @@ def test_goal_comes_from_the_last_round_skipping_its_persona_details():
     dana = load_persona("dana")
     assert round_goal(dana, []) == dana.briefing.goal
     card = {"hooks": [{"id": "puppy", "label": "rescue puppy Biscuit"}],
-            "start": ["Follow up on rescue puppy Biscuit.", "Offer something: an introduction."]}
+            "start": ["Ask about what Dana mentioned: rescue puppy Biscuit.", "Offer something: an introduction."]}
     assert round_goal(dana, [card]) == ("Offer something: an introduction. "
                                         "(from your last round)")

@@ -308,7 +308,7 @@ def test_missed_hook_tip_quotes_the_user_and_uses_the_hook_suggestion():
     text = tip.text()
     assert "You said: 'um so like i work in finance" in text
     assert text.endswith("Try: 'How long have you had Biscuit?'")
-    assert "Follow up on her rescue puppy Biscuit." in card.start
+    assert "Ask about what Dana mentioned: her rescue puppy Biscuit." in card.start
 
 
 def test_tips_for_closed_questions_fillers_and_a_missing_ask():

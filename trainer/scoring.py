@@ -618,8 +618,11 @@ def _verdict(card: Scorecard, users: list[_UserTurn], turns: list[Turn],
         reply = next((u for u in users if u.turn.index > h.dropped_turn), None)
         suggestion = (cue.suggestion if cue and cue.suggestion
                       else f"You mentioned {h.label} - how did that come about?")
-        start.append(f"Follow up on {h.label}.")
-        tips.append(Tip("hook_uptake", f"{_cap(name)} mentioned {h.label} and it went unasked.",
+        # labels are noun phrases or clauses ("rescue puppy Biscuit", "used to teach
+        # chemistry"): set them off with a colon so both read naturally
+        start.append(f"Ask about what {_cap(name)} mentioned: {h.label}.")
+        tips.append(Tip("hook_uptake", f"{_cap(name)} mentioned something personal ({h.label}) "
+                        "and nobody asked about it.",
                         quote=_short(reply.turn.text) if reply else None,
                         suggestion=suggestion, turn_index=reply.turn.index if reply else None))
 

@@ -146,7 +146,7 @@ def _pretty(target: str) -> str:
 
 
 def _headline_extra(card) -> str:
-    missed = [m.label.lower() for m in card.metrics if m.passed is False][:3]
+    missed = [m.label[:1].lower() + m.label[1:] for m in card.metrics if m.passed is False][:3]
     return f"; work on: {', '.join(missed)}" if missed else ""
 
 
