@@ -158,9 +158,12 @@ _KIND_DET = word_set(
     two many each his her my your our their""")
 
 
-def _find_fillers(words: list[str], marks: list[str]) -> list[str]:
-    """Fillers in order of appearance; `marks[i]` is the punctuation before words[i]."""
-    out: list[str] = []
+def _find_fillers(words: list[str], marks: list[str]) -> list[tuple[str, int, int]]:
+    """Fillers in order of appearance as (filler, first word index, word count).
+
+    `marks[i]` is the punctuation before words[i].
+    """
+    out: list[tuple[str, int, int]] = []
     n = len(words)
     i = 0
     while i < n:
@@ -171,25 +174,50 @@ def _find_fillers(words: list[str], marks: list[str]) -> list[str]:
         boundary = i == 0 or marks[i] != ""
         step = 1
         if w in FILLER_WORDS:
-            out.append(w)
+            out.append((w, i, 1))
         elif w == "like" and _like_is_filler(words, i, boundary):
-            out.append("like")
+            out.append(("like", i, 1))
         elif w == "you" and nxt == "know" and prev not in _KNOW_VERB_PREV and (
                 not after or after not in _KNOW_OBJECT or marks[i + 2] != ""):
-            out.append("you know")
+            out.append(("you know", i, 2))
             step = 2
         elif w in ("sort", "kind") and nxt == "of" and prev not in _KIND_DET:
-            out.append(f"{w} of")
+            out.append((f"{w} of", i, 2))
             step = 2
         elif w in ("kinda", "sorta") and prev not in _KIND_DET:
-            out.append(w)
+            out.append((w, i, 1))
         elif w == "i" and nxt == "mean" and (boundary or prev in _LIKE_FILLER_PREV) and \
                 after not in ("to", "what", "you", "the") and not (
                     after in ("it", "that") and (i + 3 >= n or marks[i + 3] != "")):
-            out.append("i mean")
+            out.append(("i mean", i, 2))
             step = 2
         i += step
     return out
+
+
+def _without_fillers(toks: list[str], spans: list[tuple[str, int, int]]) -> list[str]:
+    """`toks` with the filler words and the commas that bracket them removed.
+
+    A filler set off by commas ("I can, you know, do my own thing") otherwise splits the clause
+    and leaves a fragment that reads as a question ("do my own thing", "like really want to..."
+    -> "want to...?"). Sentence marks (.?!) are kept: they still end clauses.
+    """
+    drop_words = {i for _, start, n in spans for i in range(start, start + n)}
+    if not drop_words:
+        return toks
+    keep = [True] * len(toks)
+    word_i = -1
+    for t_i, t in enumerate(toks):
+        if t in "?.!;,\n":
+            continue
+        word_i += 1
+        if word_i not in drop_words:
+            continue
+        keep[t_i] = False
+        for j in (t_i - 1, t_i + 1):  # the comma on either side of the filler
+            if 0 <= j < len(toks) and toks[j] == ",":
+                keep[j] = False
+    return [t for t, k in zip(toks, keep, strict=True) if k]
 
 
 def _like_is_filler(words: list[str], i: int, boundary: bool) -> bool:
@@ -287,7 +315,8 @@ def analyze_utterance(
     joined = " ".join(exp_all)
 
     # Fillers first: "you know" as a filler is neither a question nor a you-word.
-    feats.fillers = _find_fillers(words_raw, marks)
+    filler_spans = _find_fillers(words_raw, marks)
+    feats.fillers = [f for f, _, _ in filler_spans]
     feats.filler_rate = len(feats.fillers) / len(words_raw)
     filler_you = sum(1 for f in feats.fillers if f == "you know")
     feats.i_words = sum(1 for w in words_raw if w in I_WORDS) - sum(
@@ -303,8 +332,9 @@ def analyze_utterance(
     feats.is_opener = _is_opener(exp_all, joined)
     feats.uses_name = _uses_name(words_raw, ctx.partner_name)
 
-    # Questions, clause by clause.
-    all_clauses = clauses(toks)
+    # Questions, clause by clause, read without the fillers: "I can, you know, do my own thing"
+    # is one statement, not "I can" + the yes/no question "do my own thing?".
+    all_clauses = clauses(_without_fillers(toks, filler_spans))
     q_clauses: list[tuple[Clause, str]] = []
     if not feats.is_backchannel:
         for c in all_clauses:
