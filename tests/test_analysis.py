@@ -264,6 +264,34 @@ def test_fillers(text, fillers):
     assert analyze_utterance(text).fillers == fillers
 
 
+@pytest.mark.parametrize("text", [
+    # A filler set off by commas used to split off a fragment read as a question.
+    "We want a place where we can, you know, set our own hours.",
+    "I basically, like, really want to get back into research.",
+    "She runs a podcast, which gets, um, a few thousand listeners.",
+    "I moved to Berlin, which led me to startups.",
+    "I met Sam, who got me into climbing.",
+    "so i can uh do the whole thing from home",
+])
+def test_statements_with_fillers_are_not_questions(text):
+    f = analyze_utterance(text)
+    assert not f.is_question, f.questions
+
+
+@pytest.mark.parametrize("text,form", [
+    ("Could you, um, tell me a bit about your team?", "embedded"),
+    ("Have you, like, worked with them before?", "yes_no"),
+    ("Um, where, uh, where did you study?", "wh"),
+    ("you know what i mean", "tag"),
+    ("you know the host right", "tag"),
+    ("do you know anyone at the bank", "yes_no"),
+    ("Oh cool, who got you into that?", "wh"),
+    ("I have two offers, which one should I take?", "wh"),
+])
+def test_questions_with_fillers_or_commas_stay_questions(text, form):
+    assert analyze_utterance(text).question_form == form
+
+
 def test_filler_rate_is_fillers_per_word():
     f = analyze_utterance("um i uh work in sales")
     assert f.word_count == 6 and f.filler_rate == pytest.approx(2 / 6)

@@ -177,8 +177,11 @@ def _find_fillers(words: list[str], marks: list[str]) -> list[tuple[str, int, in
             out.append((w, i, 1))
         elif w == "like" and _like_is_filler(words, i, boundary):
             out.append(("like", i, 1))
-        elif w == "you" and nxt == "know" and prev not in _KNOW_VERB_PREV and (
-                not after or after not in _KNOW_OBJECT or marks[i + 2] != ""):
+        elif w == "you" and nxt == "know" and (
+                # set off by commas it is a filler even after "can" ("I can, you know, do...")
+                (boundary and i > 0 and (not after or marks[i + 2] != ""))
+                or prev not in _KNOW_VERB_PREV and (
+                    not after or after not in _KNOW_OBJECT or marks[i + 2] != "")):
             out.append(("you know", i, 2))
             step = 2
         elif w in ("sort", "kind") and nxt == "of" and prev not in _KIND_DET:
@@ -217,7 +220,12 @@ def _without_fillers(toks: list[str], spans: list[tuple[str, int, int]]) -> list
         for j in (t_i - 1, t_i + 1):  # the comma on either side of the filler
             if 0 <= j < len(toks) and toks[j] == ",":
                 keep[j] = False
-    return [t for t, k in zip(toks, keep, strict=True) if k]
+    out = [t for t, k in zip(toks, keep, strict=True) if k]
+    # A restart the filler covered ("what, uh, what made you...") is said once.
+    return [t for i, t in enumerate(out) if not (i and t == out[i - 1] and t in _RESTART_WORDS)]
+
+
+_RESTART_WORDS = WH | {"i"}
 
 
 def _like_is_filler(words: list[str], i: int, boundary: bool) -> bool:

@@ -48,9 +48,12 @@ def cli():
               "for rounds from WAV files.")
 @click.option("--load-model-first", is_flag=True, hidden=True,
               help="Load the speech model before the persona speaks (benchmark baseline).")
+@click.option("--no-barge-in", is_flag=True,
+              help="For speakers without headphones: the microphone hears the persona, so "
+              "talking over it is off and you answer once it has finished.")
 @click.argument("more_inputs", nargs=-1, type=click.Path(), metavar="[FILE.wav ...]")
 def practice(persona_id, inputs, engine, model, no_voice, max_turns, seed, device,
-             recall_answers, load_model_first, more_inputs):
+             recall_answers, load_model_first, no_barge_in, more_inputs):
     """Run one practice round with a persona, then show the scorecard.
 
     A short briefing, then the persona speaks and you answer out loud (or type, or give one
@@ -68,7 +71,8 @@ def practice(persona_id, inputs, engine, model, no_voice, max_turns, seed, devic
     options = PracticeOptions(
         persona=persona_id, inputs=tuple(inputs) + tuple(more_inputs), engine=engine,
         model=model, voice=not no_voice, max_turns=max_turns, seed=seed, device=device,
-        recall_answers=tuple(recall_answers), load_model_first=load_model_first)
+        recall_answers=tuple(recall_answers), load_model_first=load_model_first,
+        barge_in=not no_barge_in)
     return run_practice(options).exit_code
 
 

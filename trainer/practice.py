@@ -53,9 +53,9 @@ from trainer.round_setup import (
     make_voice,
     open_speaker,
     plan_input,
-    portaudio_noise_filtered,
 )
 from trainer.scoring import RecallItem, Scorecard, grade_recall, score_round
+from trainer.speech.devices import portaudio_noise_filtered
 from trainer.types import Line, RecallQuestion, Turn, Utterance
 
 OPENER_WAITS_FOR_MODEL_S = 2.0  # longest wait for the speech model before the first line
@@ -105,6 +105,9 @@ class PracticeOptions:
             the start-up benchmark's baseline).
         interactive: the user is at a terminal (typed recall answers can be asked for);
             None: decided from stdin.
+        barge_in: the user may talk over the persona, which stops it. False (--no-barge-in)
+            for speakers without headphones: the microphone hears the persona, and that echo
+            would count as an interruption. The microphone then listens once the line ended.
     """
 
     persona: str | None = None
@@ -118,6 +121,7 @@ class PracticeOptions:
     recall_answers: tuple[str, ...] = ()
     load_model_first: bool = False
     interactive: bool | None = None
+    barge_in: bool = True
     nudge: NudgeOptions = field(default_factory=NudgeOptions)
 
 
@@ -318,10 +322,12 @@ class Round:
         """The next reply; None when the replies ran out."""
         sp = self._speaking
         kind = getattr(self.source, "kind", "")
-        if kind == "mic" and sp is not None:
+        if kind == "mic" and sp is not None and self.options.barge_in:
             after = sp.playback  # listen while it plays: the user may talk over it
         else:
-            self._finish_speaking()  # files and typed replies start after the line
+            # files, typed replies and --no-barge-in (the mic would hear the persona) start
+            # after the line
+            self._finish_speaking()
             after = self._last_heard
         self.trace("listening", reply=self.conversation.turns + 1)
         if kind in ("mic", "wav"):
@@ -385,7 +391,8 @@ class Round:
                 text, words = tr.text.strip(), list(tr.words)
                 meta = {"engine": tr.engine, "model": tr.model,
                         "asr_s": round(tr.seconds_taken, 3),
-                        "audio_start_s": round(getattr(utt, "audio_start_s", utt.start_s), 3)}
+                        "audio_start_s": round(utt.start_s if utt.audio_start_s is None
+                                               else utt.audio_start_s, 3)}
             except (KeyboardInterrupt, DeviceError):
                 raise
             except Exception as exc:  # one bad turn must not end the round; its audio is kept
@@ -622,7 +629,10 @@ def _run(options: PracticeOptions, screen: Screen | None) -> RoundResult:
         cards = [s.scorecard for s in sessions if s.scorecard and s.state == "completed"]
 
         voice = make_voice(persona.voice.id, persona.voice.rate_wpm, options.voice)
-        source = make_source(plan, options.device, clock)
+        from trainer.speech.endpoint import EndpointOptions
+
+        source = make_source(plan, options.device, clock,
+                             EndpointOptions(allow_interrupt=options.barge_in))
         speaker.wait_ready()  # a speaker that cannot open fails here, before the round
         interactive = options.interactive
         if interactive is None:

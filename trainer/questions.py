@@ -146,7 +146,8 @@ def clauses(tokens: list[str]) -> list[Clause]:
         merged: list[list[str]] = []
         for p in pieces:
             pe = expand(p)
-            starts_q = question_form(pe, "") is not None
+            starts_q = question_form(pe, "") is not None and not (
+                merged and _relative_after_comma(merged[-1], pe))
             if merged and not starts_q and not question_form(expand(merged[-1]), ""):
                 merged[-1].extend(p)
             else:
@@ -154,6 +155,22 @@ def clauses(tokens: list[str]) -> list[Clause]:
         for k, p in enumerate(merged):
             result.append(Clause(p, c.mark if k == len(merged) - 1 else ""))
     return result
+
+
+_RELATIVE_WH = word_set("which who whose")
+
+
+def _relative_after_comma(prev: list[str], piece: list[str]) -> bool:
+    """Is `piece` a relative clause after a noun ("my blog, which gets lots of readers",
+    "Sam, who got me into it") rather than a question ("oh cool, who got you into it")?"""
+    if not prev or len(piece) < 2 or piece[0] not in _RELATIVE_WH:
+        return False
+    # Subject-auxiliary inversion keeps it a question: "two offers, which one should I take".
+    if any(piece[k] in AUX and piece[k + 1] in PRON_SUBJ for k in range(1, min(len(piece) - 1, 5))):
+        return False
+    last = expand(prev)[-1]
+    return not (last in LEAD or last in BACKCHANNEL_WORDS or last in _REACTION_ADJ
+                or last in _EXCLAIM_ADJ)
 
 
 def strip_lead(exp: list[str]) -> list[str]:
@@ -294,7 +311,8 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
     """Tags at the end of a clause: "you work in finance right", "it is huge isn't it"."""
     for tag in _TAG_ENDINGS:
         n = len(tag)
-        if len(exp) > n and tuple(exp[-n:]) == tag:
+        # "you know what i mean" on its own is still a check ("you know what I mean?").
+        if (len(exp) > n or tag[0] == "you") and tuple(exp[-n:]) == tag:
             return "yes_no" if tag[:2] == ("is", "that") else "tag"
     if len(exp) < 3:
         return None

@@ -3,7 +3,8 @@
 Each part is set up so the persona can speak within a couple of seconds of the command: the
 speech model loads in a thread (ModelLoader) and the speaker opens in a thread (open_speaker)
 while the store and the persona are read. Also the round's process plumbing: the trace file
-benchmarks read (Trace), PortAudio's stderr noise, and SIGTERM handled like Ctrl-C.
+benchmarks read (Trace) and SIGTERM handled like Ctrl-C. (PortAudio's stderr noise filter,
+portaudio_noise_filtered, moved to speech/devices.py; it is re-exported here.)
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import signal
 import sys
 import threading
@@ -24,6 +24,9 @@ from typing import Any
 
 from trainer.errors import TrainerError, UsageError
 from trainer.live import Screen
+
+# Lives with the devices now (`trainer check` uses it too); still importable from here.
+from trainer.speech.devices import portaudio_noise_filtered as portaudio_noise_filtered
 
 # --- trace ------------------------------------------------------------------------------------
 
@@ -231,17 +234,18 @@ def make_voice(voice_id: str, rate_wpm: int, voice_on: bool):
     return (Voice if voice_on else SilentVoice)(voice_id, rate_wpm)
 
 
-def make_source(plan: InputPlan, device: str | None, clock):
+def make_source(plan: InputPlan, device: str | None, clock, endpoint=None):
     """The reply source for the plan; a microphone is opened now, so a missing or busy one
-    fails before the persona speaks."""
+    fails before the persona speaks. `endpoint`: speech.endpoint.EndpointOptions (None: the
+    defaults)."""
     from trainer.speech.sources import MicSource, TextSource, WavFileSource
 
     if plan.kind == "mic":
-        src = MicSource(device, clock=clock)
+        src = MicSource(device, options=endpoint, clock=clock)
         src.open()
         return src
     if plan.kind == "files":
-        return WavFileSource(plan.files, clock=clock)
+        return WavFileSource(plan.files, options=endpoint, clock=clock)
     return TextSource(prompt=typed_prompt, clock=clock)
 
 
@@ -257,56 +261,6 @@ def typed_prompt() -> str | None:
 
 
 # --- process plumbing --------------------------------------------------------------------------
-
-# PortAudio's ALSA host API prints its internal checks straight to stderr (fprintf) when a
-# device goes away, e.g. "Expression 'PaAlsaStream_WaitForFrames(...)' failed in
-# 'src/hostapi/alsa/pa_linux_alsa.c', line: 4285". Debian's build does not export
-# PaUtil_SetDebugPrintFunction, so those lines are filtered out of our stderr instead; the
-# failure itself reaches us through the API and is reported as one DeviceError line.
-_PORTAUDIO_NOISE = re.compile(rb"^Expression '.*' failed in 'src/.*', line: \d+\s*$")
-_NOISE_START = b"Expression '"
-
-
-@contextlib.contextmanager
-def portaudio_noise_filtered():
-    """Route fd 2 through a filter that drops PortAudio's internal messages for the block."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no real stderr (e.g. embedded): nothing to filter
-        yield
-        return
-    read_fd, write_fd = os.pipe()
-    os.dup2(write_fd, 2)
-    os.close(write_fd)
-
-    def pump() -> None:
-        # Chunks, not lines: a prompt without a newline (input() writes it to stderr) must
-        # show at once. Only text that may still become a PortAudio line is held back.
-        pending = b""
-        while chunk := os.read(read_fd, 4096):
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            out = b"".join(ln + b"\n" for ln in lines if not _PORTAUDIO_NOISE.match(ln + b"\n"))
-            maybe_noise = pending[:len(_NOISE_START)] == _NOISE_START[:len(pending)]
-            if pending and not maybe_noise:
-                out, pending = out + pending, b""
-            if out:
-                os.write(saved, out)
-        if pending:
-            os.write(saved, pending)
-        os.close(read_fd)
-
-    thread = threading.Thread(target=pump, name="stderr-filter", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)  # closes the pipe's last write end: the pump sees EOF
-        thread.join(1.0)
-        os.close(saved)
-
 
 def _sigterm_as_interrupt(signum, frame):  # a polite kill stops the round like Ctrl-C
     raise KeyboardInterrupt

@@ -51,6 +51,9 @@ class Utterance:
     interrupted: bool = False  # user started while the persona was still speaking
     capped: bool = False  # cut at the maximum reply length
     timed_out: bool = False  # no reply within the no-reply timeout (silence)
+    # Round time of audio[0]: captured audio begins pre_roll before start_s (None: not known,
+    # e.g. typed replies)
+    audio_start_s: float | None = None
 
     @property
     def duration_s(self) -> float:

@@ -1,7 +1,12 @@
-"""Audio devices as PortAudio sees them."""
+"""Audio devices as PortAudio sees them, and quieting what PortAudio and ALSA print."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import sys
+import threading
 from dataclasses import dataclass
 
 from trainer.errors import DeviceError, TrainerError
@@ -137,3 +142,53 @@ def quiet_alsa_errors() -> None:
         lib.snd_lib_error_set_handler(_alsa_handler)
     except (OSError, AttributeError):
         _alsa_handler = None
+
+
+# PortAudio's ALSA host API prints its internal checks straight to stderr (fprintf) when a
+# device goes away, e.g. "Expression 'PaAlsaStream_WaitForFrames(...)' failed in
+# 'src/hostapi/alsa/pa_linux_alsa.c', line: 4285". Debian's build does not export
+# PaUtil_SetDebugPrintFunction, so those lines are filtered out of our stderr instead; the
+# failure itself reaches us through the API and is reported as one DeviceError line.
+_PORTAUDIO_NOISE = re.compile(rb"^Expression '.*' failed in 'src/.*', line: \d+\s*$")
+_NOISE_START = b"Expression '"
+
+
+@contextlib.contextmanager
+def portaudio_noise_filtered():
+    """Route fd 2 through a filter that drops PortAudio's internal messages for the block."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (e.g. embedded): nothing to filter
+        yield
+        return
+    read_fd, write_fd = os.pipe()
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+
+    def pump() -> None:
+        # Chunks, not lines: a prompt without a newline (input() writes it to stderr) must
+        # show at once. Only text that may still become a PortAudio line is held back.
+        pending = b""
+        while chunk := os.read(read_fd, 4096):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            out = b"".join(ln + b"\n" for ln in lines if not _PORTAUDIO_NOISE.match(ln + b"\n"))
+            maybe_noise = pending[:len(_NOISE_START)] == _NOISE_START[:len(pending)]
+            if pending and not maybe_noise:
+                out, pending = out + pending, b""
+            if out:
+                os.write(saved, out)
+        if pending:
+            os.write(saved, pending)
+        os.close(read_fd)
+
+    thread = threading.Thread(target=pump, name="stderr-filter", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # closes the pipe's last write end: the pump sees EOF
+        thread.join(1.0)
+        os.close(saved)

@@ -44,7 +44,8 @@ class EndpointOptions:
             keeps the current state (hysteresis). None: `vad_threshold - 0.15`, as in Silero.
         allow_interrupt: speech that starts while the persona is talking stops the persona.
             Turn it off when the microphone hears the speaker (no headphones), or the persona
-            would interrupt itself.
+            would interrupt itself; then listening after a finished line ignores the audio
+            from before its end and the room's echo (sources.ECHO_TAIL_S).
     """
 
     silence_s: float = 0.7

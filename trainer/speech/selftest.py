@@ -76,6 +76,16 @@ def run_check(device: int | str | None = None, *,
 
     Raises DependencyError when PortAudio itself is missing (nothing can be checked).
     """
+    from trainer.speech.devices import portaudio_noise_filtered
+
+    # A device that fails mid-check makes PortAudio print its internal checks on stderr; the
+    # failure itself is reported as the step's one line.
+    with portaudio_noise_filtered():
+        return _run_check(device, report=report, say=say, ask_user=ask_user,
+                          progress=progress, engine=engine, model=model)
+
+
+def _run_check(device, *, report, say, ask_user, progress, engine, model) -> list[CheckStep]:
     import_sounddevice()  # PortAudio missing: one error for the whole check
     from trainer.speech.playback import Player, RoundClock
     from trainer.speech.sources import MicSource

@@ -20,7 +20,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -43,6 +42,7 @@ from trainer.types import SAMPLE_RATE_HZ, Utterance
 ANCHOR_BLOCKS = 64  # blocks (~2 s) over which the capture clock is anchored, see _take_block
 MIC_HINT = "check the microphone (`trainer check`), pick one with --device, or use --input text"
 LEVEL_FLOOR_DBFS = -100.0
+ECHO_TAIL_S = 0.15  # a room's echo of the persona's last word (reverb), heard after its end
 
 LevelCallback = Callable[[float], None]
 """Called about 31 times a second while listening with the input level in dBFS
@@ -58,18 +58,15 @@ __all__ = [
 ]
 
 
-@dataclass
 class CapturedUtterance(Utterance):
     """An Utterance cut from an audio stream.
 
     `start_s`/`end_s` are the detected start and end of speech on the round clock. `audio`
-    starts `pre_roll_s` earlier, at `audio_start_s`, and runs up to `tail_s` past `end_s`
-    (ASR needs the soft onset and the fade-out). `pause_before_s` is `start_s` minus the end of
-    the persona's line; it is negative when the user started while the persona was talking
-    (`interrupted`).
+    starts `pre_roll_s` earlier, at `audio_start_s` (always set here), and runs up to `tail_s`
+    past `end_s` (ASR needs the soft onset and the fade-out). `pause_before_s` is `start_s`
+    minus the end of the persona's line; it is negative when the user started while the
+    persona was talking (`interrupted`).
     """
-
-    audio_start_s: float = 0.0
 
 
 class ReplySource(Protocol):
@@ -131,6 +128,9 @@ class _AudioSource:
         o = self.options
         ep = Endpointer(o, SAMPLE_RATE_HZ)
         persona_end_s, playing = _persona_end(after)
+        mute_until_s = -math.inf
+        if not o.allow_interrupt and persona_end_s is not None:
+            mute_until_s = persona_end_s + ECHO_TAIL_S
         self._t_first = self.clock.now()
         for i, frame in enumerate(self._frames(playing)):
             if i == 0:
@@ -144,6 +144,10 @@ class _AudioSource:
                 playing = None
             if on_level is not None:
                 on_level(level_dbfs(frame))
+            if self._t(i * FRAME_SAMPLES) < mute_until_s:
+                # Interrupts off (no headphones): what the microphone caught before the line
+                # ended -- the pre-roll, the room's echo -- is the persona's voice, not a reply.
+                frame = np.zeros_like(frame)
             for ev in ep.push(frame, self._vad.prob(frame)):
                 if isinstance(ev, SpeechStarted):
                     if playing is not None and o.allow_interrupt:
@@ -520,21 +524,39 @@ class SpeculativeTranscriber:
     final audio is transcribed now. `transcribe_fn` is any function audio -> result (e.g.
     `lambda a: transcriber.transcribe(a, sample_rate_hz=16000)`).
 
-    `last_reused` tells whether the last `transcribe` used a draft.
+    A reply with several pauses must not queue a transcription per pause (the final result
+    would wait for all of them: ~3 s after a live reply with a few pauses). So a new pause
+    supersedes the previous draft: cancelled if it has not started; if it is running, it runs
+    to its end (a transcription cannot be stopped half-way) but nothing waits for it. Drafts
+    run one at a time, so at most one stale draft is ever running, and the final result waits
+    for at most that one's remainder plus its own transcription.
+
+    `last_reused` tells whether the last `transcribe` used a draft; `drafts_started`,
+    `drafts_cancelled` (superseded before they ran) and `drafts_used` count drafts.
     """
 
     def __init__(self, transcribe_fn: Callable[[np.ndarray], Any]):
         self._fn = transcribe_fn
+        # One worker: a stale draft never shares the CPU with a newer draft.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr-draft")
         self._lock = threading.Lock()
         self._draft: tuple[np.ndarray, Future] | None = None
         self.last_reused = False
         self.drafts_started = 0
+        self.drafts_cancelled = 0
         self.drafts_used = 0
 
+    def _drop(self, future: Future) -> None:
+        """Cancel a superseded draft if it has not started (a running one finishes unwaited)."""
+        if future.cancel():
+            self.drafts_cancelled += 1
+
     def on_pause(self, audio: np.ndarray) -> None:
-        """Start a draft transcription of `audio` (the listen() pause callback)."""
+        """Start a draft transcription of `audio` (the listen() pause callback); it replaces
+        the previous draft."""
         with self._lock:
+            if self._draft is not None:
+                self._drop(self._draft[1])
             self._draft = (audio, self._pool.submit(self._fn, audio))
             self.drafts_started += 1
 
@@ -542,10 +564,16 @@ class SpeculativeTranscriber:
         """The transcription of `audio`, from the draft when it matches."""
         with self._lock:
             draft, self._draft = self._draft, None
-        if draft is not None and len(draft[0]) == len(audio) and np.array_equal(draft[0], audio):
-            self.last_reused = True
-            self.drafts_used += 1
-            return draft[1].result()
+        if draft is not None:
+            draft_audio, future = draft
+            # Not started yet: cancelled. That includes a matching draft queued behind a stale
+            # one, which is transcribed here now instead of after the stale one.
+            self._drop(future)
+            if (not future.cancelled() and len(draft_audio) == len(audio)
+                    and np.array_equal(draft_audio, audio)):
+                self.last_reused = True  # running or done: the quickest way to the result
+                self.drafts_used += 1
+                return future.result()
         self.last_reused = False
         return self._fn(audio)
 
