@@ -274,6 +274,7 @@ def test_typed_replies_carry_text_time_and_pause():
     assert utt.text == "I work on pipelines, and you?" and utt.audio is None
     assert 9.0 <= utt.start_s <= utt.end_s
     assert utt.pause_before_s == pytest.approx(utt.start_s - 9.0)
+    assert utt.audio_start_s is None  # no audio
     empty = src.listen()
     assert empty.timed_out and empty.text == ""
     assert src.listen() is None
@@ -303,3 +304,52 @@ def test_no_voice_lines_take_their_estimated_time_on_the_round_clock():
     src = TextSource(prompt=lambda: "Hi Dana, nice to meet you.", clock=clock)
     utt = src.listen(after=result)
     assert utt.start_s >= result.end_s and utt.pause_before_s >= 0
+
+
+def test_a_reply_with_several_pauses_waits_for_at_most_one_stale_draft(wav):
+    """Every pause used to queue one more full transcription on the single draft worker, and
+    the final transcript waited for all of them (~3 s late in a live round). Now a pause
+    supersedes the previous draft, so after the end of the turn the result needs at most the
+    one stale draft already running plus its own transcription."""
+    from speech_helpers import shared_transcriber
+
+    asr = shared_transcriber("faster-whisper")
+    runs = []  # (started, finished, samples) per real transcription
+
+    def transcribe(audio):
+        t0 = time.monotonic()
+        tr = asr.transcribe(audio, sample_rate_hz=SR)
+        # at least 1 s per transcription, as for a bigger model or a slower laptop: longer
+        # than the gaps between the phrases, so drafts pile up unless superseded
+        time.sleep(max(0.0, 1.0 - (time.monotonic() - t0)))
+        runs.append((t0, time.monotonic(), len(audio)))
+        return tr
+
+    phrases = ["I moved here last spring.", "Mostly for the job.", "My sister lives nearby.",
+               "And I love the coast."]
+    parts = [silence(0.5)]
+    for phrase, gap in zip(phrases, (0.5, 0.4, 0.6, 0.3), strict=True):
+        speech = synth(phrase)
+        on, off = speech_span(speech)  # espeak-ng pads its own silence: trim it
+        parts += [speech[int(on * SR):int(off * SR)], silence(gap)]  # gaps < silence_s
+    src = WavFileSource([wav("pauses.wav", *parts)])
+    spec = SpeculativeTranscriber(transcribe)
+    pauses = []
+
+    def on_pause(audio):
+        pauses.append(len(audio))
+        spec.on_pause(audio)
+
+    utt = src.listen(on_pause=on_pause)
+    t_end = time.monotonic()
+    result = spec.transcribe(utt.audio)
+    t_done = time.monotonic()
+    spec.close()
+    assert len(pauses) >= 4 and utt.duration_s > 5  # one turn with a pause per phrase
+    assert "coast" in result.text.lower()  # the whole reply, not a stale draft
+    started_after_end = [r for r in runs if r[0] >= t_end]
+    finished_while_waiting = [r for r in runs if t_end <= r[1] <= t_done]
+    assert len(started_after_end) <= 1, runs  # no queue of drafts left to run
+    assert len(finished_while_waiting) <= 2, runs  # one stale draft + the final at most
+    assert spec.drafts_cancelled >= len(pauses) - 2  # superseded drafts never ran
+    assert len(runs) <= 3

@@ -579,3 +579,63 @@ def test_goal_comes_from_the_last_round_skipping_its_persona_details():
             "start": ["Ask about what Dana mentioned: rescue puppy Biscuit.", "Offer something: an introduction."]}
     assert round_goal(dana, [card]) == ("Offer something: an introduction. "
                                         "(from your last round)")
+
+
+@pytest.mark.audio
+@pytest.mark.model
+def test_no_barge_in_lets_a_speaker_the_mic_hears_finish_its_lines(mic, tmp_path):
+    """Speakers without headphones: the microphone hears the persona. With barge-in (the
+    default) that echo would stop the persona and be taken as the user's reply; with
+    --no-barge-in the persona finishes every line and only the user's words are replies."""
+    home, trace = tmp_path / "home", tmp_path / "trace.jsonl"
+    mic.set_loopback(True, gain=0.5)  # the speaker is heard by the microphone
+    replies = ["Hello, I'm Sam, nice to meet you. What roles are you hiring for?",
+               "Thanks, it was lovely to meet you. Goodbye!"]
+    proc = popen_practice("--persona", "dana", "--seed", str(SEED), "--input", "mic",
+                          "--no-barge-in",
+                          env={**mic.env(), "TRAINER_HOME": str(home),
+                               "TRAINER_TRACE": str(trace)})
+    try:
+        for i, text in enumerate(replies, 1):
+            wait_for_events(trace, "persona_done", i, timeout_s=90, proc=proc)
+            mic.say(synth(text), at_mono=time.monotonic() + 0.5).wait(30)
+        for i, text in enumerate(["Biscuit.", "I don't remember."], 1):
+            wait_for_events(trace, "recall_listening", i, timeout_s=90, proc=proc)
+            mic.say(synth(text), at_mono=time.monotonic() + 0.5).wait(30)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    rec = stored(home, session_id_from(out))
+    persona = [t for t in rec.turns if t.speaker == "persona"]
+    assert persona and not any(t.meta.get("cut_off") for t in persona)
+    events = read_trace(trace)
+    assert not any(e.get("cut") for e in events if e["event"] == "persona_done")
+    users = [t for t in rec.turns if t.speaker == "user"]
+    assert len(users) == 2 and not any(t.interrupted for t in users)
+    assert word_error_rate(replies, [t.text for t in users]) <= 0.35, [t.text for t in users]
+    for t in users:  # the stored audio starts the pre-roll (0.3 s) before the speech
+        assert t.meta["audio_start_s"] == pytest.approx(t.start_s - 0.3, abs=0.002)
+
+
+def test_portaudio_noise_is_filtered_from_stderr_and_the_rest_kept():
+    import sys
+
+    from trainer import round_setup
+    from trainer.speech import devices
+
+    assert round_setup.portaudio_noise_filtered is devices.portaudio_noise_filtered
+    code = textwrap.dedent("""
+        import os
+        from trainer.speech.devices import portaudio_noise_filtered
+        with portaudio_noise_filtered():
+            os.write(2, b"Expression 'PaAlsaStream_WaitForFrames( self, &framesAvail, "
+                        b"&xrun )' failed in 'src/hostapi/alsa/pa_linux_alsa.c', line: 4285\\n")
+            os.write(2, b"you> ")
+            os.write(2, b"a real problem\\n")
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, cwd=Path(__file__).resolve().parent.parent)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "you> a real problem\n"
