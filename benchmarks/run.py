@@ -74,12 +74,47 @@ def fmt(v) -> str:
     return str(v)
 
 
+README_START, README_END = "<!-- bench-table -->", "<!-- /bench-table -->"
+
+
+def markdown_table(doc: dict) -> str:
+    """The README's Performance table: every figure with its same-run baseline and ratio."""
+    m = doc["machine"]
+    lines = [
+        f"Measured {doc['generated_at'][:10]} ({'quick' if doc['quick'] else 'full'} run) on "
+        f"{m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}; "
+        "baselines measured in the same run.",
+        "",
+        "| figure | value | unit | baseline | ratio |",
+        "| --- | ---: | --- | ---: | ---: |",
+    ]
+    for name, r in doc["figures"].items():
+        lines.append(f"| {name} | {fmt(r['value'])} | {r['unit']} | {fmt(r['baseline'])} | "
+                     f"{fmt(r['ratio'])} |")
+    return "\n".join(lines)
+
+
+def write_readme_table(results: Path, readme: Path) -> None:
+    """Replace the table between the bench-table markers in README.md."""
+    doc = json.loads(results.read_text())
+    text = readme.read_text()
+    start = text.index(README_START) + len(README_START)
+    end = text.find(README_END)
+    tail = text[end:] if end >= 0 else "\n" + README_END + "\n"
+    readme.write_text(text[:start] + "\n" + markdown_table(doc) + "\n" + tail)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats; under 2 minutes")
     ap.add_argument("--only", action="append", default=[], help="run only these modules")
     ap.add_argument("--out", default=str(ROOT / "bench-results.json"), help="JSON output path")
+    ap.add_argument("--readme", action="store_true",
+                    help="only rewrite README's Performance table from the JSON (no measuring)")
     args = ap.parse_args(argv)
+    if args.readme:
+        write_readme_table(Path(args.out), ROOT / "README.md")
+        return 0
 
     sys.path.insert(0, str(ROOT))
     modules = args.only or discover()

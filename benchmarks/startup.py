@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import statistics
@@ -42,17 +41,9 @@ def _practice(args: list[str], env: dict[str, str]) -> subprocess.Popen:
 
 
 def _events(trace: Path, name: str) -> list[dict]:
-    if not trace.exists():
-        return []
-    out = []
-    for line in trace.read_text().splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if rec.get("event") == name:
-            out.append(rec)
-    return out
+    from trainer.round_setup import read_trace
+
+    return read_trace(trace, name)
 
 
 def _first_sound_mono(va, start_mono: float, end_mono: float, floor_db: float = -45.0):

@@ -11,7 +11,6 @@ through `trainer practice --input FILE.wav ...`.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -211,17 +210,10 @@ def wait_for_events(trace: Path, event: str, count: int, timeout_s: float = 120.
 
 
 def read_trace(trace: Path, event: str | None = None) -> list[dict]:
-    if not trace.exists():
-        return []
-    out = []
-    for line in trace.read_text().splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line being written
-        if event is None or rec.get("event") == event:
-            out.append(rec)
-    return out
+    """The events in a trace file (see trainer.round_setup.read_trace)."""
+    from trainer.round_setup import read_trace as _read
+
+    return _read(trace, event)
 
 
 def interrupt(proc: subprocess.Popen, sig: int = signal.SIGINT) -> None:

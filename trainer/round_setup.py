@@ -46,6 +46,27 @@ class Trace:
             f.write(json.dumps(rec) + "\n")
 
 
+def read_trace(path, event: str | None = None) -> list[dict]:
+    """The events in a $TRAINER_TRACE file (all, or those named `event`), oldest first.
+
+    A line still being written by the traced process is skipped.
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if event is None or rec.get("event") == event:
+            out.append(rec)
+    return out
+
+
 # --- the speech model, loaded in the background -----------------------------------------------
 
 
