@@ -119,6 +119,21 @@ def test_ninety_second_monologue_is_transcribed_whole(engine):
     assert t.words[-1].end_s > 80
 
 
+def test_a_reply_the_short_window_cuts_off_is_transcribed_whole(engine):
+    # Captured through the virtual microphone with a 0.1 s dropout: in the shortened encoder
+    # window tiny.en stopped at "I am looking for my first J" (both engines); the transcriber
+    # notices the words ended long before the speech and decodes again in the full window.
+    from pathlib import Path
+
+    from trainer.speech.audio_io import read_audio
+
+    audio = read_audio(Path(__file__).parent / "data" / "dropout_reply.wav")
+    audio = audio[0] if isinstance(audio, tuple) else audio
+    t = shared_transcriber(engine).transcribe(audio)
+    assert t.text.lower().rstrip(".").endswith("hear about your team"), t.text
+    assert t.words[-1].end_s > 4.5
+
+
 def test_any_sample_rate_and_stereo_give_the_same_text(engine):
     tr = shared_transcriber(engine)
     mono = synth("What does a typical day look like for you?", "en-us", 150)

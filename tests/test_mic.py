@@ -7,8 +7,10 @@ come from the feeder: it knows when each sample was "spoken".
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,7 +26,7 @@ from trainer.speech.tts import Voice
 pytestmark = pytest.mark.audio
 
 PERSONA_LINE = "So, what brings you to the career fair today?"
-REPLY = "I am looking for a data engineering team that works on open source tools."
+REPLY = "I am looking for my first job in software, and I would love to hear about your team."
 TOLERANCE_S = 0.2  # detected turn times vs the truth (issue 6)
 
 
@@ -89,7 +91,11 @@ def test_reply_into_the_mic_is_timed_transcribed_and_the_persona_was_heard(rig, 
     text = transcriber.transcribe(utt.audio, sample_rate_hz=SR).text
     clean = transcriber.transcribe(reply, sample_rate_hz=SR).text
     wer = word_error_rate([REPLY], [text])
-    assert wer < 0.35 and wer <= word_error_rate([REPLY], [clean]) + 0.1, (text, clean)
+    # 18 words: one misheard word through the 16-bit capture costs ~0.11 ("job in" ->
+    # "Jambian" was seen), so allow that much beyond the clean clip, and no more than two
+    if wer >= 0.25 or wer > word_error_rate([REPLY], [clean]) + 0.15:
+        np.save(Path(tempfile.gettempdir()) / "trainer-mic-reply.npy", utt.audio)
+    assert wer < 0.25 and wer <= word_error_rate([REPLY], [clean]) + 0.15, (text, clean)
 
     # the level meter saw silence and then speech
     assert min(levels) < -60 and max(levels) > -30

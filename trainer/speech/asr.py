@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ class AsrOptions:
 
     beam_size: int = 1  # 1 = greedy
     min_window_s: float = 10.0  # shortest encoder window for a short reply (see module doc)
+    truncation_gap_s: float = 1.0  # words ending this long before the audio: redo, full window
     tail_s: float = 3.0  # padding kept after the speech inside a shortened window
     cpu_threads: int = 0  # faster-whisper threads; 0 = min(4, cores)
     # openai-whisper's encoder threads; 0 = 2 when a second core is idle, else 1. Its decoder
@@ -81,8 +83,15 @@ class _Segment:
     avg_logprob: float = 0.0
 
 
+# Set per thread while a reply is decoded again with Whisper's full 30 s window (see
+# Transcriber._decode_checked): drafts and final transcriptions may run in two threads at once.
+_full_window = threading.local()
+
+
 def window_frames(content_frames: int, total_frames: int, options: AsrOptions) -> int:
     """Encoder frames to keep for a window whose first `content_frames` are audio."""
+    if getattr(_full_window, "on", False):
+        return total_frames
     keep = max(content_frames + round(options.tail_s * _MEL_FRAMES_PER_S),
                round(options.min_window_s * _MEL_FRAMES_PER_S))
     keep = min(total_frames, keep)
@@ -116,7 +125,7 @@ class Transcriber:
         span = self._speech_span(audio)
         if span is not None:
             start, end = span
-            segments = self._decode(audio[start:end])
+            segments = self._decode_checked(audio[start:end])
             offset_s = start / SAMPLE_RATE_HZ
             for seg in segments:
                 seg.words = [Word(w.text, round(w.start_s + offset_s, 3),
@@ -131,6 +140,29 @@ class Transcriber:
             model=self.model_name,
             seconds_taken=round(time.perf_counter() - started, 4),
         )
+
+    def _decode_checked(self, audio: np.ndarray) -> list[_Segment]:
+        """Decode in the short window; if that stopped well before the speech did, redo it.
+
+        Rarely the shortened window makes tiny.en end the transcript early: a 5 s reply
+        captured through the virtual microphone with a 0.1 s dropout came out as "I am
+        looking for my first J" in the short window and whole in the full 30 s one (both
+        engines). The full window costs ~2x, so it is only paid when the words stop more than
+        `truncation_gap_s` before the end of the audio (which is padded by vad_pad_s).
+        """
+        segments = self._decode(audio)
+        audio_s = len(audio) / SAMPLE_RATE_HZ
+        words = [w for seg in segments for w in seg.words]
+        last_end = words[-1].end_s if words else 0.0
+        if audio_s - self.options.vad_pad_s - last_end <= self.options.truncation_gap_s:
+            return segments
+        _full_window.on = True
+        try:
+            again = self._decode(audio)
+        finally:
+            _full_window.on = False
+        again_words = sum(len(seg.words) for seg in again)
+        return again if again_words > len(words) else segments
 
     # --- guard -----------------------------------------------------------------------------
     def _speech_span(self, audio: np.ndarray) -> tuple[int, int] | None:
