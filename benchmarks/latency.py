@@ -200,8 +200,11 @@ def measure(turns: int) -> dict[str, list[dict]]:
 
 
 def figures(quick: bool = False) -> list[dict]:
-    """Turn-latency figures (see the module docstring); quick: 5 turns each, else 22."""
-    turns = 5 if quick else len(REPLIES)
+    """Turn-latency figures (see the module docstring); quick: 4 turns each, else 22.
+
+    Quick keeps `scripts/bench --quick` under 2 minutes (5 turns took 55 s of its 111 s).
+    """
+    turns = 4 if quick else len(REPLIES)
     raw = measure(turns)
     p, b = raw["product"], raw["baseline"]
 
