@@ -453,6 +453,21 @@ def test_input_files_may_follow_one_input_option(cli, tmp_path):
 # --- the real microphone and speaker (virtual PulseAudio) ---------------------------------------
 
 
+def speak_round(proc, trace, mic, replies, recall_answers):
+    """Say each reply after the persona's line, then each recall answer when asked; -> (out, err)."""
+    try:
+        for i, text in enumerate(replies, 1):
+            wait_for_events(trace, "persona_done", i, timeout_s=90, proc=proc)
+            mic.say(synth(text), at_mono=time.monotonic() + 0.5).wait(30)
+        for i, text in enumerate(recall_answers, 1):
+            wait_for_events(trace, "recall_listening", i, timeout_s=90, proc=proc)
+            mic.say(synth(text), at_mono=time.monotonic() + 0.5).wait(30)
+        return proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 @pytest.mark.audio
 @pytest.mark.model
 def test_spoken_round_through_the_virtual_microphone_with_voice(mic, tmp_path):
@@ -462,18 +477,8 @@ def test_spoken_round_through_the_virtual_microphone_with_voice(mic, tmp_path):
     proc = popen_practice("--persona", "dana", "--seed", str(SEED), "--input", "mic",
                           env={**mic.env(), "TRAINER_HOME": str(home),
                                "TRAINER_TRACE": str(trace)})
-    try:
-        for i, text in enumerate(replies, 1):
-            wait_for_events(trace, "persona_done", i, timeout_s=90, proc=proc)
-            mic.say(synth(text), at_mono=time.monotonic() + 0.5).wait(30)
-        # the recall check is answered out loud too
-        for i, text in enumerate(["Biscuit.", "I don't remember."], 1):
-            wait_for_events(trace, "recall_listening", i, timeout_s=90, proc=proc)
-            mic.say(synth(text), at_mono=time.monotonic() + 0.5).wait(30)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    # the replies, then the recall check, answered out loud into the virtual microphone
+    out, err = speak_round(proc, trace, mic, replies, ["Biscuit.", "I don't remember."])
     assert proc.returncode == 0, err
     assert "you said goodbye" in out
     rec = stored(home, session_id_from(out))
@@ -595,17 +600,8 @@ def test_no_barge_in_lets_a_speaker_the_mic_hears_finish_its_lines(mic, tmp_path
                           "--no-barge-in",
                           env={**mic.env(), "TRAINER_HOME": str(home),
                                "TRAINER_TRACE": str(trace)})
-    try:
-        for i, text in enumerate(replies, 1):
-            wait_for_events(trace, "persona_done", i, timeout_s=90, proc=proc)
-            mic.say(synth(text), at_mono=time.monotonic() + 0.5).wait(30)
-        for i, text in enumerate(["Biscuit.", "I don't remember."], 1):
-            wait_for_events(trace, "recall_listening", i, timeout_s=90, proc=proc)
-            mic.say(synth(text), at_mono=time.monotonic() + 0.5).wait(30)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    # the replies, then the recall check, answered out loud into the virtual microphone
+    out, err = speak_round(proc, trace, mic, replies, ["Biscuit.", "I don't remember."])
     assert proc.returncode == 0, err
     rec = stored(home, session_id_from(out))
     persona = [t for t in rec.turns if t.speaker == "persona"]
