@@ -82,8 +82,8 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 @dataclass
-class SessionSummary:
-    """One row of the session list: what a listing or history needs, cheap to get."""
+class _SessionHead:
+    """What every view of a session has: its stored fields and whether its writer still runs."""
 
     id: str
     persona_id: str
@@ -94,12 +94,6 @@ class SessionSummary:
     ended_at: str | None
     status: str  # as stored: in_progress | completed | interrupted
     writer_alive: bool = False  # an in_progress session whose writing process still runs
-    turns: int = 0
-    user_turns: int = 0
-    user_s: float = 0.0  # user speaking time, seconds
-    persona_s: float = 0.0  # persona speaking time, seconds
-    duration_s: float = 0.0  # round clock at the last turn's end
-    scorecard: dict[str, Any] | None = None  # only with list_sessions(with_scorecards=True)
 
     @property
     def state(self) -> str:
@@ -107,6 +101,18 @@ class SessionSummary:
         if self.status == "in_progress" and not self.writer_alive:
             return "interrupted"
         return self.status
+
+
+@dataclass
+class SessionSummary(_SessionHead):
+    """One row of the session list: what a listing or history needs, cheap to get."""
+
+    turns: int = 0
+    user_turns: int = 0
+    user_s: float = 0.0  # user speaking time, seconds
+    persona_s: float = 0.0  # persona speaking time, seconds
+    duration_s: float = 0.0  # round clock at the last turn's end
+    scorecard: dict[str, Any] | None = None  # only with list_sessions(with_scorecards=True)
 
     @property
     def talk_share(self) -> float | None:
@@ -116,30 +122,15 @@ class SessionSummary:
 
 
 @dataclass
-class SessionRecord:
+class SessionRecord(_SessionHead):
     """A whole session as loaded: its fields, turns, scorecard and recall answers."""
 
-    id: str
-    persona_id: str
-    persona_name: str
-    setting: str
-    difficulty: str
-    started_at: str
-    ended_at: str | None
-    status: str
     hooks: list[dict[str, Any]] = field(default_factory=list)  # HookCue fields
     meta: dict[str, Any] = field(default_factory=dict)
     turns: list[Turn] = field(default_factory=list)
     scorecard: dict[str, Any] | None = None
     recall: list[dict[str, Any]] | None = None
-    writer_alive: bool = False
     problems: list[str] = field(default_factory=list)  # e.g. a missing audio file
-
-    @property
-    def state(self) -> str:
-        if self.status == "in_progress" and not self.writer_alive:
-            return "interrupted"
-        return self.status
 
     def session_dict(self) -> dict[str, Any]:
         """The "session" object of the export format."""
