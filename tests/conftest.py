@@ -40,6 +40,22 @@ def run_cli(*args: str, env: dict | None = None, input: str | None = None, timeo
 
 
 @pytest.fixture
+def no_portaudio_env(tmp_path) -> dict:
+    """Env for a subprocess on which PortAudio looks missing, as without libportaudio2.
+
+    A sitecustomize makes ctypes unable to find the library, so sounddevice's import raises
+    OSError exactly as it does on such a machine.
+    """
+    site = tmp_path / "no_portaudio"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import ctypes.util\n"
+        "_find = ctypes.util.find_library\n"
+        "ctypes.util.find_library = lambda n: None if 'portaudio' in n else _find(n)\n")
+    return {"PYTHONPATH": str(site)}
+
+
+@pytest.fixture
 def cli():
     """The run_cli helper as a fixture."""
     return run_cli

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
-
 from trainer import __version__
 
 CONTRACT = ["practice", "personas", "persona", "transcribe", "analyze", "review", "history",
@@ -36,17 +34,8 @@ def test_bad_usage_exits_2(cli):
     assert "Traceback" not in res.stderr
 
 
-def test_missing_portaudio_is_one_line_with_fix(cli, tmp_path):
-    # Hide the PortAudio library the way a machine without libportaudio2 would: ctypes cannot
-    # find it, so sounddevice's import raises OSError.
-    (tmp_path / "sitecustomize.py").write_text(textwrap.dedent("""
-        import ctypes.util
-        _find = ctypes.util.find_library
-        def find_library(name):
-            return None if "portaudio" in name else _find(name)
-        ctypes.util.find_library = find_library
-    """))
-    res = cli("devices", env={"PYTHONPATH": str(tmp_path)})
+def test_missing_portaudio_is_one_line_with_fix(cli, no_portaudio_env):
+    res = cli("devices", env=no_portaudio_env)
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]

@@ -291,12 +291,8 @@ def test_microphone_can_be_closed_and_opened_again(rig, mic):
         assert abs(err) < TOLERANCE_S, (err, f"input overflows: {src.overflows}")
 
 
-def test_check_without_portaudio_is_one_line_with_fix(cli, tmp_path):
-    (tmp_path / "sitecustomize.py").write_text(
-        "import ctypes.util\n"
-        "_find = ctypes.util.find_library\n"
-        "ctypes.util.find_library = lambda n: None if 'portaudio' in n else _find(n)\n")
-    res = cli("check", env={"PYTHONPATH": str(tmp_path)})
+def test_check_without_portaudio_is_one_line_with_fix(cli, no_portaudio_env):
+    res = cli("check", env=no_portaudio_env)
     assert res.returncode == 2 and "Traceback" not in res.stderr
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert lines[0].startswith("error: PortAudio not found") and "libportaudio2" in lines[1]

@@ -424,15 +424,9 @@ def test_corrupt_model_ends_the_round_with_its_turns_kept(cli, tmp_path, trainer
     assert rec.state == "interrupted" and rec.turns[0].speaker == "persona"
 
 
-def test_missing_portaudio_falls_back_to_typed_replies_or_says_how_to_fix(cli, tmp_path):
-    (tmp_path / "sitecustomize.py").write_text(textwrap.dedent("""
-        import ctypes.util
-        _find = ctypes.util.find_library
-        def find_library(name):
-            return None if "portaudio" in name else _find(name)
-        ctypes.util.find_library = find_library
-    """))
-    env = {"PYTHONPATH": str(tmp_path)}
+def test_missing_portaudio_falls_back_to_typed_replies_or_says_how_to_fix(cli,
+                                                                         no_portaudio_env):
+    env = no_portaudio_env
     res = cli("practice", "--persona", "dana", "--no-voice", env=env, input="goodbye\n")
     assert res.returncode == 0, res.stderr
     assert "No microphone (PortAudio not found" in res.stdout
