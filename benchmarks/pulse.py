@@ -42,6 +42,16 @@ SPEAKER = "speaker"
 MIC = "mic"
 
 
+
+def stop_process(proc: subprocess.Popen, wait_s: float = 5.0) -> None:
+    """Terminate a child process, killing it if it has not gone within `wait_s`."""
+    proc.terminate()
+    try:
+        proc.wait(wait_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(wait_s)
+
 class PulseError(RuntimeError):
     """The private PulseAudio daemon could not be started or stopped."""
 
@@ -146,11 +156,7 @@ class _MonitorRecorder:
         return audio[i0:i1].copy(), t0 + i0 / SAMPLE_RATE_HZ
 
     def stop(self) -> None:
-        self._proc.terminate()
-        try:
-            self._proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
+        stop_process(self._proc)
         self._thread.join(2)
 
 
@@ -263,12 +269,7 @@ class VirtualAudio:
     def kill_daemon(self) -> None:
         """Stop the daemon (tests use it to pull the plug on a running stream)."""
         if self._daemon is not None and self._daemon.poll() is None:
-            self._daemon.terminate()
-            try:
-                self._daemon.wait(5)
-            except subprocess.TimeoutExpired:
-                self._daemon.kill()
-                self._daemon.wait(5)
+            stop_process(self._daemon)
         self._daemon = None
 
     def __enter__(self) -> VirtualAudio:
