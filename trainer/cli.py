@@ -11,11 +11,7 @@ import sys
 import click
 
 from trainer import __version__
-from trainer.errors import NotAvailable, TrainerError
-
-
-def _not_available(what: str):
-    raise NotAvailable(f"`trainer {what}` is not available yet", hint="see the open issues")
+from trainer.errors import TrainerError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -38,12 +38,6 @@ class ModelError(TrainerError):
     exit_code = 2
 
 
-class NotAvailable(TrainerError):
-    """A command of the contract whose capability is not built yet."""
-
-    exit_code = 2
-
-
 class PersonaError(TrainerError):
     """A persona file is invalid. `problems` holds one line per problem (file, field, expected)."""
 
