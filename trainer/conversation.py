@@ -36,7 +36,6 @@ from trainer.personas import COUNT_FACTS, FLAG_FACTS, Condition, Persona, parse_
 # Paraphrase routing lives in trainer/routing.py; re-exported here for callers of the old name.
 from trainer.routing import (
     ANSWER_TIE,
-    MEANING_THRESHOLD,
     MeaningRouter,
     Target,
     normalise,
@@ -160,6 +159,9 @@ _POINTS_BACK_RE = re.compile(
     re.IGNORECASE)
 
 
+POINTING_OVERRIDE = 0.75  # a pointing-back question goes elsewhere only on a clear match
+
+
 def _points_back(text: str) -> bool:
     return bool(_POINTS_BACK_RE.match(text.strip())) and len(text.split()) <= 9
 
@@ -169,7 +171,13 @@ def _points_back(text: str) -> bool:
 _AGENCY_RE = re.compile(
     r"\b(?:i could|i can|i'?ll|i will|i would|i'?d|let me|want me to|happy to|glad to|"
     r"i know (?:a|an|some|someone|somebody|people)|my \w+ (?:could|can|runs|works|has)|"
-    r"if you need|shall i|should i|could i)\b", re.IGNORECASE)
+    r"i(?:'ve| have) got|if you need|shall i)\b(?!'t| not| never| love| like| probably| tell| see| imagine| relate| understand| say| believe| guess| bet)",
+    re.IGNORECASE)
+# ...aimed at the partner: "I could get you", "send you", "if you need", "if that helps".
+_FOR_THEM_RE = re.compile(
+    r"\b(?:you|your|yours|want me to|if (?:you|it|that)(?:'s| is| would| ever)? ?"
+    r"(?:need|want|helps?|any use|useful)|for free|put you in touch|introduce)\b",
+    re.IGNORECASE)
 OFFER_EXAMPLES = (
     "I could help you with that.",
     "I can introduce you to someone who works there.",
@@ -184,7 +192,8 @@ OFFER_EXAMPLES = (
     "I could bring some of my classmates to help next time.",
     "I have a friend in that team, shall I ask her for you?",
 )
-OFFER_THRESHOLD = 0.5
+OFFER_THRESHOLD = 0.38  # agency words alone: meaning must be close to an offer
+OFFER_NEAR = 0.15  # agency aimed at the partner: only not plainly about something else
 
 
 # The key phrase of a statement, to react to what the user said ("Oh, computer science!").
@@ -525,7 +534,14 @@ class Conversation:
             return None  # "...and you?": the persona's own answer to its question
         m = self.router.match(text, clause, subject=self._last_subject, last=self._last_target,
                               exclude=self._said_targets)
-        if m is not None and m.score >= MEANING_THRESHOLD:
+        last = self._last_target
+        if last is not None and _points_back(clause or text) and (
+                m is None or m.score < POINTING_OVERRIDE
+                or (m.target.kind, m.target.id) == (last.kind, last.id)):
+            # "what was that like?", "why Tuesdays?": a detail of the answer just given
+            self._target = Target(last.kind, last.id, last.answer, -1)
+            return last.id if last.kind == "topic" else None
+        if m is not None and m.score >= self.router.options.threshold:
             self._target = m.target
             return m.target.id if m.target.kind == "topic" else None
         # Unplaceable but plainly about what was just said ("what was that like?"): continue
@@ -551,7 +567,10 @@ class Conversation:
         if self._offer_vecs is None:
             self._offer_vecs = self.router.embedder.embed(list(OFFER_EXAMPLES))
         v = self.router.embedder.embed([feats.text])[0]
-        return float(np.max(self._offer_vecs @ v)) >= OFFER_THRESHOLD
+        sim = float(np.max(self._offer_vecs @ v))
+        if _FOR_THEM_RE.search(feats.text):
+            return sim >= OFFER_NEAR  # phrased as help for them, and not about something else
+        return sim >= OFFER_THRESHOLD
 
     def _mirror_topic(self) -> str | None:
         # "and you?" after the persona asked about the user: the persona answers the same
@@ -610,6 +629,8 @@ class Conversation:
             if topic == "__own__":
                 content = Line(text=self._last_own, kind="answer", phase=self.phase)
                 self._last_own = None
+            elif self.router is not None and self._target is None and topic:
+                content = self._answer_target(Target("topic", topic), feats, short=short)
             elif self.router is not None and self._target is not None:
                 content = self._answer_target(self._target, feats, short=short)
             elif topic:
@@ -624,8 +645,9 @@ class Conversation:
             if feats.is_opener and r.introduced and "introduced" not in self._used:
                 content = self._line("introduced", r.introduced, kind="reaction")
             elif echo:
-                content = Line(text=self._pick("echo", r.echo).replace("{echo}", echo),
-                               kind="reaction", phase=self.phase)
+                said = self._pick("echo", r.echo).replace("{echo}", echo)
+                content = Line(text=said[:1].upper() + said[1:], kind="reaction",
+                               phase=self.phase)
             else:
                 content = self._line("acknowledge", r.acknowledge, kind="reaction")
         if content:

@@ -257,11 +257,24 @@ def route_topic(persona: Persona, text: str) -> str | None:
 # follow-ups and its subject (what "it" and "that" mean now) get a bonus. Pure: the embedder is
 # an object with `embed(texts) -> unit rows`, so tests hand in a fake.
 
-SEM_CLAUSE_WEIGHT = 0.6  # the question clause vs the whole utterance (issue 12: route both)
-LEX_WEIGHT = 0.25  # the lexical router's score as a feature of the meaning router
-CONTEXT_BONUS = 0.08  # a follow-up of the answer just given
-TOPIC_BONUS = 0.04  # the topic just talked about
-MEANING_THRESHOLD = 0.42  # below this the line matches nothing well enough: steer back
+@dataclass(frozen=True)
+class RouterOptions:
+    """Weights of the meaning router; chosen on the dev split of tests/data/persona_eval.yaml
+    (benchmarks/persona_eval.py --tune), reported on its test split."""
+
+    clause_weight: float = 0.6  # the question clause vs the whole utterance (route both)
+    lex_weight: float = 0.25  # the lexical router's score as a feature
+    answer_text_weight: float = 0.85  # an answer's own text as an example (a statement)
+    follow_up_text_weight: float = 0.8  # a follow-up detail's text as an example
+    mention_weight: float = 0.8  # a hook's mention lines as examples
+    context_bonus: float = 0.08  # a follow-up of the answer just given
+    topic_bonus: float = 0.04  # the topic just talked about
+    top_k: int = 1  # a target's score: the mean of its k best examples
+    threshold: float = 0.42  # below this the line matches nothing well enough: steer back
+
+
+ROUTER_OPTIONS = RouterOptions()
+MEANING_THRESHOLD = ROUTER_OPTIONS.threshold
 ANSWER_TIE = 0.03  # answers within this of the best fit equally: seeded variety among them
 
 _PRONOUN_RE = re.compile(r"\b(it|that|this|there|they|them|those|he|she|him|her)\b", re.I)
@@ -286,7 +299,8 @@ class Match:
     scores: dict[str, float] = field(default_factory=dict)  # "topic:id"/"hook:id" -> best score
 
 
-def _examples(persona: Persona) -> list[tuple[str, Target, float]]:
+def _examples(persona: Persona, o: RouterOptions = ROUTER_OPTIONS
+              ) -> list[tuple[str, Target, float]]:
     """(text, target, weight) for every example line of the persona file."""
     out: list[tuple[str, Target, float]] = []
     for t in persona.topics:
@@ -295,25 +309,25 @@ def _examples(persona: Persona) -> list[tuple[str, Target, float]]:
         for j, ans in enumerate(t.answers):
             for a in ans.asks:
                 out.append((a, Target("topic", t.id, j), 1.0))
-            out.append((ans.text, Target("topic", t.id, j), 0.85))
+            out.append((ans.text, Target("topic", t.id, j), o.answer_text_weight))
             for k, fu in enumerate(ans.follow_ups):
                 for a in fu.asks:
                     out.append((a, Target("topic", t.id, j, k), 1.0))
-                out.append((fu.text, Target("topic", t.id, j, k), 0.8))
+                out.append((fu.text, Target("topic", t.id, j, k), o.follow_up_text_weight))
     for h in persona.hooks:
         for a in h.asks:
             out.append((a, Target("hook", h.id), 1.0))
         out.append((h.label, Target("hook", h.id), 0.9))
         for m in h.mentions:
-            out.append((m, Target("hook", h.id), 0.8))
+            out.append((m, Target("hook", h.id), o.mention_weight))
         for j, ans in enumerate(h.warm_answers):
             for a in ans.asks:
                 out.append((a, Target("hook", h.id, j), 1.0))
-            out.append((ans.text, Target("hook", h.id, j), 0.8))
+            out.append((ans.text, Target("hook", h.id, j), o.answer_text_weight))
             for k, fu in enumerate(ans.follow_ups):
                 for a in fu.asks:
                     out.append((a, Target("hook", h.id, j, k), 1.0))
-                out.append((fu.text, Target("hook", h.id, j, k), 0.75))
+                out.append((fu.text, Target("hook", h.id, j, k), o.follow_up_text_weight))
     return out
 
 
@@ -327,13 +341,15 @@ class MeaningRouter:
             None embeds them now.
     """
 
-    def __init__(self, persona: Persona, embedder, vectors=None):
+    def __init__(self, persona: Persona, embedder, vectors=None,
+                 options: RouterOptions = ROUTER_OPTIONS):
         import numpy as np
 
         self._np = np
         self.persona = persona
         self.embedder = embedder
-        self.examples = _examples(persona)
+        self.options = options
+        self.examples = _examples(persona, options)
         texts = [e[0] for e in self.examples]
         self.vectors = vectors if vectors is not None else embedder.embed(texts)
         self.weights = np.array([e[2] for e in self.examples], dtype=np.float32)
@@ -367,9 +383,9 @@ class MeaningRouter:
         qs = [q for q in (whole_q, clause_q, sub_q) if q is not None]
         v = dict(zip(qs, self.embedder.embed(qs), strict=True))
         whole = self.vectors @ v[whole_q]
+        wc = self.options.clause_weight
         if clause_q is not None:
-            sims = SEM_CLAUSE_WEIGHT * (self.vectors @ v[clause_q]) \
-                + (1 - SEM_CLAUSE_WEIGHT) * whole
+            sims = wc * (self.vectors @ v[clause_q]) + (1 - wc) * whole
         else:
             sims = whole
         if sub_q is not None:  # "where does it go?" read with "it" = the last subject
@@ -388,24 +404,29 @@ class MeaningRouter:
         np = self._np
         if not text.strip():
             return None
+        o = self.options
         scores = self._sims(text, clause, subject).copy()
         lex = dict(topic_scores(self.persona, clause or text))
         for i, (_, tg, _) in enumerate(self.examples):
             if tg.kind == "topic":
-                scores[i] += LEX_WEIGHT * lex.get(tg.id, 0.0)
+                scores[i] += o.lex_weight * lex.get(tg.id, 0.0)
             if last is not None:
                 if (tg.kind, tg.id, tg.answer) == (last.kind, last.id, last.answer) \
                         and tg.follow_up is not None:
-                    scores[i] += CONTEXT_BONUS
+                    scores[i] += o.context_bonus
                 elif (tg.kind, tg.id) == (last.kind, last.id):
-                    scores[i] += TOPIC_BONUS
+                    scores[i] += o.topic_bonus
             if exclude and tg in exclude:
                 scores[i] -= 0.5
-        best: dict[str, float] = {}
-        for key, s in zip(self._keys, scores, strict=True):
-            best[key] = max(best.get(key, -1.0), float(s))
-        i = int(np.argmax(scores))
-        return Match(target=self.examples[i][1], score=float(scores[i]), scores=best)
+        per: dict[str, list[float]] = {}
+        for key, sc in zip(self._keys, scores, strict=True):
+            per.setdefault(key, []).append(float(sc))
+        best = {k: float(np.mean(sorted(v, reverse=True)[:o.top_k])) for k, v in per.items()}
+        top_key = max(best, key=best.get)
+        # the target: the best example of the best topic/hook (its answer or follow-up)
+        idx = [i for i, k in enumerate(self._keys) if k == top_key]
+        i = max(idx, key=lambda j: scores[j])
+        return Match(target=self.examples[i][1], score=best[top_key], scores=best)
 
     def rank_answers(self, target: Target, text: str, clause: str | None = None,
                      used: set[int] | None = None) -> list[tuple[int, float]]:
