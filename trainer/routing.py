@@ -326,9 +326,10 @@ def _examples(persona: Persona, o: RouterOptions = ROUTER_OPTIONS
         own = {a.lower() for a in t.asks}
         for a in t.asks:
             out.append((a, Target("topic", t.id), 1.0))
-        for a in shared.get(t.id, []):
-            if a.lower() not in own:
-                out.append((a, Target("topic", t.id), o.standard_weight))
+        for sid in (t.id, *t.covers):
+            for a in shared.get(sid, []):
+                if a.lower() not in own:
+                    out.append((a, Target("topic", t.id), o.standard_weight))
         for j, ans in enumerate(t.answers):
             for a in ans.asks:
                 out.append((a, Target("topic", t.id, j), 1.0))
