@@ -537,6 +537,8 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
                                         and core[2] in _VERDICT_AFTER_YOU_ARE):
             return None
         return "declarative"
+    if core[:2] in (["there", "is"], ["there", "are"]) and len(core) <= 6 and shared:
+        return "declarative"  # surprise at their news: "there's different rounds"
     # An echo: a few words of theirs with no verb or subject of its own ("in three days"),
     # not an answer ("no, 800,000 points") nor a farewell or thanks said back.
     if len(core) <= 4 and n_clauses == 1 and shared and not (

@@ -72,7 +72,7 @@ BACKCHANNEL_WORDS = word_set(
 CONTRACTIONS = {
     "what's": "what is", "whats": "what is", "how's": "how is", "hows": "how is",
     "where's": "where is", "wheres": "where is", "who's": "who is", "whos": "who is",
-    "when's": "when is", "why's": "why is", "that's": "that is", "thats": "that is",
+    "when's": "when is", "whens": "when is", "why's": "why is", "that's": "that is", "thats": "that is",
     "it's": "it is", "there's": "there is", "theres": "there is",
     "you're": "you are", "youre": "you are", "i'm": "i am", "im": "i am",
     "we're": "we are", "they're": "they are", "isn't": "is not", "isnt": "is not",

@@ -81,6 +81,9 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
     if w in WH and nxt in AUX and nxt2 in ("you", "your", "they", "he", "she") and \
             prev not in ("of", "about", "in", "on", "at", "to", "for"):
         return True  # inversion makes it direct: "i can imagine | where do you record"
+    if w in ("what", "which") and nxt and nxt not in STOPWORDS and nxt2 in AUX and \
+            prev not in _EMBED_PREV:
+        return True  # "nice range | which book was that"
     if w in WH:
         # "that's amazing | what keeps you going" starts anew; "it's amazing what..." does not.
         reaction = prev in _REACTION_ADJ and exp[max(0, i - 3):i - 1] == ["that", "is"]
@@ -94,9 +97,6 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
             return (nxt in _WH_NEXT and not (nxt in ("kind", "sort", "type") and nxt2 != "of")
                     or nxt == "")
         return False
-    if w in ("what", "which") and nxt and nxt not in STOPWORDS and nxt2 in AUX and \
-            prev not in _EMBED_PREV:
-        return True  # "nice range | which book was that"
     if w in AUX and prev not in _AUX_EMBED_PREV:
         if w in ("is", "was") and nxt == "you":
             return False  # "the cool thing is you can...": never a question ("are you")
@@ -266,6 +266,8 @@ def _wh_form(core: list[str]) -> str | None:
         return None  # "how lucky is that" exclaims
     if w1 in AUX or w1 == "'s":
         return "wh"  # "when i was young" has a subject first and never gets here
+    if w1 == "you" and w2 in _YOU_DROPPED_AUX:
+        return "wh"  # the auxiliary dropped, as people say it: "where you from", "what you up to"
     if w1 in _WH_NEXT:
         return None if w1 in ("kind", "sort", "type") and w2 != "of" else "wh"
     if w1 not in PRON_SUBJ:
@@ -275,6 +277,10 @@ def _wh_form(core: list[str]) -> str | None:
                 return "wh"
         return _elliptical_wh(core)
     return None
+
+
+_YOU_DROPPED_AUX = word_set(
+    "from doing up been going headed heading based working studying thinking think mean want")
 
 
 # After these a wh-word opens a subordinate clause, not a question ("when the war ended").

@@ -790,11 +790,19 @@ def _asked_already(suggestion: str, users: list[_UserTurn], meaning: Embedder | 
     return any(float(vecs[0] @ v) >= ASKED_SIM for v in vecs[1:])
 
 
+_NEW_QUESTION_TIPS = frozenset({"hook_uptake", "follow_ups", "questions_total",
+                                "engaging_questions", "longest_monologue", "focus"})
+
+
 def _drop_tips_already_asked(card: Scorecard, users: list[_UserTurn],
                              meaning: Embedder | None) -> None:
-    """A tip never suggests a question the user already asked: its "Try:" is dropped."""
+    """A tip never suggests a question the user already asked: its "Try:" is dropped.
+
+    Only tips that propose a new question; the open version of the user's own yes/no question
+    (open_share) is meant to be close to it.
+    """
     for tip in card.tips:
-        if tip.suggestion and tip.suggestion.rstrip().endswith("?") and _asked_already(
+        if tip.key in _NEW_QUESTION_TIPS and tip.suggestion and tip.suggestion.rstrip().endswith("?") and _asked_already(
                 tip.suggestion, users, meaning):
             tip.suggestion = None
 
