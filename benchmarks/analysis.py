@@ -310,20 +310,17 @@ def dialogue_scores(dialogues: list[Dialogue], meaning=None, legacy_rules: bool 
 
 
 def long_transcript(lines: int = 1000) -> str:
-    """A "Name: words" transcript of `lines` lines, cycling through our dialogues."""
+    """A "Name: words" transcript of `lines` lines, cycling through our dialogues; each pass
+    is numbered in its lines, so no vector comes from the cache of an earlier pass."""
     out: list[str] = []
+    rounds = 0
     while len(out) < lines:
+        rounds += 1
         for d in load_dialogue_set():
             for t in d.turns:
-                out.append(f"{'Me' if t.speaker == 'user' else 'Dana'}: {t.text}")
-                if len(out) >= lines:
-                    break
-            if len(out) >= lines:
-                break
-        # the next pass differs in its words, so no embedding comes from the cache twice
-        out = [ln if i < len(out) - 1 else ln for i, ln in enumerate(out)]
-    return "\n".join(f"{ln} (take {i // 170})" if ln.startswith("Me:") else ln
-                     for i, ln in enumerate(out))
+                who = "Me" if t.speaker == "user" else "Dana"
+                out.append(f"{who}: {t.text} (take {rounds})")
+    return "\n".join(out[:lines])
 
 
 def analyze_seconds(text: str, meaning=None) -> float:

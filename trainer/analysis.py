@@ -92,8 +92,12 @@ _STOCK_QUESTIONS = (
     "are you looking for someone with my skills",
 )
 HOOK_SIM = 0.45  # a question takes up a hook by meaning (its label and the lines that say it)
-SAID_SIM = 0.55  # a persona line says a hook's content (with one cue word: SAID_SIM_CUE)
-SAID_SIM_CUE = 0.35
+SAID_SIM = 0.65  # a persona line with one cue word says a hook's content, by meaning
+SAID_OVERLAP = 0.3  # share of content words in common with a line that says the hook
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
 
 
 def _sims(meaning: Embedder, text: str, others: Sequence[str]) -> list[float]:
@@ -787,23 +791,32 @@ def hooks_said(text: str, hooks: Sequence[HookCue], meaning: Embedder | None = N
     """Ids of the hooks whose content a persona line says, tagged or not.
 
     A hook is dropped as soon as any line says it: the scripted hook line, or an answer that
-    mentions the detail ("I taught chemistry for six years..."). Said = two of its cue words,
-    or one cue word and a line close in meaning to the hook, or (with an embedder) a line very
-    close in meaning to the lines that say it.
+    mentions the detail ("I taught chemistry for six years..."). Said = two of its cue words
+    and much of a line that says it (its `texts`, when known); or, with an embedder, one cue
+    word in a sentence very close in meaning to such a line. Cue words alone are weak: they
+    are the words that show a *question* took a hook up, and an answer uses them in passing.
     """
+    # what the line tells, not what it asks ("have you ever had a mentor?" drops nothing)
+    told = [" ".join(c.words) for c in clauses(tokens(text)) if not question_form(c.exp, c.mark)]
+    text = " ".join(told)
     stems = [stem(w) for w in _partner_words(text)]
+    mine = content_stems(_partner_words(text))
     out = []
     for hook in hooks:
         hits = sum(1 for cue in hook.cues if _cue_match(_cue_stems(cue), stems))
-        if hits >= 2:
+        # Two cue words, and (when the persona file gives the lines that say the hook) much of
+        # one of those lines: "a literacy charity" names two cues of "left consulting for a
+        # charity" without saying it.
+        if hits >= 2 and (not hook.texts or any(
+                _overlap(mine, content_stems(_partner_words(t))) >= SAID_OVERLAP
+                for t in hook.texts)):
             out.append(hook.id)
             continue
-        if meaning is None:
+        if meaning is None or not hits or not hook.texts:
             continue
-        texts = _hook_texts(hook, questions=False)
-        sim = max((s for sent in _sentences(text) for s in _sims(meaning, sent, texts)),
+        sim = max((s for sent in _sentences(text) for s in _sims(meaning, sent, hook.texts)),
                   default=0.0)
-        if sim >= SAID_SIM or (hits and sim >= SAID_SIM_CUE):
+        if sim >= SAID_SIM:
             out.append(hook.id)
     return out
 
