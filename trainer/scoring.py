@@ -297,19 +297,17 @@ def _walk(turns: Sequence[Turn], cue_by_id: dict[str, HookCue], partner_name: st
     dropped_at: dict[str, int] = {}
     reply: list[str] = []  # the persona's lines since the user's last turn
     earlier: list[str] = []  # the persona's lines before that turn
-    # Hooks the round's lines are tagged with. An untagged line that says one of them drops it
-    # there and then ("I taught chemistry for six years" before the hook line "I used to be a
-    # chemistry teacher"). Hooks no line was tagged with stay undropped: the conversation did
-    # not drop them, and the persona's reaction and the scorecard count the same hooks.
-    tagged = {h for t in turns if t.speaker == "persona" for h in t.hooks}
     fresh = True  # no user turn yet (a silent one counts: the persona moved on)
     for t in turns:
         if t.speaker == "persona":
             if t.text.strip():
                 reply.append(t.text.strip())
             unsaid = [h for h in cue_by_id.values() if h.id not in dropped_at
-                      and h.id not in t.hooks and h.id in tagged]
-            said = hooks_said(t.text, unsaid, meaning) if unsaid and t.text.strip() else []
+                      and h.id not in t.hooks]
+            # An untagged line that says a hook drops it there and then ("I taught chemistry
+            # for six years..."), by words only: the conversation drops hooks by the same rule
+            # (without an embedder), so the persona and the scorecard count the same hooks.
+            said = hooks_said(t.text, unsaid) if unsaid and t.text.strip() else []
             for hid in (*t.hooks, *said):
                 if hid not in dropped_at:
                     dropped_at[hid] = t.index
