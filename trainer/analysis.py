@@ -109,12 +109,12 @@ def _sims(meaning: Embedder, text: str, others: Sequence[str]) -> list[float]:
 
 
 def _sentences(text: str) -> list[str]:
-    """The sentences of a line (lower-case words), and the whole line when it has several."""
+    """The sentences of a line (lower-case words of two or more; else the whole line)."""
     parts = [" ".join(w for w in tokens(p) if w not in "?.!;,\n")
              for p in re.split(r"[.!?;\n]+", text)]
     parts = [p for p in parts if len(p.split()) >= 2]
     whole = " ".join(w for w in tokens(text) if w not in "?.!;,\n")
-    return parts + ([whole] if len(parts) > 1 or not parts and whole else [])
+    return parts or ([whole] if whole else [])
 
 
 @dataclass(frozen=True)
@@ -911,8 +911,9 @@ def _builds_by_meaning(exp: list[str], mine: set[str], ctx: TurnContext,
     if meaning is None:
         return False
     question = " ".join(exp)
-    sims = _sims(meaning, question, _sentences(ctx.partner_text)
-                 + _sentences(ctx.earlier_partner_text))
+    # the last line only: the line before last is matched by its words (embedding both would
+    # double the cost of `trainer analyze` on a long transcript)
+    sims = _sims(meaning, question, _sentences(ctx.partner_text))
     near = max(sims, default=0.0)
     if near >= FOLLOW_SIM:
         return True
