@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from transitions import Machine, State
 
-from trainer.analysis import TurnContext, UtteranceFeatures, analyze_utterance
+from trainer.analysis import TurnContext, UtteranceFeatures, analyze_utterance, hooks_said
 from trainer.errors import UsageError
 from trainer.personas import COUNT_FACTS, FLAG_FACTS, Condition, Persona, parse_condition
 
@@ -353,6 +353,7 @@ class Conversation:
             partner_name=self.persona.name,
             hooks=tuple(cues[h] for h in self._dropped),
             first_user_turn=self._facts.turns == 0,
+            earlier_partner_text=" ".join(ln.text for ln in getattr(self, "_earlier_lines", ())),
         )
 
     # --- the round ----------------------------------------------------------------------------
@@ -864,6 +865,19 @@ class Conversation:
         return choice
 
     def _said(self, lines: list[Line]) -> list[Line]:
+        # A hook is dropped as soon as any line says it, an answer as well as the hook line
+        # (issue 13): the scorecard's rule, so the persona and the scorecard count the same.
+        for line in lines:
+            cues = [c for c in self.persona.hook_cues() if c.id not in self._dropped]
+            for hid in hooks_said(line.text, cues) if cues else ():
+                self._dropped.append(hid)
+                line.hooks = (*line.hooks, hid)
+        # ... in the order the lines say them, as the scorecard walks them
+        here = [h for line in lines for h in line.hooks]
+        rest = [h for h in self._dropped if h not in here]
+        self._dropped = rest + [h for h in dict.fromkeys(here) if h in self._dropped]
+        if self._last_lines and lines:
+            self._earlier_lines = self._last_lines
         self._last_lines = lines
         if not any(line.kind == "prompt" for line in lines) and \
                 not any(line.kind == "opener" for line in lines):
