@@ -398,7 +398,9 @@ class Conversation:
         text = text if isinstance(text, str) else ""
         feats: UtteranceFeatures | None = None
         if not silence:
-            feats = analyze_utterance(text, self.context(), words, duration_s)
+            # the same embedder as the scorecard, so the persona reacts to what it counts
+            feats = analyze_utterance(text, self.context(), words, duration_s,
+                                      meaning=self._embedder())
             silence = feats.is_empty
         if self.finished:
             return Reply(feats, [])
@@ -529,9 +531,12 @@ class Conversation:
         transcript while the end of the turn is being confirmed); the embedder caches by text."""
         if self.router is None or not text.strip():
             return
-        feats = analyze_utterance(text, self.context())
+        feats = analyze_utterance(text, self.context(), meaning=self._embedder())
         clause = feats.questions[-1] if feats.questions else None
         self.router.embedder.embed(self.router.queries(text, clause, self._last_subject))
+
+    def _embedder(self):
+        return self.router.embedder if self.router is not None else None
 
     def _route_by_meaning(self, feats: UtteranceFeatures) -> str | None:
         """Topic id (and `self._target`) of the user's question by meaning, or None."""
