@@ -240,3 +240,24 @@ def test_ordinary_networking_questions_get_on_topic_answers(pid, meaning):
                and ln.topic]
         assert got and got[0] == p.topic(topic).id, (question, [(ln.kind, ln.topic, ln.text)
                                                     for ln in reply.lines])
+
+
+@pytest.mark.model
+def test_a_typed_practice_round_answers_by_meaning(cli):
+    """`trainer practice --input text`: the router loads from its package in the round and the
+    persona answers what was asked, remembers the subject, and never repeats an answer."""
+    p = load_persona("marcus")
+    weekends = {a.text for a in p.topic("weekends").answers}
+    path = {a.text for a in p.topic("path").answers}
+    replies = ["Hi, I'm Sam, first time volunteering.",
+               "So what do you get up to at the weekend when you're not here?",
+               "How did you end up running a food bank?",
+               "How did you end up running a food bank?",
+               "goodbye"]
+    proc = cli("practice", "--persona", "marcus", "--input", "text", "--no-voice",
+               "--seed", "4", input="\n".join(replies) + "\n")
+    assert proc.returncode == 0, proc.stderr
+    out = " ".join(proc.stdout.split())
+    assert any(" ".join(t.split()) in out for t in weekends), out[:2000]
+    said_path = [t for t in path if " ".join(t.split()) in out]
+    assert len(said_path) == 2, out[:3000]  # asked twice: two different answers
