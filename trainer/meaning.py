@@ -154,9 +154,7 @@ def embed_cached(embedder: Embedder, texts: Sequence[str], key: str,
     if not isinstance(embedder, Meaning) or not texts:
         return embedder.embed(texts)
     if cache_dir is None:
-        from trainer.paths import data_dir
-
-        cache_dir = data_dir() / "cache" / "meaning"
+        cache_dir = cache_folder()
     digest = hashlib.sha256(("\n".join([MODEL_ID, key, *texts])).encode()).hexdigest()[:24]
     path = cache_dir / f"{digest}.npy"
     try:
@@ -175,6 +173,19 @@ def embed_cached(embedder: Embedder, texts: Sequence[str], key: str,
     except OSError:
         pass  # a read-only or full data folder only costs the cache
     return vecs
+
+
+def cache_folder() -> Path:
+    """Where vectors of persona files are kept: $TRAINER_CACHE, else the user cache folder.
+
+    Derived data only (rebuilt when absent), so it lives apart from the sessions.
+    """
+    env = os.environ.get("TRAINER_CACHE")
+    if env:
+        return Path(env).expanduser() / "meaning"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("networking-trainer", appauthor=False)) / "meaning"
 
 
 _shared: Meaning | None = None

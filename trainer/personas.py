@@ -682,7 +682,7 @@ def fact_problems(p: Persona) -> list[tuple[str, str]]:
                     for m in range(max(1, k - 2), min(len(words), k + 3)):
                         w = words[m]
                         if (m != k and w[:1].isupper() and w not in _ALWAYS_CAPITAL
-                                and w.lower() not in known):
+                                and not w.startswith("I'") and w.lower() not in known):
                             out.append((path, f"expected {f.value} (fact {f.id}) or a name "
                                         f"listed under `names`, the line says {w!r}"))
     return list(dict.fromkeys(out))
