@@ -114,6 +114,9 @@ def what(reply, conv: Conversation) -> str:
 def matches(expect: str, got: str, persona: Persona) -> bool:
     if same_subject(expect, got):
         return True
+    covers = next((t.covers for t in persona.topics if t.id == got), [])
+    if expect in covers:
+        return True
     if expect == "mirror":
         return got in ("mirror",) or got == _mirror_topic(persona)
     return False

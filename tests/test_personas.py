@@ -97,7 +97,7 @@ def test_shipped_persona_is_a_whole_person(path):
     """Everything an ordinary networking conversation covers (issue 12), with details to follow
     up on, direct ways to ask about each hook, and its own answer to each question it asks."""
     p = load_persona(path)
-    ids = {t.id for t in p.topics}
+    ids = p.topic_ids()
     assert not set(STANDARD_TOPICS) - ids, sorted(set(STANDARD_TOPICS) - ids)
     assert p.topic("personal_private").kind == "personal"
     assert p.topic("off_world").kind == "unsure"

@@ -206,7 +206,9 @@ _ECHO_PATTERNS = [re.compile(p, re.IGNORECASE) for p in (
     r"\bmy (\w+(?: \w+)?) (?:is|are|was|were|runs|works|has|had)\b(.*)",
 )]
 _ECHO_STOP = re.compile(r"[,.;:!?]| (?:and|but|so|because|cause|which|who|that|since|when|"
-                        r"where|if|though|although|then|um|uh|like)\b", re.IGNORECASE)
+                        r"where|if|though|although|then|um|uh|like|at the moment|right now|"
+                        r"these days|currently|at the minute|for now|actually|really)\b",
+                        re.IGNORECASE)
 _FLIP = {"my": "your", "i": "you", "me": "you", "mine": "yours", "myself": "yourself",
          "our": "your", "we": "you", "i'm": "you're", "am": "are"}
 
@@ -450,11 +452,15 @@ class Conversation:
         # Which hook the user took up is the analysis's call (`hooks_taken`), the same rule the
         # scorecard counts, so the persona's warmth and the hook-uptake figure agree.
         taken = [h for h in feats.hooks_taken if h in self._dropped]
+        hook_fu = feats.follow_up_hook if feats.follow_up_hook in taken else (
+            taken[0] if taken else None)
+        if hook_fu and self.router is not None and feats.is_question \
+                and self._follows_last_answer(feats, hook_fu):
+            taken = [h for h in taken if h != hook_fu]  # "them" meant the answer, not the hook
+            hook_fu = taken[0] if taken else None
         for h in taken:
             if h not in self._followed:
                 self._followed.append(h)
-        hook_fu = feats.follow_up_hook if feats.follow_up_hook in taken else (
-            taken[0] if taken else None)
         f.followed_up = bool(hook_fu or (feats.is_question and feats.follow_up == "partner"))
         if not f.offered and self._offer_by_meaning(feats):
             f.offered = True
@@ -552,6 +558,19 @@ class Conversation:
                                   self._last_target.answer, -1)
             return self._target.id if self._target.kind == "topic" else None
         return None
+
+    def _follows_last_answer(self, feats: UtteranceFeatures, hook_id: str) -> bool:
+        """A question that points back ("how do you track them?") after an answer and a hook
+        in passing: by meaning it asks for a detail of the answer, and names no hook word."""
+        last = self._last_target
+        if last is None or hook_id in self.router._cued(feats.text):
+            return False
+        clause = feats.questions[-1] if feats.questions else None
+        m = self.router.match(feats.text, clause, subject=self._last_subject, last=last,
+                              exclude=self._said_targets)
+        return (m is not None and m.score >= self.router.options.threshold
+                and m.target.kind == last.kind and m.target.id == last.id
+                and m.target.answer == last.answer and m.target.follow_up is not None)
 
     def _is_mirror(self, feats: UtteranceFeatures) -> bool:
         if feats.question_kind == "mirror" or feats.question_form == "mirror":

@@ -237,6 +237,7 @@ class Topic(_Strict):
 
     id: Ident
     kind: Literal["answer", "personal", "unsure"] = "answer"
+    covers: list[Ident] = []  # standard topics this one is (e.g. her_path covers path)
     asks: Lines  # paraphrases: ways people ask this
     answers: AnswerLines  # full answers, the one that fits the question best is chosen
     short_answers: list[Text] = []  # for closed questions to a persona who wants open ones
@@ -343,11 +344,18 @@ class Persona(_Strict):
         raise KeyError(hook_id)
 
     def topic(self, topic_id: str) -> Topic:
-        """The topic with this id (KeyError if none)."""
+        """The topic with this id, or the one that covers it (KeyError if none)."""
         for t in self.topics:
             if t.id == topic_id:
                 return t
+        for t in self.topics:
+            if topic_id in t.covers:
+                return t
         raise KeyError(topic_id)
+
+    def topic_ids(self) -> set[str]:
+        """Every topic id, and the standard topics they cover."""
+        return {t.id for t in self.topics} | {c for t in self.topics for c in t.covers}
 
     def phase(self, phase_id: str) -> Phase:
         """The phase with this id (KeyError if none)."""
@@ -482,6 +490,18 @@ def _cross_problems(p: Persona) -> list[tuple[str, str]]:
                 out.append((f"topics[{i}].asks[{j}]", f"expected each way of asking to belong to "
                             f"one topic; {a!r} is also under {asked[key]!r}"))
             asked.setdefault(key, t.id)
+
+    topic_ids = {t.id for t in p.topics}
+    covered: dict[str, str] = {}
+    for i, t in enumerate(p.topics):
+        for j, c in enumerate(t.covers):
+            if c in topic_ids:
+                out.append((f"topics[{i}].covers[{j}]", f"expected a subject no other topic "
+                            f"has; {c!r} is a topic of its own (fold one into the other)"))
+            elif c in covered:
+                out.append((f"topics[{i}].covers[{j}]", f"expected {c!r} to be covered once; "
+                            f"{covered[c]!r} covers it too"))
+            covered.setdefault(c, t.id)
 
     def hook_refs(where: str, ids: Sequence[str]) -> None:
         for j, hid in enumerate(ids):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from trainer.personas import Persona
 
@@ -270,6 +271,8 @@ class RouterOptions:
     context_bonus: float = 0.08  # a follow-up of the answer just given
     topic_bonus: float = 0.04  # the topic just talked about
     top_k: int = 1  # a target's score: the mean of its k best examples
+    standard_weight: float = 0.95  # the shared ways of asking about an ordinary topic
+    cue_bonus: float = 0.1  # a hook whose cue word the line says
     threshold: float = 0.42  # below this the line matches nothing well enough: steer back
 
 
@@ -299,13 +302,34 @@ class Match:
     scores: dict[str, float] = field(default_factory=dict)  # "topic:id"/"hook:id" -> best score
 
 
+_STANDARD_ASKS: dict[str, list[str]] | None = None
+
+
+def standard_asks() -> dict[str, list[str]]:
+    """Ways people ask about the ordinary topics (trainer/data/standard_asks.yaml)."""
+    global _STANDARD_ASKS
+    if _STANDARD_ASKS is None:
+        import yaml
+
+        path = Path(__file__).resolve().parent / "data" / "standard_asks.yaml"
+        _STANDARD_ASKS = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return _STANDARD_ASKS
+
+
 def _examples(persona: Persona, o: RouterOptions = ROUTER_OPTIONS
               ) -> list[tuple[str, Target, float]]:
-    """(text, target, weight) for every example line of the persona file."""
+    """(text, target, weight) for every example line of the persona file, plus the shared
+    ways of asking about the ordinary topics the persona has."""
     out: list[tuple[str, Target, float]] = []
+    shared = standard_asks()
     for t in persona.topics:
+        own = {a.lower() for a in t.asks}
         for a in t.asks:
             out.append((a, Target("topic", t.id), 1.0))
+        for sid in (t.id, *t.covers):
+            for a in shared.get(sid, []):
+                if a.lower() not in own:
+                    out.append((a, Target("topic", t.id), o.standard_weight))
         for j, ans in enumerate(t.answers):
             for a in ans.asks:
                 out.append((a, Target("topic", t.id, j), 1.0))
@@ -383,7 +407,7 @@ class MeaningRouter:
         qs = [q for q in (whole_q, clause_q, sub_q) if q is not None]
         v = dict(zip(qs, self.embedder.embed(qs), strict=True))
         whole = self.vectors @ v[whole_q]
-        wc = self.options.clause_weight
+        wc = self._clause_weight(clause_q)
         if clause_q is not None:
             sims = wc * (self.vectors @ v[clause_q]) + (1 - wc) * whole
         else:
@@ -391,6 +415,19 @@ class MeaningRouter:
         if sub_q is not None:  # "where does it go?" read with "it" = the last subject
             sims = self._np.maximum(sims, self.vectors @ v[sub_q])
         return sims * self.weights
+
+    def _cued(self, text: str) -> set[str]:
+        words = " " + " ".join(re.findall(r"[a-z0-9']+", text.lower())) + " "
+        return {h.id for h in self.persona.hooks
+                if any(f" {c} " in words for c in h.cues if len(c) >= 4)}
+
+    def _clause_weight(self, clause: str | None) -> float:
+        # A clause that says little by itself ("what do you do with it?", "what's yours?")
+        # leaves the topic to the rest of the utterance.
+        if clause is None:
+            return 0.0
+        n = len([w for w in normalise(clause) if w not in _WH])
+        return self.options.clause_weight * min(1.0, n / 3)
 
     def match(self, text: str, clause: str | None = None, *,
               subject: str | None = None, last: Target | None = None,
@@ -407,9 +444,12 @@ class MeaningRouter:
         o = self.options
         scores = self._sims(text, clause, subject).copy()
         lex = dict(topic_scores(self.persona, clause or text))
+        cued = self._cued(text)
         for i, (_, tg, _) in enumerate(self.examples):
             if tg.kind == "topic":
                 scores[i] += o.lex_weight * lex.get(tg.id, 0.0)
+            elif tg.id in cued:
+                scores[i] += o.cue_bonus  # the line names the detail ("the Riverside Half")
             if last is not None:
                 if (tg.kind, tg.id, tg.answer) == (last.kind, last.id, last.answer) \
                         and tg.follow_up is not None:
