@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from transitions import Machine, State
 
-from trainer.analysis import TurnContext, UtteranceFeatures, analyze_utterance
+from trainer.analysis import TurnContext, UtteranceFeatures, analyze_utterance, hooks_said
 from trainer.errors import UsageError
 from trainer.personas import COUNT_FACTS, FLAG_FACTS, Condition, Persona, parse_condition
 
@@ -159,6 +159,8 @@ _POINTS_BACK_RE = re.compile(
     re.IGNORECASE)
 
 
+IMPLICIT_QUESTION_SCORE = 0.7  # a line without a question's form routed only when this clear
+_FIRST_PERSON_RE = re.compile(r"\b(?:i|i'm|im|i've|i'd|i'll|my|me|we|we're|our|mine)\b", re.I)
 POINTING_OVERRIDE = 0.75  # a pointing-back question goes elsewhere only on a clear match
 
 
@@ -353,6 +355,7 @@ class Conversation:
             partner_name=self.persona.name,
             hooks=tuple(cues[h] for h in self._dropped),
             first_user_turn=self._facts.turns == 0,
+            earlier_partner_text=" ".join(ln.text for ln in getattr(self, "_earlier_lines", ())),
         )
 
     # --- the round ----------------------------------------------------------------------------
@@ -397,7 +400,9 @@ class Conversation:
         text = text if isinstance(text, str) else ""
         feats: UtteranceFeatures | None = None
         if not silence:
-            feats = analyze_utterance(text, self.context(), words, duration_s)
+            # the same embedder as the scorecard, so the persona reacts to what it counts
+            feats = analyze_utterance(text, self.context(), words, duration_s,
+                                      meaning=self._embedder())
             silence = feats.is_empty
         if self.finished:
             return Reply(feats, [])
@@ -465,7 +470,9 @@ class Conversation:
         if not f.offered and self._offer_by_meaning(feats):
             f.offered = True
         self._target = None
-        if feats.is_question and not f.asked_to_meet:
+        if not feats.is_question and self._implicit_question(feats):
+            f.asked = True  # "any big plans for the weekend": asked without a question's form
+        if (feats.is_question or f.asked) and not f.asked_to_meet:
             if self.router is not None:
                 topic = self._route_by_meaning(feats)
                 if hook_fu is None and self._target is not None \
@@ -528,9 +535,25 @@ class Conversation:
         transcript while the end of the turn is being confirmed); the embedder caches by text."""
         if self.router is None or not text.strip():
             return
-        feats = analyze_utterance(text, self.context())
+        feats = analyze_utterance(text, self.context(), meaning=self._embedder())
         clause = feats.questions[-1] if feats.questions else None
         self.router.embedder.embed(self.router.queries(text, clause, self._last_subject))
+
+    def _implicit_question(self, feats: UtteranceFeatures) -> bool:
+        """A short line without a question's form that plainly asks about one of the persona's
+        topics ("any big plans for the weekend", "your favourite part of the job"): no
+        first-person statement, and a clear match by meaning."""
+        if self.router is None or feats.is_offer or feats.is_goodbye or feats.is_ask \
+                or feats.is_backchannel or not 2 <= feats.word_count <= 12:
+            return False
+        if _FIRST_PERSON_RE.search(feats.text):
+            return False
+        m = self.router.match(feats.text, None, subject=self._last_subject,
+                              last=self._last_target, exclude=self._said_targets)
+        return m is not None and m.score >= IMPLICIT_QUESTION_SCORE
+
+    def _embedder(self):
+        return self.router.embedder if self.router is not None else None
 
     def _route_by_meaning(self, feats: UtteranceFeatures) -> str | None:
         """Topic id (and `self._target`) of the user's question by meaning, or None."""
@@ -864,6 +887,19 @@ class Conversation:
         return choice
 
     def _said(self, lines: list[Line]) -> list[Line]:
+        # A hook is dropped as soon as any line says it, an answer as well as the hook line
+        # (issue 13): the scorecard's rule, so the persona and the scorecard count the same.
+        for line in lines:
+            cues = [c for c in self.persona.hook_cues() if c.id not in self._dropped]
+            for hid in hooks_said(line.text, cues) if cues else ():
+                self._dropped.append(hid)
+                line.hooks = (*line.hooks, hid)
+        # ... in the order the lines say them, as the scorecard walks them
+        here = [h for line in lines for h in line.hooks]
+        rest = [h for h in self._dropped if h not in here]
+        self._dropped = rest + [h for h in dict.fromkeys(here) if h in self._dropped]
+        if self._last_lines and lines:
+            self._earlier_lines = self._last_lines
         self._last_lines = lines
         if not any(line.kind == "prompt" for line in lines) and \
                 not any(line.kind == "opener" for line in lines):

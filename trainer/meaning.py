@@ -199,3 +199,15 @@ def shared() -> Meaning:
         if _shared is None:
             _shared = Meaning()
         return _shared
+
+
+def optional_shared() -> Meaning | None:
+    """The shared model, or None when it cannot be loaded (not installed, damaged).
+
+    For the scorecard, `analyze` and `review`: without the model they score by words alone
+    (the lexical rules) rather than fail.
+    """
+    try:
+        return shared()
+    except (DependencyError, ModelError):
+        return None

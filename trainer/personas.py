@@ -367,7 +367,8 @@ class Persona(_Strict):
     def hook_cues(self) -> tuple[HookCue, ...]:
         """Every hook as the analysis sees it (id, cues, label, suggestion)."""
         return tuple(
-            HookCue(id=h.id, cues=tuple(h.cues), label=h.label, suggestion=h.suggestion)
+            HookCue(id=h.id, cues=tuple(h.cues), label=h.label, suggestion=h.suggestion,
+                    texts=tuple(h.mentions))  # what the hook says, for matching by meaning
             for h in self.hooks
         )
 

@@ -506,8 +506,10 @@ class Round:
         return self.asr.get(self.screen).transcribe(utt.audio, sample_rate_hz=16_000).text
 
     def _score(self, recall: list[RecallItem]) -> Scorecard:
+        from trainer.meaning import optional_shared
+
         return score_round(self.turns, self.persona.hook_cues(), self.persona.name,
-                           recall if recall else None)
+                           recall if recall else None, meaning=optional_shared())
 
     def _show_scorecard(self, card: Scorecard) -> None:
         from trainer.report.scorecard import print_scorecard
