@@ -567,8 +567,12 @@ class Conversation:
         if last is not None and _points_back(clause or text) and (
                 m is None or m.score < POINTING_OVERRIDE
                 or (m.target.kind, m.target.id) == (last.kind, last.id)):
-            # "what was that like?", "why Tuesdays?": a detail of the answer just given
-            self._target = Target(last.kind, last.id, last.answer, -1)
+            # "what was that like?", "why Tuesdays?": a detail of the answer just given - the
+            # one it names when it matches one ("was it hard to leave teaching?"), else the next
+            named = (m is not None and m.score >= self.router.options.threshold
+                     and (m.target.kind, m.target.id, m.target.answer)
+                     == (last.kind, last.id, last.answer) and m.target.follow_up is not None)
+            self._target = m.target if named else Target(last.kind, last.id, last.answer, -1)
             return last.id if last.kind == "topic" else None
         if m is not None and m.score >= self.router.options.threshold:
             self._target = m.target
