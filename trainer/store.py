@@ -202,6 +202,9 @@ class StoreIOError(StoreError):
 
 # write failures after which a turn is kept in the spool instead of being lost
 _SPOOL_KINDS = frozenset({"full", "read_only", "io", "corrupt", "cannot_open", "busy", "other"})
+# Sessions a Store of this process is writing: their writer_pid is ours, so "is the writer
+# alive" cannot tell a running round from one that failed earlier in this same process.
+_WRITING: set[str] = set()
 
 
 class Store:
@@ -232,6 +235,7 @@ class Store:
         self._new_ok = new_ok
         self._conn: sqlite3.Connection | None = None
         self._spooled: dict[str, dict[str, Any]] = {}  # session id -> its spool file's content
+        self._writing: set[str] = set()  # sessions this instance started and has not closed
         # the practice loop may write from a worker thread: one connection, one lock
         self._lock = threading.RLock()
 
@@ -430,6 +434,8 @@ class Store:
 
     def close(self) -> None:
         with self._lock:
+            _WRITING.difference_update(self._writing)
+            self._writing.clear()
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
@@ -476,6 +482,8 @@ class Store:
                 continue  # same second and same 16-bit suffix: draw again
         else:
             raise StoreError("could not allocate a session id", hint="try again")
+        self._writing.add(sid)
+        _WRITING.add(sid)
         try:
             self._reserve_spool(sid)
         except OSError as exc:
@@ -987,10 +995,13 @@ class Store:
                        finish: dict[str, Any] | None = None) -> StoreIOError:
         what = f"turn {index}" if index is not None else "the end of the round"
         path = self._spool(session_id, turn=turn, finish=finish)
+        if finish is not None:  # the round is over: the next Store may recover it
+            self._writing.discard(session_id)
+            _WRITING.discard(session_id)
         if path is not None:
-            kept = (f"{'your reply' if turn is not None and turn.get('speaker') == 'user' else what}"
-                    f" is kept in {path} and goes into the store the next time the trainer "
-                    "starts")
+            whose = "your reply" if turn is not None and turn.get("speaker") == "user" else what
+            kept = (f"{whose} is kept in {path} and goes into the store the next time the "
+                    "trainer starts")
         else:
             kept = f"it could not be kept in {self.spool_dir} either"
         return StoreIOError(err.kind, f"{err.message}: {what} of session {session_id} was not "
@@ -999,6 +1010,8 @@ class Store:
     def _drop_spool(self, session_id: str) -> None:
         with self._lock:
             self._spooled.pop(session_id, None)
+            self._writing.discard(session_id)
+            _WRITING.discard(session_id)
             with contextlib.suppress(OSError):
                 self._spool_path(session_id).unlink(missing_ok=True)
 
@@ -1016,8 +1029,9 @@ class Store:
             try:
                 rows = self._query("SELECT status, writer_pid, writer_host FROM sessions"
                                    " WHERE id = ?", (sid,))
-                if rows and _writer_alive(rows[0]["status"], rows[0]["writer_pid"],
-                                          rows[0]["writer_host"], host):
+                other = bool(rows) and rows[0]["writer_pid"] != os.getpid()
+                if sid in _WRITING or (other and _writer_alive(
+                        rows[0]["status"], rows[0]["writer_pid"], rows[0]["writer_host"], host)):
                     continue  # its round is still running
                 if path.stat().st_size > 64 * SPOOL_BYTES:
                     self.recovered.append(f"spool {path}: too large to be a spool; left alone")
