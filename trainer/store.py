@@ -71,7 +71,6 @@ SPOOL_BYTES = 256 * 1024
 # SQLite primary result codes (sqlite3.Error.sqlite_errorcode & 0xff)
 _SQLITE_PERM, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY = 3, 5, 6, 8
 _SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 10, 11, 13, 14, 26
-_SQLITE_IOERR_SHORT_READ = 522
 
 # Schema migrations: MIGRATIONS[i] takes the db from user_version i to i + 1. Append, never edit.
 MIGRATIONS: list[str] = [
@@ -335,12 +334,16 @@ class Store:
                                 hint=f"check the permissions of {self.root} and the trainer.db "
                                 "files in it (or the disk is mounted read-only), or set "
                                 "TRAINER_HOME to a folder you can write to")
-        if code == _SQLITE_IOERR_SHORT_READ and shm.exists() and not wal.exists():
+        # reading a -shm whose WAL is gone gives SQLITE_IOERR_SHORT_READ (measured; other
+        # IOERR codes on some versions): a deleted log, not a failing disk
+        # (opening re-creates an empty -wal, so "missing" is "missing or empty")
+        if primary == _SQLITE_IOERR and shm.exists() and (not wal.exists()
+                                                          or wal.stat().st_size == 0):
             return StoreIOError("wal_missing", f"session store {db}: its write-ahead log "
-                                f"{wal.name} was deleted (the turns only in it are lost)",
-                                hint="make sure no trainer is running, then run `trainer doctor "
-                                f"--fix` (it removes the stale {shm.name}; {db.name} itself "
-                                "is kept)")
+                                f"{wal.name} was deleted while a trainer had the store open",
+                                hint="stop the trainer that is running (the turns only in the "
+                                "deleted log are lost); the next start rebuilds the log from "
+                                f"{db.name}, which is kept")
         if primary == _SQLITE_CANTOPEN:
             return StoreIOError("cannot_open", f"cannot open session store {db} ({exc})",
                                 hint=f"check that {self.root} exists and is a folder you can "
@@ -356,7 +359,8 @@ class Store:
                                 hint="run `trainer doctor --fix`: it copies every readable "
                                 "session into a new store and keeps the damaged file")
         if primary == _SQLITE_IOERR:
-            return StoreIOError("io", f"session store {db}: disk I/O error ({exc})",
+            name = getattr(exc, "sqlite_errorname", "") or str(exc)
+            return StoreIOError("io", f"session store {db}: disk I/O error ({name})",
                                 hint="check the disk (is it unplugged or failing?); then run "
                                 "`trainer doctor`")
         return StoreIOError("other", f"session store {db} failed: {exc}",
@@ -827,6 +831,43 @@ class Store:
                 raise
         return record
 
+    def check_session(self, session_id: str) -> list[tuple[str, str]]:
+        """Every part of a session that fails the schema, as (part, message): part is
+        "session", "recall", "turn" or "scorecard". Unlike load_session, it does not stop at
+        the first problem (for `trainer doctor`)."""
+        out: list[tuple[str, str]] = []
+        where = f"session {session_id} is unreadable"
+        s = self._query("SELECT * FROM sessions WHERE id = ?", (session_id,))
+        if not s:
+            return [("session", f"no session {session_id!r}")]
+        s = s[0]
+        checks: list[tuple[str, str, Any, Any]] = [
+            ("session", "its session row", None, None),
+            ("recall", "its recall answers", s["recall_json"], schema.validate_recall)]
+        checks += [("turn", f"turn {t['idx']}", t["data_json"], schema.validate_turn)
+                   for t in self._query("SELECT idx, data_json FROM turns WHERE session_id = ?"
+                                        " ORDER BY idx", (session_id,))]
+        checks += [("scorecard", "its scorecard", c["data_json"], schema.validate_scorecard)
+                   for c in self._query("SELECT data_json FROM scorecards WHERE session_id = ?",
+                                        (session_id,))]
+        for part, label, raw, validate in checks:
+            try:
+                if part == "session":
+                    schema.validate_session({
+                        "id": s["id"], "persona_id": s["persona_id"],
+                        "persona_name": s["persona_name"], "setting": s["setting"],
+                        "difficulty": s["difficulty"], "started_at": s["started_at"],
+                        "ended_at": s["ended_at"], "status": s["status"],
+                        "hooks": json.loads(s["hooks_json"]), "meta": json.loads(s["meta_json"])},
+                        f"{where}: {label}")
+                elif raw is not None:
+                    validate(json.loads(raw), f"{where}: {label}")
+            except (TypeError, ValueError, RecursionError) as exc:
+                out.append((part, f"{where}: {label} has broken JSON ({exc})"))
+            except StoreError as exc:
+                out.append((part, exc.message))
+        return out
+
     def load_audio(self, turn: Turn) -> tuple[np.ndarray, int] | None:
         """A stored turn's audio as (float32 mono, sample rate), or None when it has none."""
         if not turn.audio_path:
@@ -1026,18 +1067,22 @@ class Store:
             sid = path.stem
             if not is_token(sid):
                 continue
+            if sid in _WRITING:
+                continue  # a round of this process is writing it
             try:
                 rows = self._query("SELECT status, writer_pid, writer_host FROM sessions"
                                    " WHERE id = ?", (sid,))
-                other = bool(rows) and rows[0]["writer_pid"] != os.getpid()
-                if sid in _WRITING or (other and _writer_alive(
-                        rows[0]["status"], rows[0]["writer_pid"], rows[0]["writer_host"], host)):
-                    continue  # its round is still running
+                running = bool(rows) and rows[0]["writer_pid"] != os.getpid() and _writer_alive(
+                    rows[0]["status"], rows[0]["writer_pid"], rows[0]["writer_host"], host)
                 if path.stat().st_size > 64 * SPOOL_BYTES:
                     self.recovered.append(f"spool {path}: too large to be a spool; left alone")
                     continue
                 text = path.read_bytes().strip()
             except (OSError, StoreError):
+                continue
+            # A spool that holds the round's end is over even if its process still runs (a
+            # round that failed on a full disk); one without it belongs to a running round.
+            if running and b'"finish":null' in text[-200:] or running and not text:
                 continue
             if not text:  # an unused reservation (the round was killed): nothing to keep
                 with contextlib.suppress(OSError):

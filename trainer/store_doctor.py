@@ -1,7 +1,7 @@
 """`trainer doctor`: check the session store, say what is wrong, and repair what can be repaired.
 
 Checks, in order: the trainer.db file itself (missing or 0 bytes beside recordings, not SQLite,
-a deleted write-ahead log), SQLite's integrity check, every session against the schema
+a write-ahead log deleted under a running trainer), SQLite's integrity check, every session against the schema
 (`trainer.store_schema`), sessions whose round was killed, spool files, and the audio folder
 (recordings no session owns, half-written .tmp files).
 
@@ -119,12 +119,6 @@ def _check_db_file(store: Store, report: DoctorReport, fix: bool) -> bool:
         finding.fix = (f"set {DB_NAME} aside as {aside.name} and started a new store"
                        if aside else "started a new store") + \
             "; the recordings stay in audio/ (listed below as orphaned)"
-    elif kind == "wal_missing":
-        shm = store.db_path.with_name(DB_NAME + "-shm")
-        shm.unlink(missing_ok=True)
-        finding.fixed = True
-        finding.fix = f"removed the stale {shm.name}; {DB_NAME} opens again (the turns that " \
-            "were only in the deleted log are lost)"
     return finding.fixed
 
 
@@ -207,14 +201,14 @@ def _check_sessions(store: Store, ids: list[str], report: DoctorReport, fix: boo
                 f"trainer session delete {sid!r} (removes its rows only)"))
             continue
         try:
-            rec = store.load_session(sid)
+            parts = store.check_session(sid)
         except StoreIOError as err:
             report.findings.append(Finding("damaged_session", err.message, err.hint or ""))
             continue
-        except StoreError as err:
-            finding = Finding("damaged_session", err.message, f"trainer session delete {sid}")
+        for part, message in parts:
+            finding = Finding("damaged_session", message, f"trainer session delete {sid}")
             report.findings.append(finding)
-            if "its scorecard" in err.message:
+            if part == "scorecard":
                 finding.fix = ("`trainer doctor --fix` drops the scorecard (`trainer review` "
                                "scores the round again from its turns)")
                 if fix:
@@ -223,6 +217,12 @@ def _check_sessions(store: Store, ids: list[str], report: DoctorReport, fix: boo
                     finding.fixed = True
                     finding.fix = "dropped the broken scorecard; `trainer review` scores the " \
                         "round again from its turns"
+        if parts and any(p != "scorecard" for p, _ in parts) or (parts and not fix):
+            continue
+        try:
+            rec = store.load_session(sid)
+        except StoreError as err:
+            report.findings.append(Finding("damaged_session", err.message, err.hint or ""))
             continue
         for problem in rec.problems:
             report.findings.append(Finding("damaged_session", problem,
@@ -245,12 +245,19 @@ def _check_audio(store: Store, ids: set[str], report: DoctorReport, fix: bool) -
     if not store.audio_dir.is_dir():
         return
     referenced: set[Path] = set()
-    for row in store._query("SELECT data_json FROM turns"):
-        with contextlib.suppress(ValueError, TypeError, RecursionError):
-            rel = json.loads(row["data_json"]).get("audio_path")
-            if isinstance(rel, str) and store._audio_file(rel) is not None:
-                path = Path(rel)
-                referenced.add((path if path.is_absolute() else store.root / path).resolve())
+    unreadable: set[str] = set()  # sessions on a damaged page: their files are not judged
+    for sid in ids:
+        try:
+            rows = store._query("SELECT data_json FROM turns WHERE session_id = ?", (sid,))
+        except StoreIOError:
+            unreadable.add(sid)
+            continue
+        for row in rows:
+            with contextlib.suppress(ValueError, TypeError, RecursionError, AttributeError):
+                rel = json.loads(row["data_json"]).get("audio_path")
+                if isinstance(rel, str) and store._audio_file(rel) is not None:
+                    path = Path(rel)
+                    referenced.add((path if path.is_absolute() else store.root / path).resolve())
     for tmp in sorted(store.audio_dir.rglob("*.tmp")):
         finding = Finding("tmp_file", f"{tmp}: a half-written recording (a write that failed)",
                           "`trainer doctor --fix` removes it")
@@ -266,6 +273,8 @@ def _check_audio(store: Store, ids: set[str], report: DoctorReport, fix: bool) -
                     "orphaned_audio", f"{folder}: {len(files)} recording(s) of a session that "
                     "is not in the store", "keep them (e.g. restore the trainer.db they belong "
                     f"to), or delete {folder} if you do not need them"))
+            continue
+        if folder.name in unreadable:
             continue
         loose = [f for f in files if f.resolve() not in referenced]
         if loose:
