@@ -511,6 +511,16 @@ class Store:
         file and a StoreIOError says so; the next Store opened here stores it.
         """
         self._require(session_id)
+        for name in ("start_s", "end_s"):
+            value = getattr(turn, name)
+            try:  # numpy floats too; NaN fails the range check
+                ok = not isinstance(value, bool) and 0 <= float(value) <= schema.MAX_TIME_S
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise StoreError(f"session {session_id}: turn {turn.index} has {name} {value!r}",
+                                 hint=f"times are seconds on the round's clock, 0 to "
+                                 f"{schema.MAX_TIME_S:.0f}")
         if self._query("SELECT 1 FROM turns WHERE session_id = ? AND idx = ?",
                        (session_id, turn.index)):
             raise StoreError(f"session {session_id}: turn {turn.index} is already stored",
@@ -1202,7 +1212,24 @@ def _now() -> datetime:
 
 
 def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+    """JSON as the store keeps it: never NaN or Infinity (not JSON: SQLite's json_valid and the
+    schema refuse them), so a non-finite number becomes null."""
+    try:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
+                          default=_json_default)
+    except ValueError:
+        return json.dumps(_finite_only(obj), ensure_ascii=False, separators=(",", ":"),
+                          allow_nan=False, default=_json_default)
+
+
+def _finite_only(obj: Any) -> Any:
+    if isinstance(obj, float | np.floating):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite_only(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite_only(v) for v in obj]
+    return obj
 
 
 def _json_default(obj: Any) -> Any:

@@ -161,7 +161,7 @@ class TurnIn(BaseModel):
     pause_before_s: SignedSeconds | None = None
     interrupted: StrictBool = False
     audio_path: Annotated[str, Field(max_length=4096)] | None = None
-    error: Long | None = None
+    error: Text | None = None  # e.g. an ASR exception message: may be long
     meta: FreeDict = {}
 
 
