@@ -278,7 +278,8 @@ def _leaves(node, path=()):
     yield path
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_hypothesis_any_mutated_import_is_refused_cleanly_or_readable_by_every_reader(
         trainer_home, export_doc, data):
@@ -630,7 +631,8 @@ def test_doctor_finds_killed_rounds_stray_tmp_and_orphaned_audio(trainer_home, c
     assert res.returncode == 1
     assert f"session {killed}: its round stopped without closing (4 turn(s) kept)" in res.stdout
     assert "a half-written recording" in res.stdout
-    assert "20200101-000000-dead: 1 recording(s) of a session that is not in the store" in res.stdout
+    assert ("20200101-000000-dead: 1 recording(s) of a session that is not in the store"
+            in res.stdout)
     res = cli("doctor", "--fix", "--json")
     doc = json.loads(res.stdout)
     kinds = {f["kind"]: f for f in doc["findings"]}

@@ -1,16 +1,16 @@
 """`trainer doctor`: check the session store, say what is wrong, and repair what can be repaired.
 
 Checks, in order: the trainer.db file itself (missing or 0 bytes beside recordings, not SQLite,
-a write-ahead log deleted under a running trainer), SQLite's integrity check, every session against the schema
-(`trainer.store_schema`), sessions whose round was killed, spool files, and the audio folder
-(recordings no session owns, half-written .tmp files).
+a write-ahead log deleted under a running trainer), SQLite's integrity check, every session
+against the schema (`trainer.store_schema`), sessions whose round was killed, spool files, and
+the audio folder (recordings no session owns, half-written .tmp files).
 
 With `fix`, the repairs are: a lost or non-SQLite trainer.db is set aside (renamed, never
-deleted) and a new store started; a stale -shm beside a deleted WAL is removed; a damaged
-database is salvaged (every readable session copied into a new trainer.db, the damaged file
-kept beside it); a scorecard that fails the schema is dropped (`trainer review` scores the
-round again from its turns); killed rounds are marked interrupted; .tmp files are removed.
-Recordings are never deleted: orphaned ones are listed with what to do.
+deleted) and a new store started; a damaged database is salvaged (every readable session copied
+into a new trainer.db, the damaged file kept beside it); a scorecard that fails the schema is
+dropped (`trainer review` scores the round again from its turns); killed rounds are marked
+interrupted; .tmp files are removed. Recordings are never deleted: orphaned ones are listed with
+what to do.
 """
 
 from __future__ import annotations
