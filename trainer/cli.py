@@ -307,7 +307,7 @@ def review(session, html_path, as_json):
 # export/import sits next to review: both hand whole sessions around
 @cli.group("session")
 def session_group():
-    """Export and import stored sessions (for a coach or a second device)."""
+    """Export, import and delete stored sessions (for a coach or a second device)."""
 
 
 @session_group.command("export")
@@ -340,24 +340,74 @@ def session_export(session_id, path, with_audio):
 @session_group.command("import")
 @click.argument("file", type=click.Path())
 def session_import(file):
-    """Store a session exported with `trainer session export` (FILE or - for stdin)."""
-    import json
-    from pathlib import Path
+    """Store a session exported with `trainer session export` (FILE or - for stdin).
 
+    The whole file is checked first (sizes, types, ids); a bad one is refused with one line
+    naming the field, and nothing is stored.
+    """
     from trainer.errors import StoreError
     from trainer.store import Store
+    from trainer.store_schema import read_export_bytes
 
     try:
-        raw = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-        data = json.loads(raw)
+        if file == "-":
+            data = read_export_bytes(sys.stdin.buffer, "stdin")
+        else:
+            with open(file, "rb") as f:
+                data = read_export_bytes(f, file)
     except OSError as exc:
         raise StoreError(f"cannot read {file}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise StoreError(f"{file} is not JSON ({exc})",
-                         hint="export a session with `trainer session export`") from None
-    sid = Store().import_session(data)
+    store = Store()
+    sid = store.import_session(data, source=file)
+    for note in store.notes:
+        click.echo(f"note: {note}", err=True)
     click.echo(f"imported session {sid}")
     return 0
+
+
+@session_group.command("delete")
+@click.argument("session_id", metavar="ID")
+def session_delete(session_id):
+    """Remove a session: its turns, scorecard and recordings (ID may be a unique prefix)."""
+    from trainer.store import Store
+
+    store = Store()
+    sid = store.resolve_id(session_id)
+    removed = store.delete_session(sid)
+    click.echo(f"deleted session {sid} ({removed} recording{'' if removed == 1 else 's'} "
+               "removed)")
+    return 0
+
+
+@cli.command()
+@click.option("--fix", is_flag=True, help="Repair what can be repaired (never deletes "
+              "recordings).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+def doctor(fix, as_json):
+    """Check the session store: damage, unreadable sessions, killed rounds, stray recordings."""
+    import json
+
+    from trainer.store_doctor import run_doctor
+
+    report = run_doctor(fix=fix)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        return 0 if report.ok else 1
+    for f in report.findings:
+        if f.fixed:
+            click.echo(f"fixed: {f.message}")
+            click.echo(f"  done: {f.fix}")
+        else:
+            click.echo(f"{'note' if f.kind == 'interrupted' else 'problem'}: {f.message}")
+            if f.fix:
+                click.echo(f"  fix: {f.fix}")
+    left = sum(1 for f in report.findings if not f.fixed and f.kind != "interrupted")
+    if report.ok:
+        click.echo(f"store ok: {report.sessions} session(s) in {report.root}")
+    else:
+        click.echo(f"{left} problem(s) in {report.root}"
+                   + ("" if fix else "; `trainer doctor --fix` repairs what it can"))
+    return 0 if report.ok else 1
 
 
 @cli.command()
@@ -373,8 +423,10 @@ def history(as_json, plot_path):
 
     store = Store()
     rows = history_rows(store.list_sessions(with_scorecards=True))
+    for note in store.recovered:
+        click.echo(f"note: {note}", err=True)
     for skipped in store.skipped:
-        click.echo(f"warning: {skipped}", err=True)
+        click.echo(f"warning: {skipped} (see `trainer doctor`)", err=True)
     if plot_path:
         out = write_plot(rows, Path(plot_path))
         click.echo(f"wrote {out}", err=as_json)
