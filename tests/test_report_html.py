@@ -86,7 +86,7 @@ def test_page_shows_transcript_scorecard_and_plays_a_turn(browser, report, tmp_p
     # fillers are highlighted, the timeline has a bar per turn
     marks = [m.text for m in browser.find_elements(By.CSS_SELECTOR, "mark.filler")]
     assert marks == ["Um", "like", "you know"]
-    assert len(browser.find_elements(By.CSS_SELECTOR, ".timeline rect")) == len(rec.turns)
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".timeline a rect")) == len(rec.turns)
     # the layout fits the window (no sideways scrolling)
     assert browser.execute_script(
         "return document.documentElement.scrollWidth <= window.innerWidth")
