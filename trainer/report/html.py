@@ -62,7 +62,7 @@ def content_security_policy(css: str, js: str) -> str:
     """Only this page's own style and script run; recordings load from data: URIs; no network."""
     return ("default-src 'none'; "
             f"script-src {_sha256(js)}; style-src {_sha256(css)}; "
-            "media-src data:; img-src data:; base-uri 'none'; form-action 'none'")
+            "media-src data:; base-uri 'none'; form-action 'none'")
 
 
 def _sha256(text: str) -> str:
