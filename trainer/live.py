@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 from rich.console import Console
 from rich.live import Live
@@ -73,7 +73,7 @@ class Screen:
 
     def briefing(self, b: Briefing) -> None:
         # persona files and history are data: no terminal escapes reach the screen (issue 14)
-        b = Briefing(*(clean(getattr(b, f)) for f in Briefing.__dataclass_fields__))
+        b = replace(b, **{f.name: clean(getattr(b, f.name)) for f in fields(b)})
         body = Text()
         body.append("You'll meet ", style="dim")
         body.append(b.partner, style="bold")

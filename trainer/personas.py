@@ -512,8 +512,13 @@ def _control_problems(data: Any) -> list[tuple[str, str]]:
     """
     out: list[tuple[str, str]] = []
     stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
+    seen: set[int] = set()  # each list/dict once (shared by aliases, or data with a cycle)
     while stack and len(out) < 20:
         value, loc = stack.pop()
+        if isinstance(value, (dict, list)):
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
         if isinstance(value, str):
             bad = control_chars(value)
             if bad:
