@@ -15,6 +15,18 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
 
+@pytest.fixture(scope="session")
+def meaning_cache(tmp_path_factory) -> Path:
+    """One cache of persona example vectors for the whole run (derived data, by file hash)."""
+    return tmp_path_factory.mktemp("trainer_cache")
+
+
+@pytest.fixture(autouse=True)
+def trainer_cache(meaning_cache, monkeypatch) -> Path:
+    monkeypatch.setenv("TRAINER_CACHE", str(meaning_cache))
+    return meaning_cache
+
+
 @pytest.fixture(autouse=True)
 def trainer_home(tmp_path_factory, monkeypatch) -> Path:
     """Point TRAINER_HOME at a fresh temp dir so no test touches the user's data."""

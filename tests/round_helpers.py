@@ -140,6 +140,17 @@ def poor_listener() -> Listener:
     return Listener("poor", rate_wpm=230, pause_s=3.0)
 
 
+def practice_router(persona: Persona):
+    """The MeaningRouter `trainer practice` builds for this persona (round_setup.RouterLoader)."""
+    from trainer.meaning import embed_cached, shared
+    from trainer.round_setup import persona_key
+    from trainer.routing import MeaningRouter
+
+    m = shared()
+    vecs = embed_cached(m, MeaningRouter.texts(persona), persona_key(persona))
+    return MeaningRouter(persona, m, vectors=vecs)
+
+
 def plan_round(persona: Persona, seed: int, policy, listener: Listener, folder: Path,
                transcriber, max_turns: int = 9) -> list[Path]:
     """Write one WAV per reply, choosing each reply against the real conversation.
@@ -152,7 +163,8 @@ def plan_round(persona: Persona, seed: int, policy, listener: Listener, folder: 
     from trainer.speech.sources import WavFileSource
 
     folder.mkdir(parents=True, exist_ok=True)
-    conv = Conversation(persona, seed=seed)
+    # the same understanding as `trainer practice` (the meaning router), so plan and round agree
+    conv = Conversation(persona, seed=seed, router=practice_router(persona))
     conv.start()
     paths: list[Path] = []
     for i in range(max_turns):

@@ -95,7 +95,8 @@ def good_reply(persona: Persona, conv: Conversation, turn: int, last: list[Line]
     """A good networker: introduces themself, asks open questions, follows up on each hook
     just dropped and on what was just said, offers help, asks to meet again."""
     first = persona.first_name
-    pending = [h for line in last for h in line.hooks if h not in conv.hooks_followed]
+    # every hook dropped and not yet followed (an answer may drop one beside the hook line)
+    pending = [h for h in conv.hooks_dropped if h not in conv.hooks_followed]
     if turn == 0:
         state["topic"] = 1
         return f"Hi {first}, I'm Alex, I'm studying data science. {_open_ask(persona, 0)}"

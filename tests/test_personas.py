@@ -78,12 +78,38 @@ def test_shipped_persona_is_rich_enough_to_vary(path):
     # Deflections hand the conversation back; answers and hooks leave room to follow up.
     assert all(d.endswith("?") for d in p.deflections)
     for t in p.topics:
-        assert not any(a.endswith("?") for a in t.answers), t.id
+        assert not any(a.text.endswith("?") for a in t.answers), t.id
     for h in p.hooks:
-        assert not any(a.endswith("?") for a in [*h.mentions, *h.warm_answers]), h.id
+        assert not any(a.endswith("?") for a in h.mentions), h.id
+        assert not any(a.text.endswith("?") for a in h.warm_answers), h.id
     for ph in p.phases:
         if not ph.final:
             assert len(ph.prompts) >= 2, ph.id
+
+
+STANDARD_TOPICS = ("work_day", "organisation", "path", "weekends", "family", "advice", "event",
+                   "week_best", "week_hard", "surprising", "current_work", "personal_private",
+                   "off_world")
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_persona_is_a_whole_person(path):
+    """Everything an ordinary networking conversation covers (issue 12), with details to follow
+    up on, direct ways to ask about each hook, and its own answer to each question it asks."""
+    p = load_persona(path)
+    ids = p.topic_ids()
+    assert not set(STANDARD_TOPICS) - ids, sorted(set(STANDARD_TOPICS) - ids)
+    assert p.topic("personal_private").kind == "personal"
+    assert p.topic("off_world").kind == "unsure"
+    follow_ups = sum(len(a.follow_ups) for t in p.topics for a in t.answers)
+    assert follow_ups >= 2 * len(p.topics), follow_ups
+    for h in p.hooks:
+        assert len(h.asks) >= 2, h.id
+    asking = [o for o in p.opener if o.text.rstrip().endswith("?")]
+    asking += [pr for ph in p.phases for pr in ph.prompts if pr.text.rstrip().endswith("?")]
+    with_own = [x for x in asking if x.own]
+    assert len(with_own) >= 0.8 * len(asking), [x.text for x in asking if not x.own]
+    assert len(p.reactions.echo) >= 3
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)

@@ -464,3 +464,100 @@ def test_the_user_answers_the_whole_reply_not_just_its_last_line():
     assert [h.id for h in ctx[5].hooks] == ["puppy"]
     card = score_round(turns, HOOKS, "Dana")
     assert card.hooks[0].taken_up and card.hooks[0].taken_turn == 5
+
+
+# --- issue 13: the round scores as a person would ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_meaning():
+    from trainer.meaning import Meaning
+
+    return Meaning()
+
+
+def _dana_round() -> list[Turn]:
+    """The typed round of issue 13: Dana's answer says she taught chemistry (no hook tag);
+    the user asks about it at once; later Dana's scripted hook line says it again."""
+    return conversation(
+        ("persona", "Hi there, come on over! I'm Dana, I recruit for Northwind Logistics. What "
+                    "are you studying?", 5, "opener"),
+        ("user", "Hi Dana, I'm Sam, I study chemical engineering. How did you get into "
+                 "recruiting?", 5),
+        ("persona", "Honestly, by accident. I taught chemistry for six years, then a friend at "
+                    "Northwind said I'd be good at talking to nervous twenty-year-olds. She was "
+                    "right.", 8, "answer"),
+        ("user", "Oh wow, a chemistry teacher! What made you switch from teaching to "
+                 "recruiting?", 4),
+        ("persona", "Funny thing is, I used to be a chemistry teacher. Recruiting is basically "
+                    "parents' evening with better coffee.", 6, "hook", ["teaching"]),
+        ("user", "Ha, I bet. What does a first year at Northwind look like?", 4),
+        ("persona", "Your first year is rotations, four months at a time.", 5, "answer"),
+        ("user", "That sounds great. Could we stay in touch? I'd love to hear more.", 4),
+    )
+
+
+@pytest.mark.parametrize("with_model", [False, True], ids=["words", "meaning"])
+def test_the_chemistry_teacher_round_credits_the_question_the_user_asked(with_model, request):
+    from trainer.personas import load_persona
+
+    dana = load_persona("dana")
+    meaning = request.getfixturevalue("real_meaning") if with_model else None
+    card = score_round(_dana_round(), dana.hook_cues(), dana.name, meaning=meaning)
+    teaching = next(h for h in card.hooks if h.id == "teaching")
+    # dropped by the answer that said it, taken up by the very next question
+    assert teaching.dropped_turn == 2 and teaching.taken_up and teaching.taken_turn == 3
+    line = next(ln for ln in card.lines if ln.index == 3)
+    assert line.labels["question_kind"] == "follow_up"
+    assert line.labels["hooks_taken"] == ["teaching"]
+    # no "missed", no "Try: 'What made you move from teaching chemistry to recruiting?'"
+    assert not any("chemistry" in s for s in card.start)
+    assert not any("chemistry" in (t.suggestion or "") for t in card.tips)
+    assert not any(t.key == "hook_uptake" for t in card.tips)
+    assert any("used to teach chemistry" in k for k in card.keep)
+
+
+@pytest.mark.parametrize("with_model", [False, True], ids=["words", "meaning"])
+def test_asking_about_the_hardest_part_of_a_founding_story_is_a_follow_up(with_model,
+                                                                          request):
+    meaning = request.getfixturevalue("real_meaning") if with_model else None
+    card = score_round(conversation(
+        ("persona", "Hey, I'm Priya. What are you working on at the moment?", 4, "opener"),
+        ("user", "I'm in product at a bank. How did Loopware start?", 3),
+        ("persona", "I was a product manager at a bank for six years. Good job, nice people. "
+                    "Then I counted the cups in our office bin on a Friday afternoon. Three "
+                    "hundred and twelve. I quit eight months later.", 10, "answer"),
+        ("user", "That's interesting. What was the hardest part of the first year?", 3),
+        ("persona", "Doing everything myself.", 3, "answer"),
+    ), (), "Priya Raman", meaning=meaning)
+    line = next(ln for ln in card.lines if ln.index == 3)
+    assert line.labels["question_kind"] == "follow_up"
+    assert line.labels["follow_up"] == "partner"
+
+
+def test_a_try_line_never_repeats_a_question_the_user_asked():
+    # The hook line is dropped at the end; the user had asked the file's suggested question
+    # about it earlier in other words: no tip may tell them to ask it again.
+    cue = HookCue("teaching", ("chemistry", "teacher"), "used to teach chemistry",
+                  "What made you move from teaching chemistry to recruiting?")
+    card = score_round(conversation(
+        ("persona", "I recruit graduates for Northwind.", 3, "opener"),
+        ("user", "What made you move into recruiting from teaching chemistry?", 3),
+        ("persona", "Funny thing is, I used to be a chemistry teacher.", 3, "hook",
+         ["teaching"]),
+        ("user", "Right. Bye!", 1),
+    ), (cue,), "Dana")
+    for tip in card.tips:
+        assert "teaching chemistry to recruiting" not in (tip.suggestion or "")
+
+
+def test_a_hook_said_in_an_answer_is_dropped_and_missed_when_nobody_asks():
+    cue = HookCue("teaching", ("chemistry", "teacher", "taught"), "used to teach chemistry",
+                  "What made you move from teaching chemistry to recruiting?")
+    card = score_round(conversation(
+        ("persona", "I taught chemistry for six years before this.", 3, "answer"),
+        ("user", "Cool. What roles are you hiring for?", 3),
+        ("persona", "Operations analysts, mostly.", 3, "answer"),
+    ), (cue,), "Dana")
+    assert [(h.id, h.dropped_turn, h.taken_up) for h in card.hooks] == [("teaching", 0, False)]
+    assert any(t.key == "hook_uptake" for t in card.tips)

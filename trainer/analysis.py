@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from trainer.lexicon import (
     ASK_RE,
@@ -48,15 +49,72 @@ from trainer.lexicon import (
     word_set,
     words_with_marks,
 )
-from trainer.questions import Clause, clauses, question_form, question_is_open, strip_lead
+from trainer.questions import (
+    Clause,
+    choice_form,
+    clauses,
+    question_form,
+    question_is_open,
+    strip_lead,
+)
 from trainer.types import Word
 
 # Word lists moved to trainer/lexicon.py; these names stay importable from here.
 __all__ = [
     "AUX", "BACKCHANNEL_WORDS", "CONTRACTIONS", "I_WORDS", "LEAD", "PRON_SUBJ", "STOPWORDS",
     "SUBJ", "WH", "YOU_WORDS", "HookCue", "TurnContext", "UtteranceFeatures",
-    "analyze_utterance", "hook_followed", "stem",
+    "analyze_utterance", "hook_followed", "hooks_said", "stem",
 ]
+
+
+class Embedder(Protocol):
+    """A sentence embedder, handed in by the edge (trainer.meaning.shared()): unit-length rows,
+    so a dot product is the cosine similarity. The core never loads a model itself."""
+
+    def embed(self, texts: Sequence[str]) -> Any:  # (len(texts), d) float32 array
+        ...
+
+
+# Thresholds on the cosine similarity of all-MiniLM-L6-v2 (trainer.meaning), chosen on the
+# dev dialogues (benchmarks/analysis.py) and kept away from the edge of what they separate:
+# int8 inference differs slightly between CPUs.
+FOLLOW_SIM = 0.45  # a question builds on the partner's line by meaning, on its own
+FOLLOW_SIM_NEAR = 0.30  # ... or this close, and FOLLOW_MARGIN closer than to a stock question
+FOLLOW_MARGIN = 0.10
+# Questions anyone asks anyone at a networking event: a question closer to these than to the
+# partner's line is not built on it.
+_STOCK_QUESTIONS = (
+    "what do you do", "where are you from", "what brings you here", "are you hiring",
+    "how is your evening going", "what roles are you hiring for", "do you come here often",
+    "what do you do for fun", "are you here with friends", "where are you based",
+    "can i ask you about jobs at your company", "what do you think of the event",
+    "is this your first time here", "what do you do when you are not working",
+    "are you looking for someone with my skills",
+)
+HOOK_SIM = 0.45  # a question takes up a hook by meaning (its label and the lines that say it)
+SAID_SIM = 0.65  # a persona line with one cue word says a hook's content, by meaning
+SAID_OVERLAP = 0.3  # share of content words in common with a line that says the hook
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
+
+
+def _sims(meaning: Embedder, text: str, others: Sequence[str]) -> list[float]:
+    """Cosine similarity of `text` to each of `others` (the rows have unit length)."""
+    if not others:
+        return []
+    vecs = meaning.embed([text, *others])
+    return [float(vecs[0] @ v) for v in vecs[1:]]
+
+
+def _sentences(text: str) -> list[str]:
+    """The sentences of a line (lower-case words of two or more; else the whole line)."""
+    parts = [" ".join(w for w in tokens(p) if w not in "?.!;,\n")
+             for p in re.split(r"[.!?;\n]+", text)]
+    parts = [p for p in parts if len(p.split()) >= 2]
+    whole = " ".join(w for w in tokens(text) if w not in "?.!;,\n")
+    return parts or ([whole] if whole else [])
 
 
 @dataclass(frozen=True)
@@ -67,6 +125,7 @@ class HookCue:
     cues: tuple[str, ...]  # lowercase words/phrases; any of them in a question = follow-up
     label: str = ""  # short name for reports, e.g. "rescue puppy Biscuit"
     suggestion: str = ""  # a better line, e.g. "How long have you had Biscuit?"
+    texts: tuple[str, ...] = ()  # lines that say it (the persona's mentions), for meaning
 
 
 @dataclass(frozen=True)
@@ -77,6 +136,10 @@ class TurnContext:
     partner_name: str | None = None
     hooks: tuple[HookCue, ...] = ()
     first_user_turn: bool = False
+    # What the partner said before the user's previous turn: a follow-up builds on their last
+    # one or two lines ("I'm an architect, mostly schools." ... "what's the most interesting
+    # school you've designed?").
+    earlier_partner_text: str = ""
 
 
 @dataclass
@@ -302,6 +365,8 @@ def analyze_utterance(
     context: TurnContext | None = None,
     words: Sequence[Word] | None = None,
     duration_s: float | None = None,
+    *,
+    meaning: Embedder | None = None,
 ) -> UtteranceFeatures:
     """Label one utterance. Never raises on any string.
 
@@ -310,6 +375,9 @@ def analyze_utterance(
         context: the partner's last line, their name and the hooks dropped so far.
         words: ASR word timings (seconds), used for the speaking pace.
         duration_s: speaking time of the utterance when there are no word timings.
+        meaning: a sentence embedder (`embed(texts) -> unit rows`, e.g. trainer.meaning's);
+            with it a question also follows up when it builds on the partner's line by
+            meaning. None: the lexical rules alone.
     """
     text = text if isinstance(text, str) else str(text or "")
     ctx = context or TurnContext()
@@ -342,11 +410,12 @@ def analyze_utterance(
 
     # Questions, clause by clause, read without the fillers: "I can, you know, do my own thing"
     # is one statement, not "I can" + the yes/no question "do my own thing?".
-    all_clauses = clauses(_without_fillers(toks, filler_spans))
+    all_clauses = clauses(_collapse_restarts(_without_fillers(toks, filler_spans)))
     q_clauses: list[tuple[Clause, str]] = []
     if not feats.is_backchannel:
+        partner = _Partner.of(ctx.partner_text)
         for c in all_clauses:
-            form = question_form(c.exp, c.mark)
+            form = question_form(c.exp, c.mark) or _context_form(c, partner, len(all_clauses))
             if form:
                 q_clauses.append((c, form))
     feats.question_count = len(q_clauses)
@@ -365,7 +434,7 @@ def analyze_utterance(
     rank = {"follow_up": 1, "mirror": 2, "introductory": 3, "topic_switch": 4}
     ranked = []
     for c, form in q_clauses:
-        kind, fu = _question_kind(c, form, all_clauses, stems_all, ctx, partner_q)
+        kind, fu = _question_kind(c, form, all_clauses, stems_all, ctx, partner_q, meaning)
         if fu and fu.startswith("hook:") and fu[5:] not in feats.hooks_taken:
             feats.hooks_taken.append(fu[5:])
         r = 0 if fu and fu.startswith("hook:") else rank[kind]
@@ -379,6 +448,115 @@ def analyze_utterance(
         feats.builds_on = fu
     feats.is_open = question_is_open(form, c.exp, partner_open)
     return feats
+
+
+def _collapse_restarts(toks: list[str]) -> list[str]:
+    """A restart said once: "are are you", "what what kind", "do you do you like it".
+
+    Speech repeats its opening words while the speaker plans the rest; a transcript keeps
+    them. A word or a pair of words said twice in a row, within a sentence, is kept once (a
+    comma between them goes with the repeat).
+    """
+    out: list[str] = []
+    for t in toks:
+        if t in "?.!;,\n":
+            out.append(t)
+            continue
+        last = []  # indexes of the last three words of this sentence
+        for i in range(len(out) - 1, -1, -1):
+            if out[i] in "?.!;\n":
+                break
+            if out[i] != ",":
+                last.insert(0, i)
+                if len(last) == 3:
+                    break
+        if last and out[last[-1]] == t and t not in _REAL_DOUBLES:
+            del out[last[-1] + 1:]
+            continue
+        if len(last) == 3 and out[last[0]] == out[last[2]] and out[last[1]] == t:
+            del out[last[1] + 1:]  # "do you do | you" -> "do you"
+            continue
+        out.append(t)
+    return out
+
+
+# Words people do say twice on purpose ("bye bye", "no no", "very very").
+_REAL_DOUBLES = word_set("bye no very so ha really yeah yes ok okay mm hm knock")
+
+
+@dataclass(frozen=True)
+class _Partner:
+    """What the partner's last line offers a reply to: its words, and whether it asked."""
+
+    words: tuple[str, ...] = ()
+    asked: bool = False
+
+    @classmethod
+    def of(cls, partner_text: str) -> _Partner:
+        if not partner_text:
+            return cls()
+        cl = clauses(tokens(partner_text))
+        asked = bool(cl) and (question_form(cl[-1].exp, cl[-1].mark) is not None
+                              or choice_form(cl[-1].exp) is not None)
+        return cls(tuple(_partner_words(partner_text)), asked)
+
+
+_ADVICE_AFTER_YOU = word_set(
+    """should must might can could will would need have gotta got guys know too see just
+    and deserve""")
+_VERDICT_AFTER_YOU_ARE = word_set(
+    """so right welcome too a an very such totally absolutely correct the amazing awesome
+    great good funny kidding lucky brave crazy genius smart sweet kind nice""")
+
+
+def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
+    """Questions that only the partner's last line shows to be questions (text without "?").
+
+    - an echo: a short fragment that repeats what they just said ("in three days", "eight
+      hundred thousand messages", "twelve places"), asking them to confirm it;
+    - a "you ..." statement about them right after their claim ("you really think so", "you
+      didn't try it", "you moved here from brazil");
+    - a short choice put to them ("coffee or tea", "you live on or off campus").
+    None after a question of theirs: a reply to a question is an answer ("tea or water").
+    """
+    if partner.asked or c.mark in (".", "!"):
+        return None
+    exp = c.exp
+    core = strip_lead(exp)
+    if not core or len(core) > 10:
+        return None
+    choice = choice_form(exp)
+    if choice:
+        return choice
+    if not partner.words:
+        return None
+    theirs = {stem(w) for w in partner.words if len(w) >= 3 and w not in STOPWORDS}
+    theirs |= {w for w in partner.words if w.isdigit()}
+    mine = {stem(w) for w in core if len(w) >= 3 and w not in STOPWORDS} | {
+        w for w in core if w.isdigit()}
+    shared = bool(mine & theirs)
+    if core[0] in ("you", "your") and len(core) >= 2 and shared:
+        nxt = core[1]
+        if nxt in _ADVICE_AFTER_YOU or (nxt in ("are", "were") and len(core) > 2
+                                        and core[2] in _VERDICT_AFTER_YOU_ARE):
+            return None
+        return "declarative"
+    if core[:2] in (["there", "is"], ["there", "are"]) and len(core) <= 6 and shared:
+        return "declarative"  # surprise at their news: "there's different rounds"
+    # An echo: a few words of theirs with no verb or subject of its own ("in three days"),
+    # not an answer ("no, 800,000 points") nor a farewell or thanks said back.
+    if len(core) <= 4 and n_clauses == 1 and shared and not (
+            set(core) & (AUX | PRON_SUBJ | {"i'm", "me", "my"})) and not (
+            set(exp[:len(exp) - len(core)]) & _ANSWER_WORDS) and any(
+            w not in BACKCHANNEL_WORDS and w not in _SOCIAL_WORDS for w in core):
+        return "declarative"
+    return None
+
+
+_ANSWER_WORDS = word_set("no yes yeah yep yup nope nah sure exactly")
+_SOCIAL_WORDS = word_set(
+    """bye goodbye thanks thank seriously night goodnight cheers welcome sorry hello hi hey
+    pleasure same too""")
 
 
 def _wpm(n_words: int, words: Sequence[Word] | None, duration_s: float | None) -> float | None:
@@ -521,6 +699,8 @@ def hook_followed(
     question: str | Sequence[str],
     context: TurnContext,
     utterance: str | Sequence[str] = "",
+    *,
+    meaning: Embedder | None = None,
 ) -> str | None:
     """The hook a question takes up, or None. The one rule of hook uptake.
 
@@ -535,42 +715,110 @@ def hook_followed(
        subject of its own ("how are you finding it?" - but not "are they hiring?");
     3. right after that line, it takes up a word said next to the hook ("training for my first
        marathon" -> "how's the training going?") and has no subject of its own ("what do you
-       think of the new iphone?" shares only "new" with "our new rescue puppy").
+       think of the new iphone?" shares only "new" with "our new rescue puppy");
+    4. with an embedder: it means what the hook is about, in other words ("do you help with
+       the harvest?" after "my parents have a small vineyard"), whenever it comes.
 
     Args:
         question: the question clause (text, or its expanded lowercase words).
         context: the partner's last line and the hooks dropped so far.
         utterance: the whole utterance the question is part of (for rule 1), if longer.
+        meaning: a sentence embedder for rule 4 (None: rules 1-3 only).
     """
     exp = _as_words(question)
-    return _hook_followed(exp, [stem(w) for w in _as_words(utterance) or exp], context)
+    return _hook_followed(exp, [stem(w) for w in _as_words(utterance) or exp], context,
+                          meaning)
 
 
 def _as_words(text: str | Sequence[str]) -> list[str]:
     return _partner_words(text) if isinstance(text, str) else list(text)
 
 
-def _hook_followed(exp: list[str], stems_all: list[str], ctx: TurnContext) -> str | None:
+def _hook_followed(exp: list[str], stems_all: list[str], ctx: TurnContext,
+                   meaning: Embedder | None = None) -> str | None:
     stems_q = [stem(w) for w in exp]
     partner = _partner_words(ctx.partner_text) if ctx.partner_text else []
     partner_stems = content_stems(partner)
     pointer = _pointer(exp, partner_stems)
-    for hook in ctx.hooks:  # 1: the hook named
-        if _hook_in(hook, stems_q) or (pointer and _hook_in(hook, stems_all)):
+    for hook in ctx.hooks:  # 1: the hook named, or the question the persona file suggests
+        if _hook_in(hook, stems_q) or (pointer and _hook_in(hook, stems_all)) or \
+                _asks_suggestion(exp, hook):
             return hook.id
     here = _hooks_in_partner(ctx) if partner else []
-    if not here:
-        return None
+    if not here and pointer and ctx.earlier_partner_text:
+        # "how far along are you with it?" two lines after "I'm renovating an old barn"
+        earlier = [stem(w) for w in _partner_words(ctx.earlier_partner_text)]
+        here = [h for h in reversed(ctx.hooks) if _hook_in(h, earlier)]
     mine = content_stems(exp)
     own = (mine | {w for w in exp if w in _WORK_WORDS}) - partner_stems - _FRAME_STEMS
-    if pointer == "person" or (pointer == "thing" and not own):  # 2: pointing back
+    if here and (pointer == "person" or (pointer == "thing" and not own)):  # 2: pointing back
         return here[0].id
-    if not own:  # 3: a word said next to the hook
+    if here and not own:  # 3: a word said next to the hook
         seq = [stem(w) for w in partner]
         for hook in here:
             if (mine - _WEAK_LINK) & _near_hook(hook, seq):
                 return hook.id
+    if meaning is not None and ctx.hooks and mine - _FRAME_STEMS:  # 4: by meaning
+        return _hook_by_meaning(" ".join(exp), ctx.hooks, meaning)
     return None
+
+
+def _asks_suggestion(exp: list[str], hook: HookCue) -> bool:
+    """Does the question ask what the hook's suggested question asks (most of its words)?"""
+    want = content_stems(expand(words_with_marks(tokens(hook.suggestion))[0])) - _FRAME_STEMS
+    return len(want) >= 2 and len(want & content_stems(exp)) / len(want) >= 0.5
+
+
+def _hook_texts(hook: HookCue, questions: bool = True) -> list[str]:
+    """What a hook is about, in words: its label, the lines that say it and (for matching
+    questions) the question the persona file suggests about it."""
+    return [t for t in (hook.label, *hook.texts, hook.suggestion if questions else "") if t]
+
+
+def _hook_by_meaning(question: str, hooks: Sequence[HookCue], meaning: Embedder) -> str | None:
+    """The dropped hook the question is closest to in meaning, if close enough."""
+    best, best_id = 0.0, None
+    for hook in hooks:
+        texts = _hook_texts(hook)
+        sim = max(_sims(meaning, question, texts), default=0.0)
+        if sim > best:
+            best, best_id = sim, hook.id
+    return best_id if best >= HOOK_SIM else None
+
+
+def hooks_said(text: str, hooks: Sequence[HookCue], meaning: Embedder | None = None
+               ) -> list[str]:
+    """Ids of the hooks whose content a persona line says, tagged or not.
+
+    A hook is dropped as soon as any line says it: the scripted hook line, or an answer that
+    mentions the detail ("I taught chemistry for six years..."). Said = two of its cue words
+    and much of a line that says it (its `texts`, when known); or, with an embedder, one cue
+    word in a sentence very close in meaning to such a line. Cue words alone are weak: they
+    are the words that show a *question* took a hook up, and an answer uses them in passing.
+    """
+    # what the line tells, not what it asks ("have you ever had a mentor?" drops nothing)
+    told = [" ".join(c.words) for c in clauses(tokens(text)) if not question_form(c.exp, c.mark)]
+    text = " ".join(told)
+    stems = [stem(w) for w in _partner_words(text)]
+    mine = content_stems(_partner_words(text))
+    out = []
+    for hook in hooks:
+        hits = sum(1 for cue in hook.cues if _cue_match(_cue_stems(cue), stems))
+        # Two cue words, and (when the persona file gives the lines that say the hook) much of
+        # one of those lines: "a literacy charity" names two cues of "left consulting for a
+        # charity" without saying it.
+        if hits >= 2 and (not hook.texts or any(
+                _overlap(mine, content_stems(_partner_words(t))) >= SAID_OVERLAP
+                for t in hook.texts)):
+            out.append(hook.id)
+            continue
+        if meaning is None or not hits or not hook.texts:
+            continue
+        sim = max((s for sent in _sentences(text) for s in _sims(meaning, sent, hook.texts)),
+                  default=0.0)
+        if sim >= SAID_SIM:
+            out.append(hook.id)
+    return out
 
 
 def _question_kind(
@@ -580,6 +828,7 @@ def _question_kind(
     stems_all: list[str],
     ctx: TurnContext,
     partner_q: list[tuple[str, set[str]]],
+    meaning: Embedder | None = None,
 ) -> tuple[str, str | None]:
     """(kind, follow_up) of one question clause in its context."""
     exp = c.exp
@@ -595,28 +844,90 @@ def _question_kind(
         return "mirror", None
     if " ".join(strip_lead(exp)) in _partner_questions(ctx.partner_text):
         return "mirror", None  # "what do you do?" sent back word for word
-    hook = _hook_followed(exp, stems_all, ctx)
+    hook = _hook_followed(exp, stems_all, ctx, meaning)
     if hook:
         return "follow_up", f"hook:{hook}"
     partner_stems = content_stems(_partner_words(ctx.partner_text))
     said_before = [w for cl in all_clauses if cl is not c for w in cl.exp]
     stmt_stems = content_stems(said_before)
     referential = _pointer(exp, partner_stems) is not None
+    intro = bool(INTRO_RE.search(joined))
     if ctx.partner_text:
         link = partner_stems - _WEAK_LINK
-        if mine & link:
+        if _linked(mine, link):
             return "follow_up", "partner"
         if referential and stmt_stems & link:
             return "follow_up", "partner"
-    intro = bool(INTRO_RE.search(joined))
+        earlier = content_stems(_partner_words(ctx.earlier_partner_text)) - _WEAK_LINK
+        if not intro and _linked(mine - _FRAME_STEMS, earlier):
+            return "follow_up", "partner"
     # A pronoun points at the partner's line unless the user just brought up a topic of their
     # own ("the dumplings are great, have you tried them?").
     own_topic = bool(stmt_stems - partner_stems)
     if ctx.partner_text and referential and not intro and not own_topic:
         return "follow_up", "partner"
+    if ctx.partner_text and not intro and not own_topic and _builds_by_meaning(
+            exp, mine, ctx, meaning):
+        return "follow_up", "partner"
     if intro or ctx.first_user_turn or not ctx.partner_text:
         return "introductory", None
     return "topic_switch", None
+
+
+# Words of a question that ask about a story without naming a topic: "what was the hardest
+# part of the first year?" after "I started Loopware from my kitchen table".
+_STORY_STEMS = _FRAME_STEMS | frozenset(stem(w) for w in word_set("""part year years thing
+    things bit moment reason challenge challenges lesson lessons story most biggest toughest
+    scariest best worst favourite favorite time times day days point way like think mean
+    exactly really keep keeps kept come coming came back make makes made get gets got ask
+    asked someone people anyone one ones have had see seen heard happen"""))
+
+
+def _story_word(st: str) -> bool:
+    """A word that asks about their story rather than naming a topic (superlatives too:
+    "the oldest", "the strangest")."""
+    return st in _STORY_STEMS or (len(st) >= 6 and st.endswith("est"))
+
+
+def _builds_by_meaning(exp: list[str], mine: set[str], ctx: TurnContext,
+                       meaning: Embedder | None) -> bool:
+    """Does a question with no word in common with the partner's line build on it anyway?
+
+    - it asks about their story without a topic of its own ("what was the hardest part?",
+      "how did you get them back?") right after they told one (a line of 6+ content words
+      that was not a question);
+    - with an embedder: it is close in meaning to one of the partner's sentences.
+    """
+    partner = _Partner.of(ctx.partner_text)
+    told = len(content_stems(list(partner.words))) >= 4 and not partner.asked
+    core = strip_lead(exp)
+    if told and core and core[0] in WH and not any(not _story_word(w) for w in mine):
+        return True
+    # A wh-question without a verb only makes sense on their line: "which app", "where up
+    # north", "why so tired", "what kind of work".
+    if partner.words and not partner.asked and core and core[0] in WH and len(core) <= 4 \
+            and not (set(core) & (AUX | PRON_SUBJ)):
+        return True
+    if meaning is None:
+        return False
+    question = " ".join(exp)
+    # the last line only: the line before last is matched by its words (embedding both would
+    # double the cost of `trainer analyze` on a long transcript)
+    sims = _sims(meaning, question, _sentences(ctx.partner_text))
+    near = max(sims, default=0.0)
+    if near >= FOLLOW_SIM:
+        return True
+    # Closer to what they said than to any stock question: it builds on their line.
+    stock = max(_sims(meaning, question, _STOCK_QUESTIONS), default=0.0)
+    return near >= FOLLOW_SIM_NEAR and near - stock >= FOLLOW_MARGIN
+
+
+def _linked(mine: set[str], theirs: set[str]) -> bool:
+    """A content word in common, or one word's family ("engineering" - "engineer",
+    "translation" - "translate"): the stems share their first five letters."""
+    if mine & theirs:
+        return True
+    return any(len(a) >= 5 and len(b) >= 5 and a[:5] == b[:5] for a in mine for b in theirs)
 
 
 def _near_hook(hook: HookCue, partner_seq: list[str], window: int = 5) -> set[str]:

@@ -265,7 +265,9 @@ def analyze(transcript, me, as_json):
     else:
         raise UsageError(f"which speaker are you? speakers: {speaker_list(speakers)}",
                          hint=f"pass --me NAME, e.g. --me {speakers[0].split()[0]}")
-    card = score_transcript(parsed, user)
+    from trainer.meaning import optional_shared
+
+    card = score_transcript(parsed, user, meaning=optional_shared())
     if as_json:
         click.echo(json.dumps(analysis_document(parsed, user, card), indent=2))
         return 0
@@ -292,10 +294,11 @@ def review(session, html_path, as_json):
     if as_json and not html_path:
         click.echo(json.dumps(store.export_session(sid), indent=2, ensure_ascii=False))
         return 0
+    from trainer.meaning import optional_shared
     from trainer.report.review import build_review, print_review
 
     record = store.load_session(sid)
-    rv = build_review(record)
+    rv = build_review(record, meaning=optional_shared())
     if html_path:
         from trainer.report.html import write_html
 

@@ -29,12 +29,19 @@ from dataclasses import dataclass
 
 from transitions import Machine, State
 
-from trainer.analysis import TurnContext, UtteranceFeatures, analyze_utterance
+from trainer.analysis import TurnContext, UtteranceFeatures, analyze_utterance, hooks_said
 from trainer.errors import UsageError
 from trainer.personas import COUNT_FACTS, FLAG_FACTS, Condition, Persona, parse_condition
 
 # Paraphrase routing lives in trainer/routing.py; re-exported here for callers of the old name.
-from trainer.routing import normalise, route_topic, topic_scores
+from trainer.routing import (
+    ANSWER_TIE,
+    MeaningRouter,
+    Target,
+    normalise,
+    route_topic,
+    topic_scores,
+)
 from trainer.types import ANSWERING_LINE_KINDS, Line, RecallQuestion, Word
 
 __all__ = [
@@ -138,6 +145,107 @@ def build_machine(persona: Persona, facts: _Facts) -> Machine:
     )
 
 
+# "...and you?", "what about yourself?": the persona's own answer to the question it asked.
+_MIRROR_RE = re.compile(
+    r"^(?:(?:um|uh|oh|well|so|and|but|haha|ha)[,\s]+)*(?:and |what about |how about |same )?"
+    r"(?:you|yourself|yours|for you|with you)(?: too| then)?[\s?.!]*$", re.IGNORECASE)
+# A short question that points back at what was just said ("what was that like?", "why?").
+_POINTS_BACK_RE = re.compile(
+    r"^(?:(?:oh|wow|really|so|and|but|um|uh|okay|ok|nice|huh)[,!.\s]+)*"
+    r"(?:why(?: is that| not)?|how come|how so|like what|such as|what was (?:that|it) like|"
+    r"what happened(?: then| next)?|and then(?: what)?|really|seriously|what do you mean|"
+    r"how(?: did| does| do| was| is) (?:that|it)\b.*|(?:is|was|does|did) (?:that|it)\b.*|"
+    r"(?:what|where|when|who|how) (?:\w+ )?(?:it|that|they|them|there)\b.*)[\s?.!]*$",
+    re.IGNORECASE)
+
+
+IMPLICIT_QUESTION_SCORE = 0.7  # a line without a question's form routed only when this clear
+_FIRST_PERSON_RE = re.compile(r"\b(?:i|i'm|im|i've|i'd|i'll|my|me|we|we're|our|mine)\b", re.I)
+POINTING_OVERRIDE = 0.75  # a pointing-back question goes elsewhere only on a clear match
+
+
+def _points_back(text: str) -> bool:
+    return bool(_POINTS_BACK_RE.match(text.strip())) and len(text.split()) <= 9
+
+
+# An offer of help in the user's own words (issue 12): agency words plus meaning close to one
+# of these. Measured on the eval set's offers and statements (benchmarks/persona_eval.py).
+_AGENCY_RE = re.compile(
+    r"\b(?:i could|i can|i'?ll|i will|i would|i'?d|let me|want me to|happy to|glad to|"
+    r"i know (?:a|an|some|someone|somebody|people)|my \w+ (?:could|can|runs|works|has)|"
+    r"i(?:'ve| have) got|if you need|shall i)\b(?!'t| not| never| love| like| probably| tell| see| imagine| relate| understand| say| believe| guess| bet)",
+    re.IGNORECASE)
+# ...aimed at the partner: "I could get you", "send you", "if you need", "if that helps".
+_FOR_THEM_RE = re.compile(
+    r"\b(?:you|your|yours|want me to|if (?:you|it|that)(?:'s| is| would| ever)? ?"
+    r"(?:need|want|helps?|any use|useful)|for free|put you in touch|introduce)\b",
+    re.IGNORECASE)
+OFFER_EXAMPLES = (
+    "I could help you with that.",
+    "I can introduce you to someone who works there.",
+    "I'd be happy to send you the link.",
+    "My brother runs a van hire company, I could ask him if he can lend you a van.",
+    "If you need more volunteers on Tuesdays I'm free and I can drive.",
+    "Want me to put you in touch with her?",
+    "I can share my notes from the workshop with you.",
+    "I know a designer who might help, I'll connect you.",
+    "Let me know if I can do anything for your project.",
+    "I could review your slides before the next talk if that helps.",
+    "I could bring some of my classmates to help next time.",
+    "I have a friend in that team, shall I ask her for you?",
+)
+OFFER_THRESHOLD = 0.38  # agency words alone: meaning must be close to an offer
+OFFER_NEAR = 0.15  # agency aimed at the partner: only not plainly about something else
+
+
+# The key phrase of a statement, to react to what the user said ("Oh, computer science!").
+_ECHO_PATTERNS = [re.compile(p, re.IGNORECASE) for p in (
+    r"\bi(?:'m| am) (?:currently |actually |also |really )?(?:studying|doing|majoring in|"
+    r"training for|working on|working in|working at|into|learning|building|running|a|an)\s+(.+)",
+    r"\bi (?:currently |actually |also |just |really )?(?:study|studied|work in|work on|"
+    r"work at|work as|run|play|love|like|enjoy|volunteer at|volunteer with|teach|build|"
+    r"started|moved to|grew up in|live in|came from|did)\s+(.+)",
+    r"\bmy (\w+(?: \w+)?) (?:is|are|was|were|runs|works|has|had)\b(.*)",
+)]
+_ECHO_STOP = re.compile(r"[,.;:!?]| (?:and|but|so|because|cause|which|who|that|since|when|"
+                        r"where|if|though|although|then|um|uh|like|at the moment|right now|"
+                        r"these days|currently|at the minute|for now|actually|really)\b",
+                        re.IGNORECASE)
+_FLIP = {"my": "your", "i": "you", "me": "you", "mine": "yours", "myself": "yourself",
+         "our": "your", "we": "you", "i'm": "you're", "am": "are"}
+
+
+def key_phrase(text: str, offer: bool = False, max_words: int = 5) -> str | None:
+    """The key phrase of a user's statement, seen from the persona's side, or None.
+
+    "I'm studying computer science, second year" -> "computer science"; "my dog is a lab" ->
+    "your dog". For an offer, what is offered ("ask him about Tuesdays").
+    """
+    t = " ".join(text.split())
+    if offer:
+        m = re.search(r"\b(?:i could|i can|i'?ll|i would|i'?d|let me|happy to|glad to)\s+(.+)",
+                      t, re.IGNORECASE)
+        groups = [m.group(1)] if m else []
+    else:
+        groups = []
+        for rx in _ECHO_PATTERNS:
+            m = rx.search(t)
+            if m:
+                groups = [m.group(1)] if rx is not _ECHO_PATTERNS[2] else ["my " + m.group(1)]
+                break
+    if not groups:
+        return None
+    phrase = _ECHO_STOP.split(groups[0], maxsplit=1)[0].strip()
+    words = phrase.split()
+    if not words or len(words) > max_words:
+        words = words[:max_words] if words else []
+    if not words or words[0].lower() in ("it", "that", "this", "to", "the", "you", "a", "an") \
+            and len(words) == 1:
+        return None
+    flipped = [_FLIP.get(w.lower(), w) for w in words]
+    return " ".join(flipped)
+
+
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -155,8 +263,12 @@ class Conversation:
     """
 
     def __init__(self, persona: Persona, seed: int | None = None,
-                 options: ConversationOptions | None = None):
+                 options: ConversationOptions | None = None,
+                 router: MeaningRouter | None = None):
         self.persona = persona
+        # Understanding by meaning (issue 12) when the edge hands in a router built on the
+        # sentence-embedding model; without one, the lexical router of routing.py.
+        self.router = router
         self.options = options or ConversationOptions()
         self._rng = random.Random(seed)
         # Recall questions get their own generator: asking for them twice gives the same ones.
@@ -174,6 +286,14 @@ class Conversation:
         self._close_reason: str | None = None
         self._said_goodbye = False
         self.history: list[tuple[str, str]] = []  # ("persona"|"user", text), in order
+        # Conversation memory: what was said (never twice), what "it" means now, and the
+        # persona's own answer to the question it just asked (for "...and you?").
+        self._said_targets: set[Target] = set()
+        self._last_target: Target | None = None
+        self._last_subject: str | None = None
+        self._last_own: str | None = None
+        self._offer_vecs = None
+        self._target: Target | None = None  # what the current question is about
 
     # --- state --------------------------------------------------------------------------------
 
@@ -235,6 +355,7 @@ class Conversation:
             partner_name=self.persona.name,
             hooks=tuple(cues[h] for h in self._dropped),
             first_user_turn=self._facts.turns == 0,
+            earlier_partner_text=" ".join(ln.text for ln in getattr(self, "_earlier_lines", ())),
         )
 
     # --- the round ----------------------------------------------------------------------------
@@ -244,8 +365,9 @@ class Conversation:
         if self._started:
             raise UsageError("the conversation has already started")
         self._started = True
-        lines = [self._line("opener", self.persona.opener, kind="opener")]
-        return self._said(lines)
+        choice = self._pick("opener", self.persona.opener)
+        self._last_own = choice.own
+        return self._said([Line(text=choice.text, kind="opener", phase=self.phase)])
 
     def respond(
         self,
@@ -278,7 +400,9 @@ class Conversation:
         text = text if isinstance(text, str) else ""
         feats: UtteranceFeatures | None = None
         if not silence:
-            feats = analyze_utterance(text, self.context(), words, duration_s)
+            # the same embedder as the scorecard, so the persona reacts to what it counts
+            feats = analyze_utterance(text, self.context(), words, duration_s,
+                                      meaning=self._embedder())
             silence = feats.is_empty
         if self.finished:
             return Reply(feats, [])
@@ -333,17 +457,41 @@ class Conversation:
         # Which hook the user took up is the analysis's call (`hooks_taken`), the same rule the
         # scorecard counts, so the persona's warmth and the hook-uptake figure agree.
         taken = [h for h in feats.hooks_taken if h in self._dropped]
+        hook_fu = feats.follow_up_hook if feats.follow_up_hook in taken else (
+            taken[0] if taken else None)
+        if hook_fu and self.router is not None and feats.is_question \
+                and self._follows_last_answer(feats, hook_fu):
+            taken = [h for h in taken if h != hook_fu]  # "them" meant the answer, not the hook
+            hook_fu = taken[0] if taken else None
         for h in taken:
             if h not in self._followed:
                 self._followed.append(h)
-        hook_fu = feats.follow_up_hook if feats.follow_up_hook in taken else (
-            taken[0] if taken else None)
         f.followed_up = bool(hook_fu or (feats.is_question and feats.follow_up == "partner"))
-        if feats.is_question and not f.asked_to_meet:
-            topic = self._route(feats)
-            if topic is None and feats.question_kind == "mirror":
-                topic = self._mirror_topic()
-        f.topic_known = topic is not None
+        if not f.offered and self._offer_by_meaning(feats):
+            f.offered = True
+        self._target = None
+        if not feats.is_question and self._implicit_question(feats):
+            f.asked = True  # "any big plans for the weekend": asked without a question's form
+        if (feats.is_question or f.asked) and not f.asked_to_meet:
+            if self.router is not None:
+                topic = self._route_by_meaning(feats)
+                if hook_fu is None and self._target is not None \
+                        and self._target.kind == "hook":
+                    hook_fu = self._target.id  # asked about a detail directly: taken up
+                    if hook_fu not in self._followed:
+                        self._followed.append(hook_fu)
+                    f.followed_up = True
+                t = self._target
+                if t is not None and t.follow_up is not None and self._last_target is not None \
+                        and (t.kind, t.id, t.answer) == (self._last_target.kind,
+                                                         self._last_target.id,
+                                                         self._last_target.answer):
+                    f.followed_up = True  # builds on the answer just given
+            else:
+                topic = self._route(feats)
+            if topic is None and hook_fu is None and self._is_mirror(feats):
+                topic = "__own__" if self._last_own else self._mirror_topic()
+        f.topic_known = topic is not None or (self._target is not None)
 
         if f.asked:
             f.questions += 1
@@ -381,6 +529,90 @@ class Conversation:
             if topic:
                 return topic
         return route_topic(self.persona, feats.text) if len(asked) > 1 else None
+
+    def prepare(self, text: str) -> None:
+        """Embed what `respond(text)` will need, ahead of time (e.g. on the speculative
+        transcript while the end of the turn is being confirmed); the embedder caches by text."""
+        if self.router is None or not text.strip():
+            return
+        feats = analyze_utterance(text, self.context(), meaning=self._embedder())
+        clause = feats.questions[-1] if feats.questions else None
+        self.router.embedder.embed(self.router.queries(text, clause, self._last_subject))
+
+    def _implicit_question(self, feats: UtteranceFeatures) -> bool:
+        """A short line without a question's form that plainly asks about one of the persona's
+        topics ("any big plans for the weekend", "your favourite part of the job"): no
+        first-person statement, and a clear match by meaning."""
+        if self.router is None or feats.is_offer or feats.is_goodbye or feats.is_ask \
+                or feats.is_backchannel or not 2 <= feats.word_count <= 12:
+            return False
+        if _FIRST_PERSON_RE.search(feats.text):
+            return False
+        m = self.router.match(feats.text, None, subject=self._last_subject,
+                              last=self._last_target, exclude=self._said_targets)
+        return m is not None and m.score >= IMPLICIT_QUESTION_SCORE
+
+    def _embedder(self):
+        return self.router.embedder if self.router is not None else None
+
+    def _route_by_meaning(self, feats: UtteranceFeatures) -> str | None:
+        """Topic id (and `self._target`) of the user's question by meaning, or None."""
+        clause = feats.questions[-1] if feats.questions else None
+        text = feats.text
+        if self._is_mirror(feats) and self._last_own:
+            return None  # "...and you?": the persona's own answer to its question
+        m = self.router.match(text, clause, subject=self._last_subject, last=self._last_target,
+                              exclude=self._said_targets)
+        last = self._last_target
+        if last is not None and _points_back(clause or text) and (
+                m is None or m.score < POINTING_OVERRIDE
+                or (m.target.kind, m.target.id) == (last.kind, last.id)):
+            # "what was that like?", "why Tuesdays?": a detail of the answer just given
+            self._target = Target(last.kind, last.id, last.answer, -1)
+            return last.id if last.kind == "topic" else None
+        if m is not None and m.score >= self.router.options.threshold:
+            self._target = m.target
+            return m.target.id if m.target.kind == "topic" else None
+        # Unplaceable but plainly about what was just said ("what was that like?"): continue
+        # the last answer's subject rather than jump elsewhere.
+        if self._last_target is not None and (feats.follow_up == "partner"
+                                              or _points_back(clause or text)):
+            self._target = Target(self._last_target.kind, self._last_target.id,
+                                  self._last_target.answer, -1)
+            return self._target.id if self._target.kind == "topic" else None
+        return None
+
+    def _follows_last_answer(self, feats: UtteranceFeatures, hook_id: str) -> bool:
+        """A question that points back ("how do you track them?") after an answer and a hook
+        in passing: by meaning it asks for a detail of the answer, and names no hook word."""
+        last = self._last_target
+        if last is None or hook_id in self.router._cued(feats.text):
+            return False
+        clause = feats.questions[-1] if feats.questions else None
+        m = self.router.match(feats.text, clause, subject=self._last_subject, last=last,
+                              exclude=self._said_targets)
+        return (m is not None and m.score >= self.router.options.threshold
+                and m.target.kind == last.kind and m.target.id == last.id
+                and m.target.answer == last.answer and m.target.follow_up is not None)
+
+    def _is_mirror(self, feats: UtteranceFeatures) -> bool:
+        if feats.question_kind == "mirror" or feats.question_form == "mirror":
+            return True
+        return bool(_MIRROR_RE.search(feats.text.strip()))
+
+    def _offer_by_meaning(self, feats: UtteranceFeatures) -> bool:
+        """An offer of help in the user's own words (not only the set phrases of analysis)."""
+        if self.router is None or not _AGENCY_RE.search(feats.text):
+            return False
+        import numpy as np  # the router's vectors are numpy arrays already
+
+        if self._offer_vecs is None:
+            self._offer_vecs = self.router.embedder.embed(list(OFFER_EXAMPLES))
+        v = self.router.embedder.embed([feats.text])[0]
+        sim = float(np.max(self._offer_vecs @ v))
+        if _FOR_THEM_RE.search(feats.text):
+            return sim >= OFFER_NEAR  # phrased as help for them, and not about something else
+        return sim >= OFFER_THRESHOLD
 
     def _mirror_topic(self) -> str | None:
         # "and you?" after the persona asked about the user: the persona answers the same
@@ -424,7 +656,7 @@ class Conversation:
         if f.monologue:
             lines.append(self._line("monologue", r.monologue, kind="reaction"))
         if f.offered:
-            lines.append(self._line("offer", r.offer, kind="reaction"))
+            lines.append(self._offer_line(feats))
 
         content: Line | None = None
         hands_back = False
@@ -434,18 +666,30 @@ class Conversation:
         elif hook_fu:
             if not short:
                 lines.append(self._line("follow_up", r.follow_up, kind="reaction"))
-            content = self._hook_answer(hook_fu, short=short)
+            content = self._hook_answer(hook_fu, short=short, feats=feats)
         elif f.asked:
-            if topic:
+            if topic == "__own__":
+                content = Line(text=self._last_own, kind="answer", phase=self.phase)
+                self._last_own = None
+            elif self.router is not None and self._target is None and topic:
+                content = self._answer_target(Target("topic", topic), feats, short=short)
+            elif self.router is not None and self._target is not None:
+                content = self._answer_target(self._target, feats, short=short)
+            elif topic:
                 content = self._answer(topic, short=short)
             elif f.followed_up and self._last_topic:
                 content = self._answer(self._last_topic, short=short)
-            else:
+            if content is None:
                 content = self._line("deflection", self.persona.deflections, kind="deflection")
                 hands_back = True
         elif not (feats.is_backchannel or f.offered or f.monologue or cool):
+            echo = key_phrase(feats.text) if r.echo else None
             if feats.is_opener and r.introduced and "introduced" not in self._used:
                 content = self._line("introduced", r.introduced, kind="reaction")
+            elif echo:
+                said = self._pick("echo", r.echo).replace("{echo}", echo)
+                content = Line(text=said[:1].upper() + said[1:], kind="reaction",
+                               phase=self.phase)
             else:
                 content = self._line("acknowledge", r.acknowledge, kind="reaction")
         if content:
@@ -486,6 +730,84 @@ class Conversation:
             lines.append(self._line("monologue", r.monologue, kind="reaction"))
         return lines
 
+    def _offer_line(self, feats: UtteranceFeatures) -> Line:
+        r = self.persona.reactions
+        echo = key_phrase(feats.text, offer=True)
+        options = [o for o in r.offer if echo or "{echo}" not in o] or list(r.offer)
+        text = self._pick("offer", options).replace("{echo}", echo or "that")
+        return Line(text=text, kind="reaction", phase=self.phase)
+
+    def _answer_target(self, target: Target, feats: UtteranceFeatures,
+                       short: bool) -> Line | None:
+        """The line that answers what was asked about `target`; None when all of it was said.
+
+        A follow-up detail of an answer already given; else the answer of the topic (or hook)
+        that fits the question best (seeded variety only among equally good ones), never one
+        said before; when a topic is used up, an unsaid follow-up detail of it.
+        """
+        clause = feats.questions[-1] if feats.questions else None
+        items = (self.persona.topic(target.id).answers if target.kind == "topic"
+                 else self.persona.hook(target.id).warm_answers)
+        said = {t.answer for t in self._said_targets
+                if (t.kind, t.id) == (target.kind, target.id) and t.follow_up is None}
+        choice: Target | None = None
+        if target.follow_up is not None and target.answer is not None:
+            parent = items[target.answer]
+            if target.follow_up >= 0:
+                cand = [target.follow_up]
+            else:  # continue the subject: the next detail not said yet
+                cand = list(range(len(parent.follow_ups)))
+            cand = [k for k in cand if Target(target.kind, target.id, target.answer, k)
+                    not in self._said_targets]
+            if target.answer not in said and target.follow_up >= 0:
+                choice = Target(target.kind, target.id, target.answer)  # the answer first
+            elif cand:
+                choice = Target(target.kind, target.id, target.answer, cand[0])
+        if choice is None:
+            ranked = self.router.rank_answers(target, feats.text, clause, used=said)
+            if target.answer is not None and target.answer not in said \
+                    and target.follow_up is None:
+                choice = Target(target.kind, target.id, target.answer)
+            elif ranked:
+                top = ranked[0][1]
+                ties = [j for j, sc in ranked if sc >= top - ANSWER_TIE]
+                choice = Target(target.kind, target.id, self._rng.choice(ties))
+        if choice is None:  # every answer said: a detail of one of them not told yet
+            for j in sorted(said):
+                for k in range(len(items[j].follow_ups)):
+                    t = Target(target.kind, target.id, j, k)
+                    if t not in self._said_targets:
+                        choice = t
+                        break
+                if choice:
+                    break
+        if choice is None:
+            return None
+        ans = items[choice.answer]
+        item = ans if choice.follow_up is None else ans.follow_ups[choice.follow_up]
+        self._said_targets.add(choice)
+        self._last_target = choice
+        self._last_subject = item.subject or ans.subject or self._last_subject
+        text = item.text
+        if short:
+            text = _first_sentence(text)
+        hooks = tuple(h for h in item.hooks)
+        if target.kind == "hook":
+            hooks = tuple(dict.fromkeys((target.id, *hooks)))
+            if target.id not in self._followed:
+                self._followed.append(target.id)
+        for h in hooks:
+            if h not in self._dropped:
+                self._dropped.append(h)
+                self._facts.hooks_dropped += 1
+                self._facts.hooks_left -= 1
+        if target.kind == "topic":
+            self._last_topic = target.id
+            t = self.persona.topic(target.id)
+            kind = "deflection" if t.kind == "personal" else "answer"
+            return Line(text=text, kind=kind, phase=self.phase, topic=target.id, hooks=hooks)
+        return Line(text=text, kind="hook_answer", phase=self.phase, hooks=hooks)
+
     def _closed_to_reserved(self, feats: UtteranceFeatures | None) -> bool:
         return bool(self.persona.open_questions_only and feats is not None
                     and feats.is_question and feats.is_open is False)
@@ -496,16 +818,23 @@ class Conversation:
         if short and self.persona.open_questions_only and t.short_answers:
             text = self._pick(f"short:{topic_id}", t.short_answers)
         else:
-            text = self._pick(f"topic:{topic_id}", t.answers)
+            text = self._pick(f"topic:{topic_id}", t.answers).text
             if short:
                 text = _first_sentence(text)
         return Line(text=text, kind="answer", phase=self.phase, topic=topic_id)
 
-    def _hook_answer(self, hook_id: str, short: bool) -> Line:
+    def _hook_answer(self, hook_id: str, short: bool, feats: UtteranceFeatures | None = None
+                     ) -> Line:
         h = self.persona.hook(hook_id)
         if hook_id not in self._followed:
             self._followed.append(hook_id)
-        text = self._pick(f"warm:{hook_id}", h.warm_answers)
+        if self.router is not None and feats is not None:
+            target = self._target if (self._target is not None and self._target.kind == "hook"
+                                      and self._target.id == hook_id) else Target("hook", hook_id)
+            line = self._answer_target(target, feats, short)
+            if line is not None:
+                return line
+        text = self._pick(f"warm:{hook_id}", h.warm_answers).text
         if short:
             text = _first_sentence(text)
         return Line(text=text, kind="hook_answer", phase=self.phase, hooks=())
@@ -531,7 +860,9 @@ class Conversation:
         ph = self.persona.phase(self.phase)
         if not ph.prompts:  # only final phases have none, and they are handled before
             return self._line("deflection", self.persona.deflections, kind="prompt")
-        return self._line(f"prompt:{ph.id}", ph.prompts, kind="prompt")
+        choice = self._pick(f"prompt:{ph.id}", ph.prompts)
+        self._last_own = choice.own
+        return Line(text=choice.text, kind="prompt", phase=self.phase)
 
     def _close(self, reason: str) -> Line:
         self._close_reason = reason
@@ -541,7 +872,8 @@ class Conversation:
         return self._line(f"close:{reason}", options, kind="close", closes=True)
 
     def _line(self, key: str, options: Sequence[str], kind: str, closes: bool = False) -> Line:
-        return Line(text=self._pick(key, options), kind=kind, phase=self.phase, closes=closes)
+        return Line(text=str(self._pick(key, options)), kind=kind, phase=self.phase,
+                    closes=closes)
 
     def _pick(self, key: str, options: Sequence[str]) -> str:
         """A seeded choice that does not repeat a line until all of `options` were used."""
@@ -555,7 +887,23 @@ class Conversation:
         return choice
 
     def _said(self, lines: list[Line]) -> list[Line]:
+        # A hook is dropped as soon as any line says it, an answer as well as the hook line
+        # (issue 13): the scorecard's rule, so the persona and the scorecard count the same.
+        for line in lines:
+            cues = [c for c in self.persona.hook_cues() if c.id not in self._dropped]
+            for hid in hooks_said(line.text, cues) if cues else ():
+                self._dropped.append(hid)
+                line.hooks = (*line.hooks, hid)
+        # ... in the order the lines say them, as the scorecard walks them
+        here = [h for line in lines for h in line.hooks]
+        rest = [h for h in self._dropped if h not in here]
+        self._dropped = rest + [h for h in dict.fromkeys(here) if h in self._dropped]
+        if self._last_lines and lines:
+            self._earlier_lines = self._last_lines
         self._last_lines = lines
+        if not any(line.kind == "prompt" for line in lines) and \
+                not any(line.kind == "opener" for line in lines):
+            self._last_own = None if lines else self._last_own
         self.history.extend(("persona", line.text) for line in lines)
         return lines
 

@@ -42,7 +42,23 @@ LEAD = word_set(
     "so and but oh okay ok well um uh er erm hmm ah yeah yes wow cool nice interesting really"
     " then hey great alright anyway also sorry wait actually right huh mm hm now like ha haha"
     " aw aww ooh no"
+    # issue 13, from real chat and speech: greetings, laughter and reactions before a question
+    # ("hello are you still there", "btw whats your major", "lol same when's your last day")
+    " hello hi hiya yo btw lol lmao hehe yea ya yep yup yay woah whoa omg dang same ahh ohh"
+    " sweet awesome neat"
 )
+
+
+# Laughter and drawn-out interjections as chat and ASR spell them: "hahaha", "ohhh", "awww",
+# "hmmm", "hellooo". They lead into a question like the LEAD words do.
+INTERJECTION_RE = re.compile(
+    r"^(?:(?:h+a+)+h*|a?(?:ha)+|(?:h+e+)+h*|l+o+l+|a+w+|o+h+|o+o+h*|h+m+|m+h*m+|w+o+a+h*|a+h+|"
+    r"y+a+y+|h+e+l+o+|h+e+y+|u+h+|u+m+|e+r+m*)$")
+
+
+def is_lead(word: str) -> bool:
+    """Is `word` one that may come before the real start of a clause (LEAD or laughter)?"""
+    return word in LEAD or bool(INTERJECTION_RE.match(word))
 
 
 BACKCHANNEL_WORDS = word_set(
@@ -56,7 +72,7 @@ BACKCHANNEL_WORDS = word_set(
 CONTRACTIONS = {
     "what's": "what is", "whats": "what is", "how's": "how is", "hows": "how is",
     "where's": "where is", "wheres": "where is", "who's": "who is", "whos": "who is",
-    "when's": "when is", "why's": "why is", "that's": "that is", "thats": "that is",
+    "when's": "when is", "whens": "when is", "why's": "why is", "that's": "that is", "thats": "that is",
     "it's": "it is", "there's": "there is", "theres": "there is",
     "you're": "you are", "youre": "you are", "i'm": "i am", "im": "i am",
     "we're": "we are", "they're": "they are", "isn't": "is not", "isnt": "is not",
@@ -132,6 +148,7 @@ MIRROR_RE = re.compile(
     r"|\band (?:you|yourself|yours)$"
     r"|\b(?:thanks|good|great|fine|well|bad|busy|okay|ok) (?:and )?(?:you|yourself)$"
     r"|^(?:and )?(?:do|are|have|did|would|can|were|will|could|is|was) (?:you|yours)(?: too)?$"
+    r"|\b(?:wbu|hbu|wby|hby)$"  # chat: "what/how about you"
 )
 
 

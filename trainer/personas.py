@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainValidator,
@@ -141,12 +142,64 @@ class Briefing(_Strict):
     opener_tip: Text  # how to start
 
 
+class _Said(_Strict):
+    """Base of a spoken line object: compares equal to its text, so `text in answers` works."""
+
+    text: Text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            return self.text == other
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
+def _as_said(value: Any) -> Any:
+    # A plain string is the short form of a line object: {text: STRING}.
+    return {"text": value} if isinstance(value, str) else value
+
+
+class FollowUp(_Said):
+    """A detail of an answer for the listener's next question ("why Tuesdays?")."""
+
+    asks: Lines  # ways a listener asks for this detail right after the answer
+    hooks: list[Ident] = []  # hooks whose content this line says
+    subject: str | None = None  # what "it/that" refer to after this line
+
+
+class Answer(_Said):
+    """One answer of a topic (or a hook's warm answer), with what it is best at answering."""
+
+    asks: list[Text] = []  # questions this particular answer fits best
+    subject: str | None = None  # what "it/that/there" refer to right after this answer
+    hooks: list[Ident] = []  # hooks whose content this answer says (they count as dropped)
+    follow_ups: list[FollowUp] = []  # details for follow-up questions on this answer
+
+
+AnswerItem = Annotated[Answer, BeforeValidator(_as_said)]
+AnswerLines = Annotated[list[AnswerItem], Field(min_length=1)]
+
+
+class Prompt(_Said):
+    """A line that hands the conversation back; `own` is the persona's own answer to it."""
+
+    own: str | None = None  # what the persona says to "...and you?" after this question
+
+
+PromptItem = Annotated[Prompt, BeforeValidator(_as_said)]
+
+
 class Phase(_Strict):
     """A state of the conversation machine."""
 
     id: Ident
     final: bool = False  # the round ends when the machine enters a final phase
-    prompts: list[Text] = []  # what the persona says to hand the conversation back
+    prompts: list[PromptItem] = []  # what the persona says to hand the conversation back
     hooks: list[Ident] = []  # hooks the persona may drop in passing in this phase
     mirror_topic: Ident | None = None  # the topic "and you?" gets after this phase's prompt
 
@@ -177,13 +230,29 @@ class Transition(_Strict):
 
 
 class Topic(_Strict):
-    """Something the user can ask about: the ways people ask, and several answers."""
+    """Something the user can ask about: the ways people ask, and several answers.
+
+    `kind`: "answer" (the persona answers), "personal" (would rather not say: the answers are
+    polite dodges), "unsure" (a detail outside the persona's world: honest "I'd be guessing").
+    """
 
     id: Ident
+    kind: Literal["answer", "personal", "unsure"] = "answer"
+    covers: list[Ident] = []  # standard topics this one is (e.g. her_path covers path)
     asks: Lines  # paraphrases: ways people ask this
-    answers: Lines  # full answers, one chosen per time asked
+    answers: AnswerLines  # full answers, the one that fits the question best is chosen
     short_answers: list[Text] = []  # for closed questions to a persona who wants open ones
     hook: Ident | None = None  # a hook this answer leads into (mentioned right after)
+
+
+class Fact(_Strict):
+    """One fact of the persona's story, stated once; every line must agree with it."""
+
+    id: Ident
+    value: int | Text  # a count or year (int), or a name
+    unit: str | None = None  # numbers: the word right after the number ("six years")
+    near: Annotated[list[Text], Field(min_length=1)]  # words saying what the fact is about
+    note: str = ""  # for authors: the fact in a sentence
 
 
 class Recall(_Strict):
@@ -200,7 +269,8 @@ class Hook(_Strict):
     label: Text  # short name for reports: "rescue puppy Biscuit"
     mentions: Lines  # lines that drop the detail
     cues: Annotated[list[Cue], Field(min_length=1)]  # words that show the user took it up
-    warm_answers: Lines  # warmer, more open answers when the user follows up
+    asks: list[Text] = []  # direct ways to ask about it (before or after it was mentioned)
+    warm_answers: AnswerLines  # warmer, more open answers when the user follows up
     suggestion: Text  # a better line the user could have said
     recall: Recall
 
@@ -209,6 +279,7 @@ class Reactions(_Strict):
     """Lines for the persona's reactions to how the user behaves."""
 
     acknowledge: Lines  # to a plain statement ("Oh, nice.")
+    echo: list[Text] = []  # to a statement, using its key phrase: "Oh, {echo}! Nice."
     introduced: list[Text] = []  # to a self-introduction ("Nice to meet you!")
     monologue: Lines  # short and cool, after a long turn
     never_asks: Lines  # nudge when the user only answers and never asks
@@ -242,15 +313,17 @@ class Persona(_Strict):
     briefing: Briefing
     patience: Annotated[int, Field(ge=1, le=20)] = 5  # starting warmth; 0 means stalled
     open_questions_only: bool = False  # closed questions get short answers
-    opener: Lines
+    opener: Annotated[list[PromptItem], Field(min_length=1)]
     initial: Ident
     phases: Annotated[list[Phase], Field(min_length=2)]
     transitions: Annotated[list[Transition], Field(min_length=1)]
     topics: Annotated[list[Topic], Field(min_length=1)]
     hooks: Annotated[list[Hook], Field(min_length=1)]
     reactions: Reactions
-    deflections: Lines  # unknown questions: a natural dodge that hands the conversation back
+    deflections: Lines  # nothing matched: steer back (never a claim of not knowing)
     closings: Closings
+    facts: list[Fact] = []  # the story's numbers and names, each once (checked against lines)
+    names: list[Text] = []  # other proper names the lines may use (places, brands, people)
 
     _path: Path | None = PrivateAttr(default=None)
     _cache: dict = PrivateAttr(default_factory=dict)  # derived data (e.g. the topic router)
@@ -272,11 +345,18 @@ class Persona(_Strict):
         raise KeyError(hook_id)
 
     def topic(self, topic_id: str) -> Topic:
-        """The topic with this id (KeyError if none)."""
+        """The topic with this id, or the one that covers it (KeyError if none)."""
         for t in self.topics:
             if t.id == topic_id:
                 return t
+        for t in self.topics:
+            if topic_id in t.covers:
+                return t
         raise KeyError(topic_id)
+
+    def topic_ids(self) -> set[str]:
+        """Every topic id, and the standard topics they cover."""
+        return {t.id for t in self.topics} | {c for t in self.topics for c in t.covers}
 
     def phase(self, phase_id: str) -> Phase:
         """The phase with this id (KeyError if none)."""
@@ -288,7 +368,8 @@ class Persona(_Strict):
     def hook_cues(self) -> tuple[HookCue, ...]:
         """Every hook as the analysis sees it (id, cues, label, suggestion)."""
         return tuple(
-            HookCue(id=h.id, cues=tuple(h.cues), label=h.label, suggestion=h.suggestion)
+            HookCue(id=h.id, cues=tuple(h.cues), label=h.label, suggestion=h.suggestion,
+                    texts=tuple(h.mentions))  # what the hook says, for matching by meaning
             for h in self.hooks
         )
 
@@ -411,7 +492,229 @@ def _cross_problems(p: Persona) -> list[tuple[str, str]]:
                 out.append((f"topics[{i}].asks[{j}]", f"expected each way of asking to belong to "
                             f"one topic; {a!r} is also under {asked[key]!r}"))
             asked.setdefault(key, t.id)
+
+    topic_ids = {t.id for t in p.topics}
+    covered: dict[str, str] = {}
+    for i, t in enumerate(p.topics):
+        for j, c in enumerate(t.covers):
+            if c in topic_ids:
+                out.append((f"topics[{i}].covers[{j}]", f"expected a subject no other topic "
+                            f"has; {c!r} is a topic of its own (fold one into the other)"))
+            elif c in covered:
+                out.append((f"topics[{i}].covers[{j}]", f"expected {c!r} to be covered once; "
+                            f"{covered[c]!r} covers it too"))
+            covered.setdefault(c, t.id)
+
+    def hook_refs(where: str, ids: Sequence[str]) -> None:
+        for j, hid in enumerate(ids):
+            if hid not in hook_ids:
+                out.append((f"{where}.hooks[{j}]",
+                            f"expected a hook id ({', '.join(sorted(hook_ids))}), got {hid!r}"))
+
+    for i, t in enumerate(p.topics):
+        for j, a in enumerate(t.answers):
+            hook_refs(f"topics[{i}].answers[{j}]", a.hooks)
+            for k, fu in enumerate(a.follow_ups):
+                hook_refs(f"topics[{i}].answers[{j}].follow_ups[{k}]", fu.hooks)
+    for i, h in enumerate(p.hooks):
+        for j, a in enumerate(h.warm_answers):
+            hook_refs(f"hooks[{i}].warm_answers[{j}]", a.hooks)
+    for j, line in enumerate(p.deflections):
+        m = _IGNORANCE_RE.search(line)
+        if m:
+            out.append((f"deflections[{j}]", "expected a steer-back that does not claim "
+                        f"ignorance (a persona knows its own world), got {m.group(0)!r}"))
+    for j, line in enumerate(p.reactions.echo):
+        if "{echo}" not in line:
+            out.append((f"reactions.echo[{j}]", "expected the placeholder {echo} (the key "
+                        "phrase of the user's statement)"))
+    seen_facts: dict[str, int] = {}
+    for i, f in enumerate(p.facts):
+        if f.id in seen_facts:
+            out.append((f"facts[{i}].id", f"expected a unique id; {f.id!r} is also "
+                        f"facts[{seen_facts[f.id]}]"))
+        seen_facts.setdefault(f.id, i)
+        if f.unit is not None and not isinstance(f.value, int):
+            out.append((f"facts[{i}].unit", "expected no unit on a name fact"))
+    out.extend(fact_problems(p))
     return out
+
+
+# --- one consistent story: lines checked against the facts -------------------------------------
+
+_NUM_WORDS = {w: i for i, w in enumerate(
+    ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"])}
+_NUM_WORDS.update({w: 10 * (i + 2) for i, w in enumerate(
+    ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"])})
+_ORDINALS = {w: i + 1 for i, w in enumerate(
+    ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth", "twentieth"])}
+_ORDINALS["thirtieth"] = 30
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+_DOZEN = {"dozen": 12}
+_ALWAYS_CAPITAL = set(
+    ["I", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December", "Christmas", "Easter", "English", "OK"])
+_WORD_RE = re.compile(r"[A-Za-z0-9']+(?:-[A-Za-z0-9']+)*")
+_SENT_RE = re.compile(r"(?<=[.!?])\s+")
+
+
+def _number_at(words: list[str], i: int) -> tuple[int, int] | None:
+    """(value, words used) of a number starting at words[i]: "12", "twelve", "forty-five"..."""
+    w = words[i].lower()
+    m = re.fullmatch(r"(\d+)(?:st|nd|rd|th|s)?", w.replace(",", ""))
+    if m:
+        return int(m.group(1)), 1
+    parts = w.split("-")
+    if w in _ORDINALS:
+        return _ORDINALS[w], 1
+    if len(parts) == 2 and parts[0] in _NUM_WORDS and (parts[1] in _NUM_WORDS
+                                                      or parts[1] in _ORDINALS):
+        return _NUM_WORDS[parts[0]] + _NUM_WORDS.get(parts[1], _ORDINALS.get(parts[1], 0)), 1
+    if w in _DOZEN:
+        return 12, 1
+    if w not in _NUM_WORDS and not (w == "a" and i + 1 < len(words)
+                                    and words[i + 1].lower() in (*_SCALES, *_DOZEN)):
+        return None
+    total, current, j = 0, 0, i
+    while j < len(words):
+        t = words[j].lower()
+        tp = t.split("-")
+        if t == "a" and j == i:
+            current = 1
+        elif t in _NUM_WORDS:
+            current += _NUM_WORDS[t]
+        elif len(tp) == 2 and tp[0] in _NUM_WORDS and tp[1] in _NUM_WORDS:
+            current += _NUM_WORDS[tp[0]] + _NUM_WORDS[tp[1]]
+        elif t in _SCALES:
+            if _SCALES[t] == 100:
+                current = max(current, 1) * 100
+            else:
+                total += max(current, 1) * _SCALES[t]
+                current = 0
+        elif t in _DOZEN:
+            current = max(current, 1) * 12
+        elif t == "and" and j > i and j + 1 < len(words) and words[j + 1].lower() in _NUM_WORDS:
+            pass  # "two hundred and fifty"
+        else:
+            break
+        j += 1
+    return total + current, j - i
+
+
+def _near_at(words_lower: list[str], near: Sequence[str]) -> list[int]:
+    out = []
+    for k, w in enumerate(words_lower):
+        for n in near:
+            n = n.lower()
+            if w == n or (len(n) >= 4 and w.startswith(n)):
+                out.append(k)
+                break
+    return out
+
+
+def _unit_follows(words_lower: list[str], i: int, used: int, unit: str) -> bool:
+    unit = unit.lower()
+    for k in range(i + used, min(len(words_lower), i + used + 2)):
+        w = words_lower[k]
+        if w == unit or w.rstrip("s") == unit.rstrip("s"):
+            return True
+    return False
+
+
+def iter_lines(p: Persona) -> Iterable[tuple[str, str]]:
+    """Every line of the persona file with its field path, for checks that read them all."""
+    for k in ("who", "where", "goal", "opener_tip"):
+        yield f"briefing.{k}", getattr(p.briefing, k)
+    for i, o in enumerate(p.opener):
+        yield f"opener[{i}]", o.text
+        if o.own:
+            yield f"opener[{i}].own", o.own
+    for i, ph in enumerate(p.phases):
+        for j, pr in enumerate(ph.prompts):
+            yield f"phases[{i}].prompts[{j}]", pr.text
+            if pr.own:
+                yield f"phases[{i}].prompts[{j}].own", pr.own
+    for i, t in enumerate(p.topics):
+        for j, a in enumerate(t.answers):
+            yield f"topics[{i}].answers[{j}]", a.text
+            for k, fu in enumerate(a.follow_ups):
+                yield f"topics[{i}].answers[{j}].follow_ups[{k}]", fu.text
+        for j, a in enumerate(t.short_answers):
+            yield f"topics[{i}].short_answers[{j}]", a
+    for i, h in enumerate(p.hooks):
+        for j, m in enumerate(h.mentions):
+            yield f"hooks[{i}].mentions[{j}]", m
+        for j, a in enumerate(h.warm_answers):
+            yield f"hooks[{i}].warm_answers[{j}]", a.text
+            for k, fu in enumerate(a.follow_ups):
+                yield f"hooks[{i}].warm_answers[{j}].follow_ups[{k}]", fu.text
+    for name in Reactions.model_fields:
+        for j, line in enumerate(getattr(p.reactions, name)):
+            yield f"reactions.{name}[{j}]", line
+    for j, line in enumerate(p.deflections):
+        yield f"deflections[{j}]", line
+    for name in Closings.model_fields:
+        for j, line in enumerate(getattr(p.closings, name)):
+            yield f"closings.{name}[{j}]", line
+
+
+def fact_problems(p: Persona) -> list[tuple[str, str]]:
+    """Lines whose numbers or names contradict the persona's facts: (field path, message).
+
+    A number (digits or words) followed within two words by a fact's `unit` and within six
+    words of one of its `near` words must equal its value - unless it equals the value of
+    another fact that is near too ("here four years ... before that a teacher"). A capitalised
+    word right next to a name fact's `near` word must be a known name.
+    """
+    if not p.facts:
+        return []
+    nums = [f for f in p.facts if isinstance(f.value, int)]
+    names = [f for f in p.facts if isinstance(f.value, str)]
+    known = {w.lower() for f in names for w in _WORD_RE.findall(f.value)}
+    known |= {w.lower() for n in p.names for w in _WORD_RE.findall(n)}
+    known |= {w.lower() for w in _WORD_RE.findall(f"{p.name} {p.role} {p.setting}")}
+    out: list[tuple[str, str]] = []
+    for path, text in iter_lines(p):
+        for sentence in _SENT_RE.split(text):
+            words = _WORD_RE.findall(sentence)
+            low = [w.lower() for w in words]
+            i = 0
+            while i < len(words):
+                got = _number_at(words, i)
+                if got is None:
+                    i += 1
+                    continue
+                value, used = got
+                # "first year" is not a count of years: ordinals only meet facts without a unit
+                ordinal = low[i] in _ORDINALS or bool(re.fullmatch(r"\d+(?:st|nd|rd|th)", low[i]))
+                cands = []
+                for f in nums:
+                    if f.unit and (ordinal or not _unit_follows(low, i, used, f.unit)):
+                        continue
+                    dist = [abs(k - i) for k in _near_at(low, f.near)]
+                    if dist and min(dist) <= 6:
+                        cands.append((min(dist), f))
+                if cands and value not in {f.value for _, f in cands}:
+                    _, f = min(cands, key=lambda c: c[0])
+                    shown = " ".join(words[i:i + used])
+                    out.append((path, f"expected {f.value}{' ' + f.unit if f.unit else ''} "
+                                f"(fact {f.id}), the line says {shown!r}"))
+                i += used
+            for f in names:
+                for k in _near_at(low, f.near):
+                    for m in range(max(1, k - 2), min(len(words), k + 3)):
+                        w = words[m]
+                        if (m != k and w[:1].isupper() and w not in _ALWAYS_CAPITAL
+                                and not w.startswith("I'") and w.lower() not in known):
+                            out.append((path, f"expected {f.value} (fact {f.id}) or a name "
+                                        f"listed under `names`, the line says {w!r}"))
+    return list(dict.fromkeys(out))
+
+
+# Steer-back lines must not claim ignorance of the persona's own world (issue 12).
+_IGNORANCE_RE = re.compile(
+    r"\b(?:i (?:honestly |really |just )?(?:do not|don't|dont) know|no idea|not sure|"
+    r"have to check|stumped|above my pay grade|beats me|i wouldn't know|couldn't tell you|"
+    r"only be guessing|i'?d be guessing)\b", re.IGNORECASE)
 
 
 def _reachable(edges: dict[str, set[str]], start: str) -> set[str]:

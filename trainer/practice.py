@@ -47,6 +47,7 @@ from trainer.personas import Persona, list_personas, load_persona
 from trainer.round_setup import (
     InputPlan,
     ModelLoader,
+    RouterLoader,
     Trace,
     install_signal_handlers,
     make_source,
@@ -170,8 +171,9 @@ class Round:
                  store, screen: Screen, options: PracticeOptions, trace: Trace | None = None,
                  briefing: Briefing | None = None,
                  read_answer: Callable[[str], str | None] | None = None,
-                 spoken_recall: bool = False):
+                 spoken_recall: bool = False, router_loader=None):
         self.persona = persona
+        self.router_loader = router_loader  # understanding by meaning (round_setup.RouterLoader)
         self.source = source
         self.asr = asr
         self.voice = voice
@@ -417,6 +419,9 @@ class Round:
             return [Line(text=self.rng.choice(pool), kind="repeat", phase=phase)]
         if not (typed and self.screen.interactive):  # typed at a terminal: already on screen
             self.screen.user_line(text)
+        if c.router is None and self.router_loader is not None:
+            c.router = self.router_loader.get(self.screen)
+            self.router_loader = None
         reply = c.respond(text, words=words or None,
                           duration_s=None if typed else utt.duration_s,
                           pause_s=utt.pause_before_s, capped=utt.capped,
@@ -501,8 +506,10 @@ class Round:
         return self.asr.get(self.screen).transcribe(utt.audio, sample_rate_hz=16_000).text
 
     def _score(self, recall: list[RecallItem]) -> Scorecard:
+        from trainer.meaning import optional_shared
+
         return score_round(self.turns, self.persona.hook_cues(), self.persona.name,
-                           recall if recall else None)
+                           recall if recall else None, meaning=optional_shared())
 
     def _show_scorecard(self, card: Scorecard) -> None:
         from trainer.report.scorecard import print_scorecard
@@ -645,7 +652,7 @@ def _run(options: PracticeOptions, screen: Screen | None) -> RoundResult:
         rnd = Round(persona=persona, source=source, asr=asr, voice=voice, player=player,
                     store=store, screen=screen, options=options, trace=trace,
                     briefing=briefing, read_answer=_answer_reader(plan, interactive),
-                    spoken_recall=plan.kind == "mic")
+                    spoken_recall=plan.kind == "mic", router_loader=RouterLoader(persona, trace))
         return rnd.run()
     finally:
         screen.close()

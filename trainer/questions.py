@@ -18,9 +18,11 @@ from trainer.lexicon import (
     LEAD,
     MIRROR_RE,
     PRON_SUBJ,
+    STOPWORDS,
     SUBJ,
     WH,
     expand,
+    is_lead,
     word_set,
 )
 
@@ -41,7 +43,8 @@ _EMBED_PREV = word_set(
     love like care knows guess question thing things say said how what why where when who which
     if whether than as to not me sort kind exactly just forget forgot realize realise realized
     realised notice noticed saw heard interested surprised amazing amazed incredible crazy funny
-    wild insane unbelievable imagine believe shows shocked"""
+    wild insane unbelievable imagine believe shows shocked in for with by at from into over
+    under"""
 )
 
 
@@ -58,7 +61,7 @@ _AUX_EMBED_PREV = (_EMBED_PREV - {"that", "like", "love", "sure", "is", "was"}) 
 _WH_NEXT = word_set(
     """about come so not else exactly kind sort type long many much often far old big soon
     brings brought got gets made makes led leads drew draws happened happens keeps kept
-    inspired inspires motivates motivated surprised surprises changed would""")
+    inspired inspires motivates motivated surprised surprises changed would well""")
 
 
 _MID_SUBJ = (SUBJ - {"i"}) | word_set("everything things work life business yours")
@@ -75,6 +78,12 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
     prev = exp[i - 1] if i > 0 else ""
     nxt = exp[i + 1] if i + 1 < len(exp) else ""
     nxt2 = exp[i + 2] if i + 2 < len(exp) else ""
+    if w in WH and nxt in AUX and nxt2 in ("you", "your", "they", "he", "she") and \
+            prev not in ("of", "about", "in", "on", "at", "to", "for"):
+        return True  # inversion makes it direct: "i can imagine | where do you record"
+    if w in ("what", "which") and nxt and nxt not in STOPWORDS and nxt2 in AUX and \
+            prev not in _EMBED_PREV:
+        return True  # "nice range | which book was that"
     if w in WH:
         # "that's amazing | what keeps you going" starts anew; "it's amazing what..." does not.
         reaction = prev in _REACTION_ADJ and exp[max(0, i - 3):i - 1] == ["that", "is"]
@@ -89,6 +98,8 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
                     or nxt == "")
         return False
     if w in AUX and prev not in _AUX_EMBED_PREV:
+        if w in ("is", "was") and nxt == "you":
+            return False  # "the cool thing is you can...": never a question ("are you")
         if nxt in ("you", "your"):
             return True
         # "hello i am tom is this your first time": aux + it/this/there + a telling word.
@@ -168,6 +179,9 @@ def _relative_after_comma(prev: list[str], piece: list[str]) -> bool:
     # Subject-auxiliary inversion keeps it a question: "two offers, which one should I take".
     if any(piece[k] in AUX and piece[k + 1] in PRON_SUBJ for k in range(1, min(len(piece) - 1, 5))):
         return False
+    # ... and so does an auxiliary with "that/this" at the end: "nice range, which book was that"
+    if len(piece) <= 5 and piece[-2] in AUX and piece[-1] in ("that", "this", "it"):
+        return False
     last = expand(prev)[-1]
     return not (last in LEAD or last in BACKCHANNEL_WORDS or last in _REACTION_ADJ
                 or last in _EXCLAIM_ADJ)
@@ -175,7 +189,7 @@ def _relative_after_comma(prev: list[str], piece: list[str]) -> bool:
 
 def strip_lead(exp: list[str]) -> list[str]:
     i = 0
-    while i < len(exp) - 1 and exp[i] in LEAD:
+    while i < len(exp) - 1 and is_lead(exp[i]):
         i += 1
     return exp[i:]
 
@@ -193,7 +207,7 @@ _TAG_ENDINGS = (
 _NOT_TAG_BEFORE_RIGHT = word_set(
     "that is all exactly alright are was you left the on to turn just quite absolutely yeah yes"
     " oh so it this them him her me things thats that's yep okay ok totally got go went"
-    " do did done"
+    " do did done know"
 )
 
 
@@ -231,7 +245,7 @@ def question_form(exp: list[str], mark: str) -> str | None:
     if EMBEDDED_RE.search(" " + joined):
         return None if _SELF_WONDER_RE.search(joined) else "embedded"
     form = (_wh_form(core) or _aux_form(core) or _elliptical_form(core, mark)
-            or _tag_form(exp, mark) or _declarative_form(exp))
+            or _tag_form(exp, mark) or _declarative_form(exp) or _or_form(core))
     if form:
         return form
     if mark == "?" and (len(core) > 1 or core[0] not in BACKCHANNEL_WORDS):
@@ -252,6 +266,8 @@ def _wh_form(core: list[str]) -> str | None:
         return None  # "how lucky is that" exclaims
     if w1 in AUX or w1 == "'s":
         return "wh"  # "when i was young" has a subject first and never gets here
+    if w1 == "you" and w2 in _YOU_DROPPED_AUX:
+        return "wh"  # the auxiliary dropped, as people say it: "where you from", "what you up to"
     if w1 in _WH_NEXT:
         return None if w1 in ("kind", "sort", "type") and w2 != "of" else "wh"
     if w1 not in PRON_SUBJ:
@@ -259,7 +275,33 @@ def _wh_form(core: list[str]) -> str | None:
         for k in range(2, min(len(core) - 1, 6)):
             if core[k] in AUX and core[k + 1] in SUBJ:
                 return "wh"
+        return _elliptical_wh(core)
     return None
+
+
+_YOU_DROPPED_AUX = word_set(
+    "from doing up been going headed heading based working studying thinking think mean want")
+
+
+# After these a wh-word opens a subordinate clause, not a question ("when the war ended").
+_SUBORDINATE_DET = word_set("the my our his her their a an this that these those some")
+_EXCLAIM_WH_NEXT = word_set("a an fun lovely nice cool great interesting sad funny weird")
+
+
+def _elliptical_wh(core: list[str]) -> str | None:
+    """Wh-questions without a verb, as people say them: "what year", "where up north",
+    "what part of texas", "which book", "who else", "where to". A wh-word with a short
+    phrase and nothing after it asks; "what a day" and "when the war ended" do not."""
+    w0, w1 = core[0], core[1]
+    if len(core) > 5 or w1 in _EXCLAIM_WH_NEXT or w1 in AUX:
+        return None
+    if w0 == "how":
+        return "wh" if w1 in ("about", "come") else None  # "how cool" exclaims
+    if w0 in ("when", "where", "while") and w1 in _SUBORDINATE_DET:
+        return None
+    if any(w in PRON_SUBJ or w in ("is", "was", "'s") for w in core[1:]):
+        return None  # a clause of its own ("where i grew up", "what it is")
+    return "wh"
 
 
 def _aux_form(core: list[str]) -> str | None:
@@ -269,8 +311,14 @@ def _aux_form(core: list[str]) -> str | None:
     rest = core[1:]
     if rest and rest[0] == "not":
         rest = rest[1:]
+    if rest and rest[0] not in SUBJ and w0 in ("is", "are", "was", "were") and len(rest) >= 2 \
+            and rest[0] not in STOPWORDS and rest[0] not in _NOT_A_SUBJECT \
+            and not rest[0].endswith(("ly", "ing", "ed")):
+        return "yes_no"  # a bare noun subject: "is translation work steady", "are dogs allowed"
     if not rest or rest[0] not in SUBJ:
         return None
+    if w0 in ("was", "is") and w1 in ("a", "an"):
+        return None  # "was a good day for me", a statement with its subject dropped
     if w0 in ("had", "have") and w1 in ("a", "an", "the", "some", "no", "fun"):
         return None  # "had a feeling...", "have a good one"
     if w0 == "did" and w1 == "a" and w2 in ("bit", "little", "ton", "lot"):
@@ -280,6 +328,17 @@ def _aux_form(core: list[str]) -> str | None:
     if " ".join(core[:3]) in ("are you kidding", "are you serious", "are you joking"):
         return None  # a reaction, not a question
     return "yes_no"
+
+
+# Words that follow a sentence-initial "is/was" in statements with the subject dropped ("was
+# great fun", "is true though").
+_NOT_A_SUBJECT = word_set(
+    """great good fun true fine nice cool amazing awesome lovely hard easy crazy funny weird
+    wild sad bad terrible busy super pretty kinda kind sort not never always still also only
+    totally literally basically definitely probably actually like what how why where who all
+    going gonna supposed about one two three four five six seven eight nine ten fair worth
+    perfect interesting exciting scary tough insane best worst better worse honestly late
+    early ok okay alright sure""")
 
 
 def _elliptical_form(core: list[str], mark: str) -> str | None:
@@ -297,12 +356,59 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
         or (w0 == "know" and w1 in ("anyone", "any", "someone", "anybody", "of", "what",
                                     "where", "how", "if", "whether"))
         or (w0 == "you" and w1 == "ever")
+        # "you there", "anyone there", "you still there": is the partner still listening?
+        or (w0 in ("you", "anyone", "anybody", "someone") and "there" in core[1:3]
+            and len(core) <= 3)
         or (w0 == "you" and w1 in ("think", "want", "need", "like", "got") and len(core) >= 3)
         or (w0 == "you" and w1 in ("know", "seen", "heard", "been") and mark == "?")
     )
     if hit:
         return "yes_no"
     if w0 == "you" and w1 == "mean" and len(core) >= 3:
+        return "declarative"
+    # "you really think so", "you actually build furniture now": a check on what they said
+    if w0 == "you" and w1 in ("really", "actually", "seriously", "honestly", "still") \
+            and len(core) >= 3 and core[2] not in _DECL_ADVICE:
+        return "declarative"
+    return None
+
+
+_NOT_A_CHOICE = word_set(
+    """something so anything whatever two three more less later never other else not another
+    nothing someone somewhere""")
+_NOT_A_CHOICE_START = word_set("i we i'm my either whether both if one more sooner now")
+
+
+def _or_form(core: list[str]) -> str | None:
+    """An "or" that offers another option to a question: "or is it", "or do you go out",
+    "or you are my roommate"."""
+    if len(core) < 2 or core[0] != "or":
+        return None
+    rest = core[1:]
+    if _aux_form(rest) or _wh_form(rest):
+        return "yes_no"
+    if rest[0] in ("you", "your") and len(rest) <= 10 and rest[1:2] != ["know"]:
+        return "declarative"
+    return None
+
+
+def choice_form(exp: list[str]) -> str | None:
+    """A short choice put to the partner without a verb: "ssst or forest", "to be graceful or
+    ungraceful", "you live on or off campus", "coffee or tea". (Only when the partner did not
+    just ask something: an answer lists options too, "like websites or games".)"""
+    if exp and exp[0] in ("like", "maybe", "probably", "mostly", "usually", "just", "such"):
+        return None
+    core = strip_lead(exp)
+    if "or" not in core or len(core) > 8 or core[0] in _NOT_A_CHOICE_START or core[0] == "or":
+        return None
+    k = core.index("or")
+    before, after = core[:k], core[k + 1:]
+    if not before or not after or after[0] in _NOT_A_CHOICE or after[-1] in _NOT_A_CHOICE:
+        return None
+    if any(w in ("i", "we", "me", "my") for w in core) or before[-1].isdigit():
+        return None
+    # either both sides are short phrases, or it is put to "you" ("you live on or off campus")
+    if (len(before) <= 2 and len(after) <= 3) or before[0] in ("you", "so"):
         return "declarative"
     return None
 
@@ -314,6 +420,8 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
         # "you know what i mean" on its own is still a check ("you know what I mean?").
         if (len(exp) > n or tag[0] == "you") and tuple(exp[-n:]) == tag:
             return "yes_no" if tag[:2] == ("is", "that") else "tag"
+    if len(exp) >= 2 and exp[-1] == "huh" and exp[-2] not in ("uh", "ah", "mm", "oh"):
+        return "tag"  # "weird huh", "pretty late huh"
     if len(exp) < 3:
         return None
     last, prev = exp[-1], exp[-2]

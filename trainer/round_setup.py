@@ -67,6 +67,62 @@ def read_trace(path, event: str | None = None) -> list[dict]:
     return out
 
 
+# --- understanding by meaning, loaded in the background -----------------------------------------
+
+
+def persona_key(persona) -> str:
+    """A key for the persona's cached example vectors: the file's hash (or its content's)."""
+    import hashlib
+
+    if persona.path is not None and persona.path.is_file():
+        return hashlib.sha256(persona.path.read_bytes()).hexdigest()
+    return hashlib.sha256(persona.model_dump_json().encode()).hexdigest()
+
+
+class RouterLoader:
+    """Loads the sentence-embedding model and the persona's example vectors in a thread.
+
+    The vectors of a persona file are cached on disk by its hash (trainer.meaning.embed_cached),
+    so only the first round with a new file pays for them (about 2-3 s for ~400 lines). When
+    the model cannot be loaded the round goes on with the lexical router and says so once.
+    """
+
+    def __init__(self, persona, trace: Trace):
+        self.persona = persona
+        self.trace = trace
+        self._result = None
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+        self._told = False
+        threading.Thread(target=self._run, name="meaning-load", daemon=True).start()
+
+    def _run(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            from trainer.meaning import embed_cached, shared
+            from trainer.routing import MeaningRouter
+
+            m = shared()
+            vecs = embed_cached(m, MeaningRouter.texts(self.persona), persona_key(self.persona))
+            self._result = MeaningRouter(self.persona, m, vectors=vecs)
+            self.trace("meaning_ready", seconds=round(time.perf_counter() - t0, 3))
+        except BaseException as exc:  # handed to the main thread by get()
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def get(self, screen=None):
+        """The MeaningRouter (waits for it), or None when the model could not be loaded."""
+        self._done.wait()
+        if self._error is not None and not self._told:
+            self._told = True
+            msg = getattr(self._error, "message", None) or str(self._error)
+            if screen is not None:
+                screen.notice(f"Understanding by meaning is off ({msg}); the persona matches "
+                              "your words instead.")
+        return self._result
+
+
 # --- the speech model, loaded in the background -----------------------------------------------
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from trainer.personas import Persona
 
@@ -191,7 +192,8 @@ def _router(persona: Persona) -> _Router:
     idf = {w: math.log((n + 1) / (d + 0.5)) for w, d in df.items()}
     # Words no topic uses count half a rare word: they dilute a match ("favourite movie")
     # without letting one unexpected word sink an otherwise clear question.
-    said = {t.id: frozenset(tok for a in t.answers for tok in normalise(a)) for t in persona.topics}
+    said = {t.id: frozenset(tok for a in t.answers for tok in normalise(a.text))
+            for t in persona.topics}
     router = _Router(idf=idf, unknown_idf=UNKNOWN_WEIGHT * math.log((n + 1) / 0.5), asks=asks,
                      bags={k: frozenset(v) for k, v in bags.items()}, said=said)
     persona._cache["router"] = router
@@ -244,3 +246,238 @@ def route_topic(persona: Persona, text: str) -> str | None:
         return None
     return scores[0][0]
 
+
+
+# --- routing by meaning -----------------------------------------------------------------------
+#
+# The lexical router above reached its ceiling (issue 12: a third of ordinary lines answered).
+# The meaning router compares the user's line with every example a persona file gives - the ways
+# of asking a topic, what each answer is best at answering, each answer's follow-up details, the
+# hook's direct asks and its lines - as sentence vectors (trainer/meaning.py, handed in), adds
+# the lexical score as a feature, and knows the conversation so far: the last answer's
+# follow-ups and its subject (what "it" and "that" mean now) get a bonus. Pure: the embedder is
+# an object with `embed(texts) -> unit rows`, so tests hand in a fake.
+
+@dataclass(frozen=True)
+class RouterOptions:
+    """Weights of the meaning router; chosen on the dev split of tests/data/persona_eval.yaml
+    (benchmarks/persona_eval.py --tune), reported on its test split."""
+
+    clause_weight: float = 0.6  # the question clause vs the whole utterance (route both)
+    lex_weight: float = 0.25  # the lexical router's score as a feature
+    answer_text_weight: float = 0.85  # an answer's own text as an example (a statement)
+    follow_up_text_weight: float = 0.8  # a follow-up detail's text as an example
+    mention_weight: float = 0.8  # a hook's mention lines as examples
+    context_bonus: float = 0.08  # a follow-up of the answer just given
+    topic_bonus: float = 0.04  # the topic just talked about
+    top_k: int = 1  # a target's score: the mean of its k best examples
+    standard_weight: float = 0.95  # the shared ways of asking about an ordinary topic
+    cue_bonus: float = 0.1  # a hook whose cue word the line says
+    threshold: float = 0.42  # below this the line matches nothing well enough: steer back
+
+
+ROUTER_OPTIONS = RouterOptions()
+MEANING_THRESHOLD = ROUTER_OPTIONS.threshold
+ANSWER_TIE = 0.03  # answers within this of the best fit equally: seeded variety among them
+
+_PRONOUN_RE = re.compile(r"\b(it|that|this|there|they|them|those|he|she|him|her)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a line is about: a topic or a hook, maybe one answer of it, maybe one follow-up."""
+
+    kind: str  # "topic" | "hook"
+    id: str
+    answer: int | None = None  # index into the topic's answers / the hook's warm answers
+    follow_up: int | None = None  # index into that answer's follow-ups
+
+
+@dataclass(frozen=True)
+class Match:
+    """The router's verdict on one line: the best target and its score (0..~1.3)."""
+
+    target: Target
+    score: float
+    scores: dict[str, float] = field(default_factory=dict)  # "topic:id"/"hook:id" -> best score
+
+
+_STANDARD_ASKS: dict[str, list[str]] | None = None
+
+
+def standard_asks() -> dict[str, list[str]]:
+    """Ways people ask about the ordinary topics (trainer/data/standard_asks.yaml)."""
+    global _STANDARD_ASKS
+    if _STANDARD_ASKS is None:
+        import yaml
+
+        path = Path(__file__).resolve().parent / "data" / "standard_asks.yaml"
+        _STANDARD_ASKS = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return _STANDARD_ASKS
+
+
+def _examples(persona: Persona, o: RouterOptions = ROUTER_OPTIONS
+              ) -> list[tuple[str, Target, float]]:
+    """(text, target, weight) for every example line of the persona file, plus the shared
+    ways of asking about the ordinary topics the persona has."""
+    out: list[tuple[str, Target, float]] = []
+    shared = standard_asks()
+    for t in persona.topics:
+        own = {a.lower() for a in t.asks}
+        for a in t.asks:
+            out.append((a, Target("topic", t.id), 1.0))
+        for sid in (t.id, *t.covers):
+            for a in shared.get(sid, []):
+                if a.lower() not in own:
+                    out.append((a, Target("topic", t.id), o.standard_weight))
+        for j, ans in enumerate(t.answers):
+            for a in ans.asks:
+                out.append((a, Target("topic", t.id, j), 1.0))
+            out.append((ans.text, Target("topic", t.id, j), o.answer_text_weight))
+            for k, fu in enumerate(ans.follow_ups):
+                for a in fu.asks:
+                    out.append((a, Target("topic", t.id, j, k), 1.0))
+                out.append((fu.text, Target("topic", t.id, j, k), o.follow_up_text_weight))
+    for h in persona.hooks:
+        for a in h.asks:
+            out.append((a, Target("hook", h.id), 1.0))
+        out.append((h.label, Target("hook", h.id), 0.9))
+        for m in h.mentions:
+            out.append((m, Target("hook", h.id), o.mention_weight))
+        for j, ans in enumerate(h.warm_answers):
+            for a in ans.asks:
+                out.append((a, Target("hook", h.id, j), 1.0))
+            out.append((ans.text, Target("hook", h.id, j), o.answer_text_weight))
+            for k, fu in enumerate(ans.follow_ups):
+                for a in fu.asks:
+                    out.append((a, Target("hook", h.id, j, k), 1.0))
+                out.append((fu.text, Target("hook", h.id, j, k), o.follow_up_text_weight))
+    return out
+
+
+class MeaningRouter:
+    """Routes a user's line to a persona's topic/answer/follow-up/hook by meaning and words.
+
+    Args:
+        persona: the validated persona.
+        embedder: an object with `embed(texts) -> (n, d)` unit rows (trainer.meaning.Meaning).
+        vectors: precomputed vectors of `examples(persona)` texts (e.g. from a disk cache);
+            None embeds them now.
+    """
+
+    def __init__(self, persona: Persona, embedder, vectors=None,
+                 options: RouterOptions = ROUTER_OPTIONS):
+        import numpy as np
+
+        self._np = np
+        self.persona = persona
+        self.embedder = embedder
+        self.options = options
+        self.examples = _examples(persona, options)
+        texts = [e[0] for e in self.examples]
+        self.vectors = vectors if vectors is not None else embedder.embed(texts)
+        self.weights = np.array([e[2] for e in self.examples], dtype=np.float32)
+        self._keys = [f"{e[1].kind}:{e[1].id}" for e in self.examples]
+
+    @staticmethod
+    def texts(persona: Persona) -> list[str]:
+        """The example texts whose vectors the router needs (for a disk cache)."""
+        return [e[0] for e in _examples(persona)]
+
+    def queries(self, text: str, clause: str | None = None,
+                subject: str | None = None) -> list[str]:
+        """The strings embedded for one line: [whole, clause?, clause with "it" = subject?].
+
+        A caller may embed them ahead of time (the embedder caches by text), e.g. on the
+        speculative transcript while the end of the turn is being confirmed.
+        """
+        return [q for q in self._queries(text, clause, subject) if q is not None]
+
+    @staticmethod
+    def _queries(text: str, clause: str | None, subject: str | None):
+        clause = clause.strip() if clause and clause.strip() != text.strip() else None
+        base = clause or text
+        sub = None
+        if subject and _PRONOUN_RE.search(base):
+            sub = _PRONOUN_RE.sub(subject, base, count=1)
+        return [text, clause, sub]
+
+    def _sims(self, text: str, clause: str | None, subject: str | None):
+        whole_q, clause_q, sub_q = self._queries(text, clause, subject)
+        qs = [q for q in (whole_q, clause_q, sub_q) if q is not None]
+        v = dict(zip(qs, self.embedder.embed(qs), strict=True))
+        whole = self.vectors @ v[whole_q]
+        wc = self._clause_weight(clause_q)
+        if clause_q is not None:
+            sims = wc * (self.vectors @ v[clause_q]) + (1 - wc) * whole
+        else:
+            sims = whole
+        if sub_q is not None:  # "where does it go?" read with "it" = the last subject
+            sims = self._np.maximum(sims, self.vectors @ v[sub_q])
+        return sims * self.weights
+
+    def _cued(self, text: str) -> set[str]:
+        words = " " + " ".join(re.findall(r"[a-z0-9']+", text.lower())) + " "
+        return {h.id for h in self.persona.hooks
+                if any(f" {c} " in words for c in h.cues if len(c) >= 4)}
+
+    def _clause_weight(self, clause: str | None) -> float:
+        # A clause that says little by itself ("what do you do with it?", "what's yours?")
+        # leaves the topic to the rest of the utterance.
+        if clause is None:
+            return 0.0
+        n = len([w for w in normalise(clause) if w not in _WH])
+        return self.options.clause_weight * min(1.0, n / 3)
+
+    def match(self, text: str, clause: str | None = None, *,
+              subject: str | None = None, last: Target | None = None,
+              exclude: set[Target] | None = None) -> Match | None:
+        """The best target for `text` (its question `clause` weighted), or None if empty.
+
+        `subject`: what the persona's last answer was about (pronouns are read as it);
+        `last`: the target of that answer (its follow-ups and topic get a bonus);
+        `exclude`: targets already said (an answer is not said twice in a round).
+        """
+        np = self._np
+        if not text.strip():
+            return None
+        o = self.options
+        scores = self._sims(text, clause, subject).copy()
+        lex = dict(topic_scores(self.persona, clause or text))
+        cued = self._cued(text)
+        for i, (_, tg, _) in enumerate(self.examples):
+            if tg.kind == "topic":
+                scores[i] += o.lex_weight * lex.get(tg.id, 0.0)
+            elif tg.id in cued:
+                scores[i] += o.cue_bonus  # the line names the detail ("the Riverside Half")
+            if last is not None:
+                if (tg.kind, tg.id, tg.answer) == (last.kind, last.id, last.answer) \
+                        and tg.follow_up is not None:
+                    scores[i] += o.context_bonus
+                elif (tg.kind, tg.id) == (last.kind, last.id):
+                    scores[i] += o.topic_bonus
+            if exclude and tg in exclude:
+                scores[i] -= 0.5
+        per: dict[str, list[float]] = {}
+        for key, sc in zip(self._keys, scores, strict=True):
+            per.setdefault(key, []).append(float(sc))
+        best = {k: float(np.mean(sorted(v, reverse=True)[:o.top_k])) for k, v in per.items()}
+        top_key = max(best, key=best.get)
+        # the target: the best example of the best topic/hook (its answer or follow-up)
+        idx = [i for i, k in enumerate(self._keys) if k == top_key]
+        i = max(idx, key=lambda j: scores[j])
+        return Match(target=self.examples[i][1], score=best[top_key], scores=best)
+
+    def rank_answers(self, target: Target, text: str, clause: str | None = None,
+                     used: set[int] | None = None) -> list[tuple[int, float]]:
+        """The answers of `target`'s topic/hook by fit to the line, best first, unused only."""
+        sims = self._sims(text, clause, None)
+        best: dict[int, float] = {}
+        for i, (_, tg, _) in enumerate(self.examples):
+            if (tg.kind, tg.id) != (target.kind, target.id) or tg.answer is None \
+                    or tg.follow_up is not None:
+                continue
+            if used and tg.answer in used:
+                continue
+            best[tg.answer] = max(best.get(tg.answer, -1.0), float(sims[i]))
+        return sorted(best.items(), key=lambda kv: -kv[1])

@@ -18,11 +18,14 @@ from typing import Any
 
 from trainer.analysis import (
     STOPWORDS,
+    Embedder,
     HookCue,
     TurnContext,
     UtteranceFeatures,
     analyze_utterance,
+    hooks_said,
 )
+from trainer.lexicon import content_stems, expand, tokens
 from trainer.types import ANSWERING_LINE_KINDS, RecallQuestion, Turn
 
 SCORECARD_VERSION = 1
@@ -271,37 +274,50 @@ def turn_contexts(
     turns: Sequence[Turn],
     hooks: Sequence[HookCue] = (),
     partner_name: str | None = None,
+    meaning: Embedder | None = None,
 ) -> dict[int, TurnContext]:
     """What each user turn answered, by turn index: the same context the conversation gave.
 
     The partner's text is everything the persona said since the user's previous turn (the
     conversation stores each line of a reply as its own turn, and reacts to the whole reply),
-    and the hooks are those dropped so far. Reports that re-analyse a round use this so their
-    labels agree with the scorecard and with how the persona reacted.
+    and the hooks are those dropped so far: by a line tagged with them, or by any line that says
+    their content (`hooks_said`). Reports that re-analyse a round use this so their labels agree
+    with the scorecard.
     """
     ordered = sorted(turns, key=lambda t: t.index)
-    return _walk(ordered, {h.id: h for h in hooks}, partner_name)[0]
+    return _walk(ordered, {h.id: h for h in hooks}, partner_name, meaning)[0]
 
 
 def _walk(turns: Sequence[Turn], cue_by_id: dict[str, HookCue], partner_name: str | None,
+          meaning: Embedder | None = None,
           ) -> tuple[dict[int, TurnContext], list[HookCue], dict[str, int]]:
     """(context per user turn index, hooks in the order dropped, index of the dropping turn)."""
     contexts: dict[int, TurnContext] = {}
     dropped: list[HookCue] = []
     dropped_at: dict[str, int] = {}
     reply: list[str] = []  # the persona's lines since the user's last turn
+    earlier: list[str] = []  # the persona's lines before that turn
     fresh = True  # no user turn yet (a silent one counts: the persona moved on)
     for t in turns:
         if t.speaker == "persona":
             if t.text.strip():
                 reply.append(t.text.strip())
-            for hid in t.hooks:
+            unsaid = [h for h in cue_by_id.values() if h.id not in dropped_at
+                      and h.id not in t.hooks]
+            # An untagged line that says a hook drops it there and then ("I taught chemistry
+            # for six years..."), by words only: the conversation drops hooks by the same rule
+            # (without an embedder), so the persona and the scorecard count the same hooks.
+            said = hooks_said(t.text, unsaid) if unsaid and t.text.strip() else []
+            for hid in (*t.hooks, *said):
                 if hid not in dropped_at:
                     dropped_at[hid] = t.index
                     dropped.append(cue_by_id.get(hid) or HookCue(hid, (hid.replace("_", " "),)))
             continue
         contexts[t.index] = TurnContext(partner_text=" ".join(reply), partner_name=partner_name,
-                                        hooks=tuple(dropped), first_user_turn=fresh)
+                                        hooks=tuple(dropped), first_user_turn=fresh,
+                                        earlier_partner_text=" ".join(earlier))
+        if reply:
+            earlier = reply
         reply = []
         fresh = False
     return contexts, dropped, dropped_at
@@ -312,6 +328,7 @@ def score_round(
     hooks: Sequence[HookCue] = (),
     partner_name: str | None = None,
     recall: Sequence[RecallItem] | None = None,
+    meaning: Embedder | None = None,
 ) -> Scorecard:
     """Score one round of turns (persona and user, in order).
 
@@ -321,6 +338,9 @@ def score_round(
         hooks: the cues of the persona's hooks (ids not listed fall back to the id as cue).
         partner_name: the persona's name, for the "uses their name" check and the tips.
         recall: graded recall answers (see `grade_recall`), or None when not asked.
+        meaning: a sentence embedder (trainer.meaning.shared() at the edge): follow-ups and
+            hooks by meaning as well as by words, tips checked against what was asked. None:
+            the lexical rules alone.
     """
     turns = sorted(turns, key=lambda t: t.index)
     cue_by_id = {h.id: h for h in hooks}
@@ -331,7 +351,7 @@ def score_round(
                      "minute; pace and pauses not measured.")
 
     # Walk the round: context for each user turn, hooks as they are dropped.
-    contexts, dropped, dropped_at = _walk(turns, cue_by_id, partner_name)
+    contexts, dropped, dropped_at = _walk(turns, cue_by_id, partner_name, meaning)
     users: list[_UserTurn] = []
     persona_s = sum(_speaking_s(t, not timed) for t in turns if t.speaker == "persona")
     for t in turns:
@@ -340,7 +360,7 @@ def score_round(
         ctx = contexts[t.index]
         seconds = _speaking_s(t, not timed)
         feats = analyze_utterance(t.text, ctx, t.words or None,
-                                  seconds if timed and not t.words else None)
+                                  seconds if timed and not t.words else None, meaning=meaning)
         users.append(_UserTurn(t, feats, ctx, seconds))
 
     user_s = sum(u.seconds for u in users)
@@ -475,6 +495,7 @@ def score_round(
         duration_s=round(duration_s, 2), timing_estimated=not timed, notes=notes,
     )
     _verdict(card, users, turns, longest_turn, cue_by_id)
+    _drop_tips_already_asked(card, users, meaning)
     return card
 
 
@@ -749,6 +770,44 @@ def _verdict(card: Scorecard, users: list[_UserTurn], turns: list[Turn],
         (later if tip.turn_index in seen and tip.turn_index is not None else first).append(tip)
         seen.add(tip.turn_index)
     tips[:] = first + later
+
+
+# A "Try:" as close as this to a question the user asked would tell them to say what they said.
+ASKED_SIM = 0.60  # cosine (trainer.meaning); without an embedder: shared content words
+ASKED_OVERLAP = 0.5
+
+
+def _asked_already(suggestion: str, users: list[_UserTurn], meaning: Embedder | None) -> bool:
+    """Did the user already ask (about) what `suggestion` proposes?"""
+    mine = [q for u in users for q in u.feats.questions]
+    if not mine:
+        return False
+    want = content_stems(expand([w for w in tokens(suggestion) if w not in "?.!;,\n"]))
+    for q in mine:
+        have = content_stems(expand(q.split()))
+        if want and len(want & have) / len(want) >= ASKED_OVERLAP:
+            return True
+    if meaning is None:
+        return False
+    vecs = meaning.embed([suggestion, *mine])
+    return any(float(vecs[0] @ v) >= ASKED_SIM for v in vecs[1:])
+
+
+_NEW_QUESTION_TIPS = frozenset({"hook_uptake", "follow_ups", "questions_total",
+                                "engaging_questions", "longest_monologue", "focus"})
+
+
+def _drop_tips_already_asked(card: Scorecard, users: list[_UserTurn],
+                             meaning: Embedder | None) -> None:
+    """A tip never suggests a question the user already asked: its "Try:" is dropped.
+
+    Only tips that propose a new question; the open version of the user's own yes/no question
+    (open_share) is meant to be close to it.
+    """
+    for tip in card.tips:
+        if tip.key in _NEW_QUESTION_TIPS and tip.suggestion and tip.suggestion.rstrip().endswith("?") and _asked_already(
+                tip.suggestion, users, meaning):
+            tip.suggestion = None
 
 
 def _missed_follow_up(users: list[_UserTurn]) -> tuple[_UserTurn, str] | None:

@@ -469,8 +469,11 @@ def partner_of(parsed: ParsedTranscript, user: str) -> str | None:
 # --- scoring an imported transcript ---------------------------------------------------------------
 
 
-def score_transcript(parsed: ParsedTranscript, user: str):
-    """The scorecard of a transcript with `user` as the user (imported lazily: pure core)."""
+def score_transcript(parsed: ParsedTranscript, user: str, meaning=None):
+    """The scorecard of a transcript with `user` as the user (imported lazily: pure core).
+
+    `meaning`: a sentence embedder for follow-ups and hooks by meaning (None: by words).
+    """
     from trainer.scoring import RecallItem, Scorecard, score_round
 
     turns = to_turns(parsed, user)
@@ -488,7 +491,7 @@ def score_transcript(parsed: ParsedTranscript, user: str):
     except (TypeError, KeyError, ValueError, AttributeError):
         recall = None  # an old or hand-edited export: score without the recall check
     card = score_round(turns, hooks=parsed.hooks, partner_name=partner_of(parsed, user),
-                       recall=recall)
+                       recall=recall, meaning=meaning)
     if long:
         card.notes.append(f"{long} turn{'s' if long > 1 else ''} of over {MAX_TURN_WORDS} words "
                           f"scored in parts of about {CHUNK_WORDS} words.")

@@ -93,7 +93,7 @@ def hook_cues(hooks: list[dict[str, Any]]) -> list[HookCue]:
                     suggestion=h.get("suggestion") or "") for h in hooks]
 
 
-def build_review(record: SessionRecord) -> SessionReview:
+def build_review(record: SessionRecord, meaning=None) -> SessionReview:
     """Annotate every user line, track hook uptake and attach the scorecard.
 
     Hook uptake follows the scorecard (a user turn after the drop whose question takes the hook
@@ -101,7 +101,7 @@ def build_review(record: SessionRecord) -> SessionReview:
     """
     cues = hook_cues(record.hooks)
     by_id = {c.id: c for c in cues}
-    contexts = turn_contexts(record.turns, cues, record.persona_name or None)
+    contexts = turn_contexts(record.turns, cues, record.persona_name or None, meaning)
     statuses: dict[str, HookStatus] = {}
     annotated: list[AnnotatedTurn] = []
     dropped: list[HookCue] = []
@@ -126,7 +126,7 @@ def build_review(record: SessionRecord) -> SessionReview:
             partner_text=partner_text, partner_name=record.persona_name or None,
             hooks=tuple(dropped), first_user_turn=first_user)
         feats = analyze_utterance(turn.text, ctx, words=turn.words or None,
-                                  duration_s=turn.duration_s or None)
+                                  duration_s=turn.duration_s or None, meaning=meaning)
         first_user = False
         taken = [statuses[h] for h in feats.hooks_taken if h in statuses]
         for hook in taken:
@@ -136,7 +136,7 @@ def build_review(record: SessionRecord) -> SessionReview:
     recall = recall_items(record.recall)
     review = SessionReview(record, annotated, list(statuses.values()), recall or [],
                            notes=list(record.problems))
-    _attach_scorecard(review, cues, recall)
+    _attach_scorecard(review, cues, recall, meaning)
     if review.scorecard is not None:
         _align_hooks(review)
     return review
@@ -215,7 +215,7 @@ def recall_items(items: list[dict[str, Any]] | None) -> list[RecallItem] | None:
 
 
 def _attach_scorecard(review: SessionReview, cues: list[HookCue],
-                      recall: list[RecallItem] | None) -> None:
+                      recall: list[RecallItem] | None, meaning=None) -> None:
     """The stored scorecard, or one computed now from the stored turns (e.g. interrupted)."""
     rec = review.record
     if rec.scorecard is not None:
@@ -230,7 +230,7 @@ def _attach_scorecard(review: SessionReview, cues: list[HookCue],
     if not any(t.speaker == "user" for t in rec.turns):
         return
     first_name = rec.persona_name.split()[0] if rec.persona_name.strip() else None
-    review.scorecard = score_round(rec.turns, cues, first_name, recall)
+    review.scorecard = score_round(rec.turns, cues, first_name, recall, meaning=meaning)
     review.rescored = True
 
 

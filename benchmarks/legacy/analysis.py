@@ -1,0 +1,636 @@
+"""Per-utterance features from text (+ word timings): questions, follow-ups, fillers, focus...
+
+Pure: no devices, no models. Everything must also work on text with no punctuation and no
+capitals (Whisper's punctuation is unreliable), so question detection reads word patterns
+(wh-word + auxiliary, auxiliary + subject, tags like "right", "so you...", "I wonder...") and
+uses "?" only as extra evidence. Rule-based on purpose: it is fast, explainable in a tip, and
+measured on a labelled set (benchmarks/analysis.py).
+
+Question kinds follow Brooks (2025) / Huang et al. (2017): introductory, mirror ("and you?"),
+topic_switch, follow_up (builds on the partner's last line or on a hook they dropped). Whether a
+question takes up a hook is one rule, `hook_followed`: the conversation reacts to it and the
+scorecard counts it, so the two always agree.
+
+The words and phrase patterns live in trainer/lexicon.py; whether a clause is a question, and
+of which grammatical form, in trainer/questions.py. This module puts them together in context.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from benchmarks.legacy.lexicon import (
+    ASK_RE,
+    AUX,
+    BACKCHANNEL_WORDS,
+    CONTRACTIONS,
+    FILLER_WORDS,
+    FOLLOW_PHRASE_RE,
+    GOODBYE_RE,
+    GREETING_RE,
+    I_WORDS,
+    INTRO_RE,
+    LEAD,
+    NOT_NAME,
+    OFFER_RE,
+    PRON_SUBJ,
+    STOPWORDS,
+    SUBJ,
+    TOKEN_RE,
+    WH,
+    YOU_WORDS,
+    content_stems,
+    expand,
+    stem,
+    tokens,
+    word_set,
+    words_with_marks,
+)
+from benchmarks.legacy.questions import (
+    Clause,
+    clauses,
+    question_form,
+    question_is_open,
+    strip_lead,
+)
+from trainer.types import Word
+
+# Word lists moved to trainer/lexicon.py; these names stay importable from here.
+__all__ = [
+    "AUX", "BACKCHANNEL_WORDS", "CONTRACTIONS", "I_WORDS", "LEAD", "PRON_SUBJ", "STOPWORDS",
+    "SUBJ", "WH", "YOU_WORDS", "HookCue", "TurnContext", "UtteranceFeatures",
+    "analyze_utterance", "hook_followed", "stem",
+]
+
+
+@dataclass(frozen=True)
+class HookCue:
+    """A personal detail the partner dropped, and what counts as following up on it."""
+
+    id: str
+    cues: tuple[str, ...]  # lowercase words/phrases; any of them in a question = follow-up
+    label: str = ""  # short name for reports, e.g. "rescue puppy Biscuit"
+    suggestion: str = ""  # a better line, e.g. "How long have you had Biscuit?"
+
+
+@dataclass(frozen=True)
+class TurnContext:
+    """What the user was answering: the partner's last line and the hooks dropped so far."""
+
+    partner_text: str = ""
+    partner_name: str | None = None
+    hooks: tuple[HookCue, ...] = ()
+    first_user_turn: bool = False
+
+
+@dataclass
+class UtteranceFeatures:
+    """Labels for one user utterance."""
+
+    text: str
+    word_count: int = 0
+    is_question: bool = False
+    question_count: int = 0
+    question_kind: str | None = None  # introductory | mirror | topic_switch | follow_up | None
+    is_open: bool | None = None  # open vs closed; None when not a question
+    follow_up: str | None = None  # None | "partner" (builds on the last line) | "hook:<id>"
+    follow_up_hook: str | None = None  # hook id when the follow-up takes up a hook
+    fillers: list[str] = field(default_factory=list)
+    filler_rate: float = 0.0  # fillers per word
+    wpm: float | None = None  # from word timings / duration when there are any
+    i_words: int = 0
+    you_words: int = 0
+    is_opener: bool = False
+    is_offer: bool = False
+    is_ask: bool = False  # ask to follow up: coffee, swap contacts, connect, email
+    uses_name: bool = False
+    is_backchannel: bool = False
+    is_goodbye: bool = False
+    is_empty: bool = False
+    # Added by issue 4 (additive; the fields above are the agreed interface):
+    question_form: str | None = None  # wh | yes_no | tag | declarative | embedded | mirror
+    questions: list[str] = field(default_factory=list)  # the question clauses, as said
+    builds_on: str | None = None  # like follow_up, also for statements ("that must be hard")
+    hooks_taken: list[str] = field(default_factory=list)  # ids of all hooks the questions take up
+
+
+def _is_backchannel(exp: list[str]) -> bool:
+    if not exp or len(exp) > 5:
+        return False
+    joined = " ".join(exp)
+    phrases = (
+        "i see", "got it", "makes sense", "that makes sense", "of course", "no way", "for sure",
+        "that is great", "that is cool", "that is interesting", "that is amazing",
+        "that is awesome", "that is true", "that is right", "that is fair", "fair enough",
+        "sounds good", "sounds great", "good point", "oh nice", "oh wow", "oh really",
+        "mm hm", "mm hmm", "uh huh", "i hear you", "you are right", "that is so cool",
+        "how interesting", "how cool", "very cool", "very interesting", "oh okay",
+        "ah okay", "ah i see", "oh i see", "no kidding", "good for you", "all right",
+    )
+    rest = joined
+    for p in sorted(phrases, key=len, reverse=True):
+        rest = re.sub(rf"\b{re.escape(p)}\b", " ", rest)
+    leftover = [w for w in rest.split() if w not in BACKCHANNEL_WORDS and w not in ("so",)]
+    return not leftover
+
+
+# "like" is a verb or a preposition after these ("i like", "looks like", "something like").
+_LIKE_VERB_PREV = word_set(
+    """i you we they would 'd i'd you'd we'd to do don't didn't dont didnt does doesn't really
+    also might will 'll feel feels felt look looks looked sound sounds sounded something
+    anything nothing things stuff more just much seem seems people he she who that not lot bit
+    exactly kind sort is are be it what i'll you'll we'll likes very most least always never
+    truly kinda definitely actually still i'm you're we're they're would've""")
+# ... and mostly a filler after these ("and like", "so like", "um like").
+_LIKE_FILLER_PREV = word_set(
+    "and but so um uh er well basically literally yeah okay ok oh then because or like for"
+    " there's there")
+_NUMBER_WORDS = word_set(
+    "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty"
+    " fifty hundred thousand a few couple half")
+# "you know" is the verb before these ("you know the host", "you know what I mean").
+_KNOW_OBJECT = word_set(
+    """what how who where when why whether if that about him her them anyone someone anybody
+    somebody the any each it my his their our a an this these those me us better more much
+    best people exactly she he everyone everybody so too already""")
+_KNOW_VERB_PREV = word_set(
+    "do did don't didn't dont didnt if would as how what whether could can that before will"
+    " might you'd and when")
+# "kind of"/"sort of" is a noun after these ("what kind of work").
+_KIND_DET = word_set(
+    """what a this that the which some any same every one these those all different another no
+    two many each his her my your our their""")
+
+
+def _find_fillers(words: list[str], marks: list[str]) -> list[tuple[str, int, int]]:
+    """Fillers in order of appearance as (filler, first word index, word count).
+
+    `marks[i]` is the punctuation before words[i].
+    """
+    out: list[tuple[str, int, int]] = []
+    n = len(words)
+    i = 0
+    while i < n:
+        w = words[i]
+        prev = words[i - 1] if i > 0 else ""
+        nxt = words[i + 1] if i + 1 < n else ""
+        after = words[i + 2] if i + 2 < n else ""
+        boundary = i == 0 or marks[i] != ""
+        step = 1
+        if w in FILLER_WORDS:
+            out.append((w, i, 1))
+        elif w == "like" and _like_is_filler(words, i, boundary):
+            out.append(("like", i, 1))
+        elif w == "you" and nxt == "know" and (
+                # set off by commas it is a filler even after "can" ("I can, you know, do...")
+                (boundary and i > 0 and (not after or marks[i + 2] != ""))
+                or prev not in _KNOW_VERB_PREV and (
+                    not after or after not in _KNOW_OBJECT or marks[i + 2] != "")):
+            out.append(("you know", i, 2))
+            step = 2
+        elif w in ("sort", "kind") and nxt == "of" and prev not in _KIND_DET:
+            out.append((f"{w} of", i, 2))
+            step = 2
+        elif w in ("kinda", "sorta") and prev not in _KIND_DET:
+            out.append((w, i, 1))
+        elif w == "i" and nxt == "mean" and (boundary or prev in _LIKE_FILLER_PREV) and \
+                after not in ("to", "what", "you", "the") and not (
+                    after in ("it", "that") and (i + 3 >= n or marks[i + 3] != "")):
+            out.append(("i mean", i, 2))
+            step = 2
+        i += step
+    return out
+
+
+def _without_fillers(toks: list[str], spans: list[tuple[str, int, int]]) -> list[str]:
+    """`toks` with the filler words and the commas that bracket them removed.
+
+    A filler set off by commas ("I can, you know, do my own thing") otherwise splits the clause
+    and leaves a fragment that reads as a question ("do my own thing", "like really want to..."
+    -> "want to...?"). Sentence marks (.?!) are kept: they still end clauses.
+    """
+    drop_words = {i for _, start, n in spans for i in range(start, start + n)}
+    if not drop_words:
+        return toks
+    keep = [True] * len(toks)
+    word_i = -1
+    for t_i, t in enumerate(toks):
+        if t in "?.!;,\n":
+            continue
+        word_i += 1
+        if word_i not in drop_words:
+            continue
+        keep[t_i] = False
+        for j in (t_i - 1, t_i + 1):  # the comma on either side of the filler
+            if 0 <= j < len(toks) and toks[j] == ",":
+                keep[j] = False
+    out = [t for t, k in zip(toks, keep, strict=True) if k]
+    # A restart the filler covered ("what, uh, what made you...") is said once.
+    return [t for i, t in enumerate(out) if not (i and t == out[i - 1] and t in _RESTART_WORDS)]
+
+
+_RESTART_WORDS = WH | {"i"}
+
+
+def _like_is_filler(words: list[str], i: int, boundary: bool) -> bool:
+    prev = words[i - 1] if i > 0 else ""
+    prev2 = words[i - 2] if i > 1 else ""
+    nxt = words[i + 1] if i + 1 < len(words) else ""
+    if boundary:
+        return True
+    if prev in ("was", "were", "'s", "is") and prev2 in ("i", "he", "she", "they", "we", "you"):
+        return True  # quotative: "and i was like, okay"
+    if prev in _LIKE_VERB_PREV:
+        return False
+    return (prev in _LIKE_FILLER_PREV or nxt in ("um", "uh", "you", "literally", "basically")
+            or nxt.isdigit() or nxt in _NUMBER_WORDS)
+
+
+def _phrase_in(phrase_stems: list[str], stems: list[str]) -> bool:
+    n = len(phrase_stems)
+    if n == 0:
+        return False
+    return any(stems[i:i + n] == phrase_stems for i in range(len(stems) - n + 1))
+
+
+def _cue_stems(cue: str) -> list[str]:
+    return [stem(w) for w in TOKEN_RE.findall(str(cue).lower()) if w not in "?.!;,\n"]
+
+
+def _cue_match(cue_stems: list[str], stems: list[str]) -> bool:
+    if len(cue_stems) == 1 and len(cue_stems[0]) >= 4:
+        # Compounds: cue "raise" in "fundraising", "book" in "bookshop".
+        c = cue_stems[0]
+        return any(s == c or (len(s) > len(c) + 1 and (s.startswith(c) or s.endswith(c)))
+                   for s in stems)
+    return _phrase_in(cue_stems, stems)
+
+
+def _hook_in(hook: HookCue, stems: list[str]) -> bool:
+    return any(_cue_match(_cue_stems(cue), stems) for cue in hook.cues)
+
+
+def _partner_question_open(partner_text: str) -> bool | None:
+    toks = tokens(partner_text)
+    for c in reversed(clauses(toks)):
+        form = question_form(c.exp, c.mark)
+        if form and form != "mirror":
+            return question_is_open(form, c.exp, None)
+    return None
+
+
+def _partner_questions(partner_text: str) -> set[str]:
+    """The partner's question clauses, lead words stripped ("so what do you do" -> "what...")."""
+    return {" ".join(strip_lead(c.exp)) for c in clauses(tokens(partner_text))
+            if question_form(c.exp, c.mark)}
+
+
+def _partner_question_stems(partner_text: str) -> list[tuple[str, set[str]]]:
+    """(how it opens, content stems) of each of the partner's questions."""
+    return [(_opening(c.exp), content_stems(c.exp)) for c in clauses(tokens(partner_text))
+            if question_form(c.exp, c.mark)]
+
+
+def _opening(exp: list[str]) -> str:
+    """A question's opening: its wh-word, "aux" for yes/no questions, else ""."""
+    core = strip_lead(exp)
+    head = core[0] if core else ""
+    return head if head in WH else "aux" if head in AUX else ""
+
+
+# --- the public entry point ---------------------------------------------------------------------
+
+
+def analyze_utterance(
+    text: str,
+    context: TurnContext | None = None,
+    words: Sequence[Word] | None = None,
+    duration_s: float | None = None,
+) -> UtteranceFeatures:
+    """Label one utterance. Never raises on any string.
+
+    Args:
+        text: what the user said (any case, any or no punctuation).
+        context: the partner's last line, their name and the hooks dropped so far.
+        words: ASR word timings (seconds), used for the speaking pace.
+        duration_s: speaking time of the utterance when there are no word timings.
+    """
+    text = text if isinstance(text, str) else str(text or "")
+    ctx = context or TurnContext()
+    toks = tokens(text)
+    words_raw, marks = words_with_marks(toks)
+    feats = UtteranceFeatures(text=text, word_count=len(words_raw))
+    if not words_raw:
+        feats.is_empty = True
+        return feats
+    exp_all = expand(words_raw)
+    joined = " ".join(exp_all)
+
+    # Fillers first: "you know" as a filler is neither a question nor a you-word.
+    filler_spans = _find_fillers(words_raw, marks)
+    feats.fillers = [f for f, _, _ in filler_spans]
+    feats.filler_rate = len(feats.fillers) / len(words_raw)
+    filler_you = sum(1 for f in feats.fillers if f == "you know")
+    feats.i_words = sum(1 for w in words_raw if w in I_WORDS) - sum(
+        1 for f in feats.fillers if f == "i mean")
+    feats.you_words = max(0, sum(1 for w in words_raw if w in YOU_WORDS) - filler_you)
+    feats.i_words = max(0, feats.i_words)
+    feats.wpm = _wpm(len(words_raw), words, duration_s)
+
+    feats.is_backchannel = _is_backchannel(exp_all)
+    feats.is_goodbye = bool(GOODBYE_RE.search(joined))
+    feats.is_offer = bool(OFFER_RE.search(joined))
+    feats.is_ask = bool(ASK_RE.search(joined))
+    feats.is_opener = _is_opener(exp_all, joined)
+    feats.uses_name = _uses_name(words_raw, ctx.partner_name)
+
+    # Questions, clause by clause, read without the fillers: "I can, you know, do my own thing"
+    # is one statement, not "I can" + the yes/no question "do my own thing?".
+    all_clauses = clauses(_without_fillers(toks, filler_spans))
+    q_clauses: list[tuple[Clause, str]] = []
+    if not feats.is_backchannel:
+        for c in all_clauses:
+            form = question_form(c.exp, c.mark)
+            if form:
+                q_clauses.append((c, form))
+    feats.question_count = len(q_clauses)
+    feats.is_question = bool(q_clauses)
+    feats.questions = [" ".join(c.words).replace(" ,", ",") for c, _ in q_clauses]
+
+    stems_all = [stem(w) for w in exp_all]
+    feats.builds_on = _builds_on(exp_all, stems_all, ctx)
+    if not q_clauses:
+        return feats
+
+    partner_open = _partner_question_open(ctx.partner_text) if ctx.partner_text else None
+    partner_q = _partner_question_stems(ctx.partner_text) if ctx.partner_text else []
+    # The utterance's kind is its strongest question: a follow-up on a hook, then on the
+    # partner's line, then mirror, introductory, topic switch.
+    rank = {"follow_up": 1, "mirror": 2, "introductory": 3, "topic_switch": 4}
+    ranked = []
+    for c, form in q_clauses:
+        kind, fu = _question_kind(c, form, all_clauses, stems_all, ctx, partner_q)
+        if fu and fu.startswith("hook:") and fu[5:] not in feats.hooks_taken:
+            feats.hooks_taken.append(fu[5:])
+        r = 0 if fu and fu.startswith("hook:") else rank[kind]
+        ranked.append((r, len(ranked), kind, fu, c, form))
+    _, _, kind, fu, c, form = min(ranked, key=lambda x: (x[0], x[1]))
+    feats.question_kind = kind
+    feats.question_form = form
+    feats.follow_up = fu
+    feats.follow_up_hook = fu.split(":", 1)[1] if fu and fu.startswith("hook:") else None
+    if fu:
+        feats.builds_on = fu
+    feats.is_open = question_is_open(form, c.exp, partner_open)
+    return feats
+
+
+def _wpm(n_words: int, words: Sequence[Word] | None, duration_s: float | None) -> float | None:
+    span = None
+    if words:
+        try:
+            span = float(max(w.end_s for w in words) - min(w.start_s for w in words))
+            n_words = len(words)
+        except (TypeError, ValueError, AttributeError):
+            span = None
+    if (span is None or span <= 0) and duration_s is not None:
+        try:
+            span = float(duration_s)
+        except (TypeError, ValueError):
+            span = None
+    # Under half a second the rate is noise (one word "yeah" would read as 200+ wpm).
+    if span is None or span != span or span < 0.5 or n_words == 0:
+        return None
+    return n_words / span * 60.0
+
+
+def _is_opener(exp: list[str], joined: str) -> bool:
+    if GREETING_RE.search(joined):
+        return True
+    # "i am sam i work in..." at the start of the utterance.
+    core = strip_lead(exp)
+    if len(core) >= 3 and core[0] == "i" and core[1] == "am":
+        cand = core[2]
+        if cand not in NOT_NAME and not cand.endswith(("ing", "ed", "ly")) and cand.isalpha():
+            return True
+    return False
+
+
+def _uses_name(words: list[str], name: str | None) -> bool:
+    if not name:
+        return False
+    first = TOKEN_RE.findall(name.lower())
+    if not first:
+        return False
+    target = first[0]
+    for w in words:
+        w = w[:-2] if w.endswith("'s") else w
+        if w == target:
+            return True
+        # ASR misspellings of longer names ("Priya" -> "pria"): one edit away.
+        if len(target) >= 5 and abs(len(w) - len(target)) <= 1 and _edit1(w, target):
+            return True
+    return False
+
+
+def _edit1(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if len(a) > len(b):
+        a, b = b, a
+    if len(b) - len(a) > 1:
+        return False
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1:] == b[i + 1:]
+    return a[i:] == b[i + 1:]
+
+
+def _builds_on(exp: list[str], stems: list[str], ctx: TurnContext) -> str | None:
+    """Does this text take up a hook or the partner's last line? ("hook:<id>" | "partner")"""
+    for hook in ctx.hooks:
+        if _hook_in(hook, stems):
+            return f"hook:{hook.id}"
+    if ctx.partner_text:
+        mine = content_stems(exp)
+        theirs = content_stems(expand(words_with_marks(tokens(ctx.partner_text))[0]))
+        if mine & theirs:
+            return "partner"
+    return None
+
+
+# Pointers back at what the partner said. "he/she" point at a person (or pet) they mentioned;
+# the others at anything. "this/these" mostly point at the here and now ("this place").
+_POINT_PERSON = word_set("he she him his her hers")
+_POINT_THING = word_set("it its they them their theirs that those there")
+_DEMONSTRATIVE = word_set("that those this these")
+_BEFORE_PRONOUN = word_set("do doing done about of with like into from for at in on")
+# Words a follow-up is made of whatever it asks about ("how old is he", "how are you finding
+# it so far"): they do not give the question a subject of its own.
+_FRAME_STEMS = frozenset(stem(w) for w in word_set("""old long many much far often big enjoying enjoy
+    finding find liking love loving feel feeling settling settle coping cope handling handle
+    managing manage happened happen started start ended end named name called call going
+    doing decide decided choose chose pick picked plan planning hope hoping expect expected
+    surprised surprise miss missing change changed first last next new best worst favourite
+    favorite hardest hard easy fun different"""))
+# Stop words that still give a question a subject of its own: "what's it like working
+# there?" asks about their job, not about the bees they just mentioned.
+_WORK_WORDS = word_set("work works working worked job jobs")
+# Shared words too common to show that a question builds on the partner's line: "our new
+# rescue puppy" and "what do you think of the new iphone" share only "new"; "this place" is
+# the venue whoever mentions it.
+_WEAK_LINK = frozenset(stem(w) for w in word_set("""new old big small first last next best
+    better whole real high low early late few place"""))
+
+
+def _partner_words(partner_text: str) -> list[str]:
+    return expand(words_with_marks(tokens(partner_text))[0])
+
+
+def _pointer(exp: list[str], partner_stems: set[str]) -> str | None:
+    """How the question points back: "person" (he/she), "thing" (it/that/they...) or None.
+
+    A demonstrative before a noun the partner did not say is no pointer ("this place",
+    "that iphone"); "is there" and "there is" are no pointer either.
+    """
+    n = len(exp)
+    for w in exp:
+        if w in _POINT_PERSON:
+            return "person"
+    for i, w in enumerate(exp):
+        prev = exp[i - 1] if i else ""
+        nxt = exp[i + 1] if i + 1 < n else ""
+        # "running this place": a determiner; "did that happen", "do that": a pronoun.
+        if w in _DEMONSTRATIVE and nxt and prev not in AUX and prev not in _BEFORE_PRONOUN and (
+                nxt not in STOPWORDS and nxt not in AUX and stem(nxt) not in partner_stems):
+            continue
+        if w == "there" and (prev in AUX or nxt in AUX):
+            continue
+        if w in _POINT_THING:
+            return "thing"
+    if FOLLOW_PHRASE_RE.search(" ".join(strip_lead(exp))):
+        return "thing"  # "how so", "tell me more", "what happened next"
+    return None
+
+
+def _hooks_in_partner(ctx: TurnContext) -> list[HookCue]:
+    """The dropped hooks the partner's last line mentions, the latest first."""
+    stems = [stem(w) for w in _partner_words(ctx.partner_text)]
+    return [h for h in reversed(ctx.hooks) if _hook_in(h, stems)]
+
+
+def hook_followed(
+    question: str | Sequence[str],
+    context: TurnContext,
+    utterance: str | Sequence[str] = "",
+) -> str | None:
+    """The hook a question takes up, or None. The one rule of hook uptake.
+
+    The conversation reacts to it (warmth, the hook's warm answer) and the scorecard counts
+    it, so the persona's reaction and the hook-uptake figure always agree. A question takes up
+    a hook the partner dropped when:
+
+    1. it names the hook: one of its cue words, in the question itself, or earlier in the
+       same utterance with the question pointing back ("a rescue puppy! how old is he?");
+    2. right after the line that dropped it, it points back at it: "he/she" (hooks are the
+       people and pets in the partner's life), or "it/that/they" in a question with no
+       subject of its own ("how are you finding it?" - but not "are they hiring?");
+    3. right after that line, it takes up a word said next to the hook ("training for my first
+       marathon" -> "how's the training going?") and has no subject of its own ("what do you
+       think of the new iphone?" shares only "new" with "our new rescue puppy").
+
+    Args:
+        question: the question clause (text, or its expanded lowercase words).
+        context: the partner's last line and the hooks dropped so far.
+        utterance: the whole utterance the question is part of (for rule 1), if longer.
+    """
+    exp = _as_words(question)
+    return _hook_followed(exp, [stem(w) for w in _as_words(utterance) or exp], context)
+
+
+def _as_words(text: str | Sequence[str]) -> list[str]:
+    return _partner_words(text) if isinstance(text, str) else list(text)
+
+
+def _hook_followed(exp: list[str], stems_all: list[str], ctx: TurnContext) -> str | None:
+    stems_q = [stem(w) for w in exp]
+    partner = _partner_words(ctx.partner_text) if ctx.partner_text else []
+    partner_stems = content_stems(partner)
+    pointer = _pointer(exp, partner_stems)
+    for hook in ctx.hooks:  # 1: the hook named
+        if _hook_in(hook, stems_q) or (pointer and _hook_in(hook, stems_all)):
+            return hook.id
+    here = _hooks_in_partner(ctx) if partner else []
+    if not here:
+        return None
+    mine = content_stems(exp)
+    own = (mine | {w for w in exp if w in _WORK_WORDS}) - partner_stems - _FRAME_STEMS
+    if pointer == "person" or (pointer == "thing" and not own):  # 2: pointing back
+        return here[0].id
+    if not own:  # 3: a word said next to the hook
+        seq = [stem(w) for w in partner]
+        for hook in here:
+            if (mine - _WEAK_LINK) & _near_hook(hook, seq):
+                return hook.id
+    return None
+
+
+def _question_kind(
+    c: Clause,
+    form: str,
+    all_clauses: list[Clause],
+    stems_all: list[str],
+    ctx: TurnContext,
+    partner_q: list[tuple[str, set[str]]],
+) -> tuple[str, str | None]:
+    """(kind, follow_up) of one question clause in its context."""
+    exp = c.exp
+    joined = " ".join(strip_lead(exp))
+    if form == "mirror":
+        return "mirror", None
+    # A question that repeats the partner's own question back is a mirror too ("is this your
+    # first fair?" - "is it yours too?"); one that opens differently asks something else ("did
+    # the talk make sense?" - "what was your talk about?").
+    mine = content_stems(exp)
+    if mine and ("you" in exp or "your" in exp) and any(
+            mine <= theirs and _opening(exp) == opening for opening, theirs in partner_q):
+        return "mirror", None
+    if " ".join(strip_lead(exp)) in _partner_questions(ctx.partner_text):
+        return "mirror", None  # "what do you do?" sent back word for word
+    hook = _hook_followed(exp, stems_all, ctx)
+    if hook:
+        return "follow_up", f"hook:{hook}"
+    partner_stems = content_stems(_partner_words(ctx.partner_text))
+    said_before = [w for cl in all_clauses if cl is not c for w in cl.exp]
+    stmt_stems = content_stems(said_before)
+    referential = _pointer(exp, partner_stems) is not None
+    if ctx.partner_text:
+        link = partner_stems - _WEAK_LINK
+        if mine & link:
+            return "follow_up", "partner"
+        if referential and stmt_stems & link:
+            return "follow_up", "partner"
+    intro = bool(INTRO_RE.search(joined))
+    # A pronoun points at the partner's line unless the user just brought up a topic of their
+    # own ("the dumplings are great, have you tried them?").
+    own_topic = bool(stmt_stems - partner_stems)
+    if ctx.partner_text and referential and not intro and not own_topic:
+        return "follow_up", "partner"
+    if intro or ctx.first_user_turn or not ctx.partner_text:
+        return "introductory", None
+    return "topic_switch", None
+
+
+def _near_hook(hook: HookCue, partner_seq: list[str], window: int = 5) -> set[str]:
+    """Content stems within `window` words of where the partner dropped the hook."""
+    out: set[str] = set()
+    cues = [c for c in (_cue_stems(cue) for cue in hook.cues) if c]
+    for i in range(len(partner_seq)):
+        if any(_cue_match(c, partner_seq[i:i + len(c)]) for c in cues):
+            lo, hi = max(0, i - window), i + window + 1
+            out |= {w for w in partner_seq[lo:hi] if len(w) >= 3 and w not in STOPWORDS}
+    return out

