@@ -19,6 +19,7 @@ from rich.text import Text
 
 from trainer.errors import TrainerError, UsageError
 from trainer.store import SessionSummary
+from trainer.textsafe import clean
 
 
 @dataclass
@@ -205,9 +206,11 @@ def print_history(rows: list[HistoryRow], console: Console | None = None) -> Non
         hooks = (f"{r.hooks_taken}/{r.hooks_dropped}" if r.hooks_dropped
                  else _fmt(r.hook_uptake, "%"))
         targets = f"{r.targets_met}/{r.targets_measured}" if r.targets_measured else "-"
-        cells.append((str(r.round), r.started_at[:10], r.persona, r.difficulty, r.status,
-                      _fmt(r.talk_share, "%"), _fmt(r.questions), _fmt(r.follow_ups), hooks,
-                      _fmt(r.recall, "%"), targets))
+        # stored (maybe imported) names are data: no terminal escapes (issue 14)
+        cells.append(tuple(clean(c) for c in (
+            str(r.round), r.started_at[:10], r.persona, r.difficulty, r.status,
+            _fmt(r.talk_share, "%"), _fmt(r.questions), _fmt(r.follow_ups), hooks,
+            _fmt(r.recall, "%"), targets)))
     widths = [max(len(name), *(len(c[i]) for c in cells)) for i, (name, _) in enumerate(cols)]
     out = Text(" ".join(f"{name:{al}{w}}" for (name, al), w in zip(cols, widths, strict=True)),
                style="bold")
