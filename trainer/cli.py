@@ -434,7 +434,7 @@ def history(as_json, plot_path):
     store = Store()
     rows = history_rows(store.list_sessions(with_scorecards=True))
     for note in store.recovered:
-        click.echo(f"note: {note}", err=True)
+        _say(f"note: {note}", err=True)
     for skipped in store.skipped:
         _say(f"warning: {skipped} (see `trainer doctor`)", err=True)
     if plot_path:
