@@ -264,16 +264,16 @@ class RouterOptions:
     (benchmarks/persona_eval.py --tune), reported on its test split."""
 
     clause_weight: float = 0.6  # the question clause vs the whole utterance (route both)
-    lex_weight: float = 0.25  # the lexical router's score as a feature
-    answer_text_weight: float = 0.85  # an answer's own text as an example (a statement)
-    follow_up_text_weight: float = 0.8  # a follow-up detail's text as an example
+    lex_weight: float = 0.15  # the lexical router's score as a feature
+    answer_text_weight: float = 1.0  # an answer's own text as an example (a statement)
+    follow_up_text_weight: float = 0.95  # a follow-up detail's text as an example
     mention_weight: float = 0.8  # a hook's mention lines as examples
     context_bonus: float = 0.08  # a follow-up of the answer just given
     topic_bonus: float = 0.04  # the topic just talked about
-    top_k: int = 1  # a target's score: the mean of its k best examples
+    top_k: int = 2  # a target's score: the mean of its k best examples
     standard_weight: float = 0.95  # the shared ways of asking about an ordinary topic
     cue_bonus: float = 0.1  # a hook whose cue word the line says
-    threshold: float = 0.42  # below this the line matches nothing well enough: steer back
+    threshold: float = 0.40  # below this the line matches nothing well enough: steer back
 
 
 ROUTER_OPTIONS = RouterOptions()
