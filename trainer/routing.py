@@ -273,6 +273,7 @@ class RouterOptions:
     top_k: int = 2  # a target's score: the mean of its k best examples
     standard_weight: float = 0.95  # the shared ways of asking about an ordinary topic
     cue_bonus: float = 0.1  # a hook whose cue word the line says
+    sensitive_bonus: float = 0.35  # a personal topic when the line asks about money, age...
     threshold: float = 0.40  # below this the line matches nothing well enough: steer back
 
 
@@ -280,6 +281,13 @@ ROUTER_OPTIONS = RouterOptions()
 MEANING_THRESHOLD = ROUTER_OPTIONS.threshold
 ANSWER_TIE = 0.03  # answers within this of the best fit equally: seeded variety among them
 
+SHORT_WORDS = 6  # a question this short leans on the conversation so far (double bonus)
+# What people ask that a persona would rather not say: pay, age, politics, religion, dating.
+_SENSITIVE_RE = re.compile(
+    r"\b(?:earn|earns|earning|salary|salaries|paid|wage|wages|income|how much do you make|"
+    r"make a year|how old|your age|vote|voted|politics|political|religious|religion|"
+    r"girlfriend|boyfriend|dating|divorced|blame|"
+    r"make(?= a year| per| roughly| an hour| in a year|\s*[?,.]|\s*$))", re.IGNORECASE)
 _PRONOUN_RE = re.compile(r"\b(it|that|this|there|they|them|those|he|she|him|her)\b", re.I)
 
 
@@ -378,6 +386,7 @@ class MeaningRouter:
         self.vectors = vectors if vectors is not None else embedder.embed(texts)
         self.weights = np.array([e[2] for e in self.examples], dtype=np.float32)
         self._keys = [f"{e[1].kind}:{e[1].id}" for e in self.examples]
+        self._private_topics = {t.id for t in persona.topics if t.kind == "personal"}
 
     @staticmethod
     def texts(persona: Persona) -> list[str]:
@@ -445,17 +454,23 @@ class MeaningRouter:
         scores = self._sims(text, clause, subject).copy()
         lex = dict(topic_scores(self.persona, clause or text))
         cued = self._cued(text)
+        private = self._private_topics if _SENSITIVE_RE.search(text) else ()
+        short = len(text.split()) <= SHORT_WORDS  # "did you lose much work?": context decides
+        ctx_bonus = o.context_bonus * (2 if short else 1)
+        topic_bonus = o.topic_bonus * (2 if short else 1)
         for i, (_, tg, _) in enumerate(self.examples):
             if tg.kind == "topic":
                 scores[i] += o.lex_weight * lex.get(tg.id, 0.0)
+                if tg.id in private:
+                    scores[i] += o.sensitive_bonus
             elif tg.id in cued:
                 scores[i] += o.cue_bonus  # the line names the detail ("the Riverside Half")
             if last is not None:
                 if (tg.kind, tg.id, tg.answer) == (last.kind, last.id, last.answer) \
                         and tg.follow_up is not None:
-                    scores[i] += o.context_bonus
+                    scores[i] += ctx_bonus
                 elif (tg.kind, tg.id) == (last.kind, last.id):
-                    scores[i] += o.topic_bonus
+                    scores[i] += topic_bonus
             if exclude and tg in exclude:
                 scores[i] -= 0.5
         per: dict[str, list[float]] = {}
