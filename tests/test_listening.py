@@ -261,3 +261,29 @@ def test_a_typed_practice_round_answers_by_meaning(cli):
     assert any(" ".join(t.split()) in out for t in weekends), out[:2000]
     said_path = [t for t in path if " ".join(t.split()) in out]
     assert len(said_path) == 2, out[:3000]  # asked twice: two different answers
+
+
+def test_the_scorecard_counts_a_hook_asked_about_before_it_was_mentioned():
+    """The persona and the scorecard agree: asking directly takes a hook up."""
+    from trainer.scoring import score_round
+    from trainer.types import Turn
+
+    p = load_persona("dana")
+    hook = next(h for h in p.hooks if h.asks)
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, FakeEmbedder()))
+    turns, i = [], 0
+    for line in conv.start():
+        turns.append(Turn(index=i, speaker="persona", text=line.text, kind=line.kind,
+                          hooks=line.hooks))
+        i += 1
+    for said in ("Hi, I'm Alex.", hook.asks[0], "goodbye"):
+        turns.append(Turn(index=i, speaker="user", text=said))
+        i += 1
+        for line in conv.respond(said).lines:
+            turns.append(Turn(index=i, speaker="persona", text=line.text, kind=line.kind,
+                              hooks=line.hooks))
+            i += 1
+    assert hook.id in conv.hooks_followed
+    card = score_round(turns, p.hook_cues(), p.name)
+    outcome = next(o for o in card.hooks if o.id == hook.id)
+    assert outcome.taken_up, card.hooks

@@ -44,8 +44,9 @@ _PHRASES = [
     (r"\bwhat (?:brings|brought) you\b", " bring "),
     (r"\bwhy are you here\b", " bring "),
     (r"\bwhat made you\b", " motivation "),
-    (r"\bfree time\b|\bspare time\b|\boutside (?:of )?work\b|\bwhen you are not working\b",
-     " hobby "),
+    (r"\bfree time\b|\bspare time\b|\boutside (?:of )?(?:work|the \w+|this|all this)\b|"
+     r"\bwhen you are not (?:\w+ing|at|in|here)\b|\bto (?:switch off|unwind|relax)\b|"
+     r"\bget away from\b|\bfor fun\b", " hobby "),
     (r"\bday to day\b|\bday-to-day\b|\btypical day\b|\baverage day\b", " daily "),
     (r"\bfirst time\b", " firsttime "),
     (r"\blook(?:ing|s)? for\b|\bstand(?:s)? out\b", " criteria "),
@@ -264,7 +265,7 @@ class RouterOptions:
     (benchmarks/persona_eval.py --tune), reported on its test split."""
 
     clause_weight: float = 0.6  # the question clause vs the whole utterance (route both)
-    lex_weight: float = 0.15  # the lexical router's score as a feature
+    lex_weight: float = 0.25  # the lexical router's score as a feature
     answer_text_weight: float = 1.0  # an answer's own text as an example (a statement)
     follow_up_text_weight: float = 0.95  # a follow-up detail's text as an example
     mention_weight: float = 0.8  # a hook's mention lines as examples
@@ -273,13 +274,34 @@ class RouterOptions:
     top_k: int = 2  # a target's score: the mean of its k best examples
     standard_weight: float = 0.95  # the shared ways of asking about an ordinary topic
     cue_bonus: float = 0.1  # a hook whose cue word the line says
-    sensitive_bonus: float = 0.35  # a personal topic when the line asks about money, age...
+    sensitive_bonus: float = 0.35
+    intent_bonus: float = 0.2  # the ordinary topic a line's words plainly name  # a personal topic when the line asks about money, age...
     threshold: float = 0.40  # below this the line matches nothing well enough: steer back
 
 
 ROUTER_OPTIONS = RouterOptions()
 MEANING_THRESHOLD = ROUTER_OPTIONS.threshold
 ANSWER_TIE = 0.03  # answers within this of the best fit equally: seeded variety among them
+
+# Words that say plainly which ordinary topic a line asks about, whatever else it mentions
+# ("what do you do when you're not working on the startup?" is about weekends, not the
+# startup): a bonus for the topic that is (or covers) that standard subject.
+_INTENT_CUES = {t: re.compile(p, re.IGNORECASE) for t, p in {
+    "weekends": r"\b(?:weekends?|for fun|free time|spare time|hobby|hobbies|switch off|unwind|"
+                r"outside (?:of )?(?:work|the \w+|this|all this)|when you'?re not|"
+                r"when you are not|get away from|time off|days? off)\b",
+    "family": r"\b(?:kids|children|married|husband|wife|partner|family|families|pets?|"
+              r"parents?|siblings?|brothers?|sisters?|at home)\b",
+    "advice": r"\b(?:advice|tips?|if you were me|in my shoes|what should i|where should i|"
+              r"would you tell|would you do|would you recommend)\b",
+    "week_hard": r"\b(?:hardest|toughest|challeng\w*|struggl\w*|wearing you down|on fire|"
+                 r"going wrong|sideways|frustrat\w*|keeps you up)\b",
+    "week_best": r"\b(?:highlight|best part|best thing|favourite part|favorite part|"
+                 r"most rewarding)\b",
+    "surprising": r"\b(?:weird\w*|surpris\w*|strange\w*|fun fact|nobody knows|"
+                  r"people don'?t know)\b",
+    "current_work": r"\b(?:working on|on your plate|keeping you busy|what'?s next|up next)\b",
+}.items()}
 
 SHORT_WORDS = 6  # a question this short leans on the conversation so far (double bonus)
 # What people ask that a persona would rather not say: pay, age, politics, religion, dating.
@@ -387,6 +409,7 @@ class MeaningRouter:
         self.weights = np.array([e[2] for e in self.examples], dtype=np.float32)
         self._keys = [f"{e[1].kind}:{e[1].id}" for e in self.examples]
         self._private_topics = {t.id for t in persona.topics if t.kind == "personal"}
+        self._standard = {c: t.id for t in persona.topics for c in (t.id, *t.covers)}
 
     @staticmethod
     def texts(persona: Persona) -> list[str]:
@@ -455,6 +478,8 @@ class MeaningRouter:
         lex = dict(topic_scores(self.persona, clause or text))
         cued = self._cued(text)
         private = self._private_topics if _SENSITIVE_RE.search(text) else ()
+        intents = {self._standard.get(std) for std, rx in _INTENT_CUES.items()
+                   if rx.search(text)} - {None}
         short = len(text.split()) <= SHORT_WORDS  # "did you lose much work?": context decides
         ctx_bonus = o.context_bonus * (2 if short else 1)
         topic_bonus = o.topic_bonus * (2 if short else 1)
@@ -463,6 +488,8 @@ class MeaningRouter:
                 scores[i] += o.lex_weight * lex.get(tg.id, 0.0)
                 if tg.id in private:
                     scores[i] += o.sensitive_bonus
+                if tg.id in intents:
+                    scores[i] += o.intent_bonus
             elif tg.id in cued:
                 scores[i] += o.cue_bonus  # the line names the detail ("the Riverside Half")
             if last is not None:

@@ -406,7 +406,7 @@ def score_round(
         f"{len(follow)} of {len(questions)} questions build on what they said"))
 
     # Hook uptake.
-    outcomes = _hook_outcomes(dropped, dropped_at, users)
+    outcomes = _hook_outcomes(dropped, dropped_at, users, turns)
     taken = sum(1 for h in outcomes if h.taken_up)
     uptake = taken / len(outcomes) if outcomes else None
     metrics.append(Metric(
@@ -508,11 +508,23 @@ def _round(x: float | None, nd: int) -> float | None:
 
 
 def _hook_outcomes(dropped: list[HookCue], dropped_at: dict[str, int],
-                   users: list[_UserTurn]) -> list[HookOutcome]:
+                   users: list[_UserTurn], turns: Sequence[Turn] = ()) -> list[HookOutcome]:
+    # A question the persona answered with a hook's warm answer took that hook up, whenever it
+    # came - before the persona had mentioned it too ("Do you have any pets?"): the
+    # conversation's reaction and the scorecard agree on it (issue 12/13).
+    answered_by: dict[int, set[str]] = {}
+    last_user: _UserTurn | None = None
+    by_index = {u.turn.index: u for u in users}
+    for t in sorted(turns, key=lambda t: t.index):
+        if t.speaker == "user":
+            last_user = by_index.get(t.index)
+        elif last_user is not None and t.kind == "hook_answer" and last_user.feats.is_question:
+            answered_by.setdefault(last_user.turn.index, set()).update(t.hooks)
     out = []
     for h in dropped:
-        taken_turn = next((u.turn.index for u in users if u.turn.index > dropped_at[h.id]
-                           and h.id in u.feats.hooks_taken), None)
+        taken_turn = next((u.turn.index for u in users
+                           if (u.turn.index > dropped_at[h.id] and h.id in u.feats.hooks_taken)
+                           or h.id in answered_by.get(u.turn.index, ())), None)
         out.append(HookOutcome(id=h.id, label=h.label or h.id, dropped_turn=dropped_at[h.id],
                                taken_up=taken_turn is not None, taken_turn=taken_turn))
     return out
