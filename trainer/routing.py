@@ -274,8 +274,8 @@ class RouterOptions:
     top_k: int = 2  # a target's score: the mean of its k best examples
     standard_weight: float = 0.95  # the shared ways of asking about an ordinary topic
     cue_bonus: float = 0.1  # a hook whose cue word the line says
-    sensitive_bonus: float = 0.35
-    intent_bonus: float = 0.2  # the ordinary topic a line's words plainly name  # a personal topic when the line asks about money, age...
+    sensitive_bonus: float = 0.35  # a personal topic when the line asks about money, age...
+    intent_bonus: float = 0.2  # the ordinary topic a line's words plainly name
     threshold: float = 0.40  # below this the line matches nothing well enough: steer back
 
 
