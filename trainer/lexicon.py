@@ -205,7 +205,9 @@ ASK_RE = re.compile(
     r" (?:next week|tomorrow|later|sometime|after)|meet (?:up )?again|(?:set|schedule|book)"
     r" (?:up )?(?:a|some) (?:call|meeting|time|chat)|follow up (?:with you|next week|by"
     r" email)|(?:continue|pick up) (?:this|the|our) conversation|catch up (?:again|sometime"
-    r"|soon|next|over)|find (?:a|some) time|talk again|chat again)"
+    r"|soon|next|over)|find (?:a|some) time|talk again|chat again"
+    r"|(?:can|could|may|should|would it be ok if) i (?:email|message|text|call|contact"
+    r"|reach out to|write to|follow up with|connect with|add) you)"
 )
 
 
