@@ -615,7 +615,7 @@ def _run(options: PracticeOptions, screen: Screen | None) -> RoundResult:
     trace("start")
     screen = screen or Screen()
     undo_signals = install_signal_handlers()
-    source = player = asr = None
+    source = player = asr = router_loader = None
     try:
         plan = plan_input(options.inputs, options.device)
         if plan.notice:
@@ -662,12 +662,15 @@ def _run(options: PracticeOptions, screen: Screen | None) -> RoundResult:
             setting=persona.setting, difficulty=persona.difficulty,
             goal=round_goal(persona, cards), opener_tip=persona.briefing.opener_tip,
             why=why, how=_how(plan, options))
+        router_loader = RouterLoader(persona, trace)
         rnd = Round(persona=persona, source=source, asr=asr, voice=voice, player=player,
                     store=store, screen=screen, options=options, trace=trace,
                     briefing=briefing, read_answer=_answer_reader(plan, interactive),
-                    spoken_recall=plan.kind == "mic", router_loader=RouterLoader(persona, trace))
+                    spoken_recall=plan.kind == "mic", router_loader=router_loader)
         return rnd.run()
     finally:
+        if router_loader is not None:
+            router_loader.join()
         screen.close()
         for part in (source, player):
             if part is not None:

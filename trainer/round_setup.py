@@ -94,7 +94,14 @@ class RouterLoader:
         self._error: BaseException | None = None
         self._done = threading.Event()
         self._told = False
-        threading.Thread(target=self._run, name="meaning-load", daemon=True).start()
+        self._thread = threading.Thread(target=self._run, name="meaning-load", daemon=True)
+        self._thread.start()
+
+    def join(self, timeout_s: float = 30.0) -> None:
+        """Wait for the loading thread: a process must not exit while onnxruntime is still
+        initialising in it (the C++ runtime aborts: "terminate called without an active
+        exception"), e.g. when a round ends before the first reply."""
+        self._thread.join(timeout_s)
 
     def _run(self) -> None:
         t0 = time.perf_counter()
