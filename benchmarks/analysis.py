@@ -4,6 +4,8 @@ Data:
 - real conversation written by others: benchmarks/data/chitchat_questions.tsv (typed chats from
   the `chitchat-dataset` package, MIT; labelled by hand, see benchmarks/data/README.md), read
   lower-case without punctuation, as a transcript arrives;
+- a second real source, spoken: benchmarks/data/ami_questions.tsv (AMI Meeting Corpus lines,
+  CC BY 4.0; labelled by hand), held out: no rule was written from its lines;
 - our own: tests/data/utterances.tsv (labelled utterances), tests/data/followups.yaml and
   benchmarks/data/networking_dialogues.yaml (68 dialogues with hooks).
 
@@ -31,6 +33,7 @@ UTTERANCES = ROOT / "tests" / "data" / "utterances.tsv"
 FOLLOWUPS = ROOT / "tests" / "data" / "followups.yaml"
 DIALOGUES = ROOT / "benchmarks" / "data" / "networking_dialogues.yaml"
 CHITCHAT = ROOT / "benchmarks" / "data" / "chitchat_questions.tsv"
+AMI = ROOT / "benchmarks" / "data" / "ami_questions.tsv"
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,18 @@ def chat_question_scores(lines: list[ChatLine], legacy_rules: bool = False):
         else:
             pred.append(analyze_utterance(text, TurnContext(partner)).is_question)
     return prf(pred, [c.is_question for c in lines])
+
+
+def load_ami(path: Path = AMI) -> list[ChatLine]:
+    """Spoken meeting lines (AMI Meeting Corpus, CC BY 4.0), no context: a second real source,
+    held out (no rule was written from its lines)."""
+    out = []
+    for ln in path.read_text(encoding="utf-8").splitlines():
+        if ln.startswith("#") or ln.startswith("id\t"):
+            continue
+        _id, _meeting, split, label, text = ln.split("\t")
+        out.append(ChatLine(text, "", label == "1", split))
+    return out
 
 
 # --- follow-up dialogues ----------------------------------------------------------------------
@@ -366,6 +381,14 @@ def figures(quick: bool = False) -> list[dict]:
             add(f"question_{metric}_real_chat_{split}", ours[i], "", base[i],
                 f"{len(part)} real chat lines ({sum(c.is_question for c in part)} questions),"
                 " lower-case, no punctuation; baseline: the rules before issue 13")
+
+    # A second real source, spoken: AMI meeting lines, held out from all rule writing.
+    ami = load_ami()
+    ours, base = chat_question_scores(ami), chat_question_scores(ami, legacy_rules=True)
+    for i, metric in enumerate(("precision", "recall", "f1")):
+        add(f"question_{metric}_spoken_meetings_heldout", ours[i], "", base[i],
+            f"{len(ami)} AMI meeting lines ({sum(c.is_question for c in ami)} questions; "
+            "stratified: ~40% ended with '?'), lower-case, no punctuation, no context; held out")
 
     # Our own labelled utterances.
     n = len(rows)
