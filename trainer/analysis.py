@@ -473,11 +473,25 @@ def _collapse_restarts(toks: list[str]) -> list[str]:
         if last and out[last[-1]] == t and t not in _REAL_DOUBLES:
             del out[last[-1] + 1:]
             continue
+        if last and _is_fragment(out[last[-1]], t):
+            del out[last[-1]:]  # a word broken off and said again: "h how", "sh shouldn't"
+            out.append(t)
+            continue
         if len(last) == 3 and out[last[0]] == out[last[2]] and out[last[1]] == t:
             del out[last[1] + 1:]  # "do you do | you" -> "do you"
             continue
         out.append(t)
     return out
+
+
+def _is_fragment(prev: str, word: str) -> bool:
+    """Is `prev` a word broken off before `word`: its start ("wh what", "sh shouldn't"), or a
+    lone letter before a question word ("t where are you")? Real short words never are."""
+    if prev in STOPWORDS or prev in AUX or prev in WH or prev in ("a", "i") or not prev.isalpha():
+        return False
+    if len(prev) <= 3 and word.startswith(prev) and word != prev:
+        return True
+    return len(prev) == 1 and word in WH  # not before an auxiliary: "c is my favourite"
 
 
 # Words people do say twice on purpose ("bye bye", "no no", "very very").

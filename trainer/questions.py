@@ -69,7 +69,20 @@ _MID_SUBJ = (SUBJ - {"i"}) | word_set("everything things work life business your
 
 _IT_NEXT = word_set(
     """your the a an any anyone anything something really still true hard easy always usually
-    ok okay worth possible normal common typical busy crowded""")
+    ok okay worth possible normal common typical busy crowded alright fine enough going""")
+
+
+# After these a yes/no question can start mid-utterance with "is it", "did that" ... (speech
+# runs a new question on after a conjunction or a restart: "as it is and is it spongy").
+_RUN_ON_PREV = word_set("and or but so okay ok well yeah yes oh actually then now right hmm")
+
+
+# "so do we", "neither did they", "as can you" say "likewise": no question.
+_LIKEWISE = word_set("so neither nor as than")
+
+
+# "how long did they ...": a wh-phrase with inversion is a direct question even after "depends"
+_HOW_NEXT = word_set("well much many long often far old big soon")
 
 
 def _is_clause_start(exp: list[str], i: int) -> bool:
@@ -78,6 +91,7 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
     prev = exp[i - 1] if i > 0 else ""
     nxt = exp[i + 1] if i + 1 < len(exp) else ""
     nxt2 = exp[i + 2] if i + 2 < len(exp) else ""
+    nxt3 = exp[i + 3] if i + 3 < len(exp) else ""
     if w in WH and nxt in AUX and nxt2 in ("you", "your", "they", "he", "she") and \
             prev not in ("of", "about", "in", "on", "at", "to", "for"):
         return True  # inversion makes it direct: "i can imagine | where do you record"
@@ -97,6 +111,20 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
             return (nxt in _WH_NEXT and not (nxt in ("kind", "sort", "type") and nxt2 != "of")
                     or nxt == "")
         return False
+    if w == "how" and nxt in _HOW_NEXT and nxt2 in AUX and nxt3 in PRON_SUBJ:
+        return True  # "it depends | how well did we do"
+    if w in AUX and prev not in PRON_SUBJ and prev not in _LIKEWISE:
+        # Speech runs a new question on mid-utterance: "it w actually | do we have...",
+        # "if we just went for one colour | did we decide on the case", "shall we wait".
+        subj = nxt2 if nxt == "not" else nxt
+        if w == "shall" and subj in ("we", "i"):
+            return True
+        if subj in ("we", "they") and prev not in _AUX_EMBED_PREV and (
+                w not in ("is", "was") and w != "am"):
+            return True
+        if prev in _RUN_ON_PREV and subj in ("it", "this", "that", "there") and w in (
+                "is", "was", "does", "did", "can", "could", "would", "will", "should"):
+            return True  # "as it is and | is it spongy"
     if w in AUX and prev not in _AUX_EMBED_PREV:
         if w in ("is", "was") and nxt == "you":
             return False  # "the cool thing is you can...": never a question ("are you")
@@ -141,7 +169,7 @@ def clauses(tokens: list[str]) -> list[Clause]:
                 # run-on: a question starting in the middle, e.g. "i work in sales what do you
                 # do"; a window of words around the split point keeps this linear.
                 before = expand(cur[-4:])
-                window = before + expand(words[i:i + 3])
+                window = before + expand(words[i:i + 4])
                 if len(window) > len(before) and _is_clause_start(window, len(before)):
                     pieces.append([])
                     cur = pieces[-1]
@@ -253,8 +281,18 @@ def question_form(exp: list[str], mark: str) -> str | None:
     return None
 
 
+_WH_PREP = word_set("for in to by from with at on of about into under after since until")
+
+
 def _wh_form(core: list[str]) -> str | None:
     w0, w1, w2 = (core + ["", "", ""])[:3]
+    if w0 in _WH_PREP and w1 in ("what", "which", "whose", "whom") and w2 and \
+            w2 not in PRON_SUBJ and w2 not in STOPWORDS and w2 != "case" and len(core) <= 8:
+        # the preposition first: "for what purpose", "in what manner", "at what point did you"
+        rest = core[3:]
+        if not any(w in PRON_SUBJ for w in rest) or any(
+                rest[k] in AUX and rest[k + 1] in PRON_SUBJ for k in range(len(rest) - 1)):
+            return "wh"
     if w0 not in WH:
         return None
     if not w1:
@@ -360,6 +398,9 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
         or (w0 in ("you", "anyone", "anybody", "someone") and "there" in core[1:3]
             and len(core) <= 3)
         or (w0 == "you" and w1 in ("think", "want", "need", "like", "got") and len(core) >= 3)
+        # "you agree", "you think", "you reckon": the auxiliary dropped, asking their view
+        or (w0 == "you" and w1 in ("agree", "reckon", "think", "reckoned") and len(core) <= 3
+            and core[2:] in ([], ["so"], ["too"]))
         or (w0 == "you" and w1 in ("know", "seen", "heard", "been") and mark == "?")
     )
     if hit:
@@ -420,6 +461,11 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
         # "you know what i mean" on its own is still a check ("you know what I mean?").
         if (len(exp) > n or tag[0] == "you") and tuple(exp[-n:]) == tag:
             return "yes_no" if tag[:2] == ("is", "that") else "tag"
+    if len(exp) > 3 and exp[-3] in AUX and exp[-2] == "not" and exp[-1] in _TAG_SUBJ:
+        return "tag"  # any negative tag: "it could be lemon yellow couldn't it"
+    if len(exp) >= 5 and exp[-2] in _POS_TAG_AUX and exp[-1] in _TAG_SUBJ - {"that", "this"} \
+            and exp[-3] not in _NO_TAG_BEFORE and exp[-3] not in AUX:
+        return "tag"  # a positive tag after a statement: "that won't take long will it"
     if len(exp) >= 2 and exp[-1] == "huh" and exp[-2] not in ("uh", "ah", "mm", "oh"):
         return "tag"  # "weird huh", "pretty late huh"
     if len(exp) < 3:
@@ -432,6 +478,15 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
     if last == "eh" or (last in ("yeah", "no", "huh", "yes") and mark == "?"):
         return "tag"
     return None
+
+
+_TAG_SUBJ = word_set("it you we they he she there that this")
+_POS_TAG_AUX = word_set("is was does did will would can could do are have has")
+# Before these an auxiliary + pronoun at the end is no tag: "so do they", "where is it",
+# "i know you do", "not as much as it did".
+_NO_TAG_BEFORE = (WH | _LIKEWISE | PRON_SUBJ | _EMBED_PREV | word_set(
+    "that this there which whatever wherever if whether because cause and or")) - word_set(
+    "it")
 
 
 _NOT_TAG_BEFORE_CORRECT = word_set(
