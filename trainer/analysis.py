@@ -367,6 +367,7 @@ def analyze_utterance(
     duration_s: float | None = None,
     *,
     meaning: Embedder | None = None,
+    final_rise_st: float | None = None,
 ) -> UtteranceFeatures:
     """Label one utterance. Never raises on any string.
 
@@ -378,6 +379,10 @@ def analyze_utterance(
         meaning: a sentence embedder (`embed(texts) -> unit rows`, e.g. trainer.meaning's);
             with it a question also follows up when it builds on the partner's line by
             meaning. None: the lexical rules alone.
+        final_rise_st: in spoken turns, how far the pitch rises over the last few hundred ms
+            of voiced speech, in semitones (trainer.speech.pitch.final_rise_st; None: typed or
+            not measured). A rise turns a statement into a declarative question only with
+            another cue ("you ...", an echo of their words, a short fragment) or when clear.
     """
     text = text if isinstance(text, str) else str(text or "")
     ctx = context or TurnContext()
@@ -418,6 +423,10 @@ def analyze_utterance(
             form = question_form(c.exp, c.mark) or _context_form(c, partner, len(all_clauses))
             if form:
                 q_clauses.append((c, form))
+        if not q_clauses and all_clauses and final_rise_st is not None:
+            c = all_clauses[-1]
+            if _rising_question(c, partner, final_rise_st):
+                q_clauses.append((c, "declarative"))
     feats.question_count = len(q_clauses)
     feats.is_question = bool(q_clauses)
     feats.questions = [" ".join(c.words).replace(" ,", ",") for c, _ in q_clauses]
@@ -448,6 +457,28 @@ def analyze_utterance(
         feats.builds_on = fu
     feats.is_open = question_is_open(form, c.exp, partner_open)
     return feats
+
+
+# A final rise of this many semitones makes a statement with a declarative cue a question ...
+RISE_ST = 3.0
+# ... and this many makes any short statement one (measured on synthesised rising and falling
+# versions of the same sentences: benchmarks/analysis.py, `pitch_*` figures).
+CLEAR_RISE_ST = 6.0
+_RISE_MAX_WORDS = 12
+
+
+def _rising_question(c: Clause, partner: _Partner, rise_st: float) -> bool:
+    """Is a statement said with a final rise a question? ("you really think so?", "in three
+    days?", "so you moved here?"). Uptalk in a long telling stays a statement."""
+    core = strip_lead(c.exp)
+    if not core or len(core) > _RISE_MAX_WORDS or rise_st < RISE_ST:
+        return False
+    if rise_st >= CLEAR_RISE_ST:
+        return True
+    if core[0] in ("you", "your") or len(core) <= 4:
+        return True  # a check on them, or a fragment: "you moved here", "tomorrow"
+    theirs = {stem(w) for w in partner.words if len(w) >= 3 and w not in STOPWORDS}
+    return bool(theirs & {stem(w) for w in core if len(w) >= 3 and w not in STOPWORDS})
 
 
 def _collapse_restarts(toks: list[str]) -> list[str]:
