@@ -272,6 +272,8 @@ def question_form(exp: list[str], mark: str) -> str | None:
         return "mirror"
     if EMBEDDED_RE.search(" " + joined):
         return None if _SELF_WONDER_RE.search(joined) else "embedded"
+    if any(core[k] == "shall" and core[k + 1] in ("we", "i") for k in range(min(3, len(core) - 1))):
+        return "yes_no"  # "see shall we wait": "shall we" only ever asks
     form = (_wh_form(core) or _aux_form(core) or _elliptical_form(core, mark)
             or _tag_form(exp, mark) or _declarative_form(exp) or _or_form(core))
     if form:
@@ -306,6 +308,8 @@ def _wh_form(core: list[str]) -> str | None:
         return "wh"  # "when i was young" has a subject first and never gets here
     if w1 == "you" and w2 in _YOU_DROPPED_AUX:
         return "wh"  # the auxiliary dropped, as people say it: "where you from", "what you up to"
+    if w0 == "how" and w1 in _HOW_NEXT and _uninverted(core):
+        return None  # "how much communication we could have": no inversion, no question
     if w1 in _WH_NEXT:
         return None if w1 in ("kind", "sort", "type") and w2 != "of" else "wh"
     if w1 not in PRON_SUBJ:
@@ -315,6 +319,22 @@ def _wh_form(core: list[str]) -> str | None:
                 return "wh"
         return _elliptical_wh(core)
     return None
+
+
+def _uninverted(core: list[str]) -> bool:
+    """Does a subject come before any auxiliary after "how much/long..." ("how much time we
+    had", "how long i have known her")? Then it is an exclamation or a clause of a sentence,
+    unless the auxiliary was dropped as people say it ("how long you been here")."""
+    if core[2:3] == ["of"]:
+        return False  # "how many of you are there"
+    for k in range(2, min(len(core), 5)):
+        w = core[k]
+        if w in AUX or w == "'s":
+            return False
+        if w in PRON_SUBJ:
+            nxt = core[k + 1] if k + 1 < len(core) else ""
+            return bool(nxt) and not (w == "you" and nxt in _YOU_DROPPED_AUX)
+    return False
 
 
 _YOU_DROPPED_AUX = word_set(
@@ -331,7 +351,7 @@ def _elliptical_wh(core: list[str]) -> str | None:
     "what part of texas", "which book", "who else", "where to". A wh-word with a short
     phrase and nothing after it asks; "what a day" and "when the war ended" do not."""
     w0, w1 = core[0], core[1]
-    if len(core) > 5 or w1 in _EXCLAIM_WH_NEXT or w1 in AUX:
+    if len(core) > 6 or w1 in _EXCLAIM_WH_NEXT or w1 in AUX:
         return None
     if w0 == "how":
         return "wh" if w1 in ("about", "come") else None  # "how cool" exclaims
@@ -407,11 +427,19 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
         return "yes_no"
     if w0 == "you" and w1 == "mean" and len(core) >= 3:
         return "declarative"
+    # "you didn't try it", "you haven't been back since": a negative check on what they said
+    if w0 == "you" and w1 in _NEG_CHECK_AUX and core[2:3] == ["not"] and 4 <= len(core) <= 9 \
+            and core[3] not in _DECL_ADVICE and core[3:5] not in (["have", "to"], ["need", "to"]) \
+            and core[3] not in ("even", "just", "really", "always", "ever"):
+        return "declarative"
     # "you really think so", "you actually build furniture now": a check on what they said
     if w0 == "you" and w1 in ("really", "actually", "seriously", "honestly", "still") \
             and len(core) >= 3 and core[2] not in _DECL_ADVICE:
         return "declarative"
     return None
+
+
+_NEG_CHECK_AUX = word_set("did have has had were")
 
 
 _NOT_A_CHOICE = word_set(
@@ -475,9 +503,20 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
         return "tag"
     if last == "correct" and prev not in _NOT_TAG_BEFORE_CORRECT:
         return "tag"
+    if last == "no" and len(exp) >= 4 and prev not in _NOT_TAG_BEFORE_NO and any(
+            w in AUX or w == "'s" for w in exp[:-2]):
+        return "tag"  # "i think i have all the gammas no", "it's going to eat the cat no"
     if last == "eh" or (last in ("yeah", "no", "huh", "yes") and mark == "?"):
         return "tag"
     return None
+
+
+# Before these a final "no" is an answer, a quote or a determiner's end, not a tag.
+_NOT_TAG_BEFORE_NO = word_set(
+    """oh said say says saying is was are were am or yes yeah yep no and but just definitely
+    probably absolutely um uh not there have has had means mean told answer answered so
+    well ok okay actually honestly sadly unfortunately thanks thank sure guess think course
+    hell nope nah yea totally literally like a the with big firm clear""")
 
 
 _TAG_SUBJ = word_set("it you we they he she there that this")
