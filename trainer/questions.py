@@ -322,9 +322,9 @@ def _wh_form(core: list[str]) -> str | None:
 
 
 def _uninverted(core: list[str]) -> bool:
-    """Does a subject come before any auxiliary after "how much/long..." ("how much time we
-    had", "how long i have known her")? Then it is an exclamation or a clause of a sentence,
-    unless the auxiliary was dropped as people say it ("how long you been here")."""
+    """Does a subject + auxiliary come before any inversion after "how much/long..." ("how
+    much time we could have", "how long i have known her")? Then it is an exclamation or a
+    clause of a sentence; with the auxiliary dropped people still ask ("how long you been")."""
     if core[2:3] == ["of"]:
         return False  # "how many of you are there"
     for k in range(2, min(len(core), 5)):
@@ -332,8 +332,10 @@ def _uninverted(core: list[str]) -> bool:
         if w in AUX or w == "'s":
             return False
         if w in PRON_SUBJ:
+            # only a subject + auxiliary ("we could have") is the clause form: with the
+            # auxiliary dropped it still asks ("how many classes you taking")
             nxt = core[k + 1] if k + 1 < len(core) else ""
-            return bool(nxt) and not (w == "you" and nxt in _YOU_DROPPED_AUX)
+            return nxt in AUX
     return False
 
 
