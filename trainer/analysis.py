@@ -573,6 +573,13 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
     choice = choice_form(exp)
     if choice:
         return choice
+    if n_clauses == 1 and 2 <= len(core) <= 3:
+        # "any pets", "any siblings": a yes/no question with its verb dropped
+        if core[0] == "any" and core[1] not in _NOT_ANY_Q:
+            return "yes_no"
+        # "and your husband", "and your kids": what about theirs
+        if exp[0] == "and" and core[0] == "your":
+            return "declarative"
     if not partner.words:
         return None
     theirs = {stem(w) for w in partner.words if len(w) >= 3 and w not in STOPWORDS}
@@ -596,6 +603,10 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
             w not in BACKCHANNEL_WORDS and w not in _SOCIAL_WORDS for w in core):
         return "declarative"
     return None
+
+
+# "any time" (you're welcome), "any way", "any more": no question.
+_NOT_ANY_Q = word_set("time way more longer of day which one other how good better case")
 
 
 _ANSWER_WORDS = word_set("no yes yeah yep yup nope nah sure exactly")

@@ -272,6 +272,9 @@ def question_form(exp: list[str], mark: str) -> str | None:
         return "mirror"
     if EMBEDDED_RE.search(" " + joined):
         return None if _SELF_WONDER_RE.search(joined) else "embedded"
+    if len(exp) == 3 and exp[1] in AUX and exp[2] in PRON_SUBJ and (
+            exp[0] in ("neither", "nor") or (exp[0] == "so" and exp[2] != "you")):
+        return None  # "so do we", "neither did they": likewise, not a question
     if any(core[k] == "shall" and core[k + 1] in ("we", "i") for k in range(min(3, len(core) - 1))):
         return "yes_no"  # "see shall we wait": "shall we" only ever asks
     form = (_wh_form(core) or _aux_form(core) or _elliptical_form(core, mark)
@@ -288,6 +291,8 @@ _WH_PREP = word_set("for in to by from with at on of about into under after sinc
 
 def _wh_form(core: list[str]) -> str | None:
     w0, w1, w2 = (core + ["", "", ""])[:3]
+    if w0 in _WH_PREP and w1 in WH and len(core) <= 3 and not (set(core[2:]) & PRON_SUBJ):
+        return "wh"  # "since when", "for how long", "from where", "to whom"
     if w0 in _WH_PREP and w1 in ("what", "which", "whose", "whom") and w2 and \
             w2 not in PRON_SUBJ and w2 not in STOPWORDS and w2 != "case" and len(core) <= 8:
         # the preposition first: "for what purpose", "in what manner", "at what point did you"
@@ -311,7 +316,8 @@ def _wh_form(core: list[str]) -> str | None:
     if w0 == "how" and w1 in _HOW_NEXT and _uninverted(core):
         return None  # "how much communication we could have": no inversion, no question
     if w1 in _WH_NEXT:
-        return None if w1 in ("kind", "sort", "type") and w2 != "of" else "wh"
+        # "what kind of..." and a bare "what kind" ask; "what kind people they are" does not
+        return None if w1 in ("kind", "sort", "type") and w2 not in ("of", "") else "wh"
     if w1 not in PRON_SUBJ:
         # "what company do you work for", "which part of town are you in"
         for k in range(2, min(len(core) - 1, 6)):
@@ -401,8 +407,16 @@ _NOT_A_SUBJECT = word_set(
     early ok okay alright sure""")
 
 
+# Repair requests: the listener did not catch it and asks again.
+_REPAIR = frozenset({"pardon", "pardon me", "beg your pardon", "i beg your pardon", "come again",
+                     "say again", "say that again", "sorry what", "you what", "such as",
+                     "say what"})
+
+
 def _elliptical_form(core: list[str], mark: str) -> str | None:
     """Questions with the auxiliary dropped: "want to grab coffee", "ever been to japan"."""
+    if " ".join(core) in _REPAIR:
+        return "wh"
     w0, w1 = (core + ["", ""])[:2]
     if len(core) < 2:
         return None
