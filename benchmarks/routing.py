@@ -50,8 +50,38 @@ def naive_route(persona: Persona, text: str) -> str | None:
 
 
 def _rate(items, personas, router) -> tuple[float, int, int]:
-    right = sum(router(personas[pid], text) == topic for pid, text, topic, _ in items)
+    def same(persona, got, topic):
+        if got == topic:
+            return True
+        try:  # a topic that covers the labelled subject (her_path covers path)
+            return topic is not None and got is not None and persona.topic(topic).id == got
+        except KeyError:
+            return False
+
+    right = sum(same(personas[pid], router(personas[pid], text), topic)
+                for pid, text, topic, _ in items)
     return right / max(len(items), 1), right, len(items)
+
+
+_ROUTERS: dict[str, object] = {}
+
+
+def meaning_route(persona: Persona, text: str) -> str | None:
+    """The product's router (by meaning, trainer/routing.py MeaningRouter): the topic id, or
+    None when the line matches nothing well enough or reaches a hook."""
+    from trainer.meaning import embed_cached, shared
+    from trainer.round_setup import persona_key
+    from trainer.routing import MeaningRouter
+
+    r = _ROUTERS.get(persona.id)
+    if r is None:
+        m = shared()
+        vecs = embed_cached(m, MeaningRouter.texts(persona), persona_key(persona))
+        r = _ROUTERS[persona.id] = MeaningRouter(persona, m, vectors=vecs)
+    got = r.match(text)
+    if got is None or got.score < r.options.threshold or got.target.kind != "topic":
+        return None
+    return got.target.id
 
 
 def _respond_times_us(quick: bool) -> list[float]:
@@ -91,35 +121,38 @@ def figures(quick: bool) -> list[dict]:
     pos = [it for it in items if it[2] is not None]
     neg = [it for it in items if it[2] is None]
 
-    rate, right, n = _rate(pos, personas, route_topic)
-    base, base_right, _ = _rate(pos, personas, naive_route)
+    rate, right, n = _rate(pos, personas, meaning_route)
+    base, base_right, _ = _rate(pos, personas, route_topic)
+    naive, naive_right, _ = _rate(pos, personas, naive_route)
     out = [{
         "name": "paraphrase routing rate",
         "value": rate,
         "unit": "fraction",
         "baseline": base,
         "ratio": rate / base if base else None,
-        "note": f"{right}/{n} questions to the right topic (naive exact keywords: "
-                f"{base_right}/{n}); tests/data/paraphrases.yaml",
+        "note": f"{right}/{n} questions to the right topic by meaning (baseline: the lexical "
+                f"router {base_right}/{n}; naive exact keywords {naive_right}/{n}); "
+                "tests/data/paraphrases.yaml, written for the lexical router",
     }]
     for split, note in (("fresh", "written after all tuning; 22/31 when first measured, blind"),
                         ("test", "held out at first; 30/39 when first measured, blind")):
         sub = [it for it in pos if it[3] == split]
         if sub:
-            r, k, m = _rate(sub, personas, route_topic)
-            b, _, _ = _rate(sub, personas, naive_route)
+            r, k, m = _rate(sub, personas, meaning_route)
+            b, _, _ = _rate(sub, personas, route_topic)
             out.append({"name": f"paraphrase routing rate ({split} split)", "value": r,
                         "unit": "fraction", "baseline": b, "ratio": r / b if b else None,
                         "note": f"{k}/{m}; {note}"})
-    d_rate, d_right, d_n = _rate(neg, personas, route_topic)
-    d_base, _, _ = _rate(neg, personas, naive_route)
+    d_rate, d_right, d_n = _rate(neg, personas, meaning_route)
+    d_base, _, _ = _rate(neg, personas, route_topic)
     out.append({
         "name": "unknown questions left unrouted",
         "value": d_rate,
         "unit": "fraction",
         "baseline": d_base,
         "ratio": d_rate / d_base if d_base else None,
-        "note": f"{d_right}/{d_n} questions no topic covers get a deflection, not a wrong answer",
+        "note": f"{d_right}/{d_n} small-talk questions no topic was written for get a steer-back "
+                "(some now have a topic: kids, the weather at the weekend, the election)",
     })
 
     times = _respond_times_us(quick)

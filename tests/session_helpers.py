@@ -135,3 +135,30 @@ RECALL = [
 
 def db_path(home: Path) -> Path:
     return home / "trainer.db"
+
+
+# --- hostile data (issue 14) -------------------------------------------------------------------
+# Markup that runs if any value reaches the page unescaped; each payload sets window.__pwned.
+XSS = '"><img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+XSS_ATTR = """" onmouseover="window.__pwned=3" x="'><svg onload="window.__pwned=4">"""
+# What a terminal obeys: clear screen, window title, OSC 52 clipboard write, erase the line
+# above, C1 CSI, a bare CR that redraws the line, BEL; and rich markup (a hyperlink).
+ESCAPES = ("\x1b[2J\x1b]0;pwned title\x07\x1b]52;c;cHduZWQ=\x07\x1b[1A\x1b[2K\x9b31m"
+           "\rfake\x08\x07 [link=https://evil.example]click[/link] [bold]bold[/bold]")
+
+
+def write_hostile_round(store: Store, payload: str, audio: bool = True) -> str:
+    """A stored round whose every text field carries `payload` (names, hooks, lines, recall)."""
+    hooks = [{"id": "puppy", "cues": ["puppy", "biscuit"], "label": f"puppy {payload}",
+              "suggestion": f"How is Biscuit? {payload}"}]
+    sid = store.start_session("dana", f"Dana {payload}", f"fair {payload}", f"easy{payload}",
+                              hooks=hooks)
+    for turn in realistic_turns(4):
+        turn.text = f"{turn.text} {payload}"
+        turn.error = f"note {payload}" if turn.index == 3 else None
+        store.add_turn(sid, turn, audio=tone(turn.duration_s) if audio and turn.speaker == "user"
+                       else None)
+    recall = [{"question": f"What is the puppy called? {payload}", "expected": [payload],
+               "given": payload, "correct": False}]
+    store.finish_session(sid, "completed", recall=recall)
+    return sid

@@ -167,7 +167,7 @@ def test_unknown_key_is_refused_and_the_allowed_keys_are_named():
     data["topics"][1]["answer"] = "typo for answers"
     lines = _problems(data)
     assert "x.yaml: voice.pitch: unknown field; expected one of: id, rate_wpm" in lines
-    assert any(line.startswith("x.yaml: topics[1].answer: unknown field; expected one of: id, asks")
+    assert any(line.startswith("x.yaml: topics[1].answer: unknown field; expected one of: id, kind")
                for line in lines)
     assert len(lines) == 2
 
@@ -425,5 +425,5 @@ def test_cli_persona_graph_unknown_id(cli):
 
 def test_persona_files_are_small_and_named_by_id():
     for path in SHIPPED:
-        assert Path(path).stat().st_size < 40_000
+        assert Path(path).stat().st_size < 100_000  # a whole person is ~50-65 KB of YAML
         assert yaml.safe_load(path.read_text())["id"] == path.stem

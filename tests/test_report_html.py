@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 
@@ -86,7 +87,7 @@ def test_page_shows_transcript_scorecard_and_plays_a_turn(browser, report, tmp_p
     # fillers are highlighted, the timeline has a bar per turn
     marks = [m.text for m in browser.find_elements(By.CSS_SELECTOR, "mark.filler")]
     assert marks == ["Um", "like", "you know"]
-    assert len(browser.find_elements(By.CSS_SELECTOR, ".timeline rect")) == len(rec.turns)
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".timeline a rect")) == len(rec.turns)
     # the layout fits the window (no sideways scrolling)
     assert browser.execute_script(
         "return document.documentElement.scrollWidth <= window.innerWidth")
@@ -164,3 +165,93 @@ def test_text_is_escaped(trainer_home):
     page = render_html(build_review(store.load_session(sid)))
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
     assert "Eve <b>" not in page and "a <i>fair</i>" not in page
+
+
+# --- hostile sessions (issue 14, probe 3) -------------------------------------------------------
+def _hostile_page(tmp_path, payload_index: bool = True):
+    from dataclasses import replace
+
+    from session_helpers import XSS, XSS_ATTR, write_hostile_round
+
+    store = Store()
+    rec = store.load_session(write_hostile_round(store, XSS))
+    if payload_index:
+        # A turn index with markup, as an unchecked import could carry; set in memory because
+        # the store is free to refuse such an index (import validation is its own change).
+        rec.turns = [replace(t, index=f"{t.index}{XSS_ATTR}") for t in rec.turns]
+    path = tmp_path / "hostile.html"
+    path.write_text(render_html(build_review(rec)), encoding="utf-8")
+    return path, rec
+
+
+def test_markup_in_every_field_does_not_run_and_the_report_still_plays(browser, tmp_path):
+    from session_helpers import XSS
+
+    path, rec = _hostile_page(tmp_path)
+    browser.set_window_size(1100, 900)
+    browser.get(path.as_uri())
+    state = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        // hover everything, as a reader's mouse would, then let any image error fire
+        document.querySelectorAll('*').forEach(e =>
+            e.dispatchEvent(new MouseEvent('mouseover', {bubbles: true})));
+        setTimeout(() => done({
+            pwned: window.__pwned === undefined ? null : window.__pwned,
+            scripts: document.querySelectorAll('script').length,
+            imgs: document.querySelectorAll('img').length,
+            handlers: [...document.querySelectorAll('*')].flatMap(e =>
+                [...e.attributes].map(a => a.name)).filter(n => n.startsWith('on')),
+            title: document.title,
+            transcript: document.getElementById('transcript').innerText}), 500);
+    """)
+    assert state["pwned"] is None, state
+    assert state["scripts"] == 1 and state["imgs"] == 0 and state["handlers"] == []
+    # the markup is shown as the text it is
+    assert XSS in state["transcript"] and XSS in state["title"]
+
+    # the page's own script works under its CSP: a click on the first user bar (whose turn
+    # index is hostile) plays that turn's recording and highlights its row
+    user = next(t for t in rec.turns if t.speaker == "user")
+    played = browser.execute_async_script("""
+        const [index, done] = arguments;
+        const bar = [...document.querySelectorAll('.timeline a[data-turn]')]
+            .find(a => a.getAttribute('data-turn') === index);
+        bar.dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true}));
+        setTimeout(() => {
+            const a = [...document.querySelectorAll('audio')]
+                .find(x => x.getAttribute('data-turn') === index);
+            done({paused: a.paused, t: a.currentTime, error: a.error && a.error.code,
+                  playing: document.getElementById('turn-' + index).classList
+                      .contains('playing')});
+        }, 800);
+    """, str(user.index))
+    assert played["error"] is None and not played["paused"] and played["t"] > 0.2, played
+    assert played["playing"]
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert severe == []  # no CSP violation: the report's own script and style are allowed
+
+
+def test_the_csp_stops_markup_that_got_past_escaping(browser, tmp_path):
+    path, _ = _hostile_page(tmp_path, payload_index=False)
+    page = path.read_text()
+    policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)"', page)
+    policy = html.unescape(policy[1]) if policy else ""
+    assert "unsafe-inline" not in policy and "default-src 'none'" in policy
+    # as if some value had been left unescaped: raw script, handler and style in the body
+    page = page.replace("</main>", '<script>window.__pwned = 1</script>'
+                        '<img src="data:," onerror="window.__pwned = 2">'
+                        '<p id="styled" style="color: rgb(255, 0, 0)">x</p></main>')
+    path.write_text(page)
+    browser.get(path.as_uri())
+    state = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        setTimeout(() => done({
+            pwned: window.__pwned === undefined ? null : window.__pwned,
+            color: getComputedStyle(document.getElementById('styled')).color,
+            // the report's own stylesheet still applies
+            font: getComputedStyle(document.querySelector('h1')).fontWeight}), 500);
+    """)
+    assert state["pwned"] is None
+    assert state["color"] != "rgb(255, 0, 0)" and state["font"] == "650"
+    logs = " ".join(e["message"] for e in browser.get_log("browser"))
+    assert "Content Security Policy" in logs

@@ -23,9 +23,17 @@ from trainer.types import turn_to_dict
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def real_scorecard() -> dict:
+    """The scorecard `trainer practice` stores for the realistic round."""
+    from trainer.report.review import hook_cues
+    from trainer.scoring import score_round
+
+    return score_round(realistic_turns(), hook_cues(HOOKS), "Dana").to_dict()
+
+
 def test_round_trip_keeps_every_field_and_the_audio(trainer_home):
     store = Store()
-    card = {"metrics": {"talk_share": 0.48}, "verdict": {"keep": ["asked about Biscuit"]}}
+    card = real_scorecard()
     sid = write_round(store, scorecard=card, recall=RECALL)
 
     rec = Store().load_session(sid)  # a fresh instance reads what the first wrote
@@ -152,7 +160,7 @@ def test_corrupt_session_is_skipped_and_named_the_rest_loads(trainer_home):
     good1 = write_round(store, n=4)
     bad_turn = write_round(store, n=4)
     bad_row = write_round(store, n=2)
-    bad_card = write_round(store, n=2, scorecard={"x": 1})
+    bad_card = write_round(store, n=2, scorecard=real_scorecard())
     good2 = write_round(store, n=6)
     conn = sqlite3.connect(trainer_home / "trainer.db")
     conn.execute("UPDATE turns SET data_json = '{\"index\": 2, \"text\": ' "
@@ -189,13 +197,13 @@ def test_corrupt_db_file_is_one_clear_error(trainer_home):
     (trainer_home / "trainer.db").write_bytes(b"this is not sqlite at all " * 200)
     with pytest.raises(StoreError) as exc:
         Store().list_sessions()
-    assert "trainer.db is unreadable" in exc.value.message
-    assert "\n" not in exc.value.message and "move trainer.db aside" in exc.value.hint
+    assert "trainer.db is not an SQLite database" in exc.value.message
+    assert "\n" not in exc.value.message and "trainer doctor --fix" in exc.value.hint
 
 
 def test_export_import_round_trip_with_embedded_audio(trainer_home, tmp_path):
     src = Store()
-    sid = write_round(src, scorecard={"metrics": {}}, recall=RECALL)
+    sid = write_round(src, scorecard=real_scorecard(), recall=RECALL)
     plain = src.export_session(sid)
     assert plain["format"] == EXPORT_FORMAT and plain["version"] == 1
     assert set(plain) == {"format", "version", "session", "turns", "scorecard", "recall"}
@@ -220,7 +228,7 @@ def test_export_import_round_trip_with_embedded_audio(trainer_home, tmp_path):
     broken = json.loads(json.dumps(plain))
     broken["session"]["id"] = "x1"
     broken["turns"][1]["index"] = 0  # two turns with index 0
-    with pytest.raises(StoreError, match="x1"):
+    with pytest.raises(StoreError, match=r"turns\[1\]\.index: turn 0 appears twice"):
         other.import_session(broken)
     assert [s.id for s in other.list_sessions()] == [sid]
 

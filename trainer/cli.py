@@ -12,6 +12,12 @@ import click
 
 from trainer import __version__
 from trainer.errors import TrainerError
+from trainer.textsafe import clean
+
+
+def _say(message: str, err: bool = False) -> None:
+    # Messages quote file names, speaker names and stored text: no terminal escapes (issue 14).
+    click.echo(clean(message), err=err)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -88,11 +94,13 @@ def personas_cmd(as_json):
     from rich.console import Console
     from rich.table import Table
 
+    from trainer.textsafe import term
+
     table = Table(title="Personas", title_justify="left")
     for col in ("id", "name", "setting", "difficulty"):
         table.add_column(col, overflow="fold")
-    for p in personas:
-        table.add_row(p.id, p.name, p.setting, p.difficulty)
+    for p in personas:  # Text cells: persona fields are not rich markup
+        table.add_row(*(term(v) for v in (p.id, p.name, p.setting, p.difficulty)))
     # Piped output gets a fixed width so the settings are not folded into narrow columns.
     Console(width=None if sys.stdout.isatty() else 120).print(table)
     return 0
@@ -113,9 +121,9 @@ def persona_check(files):
     for f in files:
         mine = [line for line in problems if line.startswith(f"{f}: ")]
         for line in mine:
-            click.echo(line)
+            _say(line)
         if not mine:
-            click.echo(f"ok {f}")
+            _say(f"ok {f}")
     return 1 if problems else 0
 
 
@@ -187,7 +195,7 @@ def transcribe(files, engine, model, as_json):
         except AudioError as exc:
             audios.append(None)
             errors.append(exc.message)
-            click.echo(f"error: {exc.message}", err=True)
+            _say(f"error: {exc.message}", err=True)
     results: list = [None] * len(files)
     if any(a is not None for a in audios):
         tr = load_transcriber(engine, model, progress=lambda msg: click.echo(msg, err=True))
@@ -196,7 +204,7 @@ def transcribe(files, engine, model, as_json):
                 continue
             results[i] = t = tr.transcribe(audio)
             if not as_json:
-                click.echo(f"{f}: {t.text}" if len(files) > 1 else t.text)
+                _say(f"{f}: {t.text}" if len(files) > 1 else t.text)
     if as_json:
         doc = [
             {
@@ -233,6 +241,7 @@ def analyze(transcript, me, as_json):
         load_transcript,
         match_speaker,
         score_transcript,
+        speaker_list,
     )
 
     parsed = load_transcript(transcript)
@@ -244,16 +253,17 @@ def analyze(transcript, me, as_json):
     elif sys.stdin.isatty():
         user = None
         for _ in range(3):
-            answer = click.prompt(f"Which speaker are you? ({', '.join(speakers)})", err=True)
+            answer = click.prompt(clean(f"Which speaker are you? ({speaker_list(speakers)})"),
+                                  err=True)
             try:
                 user = match_speaker(parsed, answer)
                 break
             except UsageError as exc:
-                click.echo(exc.message, err=True)
+                _say(exc.message, err=True)
         if user is None:
             raise UsageError("no speaker chosen", hint="pass --me NAME")
     else:
-        raise UsageError(f"which speaker are you? speakers: {', '.join(speakers)}",
+        raise UsageError(f"which speaker are you? speakers: {speaker_list(speakers)}",
                          hint=f"pass --me NAME, e.g. --me {speakers[0].split()[0]}")
     from trainer.meaning import optional_shared
 
@@ -294,7 +304,7 @@ def review(session, html_path, as_json):
 
         out = write_html(rv, Path(html_path))
         for note in rv.notes:
-            click.echo(f"warning: {note}", err=True)
+            _say(f"warning: {note}", err=True)
         # with --json, stdout holds only the JSON document
         click.echo(f"wrote {out}", err=as_json)
         if as_json:
@@ -307,7 +317,7 @@ def review(session, html_path, as_json):
 # export/import sits next to review: both hand whole sessions around
 @cli.group("session")
 def session_group():
-    """Export and import stored sessions (for a coach or a second device)."""
+    """Export, import and delete stored sessions (for a coach or a second device)."""
 
 
 @session_group.command("export")
@@ -340,24 +350,74 @@ def session_export(session_id, path, with_audio):
 @session_group.command("import")
 @click.argument("file", type=click.Path())
 def session_import(file):
-    """Store a session exported with `trainer session export` (FILE or - for stdin)."""
-    import json
-    from pathlib import Path
+    """Store a session exported with `trainer session export` (FILE or - for stdin).
 
+    The whole file is checked first (sizes, types, ids); a bad one is refused with one line
+    naming the field, and nothing is stored.
+    """
     from trainer.errors import StoreError
     from trainer.store import Store
+    from trainer.store_schema import read_export_bytes
 
     try:
-        raw = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-        data = json.loads(raw)
+        if file == "-":
+            data = read_export_bytes(sys.stdin.buffer, "stdin")
+        else:
+            with open(file, "rb") as f:
+                data = read_export_bytes(f, file)
     except OSError as exc:
         raise StoreError(f"cannot read {file}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise StoreError(f"{file} is not JSON ({exc})",
-                         hint="export a session with `trainer session export`") from None
-    sid = Store().import_session(data)
-    click.echo(f"imported session {sid}")
+    store = Store()
+    sid = store.import_session(data, source=file)
+    for note in store.notes:
+        _say(f"note: {note}", err=True)
+    _say(f"imported session {sid}")
     return 0
+
+
+@session_group.command("delete")
+@click.argument("session_id", metavar="ID")
+def session_delete(session_id):
+    """Remove a session: its turns, scorecard and recordings (ID may be a unique prefix)."""
+    from trainer.store import Store
+
+    store = Store()
+    sid = store.resolve_id(session_id)
+    removed = store.delete_session(sid)
+    click.echo(f"deleted session {sid} ({removed} recording{'' if removed == 1 else 's'} "
+               "removed)")
+    return 0
+
+
+@cli.command()
+@click.option("--fix", is_flag=True, help="Repair what can be repaired (never deletes "
+              "recordings).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+def doctor(fix, as_json):
+    """Check the session store: damage, unreadable sessions, killed rounds, stray recordings."""
+    import json
+
+    from trainer.store_doctor import run_doctor
+
+    report = run_doctor(fix=fix)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        return 0 if report.ok else 1
+    for f in report.findings:
+        if f.fixed:
+            click.echo(f"fixed: {f.message}")
+            click.echo(f"  done: {f.fix}")
+        else:
+            click.echo(f"{'note' if f.kind == 'interrupted' else 'problem'}: {f.message}")
+            if f.fix:
+                click.echo(f"  fix: {f.fix}")
+    left = sum(1 for f in report.findings if not f.fixed and f.kind != "interrupted")
+    if report.ok:
+        click.echo(f"store ok: {report.sessions} session(s) in {report.root}")
+    else:
+        click.echo(f"{left} problem(s) in {report.root}"
+                   + ("" if fix else "; `trainer doctor --fix` repairs what it can"))
+    return 0 if report.ok else 1
 
 
 @cli.command()
@@ -373,8 +433,10 @@ def history(as_json, plot_path):
 
     store = Store()
     rows = history_rows(store.list_sessions(with_scorecards=True))
+    for note in store.recovered:
+        _say(f"note: {note}", err=True)
     for skipped in store.skipped:
-        click.echo(f"warning: {skipped}", err=True)
+        _say(f"warning: {skipped} (see `trainer doctor`)", err=True)
     if plot_path:
         out = write_plot(rows, Path(plot_path))
         click.echo(f"wrote {out}", err=as_json)
@@ -405,7 +467,7 @@ def devices():
             kinds.append(f"in:{d.max_input_channels}")
         if d.max_output_channels:
             kinds.append(f"out:{d.max_output_channels}")
-        click.echo(f"{d.index:>3} {d.name} ({d.hostapi}; {' '.join(kinds)}; "
+        _say(f"{d.index:>3} {d.name} ({d.hostapi}; {' '.join(kinds)}; "
                    f"{d.default_samplerate_hz:.0f} Hz) {marks}".rstrip())
     if not any(d.max_input_channels for d in devs):
         click.echo("no microphone found: practise with --input text")
@@ -433,12 +495,15 @@ def check(device):
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn library errors into one-line messages."""
+    from trainer.textsafe import survive_any_encoding
+
+    survive_any_encoding()  # an ASCII or Latin-1 terminal must not crash a round (issue 14)
     try:
         rv = cli.main(args=argv, prog_name="trainer", standalone_mode=False)
     except TrainerError as exc:
-        click.echo(f"error: {exc.message}", err=True)
+        _say(f"error: {exc.message}", err=True)
         if exc.hint:
-            click.echo(f"hint: {exc.hint}", err=True)
+            _say(f"hint: {exc.hint}", err=True)
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)

@@ -159,6 +159,8 @@ _POINTS_BACK_RE = re.compile(
     re.IGNORECASE)
 
 
+IMPLICIT_QUESTION_SCORE = 0.7  # a line without a question's form routed only when this clear
+_FIRST_PERSON_RE = re.compile(r"\b(?:i|i'm|im|i've|i'd|i'll|my|me|we|we're|our|mine)\b", re.I)
 POINTING_OVERRIDE = 0.75  # a pointing-back question goes elsewhere only on a clear match
 
 
@@ -471,7 +473,9 @@ class Conversation:
         if not f.offered and self._offer_by_meaning(feats):
             f.offered = True
         self._target = None
-        if feats.is_question and not f.asked_to_meet:
+        if not feats.is_question and self._implicit_question(feats):
+            f.asked = True  # "any big plans for the weekend": asked without a question's form
+        if (feats.is_question or f.asked) and not f.asked_to_meet:
             if self.router is not None:
                 topic = self._route_by_meaning(feats)
                 if hook_fu is None and self._target is not None \
@@ -538,6 +542,19 @@ class Conversation:
         clause = feats.questions[-1] if feats.questions else None
         self.router.embedder.embed(self.router.queries(text, clause, self._last_subject))
 
+    def _implicit_question(self, feats: UtteranceFeatures) -> bool:
+        """A short line without a question's form that plainly asks about one of the persona's
+        topics ("any big plans for the weekend", "your favourite part of the job"): no
+        first-person statement, and a clear match by meaning."""
+        if self.router is None or feats.is_offer or feats.is_goodbye or feats.is_ask \
+                or feats.is_backchannel or not 2 <= feats.word_count <= 12:
+            return False
+        if _FIRST_PERSON_RE.search(feats.text):
+            return False
+        m = self.router.match(feats.text, None, subject=self._last_subject,
+                              last=self._last_target, exclude=self._said_targets)
+        return m is not None and m.score >= IMPLICIT_QUESTION_SCORE
+
     def _embedder(self):
         return self.router.embedder if self.router is not None else None
 
@@ -553,8 +570,12 @@ class Conversation:
         if last is not None and _points_back(clause or text) and (
                 m is None or m.score < POINTING_OVERRIDE
                 or (m.target.kind, m.target.id) == (last.kind, last.id)):
-            # "what was that like?", "why Tuesdays?": a detail of the answer just given
-            self._target = Target(last.kind, last.id, last.answer, -1)
+            # "what was that like?", "why Tuesdays?": a detail of the answer just given - the
+            # one it names when it matches one ("was it hard to leave teaching?"), else the next
+            named = (m is not None and m.score >= self.router.options.threshold
+                     and (m.target.kind, m.target.id, m.target.answer)
+                     == (last.kind, last.id, last.answer) and m.target.follow_up is not None)
+            self._target = m.target if named else Target(last.kind, last.id, last.answer, -1)
             return last.id if last.kind == "topic" else None
         if m is not None and m.score >= self.router.options.threshold:
             self._target = m.target

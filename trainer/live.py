@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 from rich.console import Console
 from rich.live import Live
 from rich.panel import Panel
 from rich.text import Text
+
+from trainer.textsafe import clean
 
 METER_FLOOR_DB = -60.0  # the meter's empty end; speech into a laptop mic sits around -30..-10
 METER_WIDTH = 20
@@ -64,12 +66,14 @@ class Screen:
     # --- before the round ---------------------------------------------------------------------
     def notice(self, message: str) -> None:
         """A one-line message outside the conversation (no microphone found, model ready...)."""
-        self._print(Text(message, style="yellow"))
+        self._print(Text(clean(message), style="yellow"))
 
     def info(self, message: str) -> None:
-        self._print(Text(message, style="dim"))
+        self._print(Text(clean(message), style="dim"))
 
     def briefing(self, b: Briefing) -> None:
+        # persona files and history are data: no terminal escapes reach the screen (issue 14)
+        b = replace(b, **{f.name: clean(getattr(b, f.name)) for f in fields(b)})
         body = Text()
         body.append("You'll meet ", style="dim")
         body.append(b.partner, style="bold")
@@ -96,19 +100,19 @@ class Screen:
         piped (a log full of percentages helps nobody)."""
         pct = "" if fraction is None else f" {fraction * 100:.0f}%"
         if self.interactive:
-            self._show_live(Text(f"… {what}{pct}", style="dim"))
+            self._show_live(Text(f"… {clean(what)}{pct}", style="dim"))
         elif what != self._status_shown:
             self._status_shown = what
-            self._print(Text(f"… {what}", style="dim"))
+            self._print(Text(f"… {clean(what)}", style="dim"))
 
     # --- during the round ---------------------------------------------------------------------
     def persona_line(self, name: str, text: str, phase: str = "") -> None:
         line = Text()
         if phase and phase != self._last_phase:
             self._last_phase = phase
-            line.append(f"[{phase_label(phase)}] ", style="dim")
-        line.append(f"{name}: ", style="bold magenta")
-        line.append(text)
+            line.append(f"[{clean(phase_label(phase))}] ", style="dim")
+        line.append(f"{clean(name)}: ", style="bold magenta")
+        line.append(clean(text))
         self._print(line)
 
     def listening(self, hint: str = "") -> None:
@@ -137,14 +141,14 @@ class Screen:
         t = Text()
         t.append("● ", style="bold red" if speaking else "red")
         if partner_talking and not speaking:
-            t.append(f"{partner_talking} is talking ", style="dim")
+            t.append(f"{clean(partner_talking)} is talking ", style="dim")
         else:
             t.append("listening " if not speaking else "hearing you ", style="bold")
         t.append(meter(dbfs), style="green" if speaking else "dim green")
         if not partner_talking:
             t.append(f" {time.monotonic() - self._listen_started:4.0f}s", style="dim")
         if hint:
-            t.append(f"  {hint}", style="dim")
+            t.append(f"  {clean(hint)}", style="dim")
         return t
 
     def transcribing(self) -> None:
@@ -154,29 +158,29 @@ class Screen:
     def user_line(self, text: str, note: str = "") -> None:
         line = Text()
         line.append("You: ", style="bold cyan")
-        line.append(text if text else "(nothing heard)", style="" if text else "dim")
+        line.append(clean(text) if text else "(nothing heard)", style="" if text else "dim")
         if note:
-            line.append(f"  ({note})", style="dim")
+            line.append(f"  ({clean(note)})", style="dim")
         self._print(line)
 
     def nudge(self, text: str) -> None:
         """The round's one optional live tip."""
-        self._print(Text(f"  tip: {text}", style="italic yellow"))
+        self._print(Text(f"  tip: {clean(text)}", style="italic yellow"))
 
     def round_over(self, reason: str) -> None:
-        self._print(Text(f"— {reason} —", style="dim"))
+        self._print(Text(f"— {clean(reason)} —", style="dim"))
         self._print()
 
     # --- after the round ----------------------------------------------------------------------
     def heading(self, title: str) -> None:
-        self._print(Text(title, style="bold underline"))
+        self._print(Text(clean(title), style="bold underline"))
 
     def recall_result(self, question: str, given: str, correct: bool, answer: str) -> None:
         mark = Text("✓ ", style="green") if correct else Text("✗ ", style="red")
-        line = mark + Text(question + " ")
-        line.append(given or "(no answer)", style="bold" if given else "dim")
+        line = mark + Text(clean(question) + " ")
+        line.append(clean(given) or "(no answer)", style="bold" if given else "dim")
         if not correct:
-            line.append(f"  (it was: {answer})", style="dim")
+            line.append(f"  (it was: {clean(answer)})", style="dim")
         self._print(line)
 
     def saved(self, session_id: str, status: str = "completed") -> None:

@@ -32,6 +32,7 @@ from pydantic_core import PydanticCustomError
 from trainer.analysis import HookCue
 from trainer.errors import PersonaError, UsageError
 from trainer.paths import personas_dir
+from trainer.textsafe import control_chars
 
 # --- the vocabulary the conversation machine understands ---------------------------------------
 
@@ -751,6 +752,92 @@ class _UniqueKeyLoader(_BaseLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# Bounds against hostile files (issue 14): a persona is a few KB and a few hundred values; a
+# few-KB YAML alias bomb expands to hundreds of millions (minutes and GBs in validation).
+MAX_PERSONA_BYTES = 1024 * 1024
+MAX_YAML_VALUES = 50_000
+
+
+class _TooBig(Exception):
+    """The YAML expands to more values than any persona has (or contains itself)."""
+
+
+def _load_yaml(text: str) -> Any:
+    """yaml.load with the document's size after alias expansion checked before it is built."""
+    loader = _UniqueKeyLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expanded_size(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_expanded_size(root: yaml.Node) -> None:
+    """Count the values the node graph stands for, aliases expanded (each node sized once)."""
+    size: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            open_nodes.discard(key)
+            size[key] = 1 + sum(size[id(c)] for c in _children(node))
+            if size[key] > MAX_YAML_VALUES:
+                raise _TooBig(f"expected at most {MAX_YAML_VALUES} values with YAML aliases "
+                              "expanded (an alias bomb?)")
+            continue
+        if key in size:
+            continue
+        if key in open_nodes:
+            raise _TooBig("expected YAML without an alias to a value that contains it")
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node) if id(c) not in size)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _control_problems(data: Any) -> list[tuple[str, str]]:
+    """(field path, problem) for each text holding terminal control characters (ESC, BEL...).
+
+    Persona text is printed in the terminal; an escape sequence there could clear the screen,
+    retitle the window or write the clipboard, so a file carrying one is invalid (issue 14).
+    """
+    out: list[tuple[str, str]] = []
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
+    seen: set[int] = set()  # each list/dict once (shared by aliases, or data with a cycle)
+    while stack and len(out) < 20:
+        value, loc = stack.pop()
+        if isinstance(value, (dict, list)):
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+        if isinstance(value, str):
+            bad = control_chars(value)
+            if bad:
+                out.append((_loc_text(loc), "expected text without control characters, got "
+                            + ", ".join(bad)))
+        elif isinstance(value, dict):
+            for k, v in reversed(list(value.items())):
+                if isinstance(k, str) and control_chars(k):
+                    out.append((_loc_text((*loc, k)), "expected a key without control "
+                                "characters, got " + ", ".join(control_chars(k))))
+                stack.append((v, (*loc, k)))
+        elif isinstance(value, list):
+            stack.extend((v, (*loc, i)) for i, v in reversed(list(enumerate(value))))
+    return out
+
+
 def _yaml_problem(exc: BaseException) -> str:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or (str(exc).strip().splitlines() or ["?"])[0]
@@ -830,10 +917,15 @@ def parse_persona(text: str | bytes, source: str = "<text>") -> Persona:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise _error(source, [f"{source}: byte {exc.start}: expected UTF-8 text"]) from None
+    if len(text) > MAX_PERSONA_BYTES:
+        raise _error(source, [f"{source}: (top level): expected a persona file of at most "
+                              f"{MAX_PERSONA_BYTES // 1024} KB; this one is larger"])
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = _load_yaml(text)  # a SafeLoader subclass, aliases bounded
     except yaml.YAMLError as exc:
         raise _error(source, [f"{source}: {_yaml_problem(exc)}"]) from None
+    except _TooBig as exc:
+        raise _error(source, [f"{source}: (top level): {exc}"]) from None
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:
         # PyYAML's constructors raise these for e.g. "2021-02-30" (not a date) or deep nesting.
         raise _error(source, [f"{source}: expected valid YAML ({type(exc).__name__}: "
@@ -847,10 +939,11 @@ def validate_persona(data: Any, source: str = "<data>") -> Persona:
         got = "an empty file" if data is None else type(data).__name__
         raise _error(source, [f"{source}: (top level): expected a mapping of persona fields, "
                               f"got {got}"])
+    unsafe = [f"{source}: {path}: {msg}" for path, msg in _control_problems(data)]
     try:
         persona = Persona.model_validate(data)
     except ValidationError as exc:
-        lines = []
+        lines = unsafe
         for err in exc.errors(include_url=False):
             path, msg = _pydantic_problem(err)
             lines.append(f"{source}: {path}: {msg}")
@@ -858,9 +951,9 @@ def validate_persona(data: Any, source: str = "<data>") -> Persona:
     except RecursionError:
         raise _error(source, [f"{source}: (top level): expected a persona, got data nested too "
                               "deeply"]) from None
-    cross = _cross_problems(persona)
+    cross = unsafe + [f"{source}: {path}: {msg}" for path, msg in _cross_problems(persona)]
     if cross:
-        raise _error(source, [f"{source}: {path}: {msg}" for path, msg in cross])
+        raise _error(source, cross)
     return persona
 
 
@@ -883,7 +976,8 @@ def load_file(path: str | Path) -> Persona:
     """Load and validate one persona file."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read(MAX_PERSONA_BYTES + 1)  # bounded: /dev/zero never ends
     except FileNotFoundError:
         raise _error(str(path), [f"{path}: expected an existing file"]) from None
     except IsADirectoryError:

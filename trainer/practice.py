@@ -41,7 +41,7 @@ from trainer.choose import (
     well_scored,
 )
 from trainer.conversation import Conversation
-from trainer.errors import DeviceError, TrainerError
+from trainer.errors import DeviceError, StoreError, TrainerError
 from trainer.live import Briefing, Screen
 from trainer.personas import Persona, list_personas, load_persona
 from trainer.round_setup import (
@@ -131,7 +131,7 @@ class RoundResult:
     """How a round went, for the CLI and the tests."""
 
     session_id: str
-    status: str  # completed | interrupted
+    status: str  # completed | interrupted | empty (nothing said: not saved)
     end_reason: str  # persona_closed | goodbye | max_turns | out_of_input | interrupted
     turns: list[Turn]
     scorecard: Scorecard | None = None
@@ -140,7 +140,8 @@ class RoundResult:
 
     @property
     def exit_code(self) -> int:
-        return 130 if self.status == "interrupted" else 0
+        # an empty round ran but found nothing to keep: exit 1 (the CLI contract's "problem")
+        return {"interrupted": 130, "empty": 1}.get(self.status, 0)
 
 
 # --- the round --------------------------------------------------------------------------------
@@ -226,10 +227,20 @@ class Round:
         except KeyboardInterrupt:
             return self._interrupted()
         except TrainerError:
-            # e.g. the microphone was unplugged: keep what we have, then let the CLI say why
-            self._close_interrupted()
+            # e.g. the microphone was unplugged: keep what we have, then let the CLI say why.
+            # If the store itself failed (a full disk), closing fails the same way: the
+            # store has spooled what it could, and the first error is the one to show.
+            with contextlib.suppress(StoreError):
+                self._close_interrupted()
             self.screen.info(f"The turns so far are kept: trainer review {self.session_id}")
             raise
+        if not any(t.speaker == "user" and (t.text or t.audio_path) for t in self.turns):
+            # Nothing was said or typed (input ended at once, only silences): not a round to
+            # keep or to count in history (issue 14).
+            self.store.delete_session(self.session_id)
+            self.screen.info("Nothing was said, so this round was not saved.")
+            self.trace("end", status="empty", reason=reason)
+            return RoundResult(self.session_id, "empty", reason, self.turns)
         try:
             recall = self._recall_check()
             card = self._score(recall)
@@ -640,6 +651,8 @@ def _run(options: PracticeOptions, screen: Screen | None) -> RoundResult:
         options = replace(options, voice=speaker.voice_on)  # no speaker: lines printed only
         store = Store()
         sessions = sorted(store.list_sessions(with_scorecards=True), key=lambda s: s.started_at)
+        for note in store.recovered:  # turns a full disk made the last round spool
+            screen.info(note)
         if options.persona:
             persona = load_persona(options.persona)
             why = ""

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,15 @@ SESSION_FORMAT = "networking-trainer-session"
 # Speaker names that say "this is the user" without --me.
 SELF_NAMES = frozenset({"me", "you", "user", "myself", "i"})
 MAX_SPEAKER_CHARS = 40
+# Bounds against hostile or mistaken input (issue 14): a day-long meeting transcript is a few
+# MB; /dev/zero or a video passed by mistake must be refused at once, not read until memory
+# runs out.
+MAX_TRANSCRIPT_BYTES = 32 * 1024 * 1024
+# Per-utterance analysis compares each question with the words around it, so an absurdly long
+# turn (a whole book on one line: 400 KB took 88 s) is scored in chunks of consecutive turns
+# of the same speaker. 1,500 words is ten minutes of talk; no real turn comes near it.
+MAX_TURN_WORDS = 1500
+CHUNK_WORDS = 250
 
 
 @dataclass
@@ -56,11 +66,8 @@ class ParsedTranscript:
     @property
     def speakers(self) -> list[str]:
         """Speaker names in order of first appearance."""
-        seen: list[str] = []
-        for ln in self.lines:
-            if ln.speaker not in seen:
-                seen.append(ln.speaker)
-        return seen
+        # a dict, not a list: 100k speakers took minutes with `in` on a list (issue 14)
+        return list(dict.fromkeys(ln.speaker for ln in self.lines))
 
     @property
     def has_times(self) -> bool:
@@ -74,11 +81,19 @@ def load_transcript(path: str | Path) -> ParsedTranscript:
     """Read and parse a transcript file (format detected from the content)."""
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        with open(p, "rb") as f:
+            raw = f.read(MAX_TRANSCRIPT_BYTES + 1)  # bounded: /dev/zero never ends
     except FileNotFoundError:
         raise TranscriptError(f"{p}: no such file", hint="check the path") from None
+    except IsADirectoryError:
+        raise TranscriptError(f"{p}: a folder, not a transcript file",
+                              hint="pass the transcript file itself") from None
     except OSError as exc:
         raise TranscriptError(f"{p}: cannot read it ({exc.strerror or exc})") from None
+    if len(raw) > MAX_TRANSCRIPT_BYTES:
+        raise TranscriptError(f"{p}: larger than {MAX_TRANSCRIPT_BYTES // 2**20} MB, too big "
+                              "for a conversation transcript",
+                              hint="pass the transcript of one conversation")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -141,6 +156,7 @@ def _looks_like_name(name: str) -> bool:
 def parse_lines(text: str, source: str = "<text>") -> ParsedTranscript:
     """Parse "Name: words" lines (with optional stamps) or "Name  0:02" header blocks."""
     lines: list[TranscriptLine] = []
+    more: dict[int, list[str]] = {}  # id(line) -> its text pieces, joined once at the end
     pending_header: TranscriptLine | None = None
     unattributed = 0
     for lineno, raw in enumerate(text.splitlines(), 1):
@@ -166,8 +182,7 @@ def parse_lines(text: str, source: str = "<text>") -> ParsedTranscript:
                                         _seconds(t) if t else None))
         elif lines:
             # A continuation of the previous utterance (wrapped line or header block text).
-            prev = lines[-1]
-            prev.text = (prev.text + " " + line).strip()
+            more.setdefault(id(lines[-1]), [lines[-1].text]).append(line)
         else:
             unattributed += 1
             if unattributed >= 1:
@@ -175,6 +190,9 @@ def parse_lines(text: str, source: str = "<text>") -> ParsedTranscript:
                     f"{source}:{lineno}: no speaker on this line: '{line[:60]}'",
                     hint='expected "Name: words" lines (optionally "[mm:ss] Name: words"), '
                          "WebVTT, or a session export")
+    for ln in lines:
+        if id(ln) in more:
+            ln.text = " ".join(more[id(ln)]).strip()
     lines = [ln for ln in lines if ln.text.strip()]
     if not lines:
         raise TranscriptError(f"{source}: no utterances found",
@@ -185,15 +203,17 @@ def parse_lines(text: str, source: str = "<text>") -> ParsedTranscript:
 
 def _fill_ends(lines: list[TranscriptLine]) -> None:
     """Stamps give start times only: a line ends where the next one starts."""
-    for i, ln in enumerate(lines):
-        if ln.start_s is None or ln.end_s is not None:
+    nxt: float | None = None  # the next stamped start, walking backwards (one pass)
+    for ln in reversed(lines):
+        if ln.start_s is None:
             continue
-        nxt = next((x.start_s for x in lines[i + 1:] if x.start_s is not None), None)
-        if nxt is not None and nxt > ln.start_s:
-            ln.end_s = nxt
-        else:
-            # The last line (or a stamp that goes backwards): a typical pace from its words.
-            ln.end_s = ln.start_s + max(1.0, len(ln.text.split()) / 150.0 * 60.0)
+        if ln.end_s is None:
+            if nxt is not None and nxt > ln.start_s:
+                ln.end_s = nxt
+            else:
+                # The last line (or a stamp that goes backwards): a typical pace from its words.
+                ln.end_s = ln.start_s + max(1.0, len(ln.text.split()) / 150.0 * 60.0)
+        nxt = ln.start_s
 
 
 # --- WebVTT -------------------------------------------------------------------------------------
@@ -270,6 +290,10 @@ def parse_session_export(text: str, source: str = "<text>") -> ParsedTranscript:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise TranscriptError(f"{source}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    except RecursionError:
+        raise TranscriptError(f"{source}: JSON nested too deeply to be a session export",
+                              hint="export the session again with `trainer session export`") \
+            from None
     if not isinstance(doc, dict) or doc.get("format") != SESSION_FORMAT:
         raise TranscriptError(f"{source}: JSON but not a session export",
                               hint=f'expected "format": "{SESSION_FORMAT}"')
@@ -301,14 +325,18 @@ def parse_session_export(text: str, source: str = "<text>") -> ParsedTranscript:
 def _merge(lines: list[TranscriptLine]) -> list[TranscriptLine]:
     """Consecutive lines of one speaker are one turn (meeting tools split at every pause)."""
     out: list[TranscriptLine] = []
+    texts: list[list[str]] = []  # joined once: `+=` per line was quadratic in a long turn
     for ln in lines:
         if out and out[-1].speaker == ln.speaker:
-            prev = out[-1]
-            prev.text = f"{prev.text} {ln.text}".strip()
+            texts[-1].append(ln.text)
             if ln.end_s is not None:
-                prev.end_s = ln.end_s
+                out[-1].end_s = ln.end_s
         else:
             out.append(TranscriptLine(ln.speaker, ln.text, ln.start_s, ln.end_s))
+            texts.append([ln.text])
+    for ln, parts in zip(out, texts, strict=True):
+        if len(parts) > 1:
+            ln.text = " ".join(parts).strip()
     return out
 
 
@@ -333,17 +361,26 @@ def match_speaker(parsed: ParsedTranscript, me: str) -> str:
                s.lower().split(" ")[0] == want]
     if len(partial) == 1:
         return partial[0]
-    raise UsageError(f"no speaker '{me}' in the transcript; speakers: {', '.join(speakers)}",
+    raise UsageError(f"no speaker '{me}' in the transcript; speakers: {speaker_list(speakers)}",
                      hint="pass --me with one of these names")
+
+
+def speaker_list(speakers: list[str], limit: int = 8) -> str:
+    """Speaker names for a message: the first `limit`, then how many more (one short line)."""
+    shown = ", ".join(speakers[:limit])
+    return shown + (f" and {len(speakers) - limit} more" if len(speakers) > limit else "")
 
 
 def to_turns(parsed: ParsedTranscript, user: str) -> list[Turn]:
     """Turns for scoring: the user's lines are speaker "user", everyone else is the partner.
 
     Times stay 0 when the transcript has none, so scoring estimates them (and says so).
+    A turn over MAX_TURN_WORDS words becomes consecutive turns of CHUNK_WORDS words (scoring
+    counts consecutive user turns as one monologue); a session export's turns are split the
+    same way.
     """
     if parsed.turns is not None:
-        return parsed.turns
+        return _split_long_turns(parsed.turns)
     timed = parsed.has_times
     turns: list[Turn] = []
     prev_end: float | None = None
@@ -363,7 +400,62 @@ def to_turns(parsed: ParsedTranscript, user: str) -> list[Turn]:
                           pause_before_s=pause, interrupted=interrupted,
                           meta={"name": ln.speaker}))
         prev_end = end if timed else None
-    return turns
+    return _split_long_turns(turns)
+
+
+def long_turns(texts: Iterable[str]) -> int:
+    """How many of the texts are longer than MAX_TURN_WORDS words (scored in chunks)."""
+    return sum(1 for text in texts if _more_words_than(text, MAX_TURN_WORDS))
+
+
+def _more_words_than(text: str, n: int) -> bool:
+    # cheap test first: a turn of n words has at least 2n - 1 characters
+    return len(text) >= 2 * n and len(text.split()) > n
+
+
+def _split_long_turns(turns: list[Turn]) -> list[Turn]:
+    """Cut each turn over MAX_TURN_WORDS words into consecutive turns of about CHUNK_WORDS.
+
+    The pieces end at a sentence end where one is near, share the turn's time span in
+    proportion to their words, and take fresh indexes (the order is kept).
+    """
+    if not any(_more_words_than(t.text, MAX_TURN_WORDS) for t in turns):
+        return turns
+    out: list[Turn] = []
+    for t in turns:
+        pieces = _chunks(t.text) if _more_words_than(t.text, MAX_TURN_WORDS) else [t.text]
+        total = sum(len(p.split()) for p in pieces)
+        span = t.end_s - t.start_s
+        at = t.start_s
+        for k, piece in enumerate(pieces):
+            end = at + span * len(piece.split()) / total if total else at
+            out.append(replace(t, index=len(out), text=piece, start_s=at,
+                               end_s=t.end_s if k == len(pieces) - 1 else end,
+                               words=[] if len(pieces) > 1 else t.words,
+                               pause_before_s=t.pause_before_s if k == 0 else None,
+                               interrupted=t.interrupted and k == 0))
+            at = end
+    return out
+
+
+_SENTENCE_END = re.compile(r"[.?!][\"')\]]*$")
+
+
+def _chunks(text: str) -> list[str]:
+    words = text.split()
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        j = min(i + CHUNK_WORDS, len(words))
+        if j < len(words):
+            # end the piece after the last sentence end in its second half, if there is one
+            for k in range(j, i + CHUNK_WORDS // 2, -1):
+                if _SENTENCE_END.search(words[k - 1]):
+                    j = k
+                    break
+        out.append(" ".join(words[i:j]))
+        i = j
+    return out
 
 
 def partner_of(parsed: ParsedTranscript, user: str) -> str | None:
@@ -385,6 +477,8 @@ def score_transcript(parsed: ParsedTranscript, user: str, meaning=None):
     from trainer.scoring import RecallItem, Scorecard, score_round
 
     turns = to_turns(parsed, user)
+    long = long_turns(t.text for t in parsed.turns) if parsed.turns is not None \
+        else long_turns(ln.text for ln in parsed.lines)
     recall = None
     try:
         if parsed.scorecard:
@@ -396,8 +490,12 @@ def score_transcript(parsed: ParsedTranscript, user: str, meaning=None):
                       for r in parsed.recall]
     except (TypeError, KeyError, ValueError, AttributeError):
         recall = None  # an old or hand-edited export: score without the recall check
-    return score_round(turns, hooks=parsed.hooks, partner_name=partner_of(parsed, user),
+    card = score_round(turns, hooks=parsed.hooks, partner_name=partner_of(parsed, user),
                        recall=recall, meaning=meaning)
+    if long:
+        card.notes.append(f"{long} turn{'s' if long > 1 else ''} of over {MAX_TURN_WORDS} words "
+                          f"scored in parts of about {CHUNK_WORDS} words.")
+    return card
 
 
 def analysis_document(parsed: ParsedTranscript, user: str, card) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 Rows come from `Store.list_sessions(with_scorecards=True)`: key figures are read from each
 stored scorecard dict (no re-analysis, so 1,000 rounds stay fast); a round without a
-scorecard (interrupted early) still shows its talk share from the turn timings.
+scorecard (interrupted early) still shows its talk share from the turn timings. The store
+leaves out (and names) sessions that fail its schema, so one bad session never takes the
+history of the others down.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from rich.text import Text
 
 from trainer.errors import TrainerError, UsageError
 from trainer.store import SessionSummary
+from trainer.textsafe import clean
 
 
 @dataclass
@@ -101,9 +104,21 @@ def history_rows(sessions: list[SessionSummary]) -> list[HistoryRow]:
         )
         card = s.scorecard
         if isinstance(card, dict):
-            _fill_from_card(row, card)
+            try:
+                _fill_from_card(row, card)
+            except (TypeError, ValueError, OverflowError, AttributeError):
+                # The store checks scorecards against its schema, so this is a last guard:
+                # one odd card costs its own figures, never the history of every round.
+                row = HistoryRow(**{**asdict(row), **_CARD_FIELDS_UNSET})
         rows.append(row)
     return rows
+
+
+# the figures a scorecard fills in, back to "not measured"
+_CARD_FIELDS_UNSET = {"questions": None, "follow_ups": None, "hook_uptake": None,
+                      "hooks_taken": None, "hooks_dropped": None, "longest_monologue_s": None,
+                      "filler_rate": None, "recall": None, "targets_met": None,
+                      "targets_measured": None, "scored": False}
 
 
 def _fill_from_card(row: HistoryRow, card: dict[str, Any]) -> None:
@@ -191,9 +206,11 @@ def print_history(rows: list[HistoryRow], console: Console | None = None) -> Non
         hooks = (f"{r.hooks_taken}/{r.hooks_dropped}" if r.hooks_dropped
                  else _fmt(r.hook_uptake, "%"))
         targets = f"{r.targets_met}/{r.targets_measured}" if r.targets_measured else "-"
-        cells.append((str(r.round), r.started_at[:10], r.persona, r.difficulty, r.status,
-                      _fmt(r.talk_share, "%"), _fmt(r.questions), _fmt(r.follow_ups), hooks,
-                      _fmt(r.recall, "%"), targets))
+        # stored (maybe imported) names are data: no terminal escapes (issue 14)
+        cells.append(tuple(clean(c) for c in (
+            str(r.round), r.started_at[:10], r.persona, r.difficulty, r.status,
+            _fmt(r.talk_share, "%"), _fmt(r.questions), _fmt(r.follow_ups), hooks,
+            _fmt(r.recall, "%"), targets)))
     widths = [max(len(name), *(len(c[i]) for c in cells)) for i, (name, _) in enumerate(cols)]
     out = Text(" ".join(f"{name:{al}{w}}" for (name, al), w in zip(cols, widths, strict=True)),
                style="bold")

@@ -4,11 +4,18 @@ Sections: the scorecard, a timeline of who spoke when (inline SVG + talk/listen 
 transcript with a player per user turn (WAVs embedded as data: URIs), missed hooks with the
 suggested better line, and the recall check. Markup is built here from a `SessionReview`;
 report.html / report.css / report.js next to this file hold the page frame, style and script.
+
+Everything from the session is data, perhaps imported from someone else (issue 14): every value
+that reaches the page, text or attribute, goes through `escape` (`_a` for attributes), and the
+page carries a Content-Security-Policy that allows only its own inline script and style (by
+hash), recordings as data: URIs and nothing else, so injected markup cannot run even if an
+escape were missed. No inline style attributes, which that policy would block.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 from html import escape
 from importlib import resources
 from pathlib import Path
@@ -18,7 +25,8 @@ from trainer import __version__
 from trainer.errors import StoreError
 from trainer.report.review import AnnotatedTurn, SessionReview, clock, when
 from trainer.report.scorecard import headline
-from trainer.scoring import Metric
+from trainer.scoring import TYPICAL_WPM, Metric
+from trainer.types import Turn
 
 TALK_SHARE_TARGET = 0.45  # ARCHITECTURE.md anchors: top performers talk ~43%, target <= 45%
 
@@ -37,13 +45,34 @@ def render_html(review: SessionReview) -> str:
         "this file works offline; the recordings are inside it.</footer>",
     ])
     frame = Template(_asset("report.html"))
+    # the exact text inside <style> and <script>: the policy allows these bytes and no others
+    css = "\n" + _asset("report.css") + "\n"
+    js = "\n" + _asset("report.js") + "\n"
     return frame.substitute(
+        csp=_a(content_security_policy(css, js)),
         title=escape(f"Round with {rec.persona_name} · {when(rec.started_at)}"),
-        version=escape(__version__),
-        css=_asset("report.css"),
-        js=_asset("report.js"),
+        version=_a(__version__),
+        css=css,
+        js=js,
         body=body,
     )
+
+
+def content_security_policy(css: str, js: str) -> str:
+    """Only this page's own style and script run; recordings load from data: URIs; no network."""
+    return ("default-src 'none'; "
+            f"script-src {_sha256(js)}; style-src {_sha256(css)}; "
+            "media-src data:; base-uri 'none'; form-action 'none'")
+
+
+def _sha256(text: str) -> str:
+    digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+    return f"'sha256-{digest}'"
+
+
+def _a(value: object) -> str:
+    """A value for inside a double-quoted attribute (quotes escaped too)."""
+    return escape(str(value), quote=True)
 
 
 def write_html(review: SessionReview, path: Path) -> Path:
@@ -71,7 +100,7 @@ def _header(review: SessionReview) -> str:
     return (
         "<header>"
         f"<h1>Round with {escape(rec.persona_name)}"
-        f'<span class="badge {escape(state)}">{escape(state.replace("_", " "))}</span></h1>'
+        f'<span class="badge {_a(state)}">{escape(state.replace("_", " "))}</span></h1>'
         f'<p class="sub">{escape(rec.setting)} · {escape(rec.difficulty)} · '
         f"{escape(when(rec.started_at))} · {clock(review.duration_s)} · "
         f"{len(users)} of your turns</p>"
@@ -95,7 +124,7 @@ def _scorecard(review: SessionReview) -> str:
     parts.append('<div class="metrics main">' + "".join(_tile(m) for m in main) + "</div>")
     if checks:
         parts.append('<div class="checks">' + "".join(
-            f'<span class="check {_status(m)}" title="{escape(m.anchor)}">'
+            f'<span class="check {_status(m)}" title="{_a(m.anchor)}">'
             f'{_CHECK_MARK[m.passed]} {escape(m.label)}</span>' for m in checks) + "</div>")
     if rest:
         parts.append('<div class="metrics more">' + "".join(_tile(m) for m in rest) + "</div>")
@@ -135,7 +164,7 @@ def _status(m: Metric) -> str:
 
 def _tile(m: Metric) -> str:
     detail = f" · {m.detail}" if m.detail else ""
-    return (f'<div class="metric {_status(m)}" title="{escape(m.anchor)}">'
+    return (f'<div class="metric {_status(m)}" title="{_a(m.anchor)}">'
             f'<div class="label">{escape(m.label)}</div>'
             f'<div class="value">{escape(metric_value(m))}</div>'
             f'<div class="target">target {escape(_pretty(m.target))}{escape(detail)}</div></div>')
@@ -170,8 +199,10 @@ def metric_value(m: Metric) -> str:
 
 def _timeline(review: SessionReview) -> str:
     """Who spoke when: two lanes of bars on the round's clock, hooks marked on the partner's."""
-    turns = [t.turn for t in review.turns]
-    end = max(review.duration_s, 1.0)
+    spans, estimated = spoken_spans(review)
+    turns = [t for t, _, _ in spans]
+    end = max(max((a + d for _, a, d in spans), default=0.0),
+              0.0 if estimated else review.duration_s, 1.0)
     width, left, right = 820, 64, 12
     lane_y = {"persona": 22, "user": 62}
     lane_h = 26
@@ -188,43 +219,98 @@ def _timeline(review: SessionReview) -> str:
     out.append(f'<text class="lane-label" x="0" y="{lane_y["persona"] + 17}">'
                f"{escape(review.partner)}</text>"
                f'<text class="lane-label" x="0" y="{lane_y["user"] + 17}">You</text>')
-    for turn in turns:
-        x = left + turn.start_s * scale
-        w = max(2.0, turn.duration_s * scale)
-        cls = "you" if turn.speaker == "user" else "them"
-        tip = escape(f"{clock(turn.start_s)} {turn.text[:90]}")
-        rect = (f'<rect class="{cls}" x="{x:.1f}" y="{lane_y[turn.speaker]}" width="{w:.1f}" '
+    for turn, start_s, dur_s in spans:
+        x = left + start_s * scale
+        w = max(2.0, dur_s * scale)
+        lane = "user" if turn.speaker == "user" else "persona"
+        cls = "you" if lane == "user" else "them"
+        tip = escape(f"{clock(start_s)} {turn.text[:90]}")
+        rect = (f'<rect class="{cls}" x="{x:.1f}" y="{lane_y[lane]}" width="{w:.1f}" '
                 f'height="{lane_h}" rx="4"><title>{tip}</title></rect>')
-        out.append(f'<a href="#turn-{turn.index}" data-turn="{turn.index}">{rect}</a>')
+        out.append(f'<a href="#{_a(_turn_id(turn))}" data-turn="{_a(turn.index)}">{rect}</a>')
+    start_of = {id(t): a for t, a, _ in spans}
+    by_index = {str(t.index): t for t in turns}
     for h in review.hooks:
         if h.dropped_at_s is None:
             continue
-        x = left + h.dropped_at_s * scale
+        dropped = by_index.get(str(h.dropped_turn))
+        at = start_of[id(dropped)] if dropped is not None else h.dropped_at_s
+        x = left + at * scale
         cls = "hookmark taken" if h.taken_up else "hookmark"
         state = "taken up" if h.taken_up else "missed"
         out.append(f'<circle class="{cls}" cx="{x + 5:.1f}" cy="{lane_y["persona"] - 5}" r="4">'
                    f"<title>{escape(f'hook: {h.label} ({state})')}</title></circle>")
     out.append("</svg>")
-    you = sum(t.duration_s for t in turns if t.speaker == "user")
-    them = sum(t.duration_s for t in turns if t.speaker == "persona")
-    share = you / (you + them) if you + them > 0 else 0.0
+    share = _talk_share(review, spans)
+    note = " (estimated)" if estimated else ""
+    # the bar is SVG geometry, not inline style: the page's CSP allows no style attributes
+    bar_w = 1000
     balance = (
         '<div class="balance">'
-        f'<span>You {share:.0%}</span><div class="bar" title="share of speaking time">'
-        f'<div class="you" style="width:{share * 100:.1f}%"></div>'
-        f'<div class="them" style="width:{(1 - share) * 100:.1f}%"></div>'
-        f'<div class="target" style="left:{TALK_SHARE_TARGET * 100:.0f}%" '
-        f'title="target: you at most {TALK_SHARE_TARGET:.0%}"></div></div>'
+        f'<span>You {share:.0%}{note}</span>'
+        f'<svg class="bar" viewBox="0 0 {bar_w} 18" preserveAspectRatio="none" role="img" '
+        f'aria-label="share of speaking time{note}"><title>share of speaking time{note}</title>'
+        '<clipPath id="balance-clip"><rect y="3" width="1000" height="12" rx="10" ry="6"/>'
+        '</clipPath><g clip-path="url(#balance-clip)">'
+        f'<rect class="you" x="0" y="3" width="{share * bar_w:.1f}" height="12"/>'
+        f'<rect class="them" x="{share * bar_w:.1f}" y="3" width="{(1 - share) * bar_w:.1f}" '
+        'height="12"/></g>'
+        f'<rect class="target" x="{TALK_SHARE_TARGET * bar_w - 1:.1f}" y="0" width="2" '
+        f'height="18"><title>target: you at most {TALK_SHARE_TARGET:.0%}</title></rect></svg>'
         f"<span>{escape(review.partner)} {1 - share:.0%}</span></div>"
-        '<div class="legend"><span><i style="background:var(--you)"></i>you speaking</span>'
-        f'<span><i style="background:var(--them)"></i>{escape(review.partner)} speaking</span>'
-        '<span><i style="background:var(--good);border-radius:50%"></i>hook taken up</span>'
-        '<span><i style="background:var(--warn);border-radius:50%"></i>hook missed</span>'
-        '<span><i style="background:var(--ink);width:2px;opacity:.55"></i>'
+        '<div class="legend"><span><i class="you"></i>you speaking</span>'
+        f'<span><i class="them"></i>{escape(review.partner)} speaking</span>'
+        '<span><i class="taken"></i>hook taken up</span>'
+        '<span><i class="missed"></i>hook missed</span>'
+        '<span><i class="target"></i>'
         f"your target: at most {TALK_SHARE_TARGET:.0%} of the talking</span></div>"
     )
+    if estimated:
+        balance += ('<p class="muted estimated">Estimated: typed replies (and transcripts '
+                    f"without times) have no timings, so each turn is drawn at {TYPICAL_WPM:.0f}"
+                    " words per minute, as the scorecard counts it.</p>")
     return ('<section id="timeline" class="timeline"><h2>Who spoke when</h2><div class="card">'
             '<div class="tl-scroll">' + "".join(out) + "</div>" + balance + "</div></section>")
+
+
+def spoken_spans(review: SessionReview) -> tuple[list[tuple[Turn, float, float]], bool]:
+    """(turn, start_s, duration_s) per turn for the timeline, and whether they are estimated.
+
+    A typed round has no speaking times (a typed reply takes no time on the clock), so the
+    scorecard estimates them from word counts (issue 14: the timeline said "You 0%" next to a
+    scorecard's 38%). Then the timeline uses the same estimate, turns laid end to end.
+    """
+    turns = [at.turn for at in review.turns]
+    card = review.scorecard
+    if card is not None:
+        estimated = card.timing_estimated
+    else:  # the scorecard's own rule: every spoken turn has a time span
+        spoken = [t for t in turns if t.text.strip()]
+        estimated = bool(spoken) and not all(t.end_s > t.start_s for t in spoken)
+    if not estimated:
+        return [(t, t.start_s, t.duration_s) for t in turns], False
+    spans, at = [], 0.0
+    for t in turns:
+        dur = len(t.text.split()) / TYPICAL_WPM * 60.0
+        spans.append((t, at, dur))
+        at += dur
+    return spans, True
+
+
+def _talk_share(review: SessionReview, spans: list[tuple[Turn, float, float]]) -> float:
+    """The user's share of speaking time: the scorecard's figure when there is one."""
+    card = review.scorecard
+    metric = card.metric("talk_share") if card is not None else None
+    if metric is not None and isinstance(metric.value, (int, float)) \
+            and not isinstance(metric.value, bool):
+        return min(1.0, max(0.0, float(metric.value) / 100.0))
+    you = sum(d for t, _, d in spans if t.speaker == "user")
+    them = sum(d for t, _, d in spans if t.speaker != "user")
+    return you / (you + them) if you + them > 0 else 0.0
+
+
+def _turn_id(turn: Turn) -> str:
+    return f"turn-{turn.index}"
 
 
 def _tick_step(end_s: float) -> float:
@@ -260,14 +346,15 @@ def _turn_row(review: SessionReview, at: AnnotatedTurn) -> str:
     if t.speaker == "user" and t.audio_path:
         uri = _wav_data_uri(Path(t.audio_path))
         if uri:
-            extra += (f'<audio controls preload="metadata" data-turn="{t.index}" src="{uri}">'
-                      "</audio>")
+            extra += (f'<audio controls preload="metadata" data-turn="{_a(t.index)}" '
+                      f'src="{uri}"></audio>')
     inner = f'<div class="who">{escape(who)}</div><p class="text">{text}</p>'
     if chips:
         inner += '<div class="chips">' + "".join(chips) + "</div>"
     if t.speaker == "user":
         inner = f'<div class="bubble">{inner}</div>'
-    return (f'<div class="turn {t.speaker}" id="turn-{t.index}">'
+    lane = "user" if t.speaker == "user" else "persona"
+    return (f'<div class="turn {lane}" id="{_a(_turn_id(t))}">'
             f'<div class="time">{clock(t.start_s)}</div><div>{inner}{extra}</div></div>')
 
 
@@ -286,10 +373,13 @@ def _chip_class(tag: str) -> str:
 
 
 def _wav_data_uri(path: Path) -> str | None:
+    """The recording as a data: URI; None unless the file is a WAV (RIFF....WAVE)."""
     try:
         data = path.read_bytes()
     except OSError:
         return None
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None  # the report embeds recordings, never any other file a path points at
     return "data:audio/wav;base64," + base64.b64encode(data).decode("ascii")
 
 

@@ -1,4 +1,5 @@
 // The HTML review's only script: clicking a turn on the timeline plays it; one player at a time.
+// The page's Content-Security-Policy allows this script by its hash (trainer/report/html.py).
 (function () {
   "use strict";
   var players = Array.prototype.slice.call(document.querySelectorAll("audio[data-turn]"));
@@ -26,7 +27,9 @@
   // timeline segments link to "#turn-N"; for the user's turns, also play the recording
   Array.prototype.forEach.call(document.querySelectorAll(".timeline a[data-turn]"), function (a) {
     a.addEventListener("click", function () {
-      var audio = document.querySelector('audio[data-turn="' + a.getAttribute("data-turn") + '"]');
+      // CSS.escape: a turn id is data and must not break (or steer) the selector
+      var audio = document.querySelector(
+        'audio[data-turn="' + CSS.escape(a.getAttribute("data-turn")) + '"]');
       if (audio) {
         audio.currentTime = 0;
         var p = audio.play();

@@ -18,6 +18,7 @@ from rich.text import Text
 from trainer.analysis import HookCue, TurnContext, UtteranceFeatures, analyze_utterance
 from trainer.scoring import RecallItem, Scorecard, grade_recall, score_round, turn_contexts
 from trainer.store import SessionRecord
+from trainer.textsafe import clean
 from trainer.types import RecallQuestion, Turn
 
 QUESTION_KIND_LABELS = {
@@ -288,19 +289,23 @@ def when(iso: str | None) -> str:
 
 # --- terminal -----------------------------------------------------------------------------------
 def print_review(review: SessionReview, console: Console | None = None) -> None:
-    """The review in the terminal: header, annotated transcript, hooks, recall, scorecard."""
+    """The review in the terminal: header, annotated transcript, hooks, recall, scorecard.
+
+    Every stored string passes `clean` (a session may be imported: it is data, and must not
+    drive the terminal; issue 14) and is appended to a Text, so it is never read as markup.
+    """
     console = console or Console()
     rec = review.record
     head = Text()
-    head.append(f"{rec.persona_name}", style="bold")
-    head.append(f" · {rec.setting} · {rec.difficulty}  ", style="")
-    head.append(f"{when(rec.started_at)} · {clock(review.duration_s)} · ", style="dim")
-    head.append(rec.state.replace("_", " "),
+    head.append(clean(rec.persona_name), style="bold")
+    head.append(clean(f" · {rec.setting} · {rec.difficulty}  "), style="")
+    head.append(clean(f"{when(rec.started_at)} · {clock(review.duration_s)} · "), style="dim")
+    head.append(clean(rec.state.replace("_", " ")),
                 style="green" if rec.state == "completed" else "yellow")
     console.print(head)
-    console.print(Text(f"session {rec.id}", style="dim"))
+    console.print(Text(clean(f"session {rec.id}"), style="dim"))
     for note in review.notes:
-        console.print(Text(f"note: {note}", style="yellow"))
+        console.print(Text(clean(f"note: {note}"), style="yellow"))
     console.print()
 
     console.rule("Transcript", style="dim")
@@ -311,14 +316,14 @@ def print_review(review: SessionReview, console: Console | None = None) -> None:
     grid.add_column(ratio=1)
     for at in review.turns:
         t = at.turn
-        who = "You" if t.speaker == "user" else review.partner
+        who = "You" if t.speaker == "user" else clean(review.partner)
         body = Text()
         for piece, is_filler in at.segments:
-            body.append(piece, style="bold yellow underline" if is_filler else "")
+            body.append(clean(piece), style="bold yellow underline" if is_filler else "")
         if at.tags:
-            body.append("\n" + " · ".join(at.tags), style="cyan")
+            body.append("\n" + clean(" · ".join(at.tags)), style="cyan")
         for h in at.hooks:
-            body.append(f"\nhook: {h.label} ", style="magenta")
+            body.append(f"\nhook: {clean(h.label)} ", style="magenta")
             if h.taken_up:
                 body.append(f"✓ taken up at {clock(h.taken_up_at_s)}", style="green")
             else:
@@ -335,13 +340,13 @@ def print_review(review: SessionReview, console: Console | None = None) -> None:
             line = Text("  ")
             if h.taken_up:
                 line.append("✓ ", style="green")
-                line.append(f"{h.label} (at {clock(h.dropped_at_s)}), followed up at "
+                line.append(f"{clean(h.label)} (at {clock(h.dropped_at_s)}), followed up at "
                             f"{clock(h.taken_up_at_s)}")
             else:
                 line.append("✗ ", style="red")
-                line.append(f"{h.label} (at {clock(h.dropped_at_s)}), missed")
+                line.append(f"{clean(h.label)} (at {clock(h.dropped_at_s)}), missed")
                 if h.suggestion:
-                    line.append(f". Try: \u201c{h.suggestion}\u201d", style="italic")
+                    line.append(f". Try: \u201c{clean(h.suggestion)}\u201d", style="italic")
             console.print(line)
         console.print()
 
@@ -351,10 +356,10 @@ def print_review(review: SessionReview, console: Console | None = None) -> None:
         for r in review.recall:
             line = Text("  ")
             line.append(*(("✓ ", "green") if r.correct else ("✗ ", "red")))
-            line.append(r.question + " ")
-            line.append(f"you said: {r.given or '(no answer)'}", style="dim")
+            line.append(clean(r.question) + " ")
+            line.append(clean(f"you said: {r.given or '(no answer)'}"), style="dim")
             if r.correct is False and r.expected:
-                line.append(f" (it was {r.expected[0]})", style="dim")
+                line.append(clean(f" (it was {r.expected[0]})"), style="dim")
             console.print(line)
         console.print()
 

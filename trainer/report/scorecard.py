@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from trainer.scoring import Metric, Scorecard
+from trainer.textsafe import clean, markup, term
 
 MAX_TIPS = 3
 MAX_LIST = 4
@@ -86,10 +87,13 @@ def _panel(card: Scorecard, title: str | None, wide: bool) -> Panel:
     name = card.partner_name
     minutes = card.duration_s / 60.0
     heading = title or (f"Your round with {name}" if name else "Your round")
+    heading = markup(heading)  # a panel title is rich markup; the name is data
     if card.duration_s:
         heading += f" · {minutes:.1f} min" if minutes >= 1 else f" · {card.duration_s:.0f} s"
 
-    parts: list[RenderableType] = [Text(headline(card), style="bold"), Text("")]
+    # Every string from the card goes through `term`/`clean`: a scorecard may come from an
+    # imported session or a transcript, so it is data (no escapes, no rich markup; issue 14).
+    parts: list[RenderableType] = [term(headline(card), style="bold"), Text("")]
 
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
     table.add_column("", width=1)
@@ -103,11 +107,11 @@ def _panel(card: Scorecard, title: str | None, wide: bool) -> Panel:
         if m.passed is None:
             unmeasured.append(m.label.lower())
             continue
-        row = [_mark(m), m.label, _fmt_value(m), m.target]
-        table.add_row(*(row + [m.detail] if wide else row))
+        row = [_mark(m), term(m.label), term(_fmt_value(m)), term(m.target)]
+        table.add_row(*(row + [term(m.detail)] if wide else row))
     parts.append(table)
     if unmeasured:
-        parts.append(Text("Not measured this round: " + ", ".join(unmeasured) + ".",
+        parts.append(term("Not measured this round: " + ", ".join(unmeasured) + ".",
                           style="dim"))
 
     for label, items, style in (("Keep", card.keep, "green"), ("Start", card.start, "cyan"),
@@ -117,7 +121,7 @@ def _panel(card: Scorecard, title: str | None, wide: bool) -> Panel:
         parts.append(Text(""))
         parts.append(Text(label, style=f"bold {style}"))
         for item in items[:MAX_LIST]:
-            parts.append(Text(f"  • {item}"))
+            parts.append(Text(f"  • {clean(item)}"))
         if len(items) > MAX_LIST:
             parts.append(Text(f"  • ... and {len(items) - MAX_LIST} more", style="dim"))
 
@@ -129,13 +133,13 @@ def _panel(card: Scorecard, title: str | None, wide: bool) -> Panel:
         tips.add_column(ratio=1)
         for i, tip in enumerate(card.tips[:MAX_TIPS], 1):
             # A grid keeps wrapped lines under the tip's own column (hanging indent).
-            line = Text(tip.message)
+            line = term(tip.message)
             if tip.quote:
                 line.append("\nYou said: ", style="dim")
-                line.append(f"'{tip.quote}'", style="italic")
+                line.append(f"'{clean(tip.quote)}'", style="italic")
             if tip.suggestion:
                 line.append("\nTry: ", style="dim")
-                line.append(f"'{tip.suggestion}'", style="bold")
+                line.append(f"'{clean(tip.suggestion)}'", style="bold")
             tips.add_row(f"{i}.", line)
         parts.append(tips)
 
@@ -145,10 +149,10 @@ def _panel(card: Scorecard, title: str | None, wide: bool) -> Panel:
         for r in card.recall:
             mark = "✓" if r.correct else "○"
             expect = "" if r.correct else f" (it was: {', '.join(r.expected[:1])})"
-            parts.append(Text(f"  {mark} {r.question} - you said '{r.given}'{expect}"))
+            parts.append(term(f"  {mark} {r.question} - you said '{r.given}'{expect}"))
 
     for note in card.notes:
-        parts.append(Text(note, style="dim"))
+        parts.append(term(note, style="dim"))
     return Panel(Group(*parts), title=heading, title_align="left", box=box.ROUNDED,
                  padding=(1, 2))
 
@@ -159,8 +163,8 @@ def render_lines(card: Scorecard) -> RenderableType:
     table.add_column("#", justify="right", style="dim")
     table.add_column("you said")
     table.add_column("what it did", style="cyan")
-    for ln in card.lines:
-        table.add_row(str(ln.index), ln.text, describe_labels(ln.labels))
+    for ln in card.lines:  # Text cells: the user's words are not rich markup
+        table.add_row(str(ln.index), term(ln.text), term(describe_labels(ln.labels)))
     return table
 
 
