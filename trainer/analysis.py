@@ -460,10 +460,12 @@ def analyze_utterance(
 
 
 # A final rise of this many semitones makes a statement with a declarative cue a question ...
-RISE_ST = 3.0
-# ... and this many makes any short statement one (measured on synthesised rising and falling
-# versions of the same sentences: benchmarks/analysis.py, `pitch_*` figures).
-CLEAR_RISE_ST = 6.0
+RISE_ST = 2.5
+# ... and this many makes any short statement one. Chosen on synthesised clips (benchmarks/
+# analysis.py, `pitch_*`): the same sentences said as statements end at -1.8 st or lower
+# (falls -3 or lower), with a rising end +1.8 to +6.8; no recorded speech was at hand, so
+# the thresholds stay well above every statement measured.
+CLEAR_RISE_ST = 5.0
 _RISE_MAX_WORDS = 12
 
 
