@@ -395,9 +395,13 @@ def _piper_clip(voice, text: str, mark: str, tmp: Path) -> np.ndarray:
 
     import soundfile as sf
 
+    from piper import SynthesisConfig
+
     path = tmp / "piper.wav"
     with wave.open(str(path), "wb") as w:
-        voice.synthesize_wav(text[0].upper() + text[1:] + mark, w)
+        # no sampling noise: the same clip every run
+        voice.synthesize_wav(text[0].upper() + text[1:] + mark, w,
+                             syn_config=SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0))
     x, sr = sf.read(str(path), dtype="float32")
     if sr != 16_000:
         n = int(len(x) * 16_000 / sr)

@@ -460,11 +460,11 @@ def analyze_utterance(
 
 
 # A final rise of this many semitones makes a statement with a declarative cue a question ...
-RISE_ST = 2.5
+RISE_ST = 3.0
 # ... and this many makes any short statement one. Chosen on synthesised clips (benchmarks/
-# analysis.py, `pitch_*`): the same sentences said as statements end at -1.8 st or lower
-# (falls -3 or lower), with a rising end +1.8 to +6.8; no recorded speech was at hand, so
-# the thresholds stay well above every statement measured.
+# analysis.py, `pitch_*`): espeak-ng statements end at -1.8 st or lower (falls at -3 or lower)
+# and with a rising end at +1.8 to +6.8; piper reads statements ending up to about +2 st. No
+# recorded speech was at hand, so the thresholds stay above every statement measured.
 CLEAR_RISE_ST = 5.0
 _RISE_MAX_WORDS = 12
 
