@@ -394,7 +394,6 @@ def _piper_clip(voice, text: str, mark: str, tmp: Path) -> np.ndarray:
     import wave
 
     import soundfile as sf
-
     from piper import SynthesisConfig
 
     path = tmp / "piper.wav"
