@@ -59,3 +59,18 @@ def test_a_rise_does_not_turn_a_long_telling_or_a_backchannel_into_a_question():
 def test_too_little_voiced_speech_gives_no_figure():
     assert final_rise_st(np.zeros(16_000, dtype=np.float32), 16_000) is None
     assert final_rise_st(None) is None
+
+
+def test_the_persona_hears_the_rise_a_spoken_turn_carries():
+    from trainer.conversation import Conversation
+    from trainer.personas import load_persona
+
+    def reply_to(rise):
+        conv = Conversation(load_persona("dana"), seed=0)
+        conv.start()
+        return conv.respond("you moved here from brazil", duration_s=1.5,
+                            final_rise_st=rise).features
+
+    assert reply_to(7.0).is_question  # said with a rise: a question the persona answers
+    assert not reply_to(-4.0).is_question  # said as a statement
+    assert not reply_to(None).is_question  # typed, no pitch
