@@ -445,8 +445,8 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
         return "declarative"
     # "you didn't try it", "you haven't been back since": a negative check on what they said
     if w0 == "you" and w1 in _NEG_CHECK_AUX and core[2:3] == ["not"] and 4 <= len(core) <= 9 \
-            and core[3] not in _DECL_ADVICE and core[3:5] not in (["have", "to"], ["need", "to"]) \
-            and core[3] not in ("even", "just", "really", "always", "ever"):
+            and core[3:5] not in (["have", "to"], ["need", "to"], ["want", "to"]) \
+            and core[3] not in ("even", "always", "ever", "need", "know", "see"):
         return "declarative"
     # "you really think so", "you actually build furniture now": a check on what they said
     if w0 == "you" and w1 in ("really", "actually", "seriously", "honestly", "still") \
