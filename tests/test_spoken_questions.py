@@ -61,14 +61,3 @@ def test_spoken_question_forms_are_questions(text):
 def test_statements_that_look_like_them_are_not(text):
     assert not analyze_utterance(text).is_question, text
 
-
-def test_a_short_phrase_after_their_telling_checks_it_but_answers_their_question():
-    from trainer.analysis import TurnContext
-
-    told = TurnContext(partner_text="they said they will send the results by email")
-    asked = TurnContext(partner_text="when will they send the results")
-    assert analyze_utterance("in three days", told).is_question
-    assert analyze_utterance("so friday", told).is_question
-    assert not analyze_utterance("in three days", asked).is_question  # an answer
-    assert not analyze_utterance("so true", told).is_question  # a reaction
-    assert not analyze_utterance("for sure", told).is_question

@@ -582,16 +582,6 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
         # "and your husband", "and your kids": what about theirs
         if exp[0] == "and" and core[0] == "your":
             return "declarative"
-    # A short phrase with no verb put after their telling: "in three days", "for the ward",
-    # "so friday", "and my score": a check on what they said (not after a question of theirs:
-    # then it is an answer, "in three days").
-    if partner.words and n_clauses == 1 and 1 <= len(core) <= 3 and (
-            core[0] in _FRAGMENT_PREP or (exp[0] in ("so", "and") and len(exp) > len(core))) \
-            and not (set(core) & (AUX | PRON_SUBJ | _FRAGMENT_NOT)) \
-            and not set(exp[:len(exp) - len(core)]) & _ANSWER_WORDS \
-            and any(w not in BACKCHANNEL_WORDS and w not in _SOCIAL_WORDS
-                    and w not in _EXCLAIM_ADJ and w not in STOPWORDS for w in core):
-        return "declarative"
     if not partner.words:
         return None
     theirs = {stem(w) for w in partner.words if len(w) >= 3 and w not in STOPWORDS}
@@ -615,17 +605,6 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
             w not in BACKCHANNEL_WORDS and w not in _SOCIAL_WORDS for w in core):
         return "declarative"
     return None
-
-
-_FRAGMENT_PREP = word_set("in for at on from since until by after before during")
-# Fragments that comment or react, not check: "so true", "and me", "so much fun".
-_FRAGMENT_NOT = word_set(
-    """me myself true much many very more most fun sad funny lucky weird cool nice sweet
-    great good bad awesome excited tired busy jealous same then yeah yes no too also lol
-    haha""")
-_EXCLAIM_ADJ = word_set(
-    "lucky cool crazy amazing awesome great funny weird wild nice sweet fun perfect random ironic"
-    " cute insane good bad sad strange brilliant interesting hard tough")
 
 
 # "any time" (you're welcome), "any way", "any more": no question.
