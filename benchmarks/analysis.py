@@ -10,6 +10,10 @@ Data:
 - our own: tests/data/utterances.tsv (labelled utterances), tests/data/followups.yaml and
   benchmarks/data/networking_dialogues.yaml (68 dialogues with hooks).
 
+- the pitch cue (trainer/speech/pitch.py): 16 statements synthesised by espeak-ng with their
+  last 0.4 s bent up (+9 st) or down (-3 st) by sox, and read by the piper voice with "?" and
+  "."; the share judged a question with the measured final rise vs from the words alone.
+
 Baseline, measured in the same run: the rules as they were before issue 13, a frozen copy in
 benchmarks/legacy/ (for the utterance set the naive "ends with '?'" rule is quoted too).
 Figures are reported on the held-out `test` splits (thresholds and rules were chosen on `dev`).
