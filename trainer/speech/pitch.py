@@ -22,6 +22,8 @@ FINAL_S = 0.45
 # The pitch "now" and "before" are medians over this long at the end and start of the stretch.
 EDGE_S = 0.12
 MIN_VOICED_FRAMES = 8
+# The audio tracked: the end of the turn, with trailing silence the endpointer left.
+TAIL_S = 3.0
 TIME_STEP_S = 0.01
 # Adult speech (men from ~75 Hz, women and children up to ~500 Hz).
 PITCH_FLOOR_HZ = 75.0
@@ -61,6 +63,9 @@ def final_rise_st(audio: np.ndarray | None, sample_rate_hz: int = 16_000) -> flo
     enough voiced speech, or no audio)."""
     if audio is None:
         return None
+    # Only the end matters (and the speaker's range around it): tracking the last TAIL_S s
+    # keeps the cost per turn small whatever the turn's length.
+    audio = np.asarray(audio).reshape(-1)[-int(TAIL_S * sample_rate_hz):]
     times, f0 = pitch_track(audio, sample_rate_hz)
     voiced = f0 > 0
     if voiced.sum() < MIN_VOICED_FRAMES:
