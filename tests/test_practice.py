@@ -122,6 +122,8 @@ def test_good_listener_round_from_wav_files_is_complete_and_stored(rounds):
     assert [t.text for t in users] == listener.heard
     assert all(t.audio_path and Path(t.audio_path).is_file() for t in users)
     assert all(t.end_s > t.start_s and t.words for t in users)
+    # the pitch at the end of each spoken turn was measured and kept for the scorecard
+    assert all(isinstance(t.meta.get("final_rise_st"), (int, float)) for t in users)
     assert [t.index for t in rec.turns] == list(range(len(rec.turns)))
     assert rec.scorecard is not None and rec.recall and all(r["correct"] for r in rec.recall)
 

@@ -367,6 +367,7 @@ def analyze_utterance(
     duration_s: float | None = None,
     *,
     meaning: Embedder | None = None,
+    final_rise_st: float | None = None,
 ) -> UtteranceFeatures:
     """Label one utterance. Never raises on any string.
 
@@ -378,6 +379,10 @@ def analyze_utterance(
         meaning: a sentence embedder (`embed(texts) -> unit rows`, e.g. trainer.meaning's);
             with it a question also follows up when it builds on the partner's line by
             meaning. None: the lexical rules alone.
+        final_rise_st: in spoken turns, how far the pitch rises over the last few hundred ms
+            of voiced speech, in semitones (trainer.speech.pitch.final_rise_st; None: typed or
+            not measured). A rise turns a statement into a declarative question only with
+            another cue ("you ...", an echo of their words, a short fragment) or when clear.
     """
     text = text if isinstance(text, str) else str(text or "")
     ctx = context or TurnContext()
@@ -418,6 +423,10 @@ def analyze_utterance(
             form = question_form(c.exp, c.mark) or _context_form(c, partner, len(all_clauses))
             if form:
                 q_clauses.append((c, form))
+        if not q_clauses and all_clauses and final_rise_st is not None:
+            c = all_clauses[-1]
+            if _rising_question(c, partner, final_rise_st):
+                q_clauses.append((c, "declarative"))
     feats.question_count = len(q_clauses)
     feats.is_question = bool(q_clauses)
     feats.questions = [" ".join(c.words).replace(" ,", ",") for c, _ in q_clauses]
@@ -450,6 +459,30 @@ def analyze_utterance(
     return feats
 
 
+# A final rise of this many semitones makes a statement with a declarative cue a question ...
+RISE_ST = 3.0
+# ... and this many makes any short statement one. Chosen on synthesised clips (benchmarks/
+# analysis.py, `pitch_*`): espeak-ng statements end at -1.8 st or lower (falls at -3 or lower)
+# and with a rising end at +1.8 to +6.8; piper reads statements ending up to about +2 st. No
+# recorded speech was at hand, so the thresholds stay above every statement measured.
+CLEAR_RISE_ST = 5.0
+_RISE_MAX_WORDS = 12
+
+
+def _rising_question(c: Clause, partner: _Partner, rise_st: float) -> bool:
+    """Is a statement said with a final rise a question? ("you really think so?", "in three
+    days?", "so you moved here?"). Uptalk in a long telling stays a statement."""
+    core = strip_lead(c.exp)
+    if not core or len(core) > _RISE_MAX_WORDS or rise_st < RISE_ST:
+        return False
+    if rise_st >= CLEAR_RISE_ST:
+        return True
+    if core[0] in ("you", "your") or len(core) <= 4:
+        return True  # a check on them, or a fragment: "you moved here", "tomorrow"
+    theirs = {stem(w) for w in partner.words if len(w) >= 3 and w not in STOPWORDS}
+    return bool(theirs & {stem(w) for w in core if len(w) >= 3 and w not in STOPWORDS})
+
+
 def _collapse_restarts(toks: list[str]) -> list[str]:
     """A restart said once: "are are you", "what what kind", "do you do you like it".
 
@@ -473,11 +506,25 @@ def _collapse_restarts(toks: list[str]) -> list[str]:
         if last and out[last[-1]] == t and t not in _REAL_DOUBLES:
             del out[last[-1] + 1:]
             continue
+        if last and _is_fragment(out[last[-1]], t):
+            del out[last[-1]:]  # a word broken off and said again: "h how", "sh shouldn't"
+            out.append(t)
+            continue
         if len(last) == 3 and out[last[0]] == out[last[2]] and out[last[1]] == t:
             del out[last[1] + 1:]  # "do you do | you" -> "do you"
             continue
         out.append(t)
     return out
+
+
+def _is_fragment(prev: str, word: str) -> bool:
+    """Is `prev` a word broken off before `word`: its start ("wh what", "sh shouldn't"), or a
+    lone letter before a question word ("t where are you")? Real short words never are."""
+    if prev in STOPWORDS or prev in AUX or prev in WH or prev in ("a", "i") or not prev.isalpha():
+        return False
+    if len(prev) <= 3 and word.startswith(prev) and word != prev:
+        return True
+    return len(prev) == 1 and word in WH  # not before an auxiliary: "c is my favourite"
 
 
 # Words people do say twice on purpose ("bye bye", "no no", "very very").
@@ -528,6 +575,13 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
     choice = choice_form(exp)
     if choice:
         return choice
+    if n_clauses == 1 and 2 <= len(core) <= 3:
+        # "any pets", "any siblings": a yes/no question with its verb dropped
+        if core[0] == "any" and core[1] not in _NOT_ANY_Q:
+            return "yes_no"
+        # "and your husband", "and your kids": what about theirs
+        if exp[0] == "and" and core[0] == "your":
+            return "declarative"
     if not partner.words:
         return None
     theirs = {stem(w) for w in partner.words if len(w) >= 3 and w not in STOPWORDS}
@@ -551,6 +605,10 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
             w not in BACKCHANNEL_WORDS and w not in _SOCIAL_WORDS for w in core):
         return "declarative"
     return None
+
+
+# "any time" (you're welcome), "any way", "any more": no question.
+_NOT_ANY_Q = word_set("time way more longer of day which one other how good better case")
 
 
 _ANSWER_WORDS = word_set("no yes yeah yep yup nope nah sure exactly")

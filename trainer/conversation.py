@@ -379,6 +379,7 @@ class Conversation:
         silence: bool = False,
         capped: bool = False,
         interrupted: bool = False,
+        final_rise_st: float | None = None,
     ) -> Reply:
         """The persona's reply to one user turn.
 
@@ -390,6 +391,8 @@ class Conversation:
             silence: the user said nothing before the no-reply timeout.
             capped: the reply was cut at the maximum reply length (counts as a monologue).
             interrupted: the user started while the persona was still speaking.
+            final_rise_st: the pitch rise at the end of a spoken turn, in semitones (a cue
+                for a question said as a statement; trainer.speech.pitch).
 
         Returns:
             Reply(features, lines); no lines once the round is finished.
@@ -402,7 +405,7 @@ class Conversation:
         if not silence:
             # the same embedder as the scorecard, so the persona reacts to what it counts
             feats = analyze_utterance(text, self.context(), words, duration_s,
-                                      meaning=self._embedder())
+                                      meaning=self._embedder(), final_rise_st=final_rise_st)
             silence = feats.is_empty
         if self.finished:
             return Reply(feats, [])

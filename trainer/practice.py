@@ -413,6 +413,9 @@ class Round:
                 self.trace("asr_error", error=error)
         if utt.capped:
             meta["capped"] = True
+        rise = self._final_rise(audio) if has_audio and not error else None
+        if rise is not None:
+            meta["final_rise_st"] = rise  # the scorecard reads the same cue
         phase = c.phase
         # Typed replies have no real timing: start == end, so scoring estimates talk time
         # honestly instead of measuring a made-up duration (and pace is "not measured").
@@ -436,12 +439,22 @@ class Round:
         reply = c.respond(text, words=words or None,
                           duration_s=None if typed else utt.duration_s,
                           pause_s=utt.pause_before_s, capped=utt.capped,
-                          interrupted=utt.interrupted)
+                          interrupted=utt.interrupted, final_rise_st=rise)
         if reply.features is not None:
             turn.meta["features"] = _features_dict(reply.features)
         self._store_turn(turn, audio=audio if has_audio else None)
         self._maybe_nudge(turn, reply.features, typed)
         return reply.lines
+
+    def _final_rise(self, audio) -> float | None:
+        """The pitch rise at the end of the turn (semitones), or None; never ends the round."""
+        try:
+            from trainer.speech.pitch import final_rise_st
+
+            return final_rise_st(audio, 16_000)
+        except Exception as exc:  # a cue, not a necessity: the turn goes on without it
+            self.trace("pitch_error", error=str(exc))
+            return None
 
     def _store_turn(self, turn: Turn, audio=None) -> Turn:
         stored = self.store.add_turn(self.session_id, turn, audio=audio, sample_rate_hz=16_000)

@@ -69,7 +69,20 @@ _MID_SUBJ = (SUBJ - {"i"}) | word_set("everything things work life business your
 
 _IT_NEXT = word_set(
     """your the a an any anyone anything something really still true hard easy always usually
-    ok okay worth possible normal common typical busy crowded""")
+    ok okay worth possible normal common typical busy crowded alright fine enough going""")
+
+
+# After these a yes/no question can start mid-utterance with "is it", "did that" ... (speech
+# runs a new question on after a conjunction or a restart: "as it is and is it spongy").
+_RUN_ON_PREV = word_set("and or but so okay ok well yeah yes oh actually then now right hmm")
+
+
+# "so do we", "neither did they", "as can you" say "likewise": no question.
+_LIKEWISE = word_set("so neither nor as than")
+
+
+# "how long did they ...": a wh-phrase with inversion is a direct question even after "depends"
+_HOW_NEXT = word_set("well much many long often far old big soon")
 
 
 def _is_clause_start(exp: list[str], i: int) -> bool:
@@ -78,6 +91,7 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
     prev = exp[i - 1] if i > 0 else ""
     nxt = exp[i + 1] if i + 1 < len(exp) else ""
     nxt2 = exp[i + 2] if i + 2 < len(exp) else ""
+    nxt3 = exp[i + 3] if i + 3 < len(exp) else ""
     if w in WH and nxt in AUX and nxt2 in ("you", "your", "they", "he", "she") and \
             prev not in ("of", "about", "in", "on", "at", "to", "for"):
         return True  # inversion makes it direct: "i can imagine | where do you record"
@@ -97,6 +111,20 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
             return (nxt in _WH_NEXT and not (nxt in ("kind", "sort", "type") and nxt2 != "of")
                     or nxt == "")
         return False
+    if w == "how" and nxt in _HOW_NEXT and nxt2 in AUX and nxt3 in PRON_SUBJ:
+        return True  # "it depends | how well did we do"
+    if w in AUX and prev not in PRON_SUBJ and prev not in _LIKEWISE:
+        # Speech runs a new question on mid-utterance: "it w actually | do we have...",
+        # "if we just went for one colour | did we decide on the case", "shall we wait".
+        subj = nxt2 if nxt == "not" else nxt
+        if w == "shall" and subj in ("we", "i"):
+            return True
+        if subj in ("we", "they") and prev not in _AUX_EMBED_PREV and (
+                w not in ("is", "was") and w != "am"):
+            return True
+        if prev in _RUN_ON_PREV and subj in ("it", "this", "that", "there") and w in (
+                "is", "was", "does", "did", "can", "could", "would", "will", "should"):
+            return True  # "as it is and | is it spongy"
     if w in AUX and prev not in _AUX_EMBED_PREV:
         if w in ("is", "was") and nxt == "you":
             return False  # "the cool thing is you can...": never a question ("are you")
@@ -141,7 +169,7 @@ def clauses(tokens: list[str]) -> list[Clause]:
                 # run-on: a question starting in the middle, e.g. "i work in sales what do you
                 # do"; a window of words around the split point keeps this linear.
                 before = expand(cur[-4:])
-                window = before + expand(words[i:i + 3])
+                window = before + expand(words[i:i + 4])
                 if len(window) > len(before) and _is_clause_start(window, len(before)):
                     pieces.append([])
                     cur = pieces[-1]
@@ -244,6 +272,11 @@ def question_form(exp: list[str], mark: str) -> str | None:
         return "mirror"
     if EMBEDDED_RE.search(" " + joined):
         return None if _SELF_WONDER_RE.search(joined) else "embedded"
+    if len(exp) == 3 and exp[1] in AUX and exp[2] in PRON_SUBJ and (
+            exp[0] in ("neither", "nor") or (exp[0] == "so" and exp[2] != "you")):
+        return None  # "so do we", "neither did they": likewise, not a question
+    if any(core[k] == "shall" and core[k + 1] in ("we", "i") for k in range(min(3, len(core) - 1))):
+        return "yes_no"  # "see shall we wait": "shall we" only ever asks
     form = (_wh_form(core) or _aux_form(core) or _elliptical_form(core, mark)
             or _tag_form(exp, mark) or _declarative_form(exp) or _or_form(core))
     if form:
@@ -253,8 +286,20 @@ def question_form(exp: list[str], mark: str) -> str | None:
     return None
 
 
+_WH_PREP = word_set("for in to by from with at on of about into under after since until")
+
+
 def _wh_form(core: list[str]) -> str | None:
     w0, w1, w2 = (core + ["", "", ""])[:3]
+    if w0 in _WH_PREP and w1 in WH and len(core) <= 3 and not (set(core[2:]) & PRON_SUBJ):
+        return "wh"  # "since when", "for how long", "from where", "to whom"
+    if w0 in _WH_PREP and w1 in ("what", "which", "whose", "whom") and w2 and \
+            w2 not in PRON_SUBJ and w2 not in STOPWORDS and w2 != "case" and len(core) <= 8:
+        # the preposition first: "for what purpose", "in what manner", "at what point did you"
+        rest = core[3:]
+        if not any(w in PRON_SUBJ for w in rest) or any(
+                rest[k] in AUX and rest[k + 1] in PRON_SUBJ for k in range(len(rest) - 1)):
+            return "wh"
     if w0 not in WH:
         return None
     if not w1:
@@ -268,8 +313,11 @@ def _wh_form(core: list[str]) -> str | None:
         return "wh"  # "when i was young" has a subject first and never gets here
     if w1 == "you" and w2 in _YOU_DROPPED_AUX:
         return "wh"  # the auxiliary dropped, as people say it: "where you from", "what you up to"
+    if w0 == "how" and w1 in _HOW_NEXT and _uninverted(core):
+        return None  # "how much communication we could have": no inversion, no question
     if w1 in _WH_NEXT:
-        return None if w1 in ("kind", "sort", "type") and w2 != "of" else "wh"
+        # "what kind of..." and a bare "what kind" ask; "what kind people they are" does not
+        return None if w1 in ("kind", "sort", "type") and w2 not in ("of", "") else "wh"
     if w1 not in PRON_SUBJ:
         # "what company do you work for", "which part of town are you in"
         for k in range(2, min(len(core) - 1, 6)):
@@ -277,6 +325,24 @@ def _wh_form(core: list[str]) -> str | None:
                 return "wh"
         return _elliptical_wh(core)
     return None
+
+
+def _uninverted(core: list[str]) -> bool:
+    """Does a subject + auxiliary come before any inversion after "how much/long..." ("how
+    much time we could have", "how long i have known her")? Then it is an exclamation or a
+    clause of a sentence; with the auxiliary dropped people still ask ("how long you been")."""
+    if core[2:3] == ["of"]:
+        return False  # "how many of you are there"
+    for k in range(2, min(len(core), 5)):
+        w = core[k]
+        if w in AUX or w == "'s":
+            return False
+        if w in PRON_SUBJ:
+            # only a subject + auxiliary ("we could have") is the clause form: with the
+            # auxiliary dropped it still asks ("how many classes you taking")
+            nxt = core[k + 1] if k + 1 < len(core) else ""
+            return nxt in AUX
+    return False
 
 
 _YOU_DROPPED_AUX = word_set(
@@ -293,7 +359,7 @@ def _elliptical_wh(core: list[str]) -> str | None:
     "what part of texas", "which book", "who else", "where to". A wh-word with a short
     phrase and nothing after it asks; "what a day" and "when the war ended" do not."""
     w0, w1 = core[0], core[1]
-    if len(core) > 5 or w1 in _EXCLAIM_WH_NEXT or w1 in AUX:
+    if len(core) > 6 or w1 in _EXCLAIM_WH_NEXT or w1 in AUX:
         return None
     if w0 == "how":
         return "wh" if w1 in ("about", "come") else None  # "how cool" exclaims
@@ -341,8 +407,16 @@ _NOT_A_SUBJECT = word_set(
     early ok okay alright sure""")
 
 
+# Repair requests: the listener did not catch it and asks again.
+_REPAIR = frozenset({"pardon", "pardon me", "beg your pardon", "i beg your pardon", "come again",
+                     "say again", "say that again", "sorry what", "you what", "such as",
+                     "say what"})
+
+
 def _elliptical_form(core: list[str], mark: str) -> str | None:
     """Questions with the auxiliary dropped: "want to grab coffee", "ever been to japan"."""
+    if " ".join(core) in _REPAIR:
+        return "wh"
     w0, w1 = (core + ["", ""])[:2]
     if len(core) < 2:
         return None
@@ -360,17 +434,28 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
         or (w0 in ("you", "anyone", "anybody", "someone") and "there" in core[1:3]
             and len(core) <= 3)
         or (w0 == "you" and w1 in ("think", "want", "need", "like", "got") and len(core) >= 3)
+        # "you agree", "you think", "you reckon": the auxiliary dropped, asking their view
+        or (w0 == "you" and w1 in ("agree", "reckon", "think", "reckoned") and len(core) <= 3
+            and core[2:] in ([], ["so"], ["too"]))
         or (w0 == "you" and w1 in ("know", "seen", "heard", "been") and mark == "?")
     )
     if hit:
         return "yes_no"
     if w0 == "you" and w1 == "mean" and len(core) >= 3:
         return "declarative"
+    # "you didn't try it", "you haven't been back since": a negative check on what they said
+    if w0 == "you" and w1 in _NEG_CHECK_AUX and core[2:3] == ["not"] and 4 <= len(core) <= 9 \
+            and core[3:5] not in (["have", "to"], ["need", "to"], ["want", "to"]) \
+            and core[3] not in ("even", "always", "ever", "need", "know", "see"):
+        return "declarative"
     # "you really think so", "you actually build furniture now": a check on what they said
     if w0 == "you" and w1 in ("really", "actually", "seriously", "honestly", "still") \
             and len(core) >= 3 and core[2] not in _DECL_ADVICE:
         return "declarative"
     return None
+
+
+_NEG_CHECK_AUX = word_set("did have has had were")
 
 
 _NOT_A_CHOICE = word_set(
@@ -420,6 +505,11 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
         # "you know what i mean" on its own is still a check ("you know what I mean?").
         if (len(exp) > n or tag[0] == "you") and tuple(exp[-n:]) == tag:
             return "yes_no" if tag[:2] == ("is", "that") else "tag"
+    if len(exp) > 3 and exp[-3] in AUX and exp[-2] == "not" and exp[-1] in _TAG_SUBJ:
+        return "tag"  # any negative tag: "it could be lemon yellow couldn't it"
+    if len(exp) >= 5 and exp[-2] in _POS_TAG_AUX and exp[-1] in _TAG_SUBJ - {"that", "this"} \
+            and exp[-3] not in _NO_TAG_BEFORE and exp[-3] not in AUX:
+        return "tag"  # a positive tag after a statement: "that won't take long will it"
     if len(exp) >= 2 and exp[-1] == "huh" and exp[-2] not in ("uh", "ah", "mm", "oh"):
         return "tag"  # "weird huh", "pretty late huh"
     if len(exp) < 3:
@@ -429,9 +519,29 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
         return "tag"
     if last == "correct" and prev not in _NOT_TAG_BEFORE_CORRECT:
         return "tag"
+    if last == "no" and len(exp) >= 4 and prev not in _NOT_TAG_BEFORE_NO and any(
+            w in AUX or w == "'s" for w in exp[:-2]):
+        return "tag"  # "i think i have all the gammas no", "it's going to eat the cat no"
     if last == "eh" or (last in ("yeah", "no", "huh", "yes") and mark == "?"):
         return "tag"
     return None
+
+
+# Before these a final "no" is an answer, a quote or a determiner's end, not a tag.
+_NOT_TAG_BEFORE_NO = word_set(
+    """oh said say says saying is was are were am or yes yeah yep no and but just definitely
+    probably absolutely um uh not there have has had means mean told answer answered so
+    well ok okay actually honestly sadly unfortunately thanks thank sure guess think course
+    hell nope nah yea totally literally like a the with big firm clear""")
+
+
+_TAG_SUBJ = word_set("it you we they he she there that this")
+_POS_TAG_AUX = word_set("is was does did will would can could do are have has")
+# Before these an auxiliary + pronoun at the end is no tag: "so do they", "where is it",
+# "i know you do", "not as much as it did".
+_NO_TAG_BEFORE = (WH | _LIKEWISE | PRON_SUBJ | _EMBED_PREV | word_set(
+    "that this there which whatever wherever if whether because cause and or")) - word_set(
+    "it")
 
 
 _NOT_TAG_BEFORE_CORRECT = word_set(

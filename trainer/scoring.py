@@ -360,7 +360,8 @@ def score_round(
         ctx = contexts[t.index]
         seconds = _speaking_s(t, not timed)
         feats = analyze_utterance(t.text, ctx, t.words or None,
-                                  seconds if timed and not t.words else None, meaning=meaning)
+                                  seconds if timed and not t.words else None, meaning=meaning,
+                                  final_rise_st=_rise(t))
         users.append(_UserTurn(t, feats, ctx, seconds))
 
     user_s = sum(u.seconds for u in users)
@@ -945,3 +946,9 @@ def _quote_question(text: str, f: UtteranceFeatures, kind: str | None = None) ->
         if m:
             return _short(m.group(0).strip(), 16)
     return _short(text)
+
+
+def _rise(t: Turn) -> float | None:
+    """The pitch rise the practice round measured at the end of a spoken turn, if any."""
+    v = (t.meta or {}).get("final_rise_st")
+    return float(v) if isinstance(v, (int, float)) else None

@@ -125,8 +125,10 @@ def build_review(record: SessionRecord, meaning=None) -> SessionReview:
         ctx = contexts.get(turn.index) or TurnContext(
             partner_text=partner_text, partner_name=record.persona_name or None,
             hooks=tuple(dropped), first_user_turn=first_user)
+        rise = (turn.meta or {}).get("final_rise_st")  # the pitch cue the scorecard used
         feats = analyze_utterance(turn.text, ctx, words=turn.words or None,
-                                  duration_s=turn.duration_s or None, meaning=meaning)
+                                  duration_s=turn.duration_s or None, meaning=meaning,
+                                  final_rise_st=rise if isinstance(rise, (int, float)) else None)
         first_user = False
         taken = [statuses[h] for h in feats.hooks_taken if h in statuses]
         for hook in taken:
