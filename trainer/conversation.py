@@ -159,9 +159,29 @@ _POINTS_BACK_RE = re.compile(
     re.IGNORECASE)
 
 
+_TELL_ME_RE = re.compile(
+    r"(?:^|[.!?]\s+|\b(?:ok|okay|so|go on|then|and|now)\s+)(?:please\s+)?(?:tell me|talk me through|"
+    r"walk me through|give me|explain)\b", re.IGNORECASE)
+# Bad news gets sympathy, not "Oh, very cool." (a persona file may give its own lines).
+_BAD_NEWS_RE = re.compile(
+    r"\b(?:laid off|made redundant|redundancy|lost my (?:job|mum|dad|mother|father)|got fired|"
+    r"been fired|rejected|didn'?t get (?:it|the job|in)|failed|passed away|died|funeral|"
+    r"broke up|divorce|struggl\w+|stuck in|burn(?:t|ed) out|unemployed|out of work|"
+    r"hate my job|(?:really )?tough (?:year|time|month)|hard time|not great|been rough)\b",
+    re.IGNORECASE)
+SYMPATHY_LINES = ("Oh, I'm sorry. That's a hard thing to go through.",
+                  "Ah, that's tough. I'm sorry.",
+                  "Oh no. I'm sorry to hear that.")
 IMPLICIT_QUESTION_SCORE = 0.7  # a line without a question's form routed only when this clear
 _FIRST_PERSON_RE = re.compile(r"\b(?:i|i'm|im|i've|i'd|i'll|my|me|we|we're|our|mine)\b", re.I)
 POINTING_OVERRIDE = 0.75  # a pointing-back question goes elsewhere only on a clear match
+
+
+# "...what's yours?", "do you?", "have you?": the persona's own answer to what it asked.
+_MIRROR_CLAUSE_RE = re.compile(
+    r"^(?:(?:and|so|well|go on(?: then)?|ok|okay)[,\s]+)*(?:(?:what|how|which)(?:'s| is| was|"
+    r" were| about)? yours|(?:do|did|are|were|have|has|can|would|will) you(?: too)?|"
+    r"you|yourself|how about yourself|what about yourself)[\s?.!]*$", re.IGNORECASE)
 
 
 def _points_back(text: str) -> bool:
@@ -173,7 +193,8 @@ def _points_back(text: str) -> bool:
 _AGENCY_RE = re.compile(
     r"\b(?:i could|i can|i'?ll|i will|i would|i'?d|let me|want me to|happy to|glad to|"
     r"i know (?:a|an|some|someone|somebody|people)|my \w+ (?:could|can|runs|works|has)|"
-    r"i(?:'ve| have) got|if you need|shall i)\b(?!'t| not| never| love| like| probably| tell| see| imagine| relate| understand| say| believe| guess| bet)",
+    r"i(?:'ve| have) got|if you need|shall i)\b(?!'t| not| never| love| like| probably| tell| see| imagine| relate| understand| say| believe| guess| bet)"
+    r"(?! be\b(?! (?:happy|glad|keen|up for|delighted|more than happy)))",
     re.IGNORECASE)
 # ...aimed at the partner: "I could get you", "send you", "if you need", "if that helps".
 _FOR_THEM_RE = re.compile(
@@ -237,8 +258,8 @@ def key_phrase(text: str, offer: bool = False, max_words: int = 5) -> str | None
         return None
     phrase = _ECHO_STOP.split(groups[0], maxsplit=1)[0].strip()
     words = phrase.split()
-    if not words or len(words) > max_words:
-        words = words[:max_words] if words else []
+    if len(words) > max_words:
+        return None  # a cut phrase ("a summer job in a") is worse than a plain reaction
     if not words or words[0].lower() in ("it", "that", "this", "to", "the", "you", "a", "an") \
             and len(words) == 1:
         return None
@@ -547,9 +568,11 @@ class Conversation:
         topics ("any big plans for the weekend", "your favourite part of the job"): no
         first-person statement, and a clear match by meaning."""
         if self.router is None or feats.is_offer or feats.is_goodbye or feats.is_ask \
-                or feats.is_backchannel or not 2 <= feats.word_count <= 12:
+                or feats.is_backchannel:
             return False
-        if _FIRST_PERSON_RE.search(feats.text):
+        if _TELL_ME_RE.search(feats.text):
+            return True  # "tell me something surprising about...": asked, as an imperative
+        if not 2 <= feats.word_count <= 12 or _FIRST_PERSON_RE.search(feats.text):
             return False
         m = self.router.match(feats.text, None, subject=self._last_subject,
                               last=self._last_target, exclude=self._said_targets)
@@ -599,13 +622,15 @@ class Conversation:
         m = self.router.match(feats.text, clause, subject=self._last_subject, last=last,
                               exclude=self._said_targets)
         return (m is not None and m.score >= self.router.options.threshold
-                and m.target.kind == last.kind and m.target.id == last.id
-                and m.target.answer == last.answer and m.target.follow_up is not None)
+                and m.target.kind == last.kind and m.target.id == last.id)
 
     def _is_mirror(self, feats: UtteranceFeatures) -> bool:
         if feats.question_kind == "mirror" or feats.question_form == "mirror":
             return True
-        return bool(_MIRROR_RE.search(feats.text.strip()))
+        if _MIRROR_RE.search(feats.text.strip()):
+            return True
+        last = feats.questions[-1] if feats.questions else ""
+        return bool(last and _MIRROR_CLAUSE_RE.match(last.strip()))
 
     def _offer_by_meaning(self, feats: UtteranceFeatures) -> bool:
         """An offer of help in the user's own words (not only the set phrases of analysis)."""
@@ -691,7 +716,10 @@ class Conversation:
                 hands_back = True
         elif not (feats.is_backchannel or f.offered or f.monologue or cool):
             echo = key_phrase(feats.text) if r.echo else None
-            if feats.is_opener and r.introduced and "introduced" not in self._used:
+            if _BAD_NEWS_RE.search(feats.text):
+                content = Line(text=self._pick("sympathy", r.sympathy or SYMPATHY_LINES),
+                               kind="reaction", phase=self.phase)
+            elif feats.is_opener and r.introduced and "introduced" not in self._used:
                 content = self._line("introduced", r.introduced, kind="reaction")
             elif echo:
                 said = self._pick("echo", r.echo).replace("{echo}", echo)

@@ -280,6 +280,7 @@ class Reactions(_Strict):
 
     acknowledge: Lines  # to a plain statement ("Oh, nice.")
     echo: list[Text] = []  # to a statement, using its key phrase: "Oh, {echo}! Nice."
+    sympathy: list[Text] = []  # to bad news ("I got laid off"): never "Oh, very cool."
     introduced: list[Text] = []  # to a self-introduction ("Nice to meet you!")
     monologue: Lines  # short and cool, after a long turn
     never_asks: Lines  # nudge when the user only answers and never asks
