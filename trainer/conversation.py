@@ -588,7 +588,8 @@ class Conversation:
         if self._is_mirror(feats) and self._last_own:
             return None  # "...and you?": the persona's own answer to its question
         m = self.router.match(text, clause, subject=self._last_subject, last=self._last_target,
-                              exclude=self._said_targets)
+                              exclude=self._said_targets,
+                              follows=feats.follow_up == "partner" or bool(feats.builds_on))
         last = self._last_target
         if last is not None and _points_back(clause or text) and (
                 m is None or m.score < POINTING_OVERRIDE

@@ -463,7 +463,7 @@ class MeaningRouter:
 
     def match(self, text: str, clause: str | None = None, *,
               subject: str | None = None, last: Target | None = None,
-              exclude: set[Target] | None = None) -> Match | None:
+              exclude: set[Target] | None = None, follows: bool = False) -> Match | None:
         """The best target for `text` (its question `clause` weighted), or None if empty.
 
         `subject`: what the persona's last answer was about (pronouns are read as it);
@@ -480,9 +480,11 @@ class MeaningRouter:
         private = self._private_topics if _SENSITIVE_RE.search(text) else ()
         intents = {self._standard.get(std) for std, rx in _INTENT_CUES.items()
                    if rx.search(text)} - {None}
-        short = len(text.split()) <= SHORT_WORDS  # "did you lose much work?": context decides
-        ctx_bonus = o.context_bonus * (2 if short else 1)
-        topic_bonus = o.topic_bonus * (2 if short else 1)
+        # "did you lose much work?", or a line the analysis calls a follow-up on the partner's
+        # last words: the conversation so far counts double
+        lean = 2 if (follows or len(text.split()) <= SHORT_WORDS) else 1
+        ctx_bonus = o.context_bonus * lean
+        topic_bonus = o.topic_bonus * lean
         for i, (_, tg, _) in enumerate(self.examples):
             if tg.kind == "topic":
                 scores[i] += o.lex_weight * lex.get(tg.id, 0.0)
