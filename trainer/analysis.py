@@ -636,6 +636,14 @@ def _wpm(n_words: int, words: Sequence[Word] | None, duration_s: float | None) -
     return n_words / span * 60.0
 
 
+# "I'm three months into...", "I'm from Leeds", "I'm pretty good at..." are not names.
+_NOT_NAME_EXTRA = word_set("""
+one two three four five six seven eight nine ten eleven twelve twenty thirty half from into in
+on at off here there back new old pretty quite kind sort more less still also always never sure
+glad happy sorry terrified scared nervous tired excited afraid about between lost stuck retired
+""")
+
+
 def _is_opener(exp: list[str], joined: str) -> bool:
     if GREETING_RE.search(joined):
         return True
@@ -643,7 +651,8 @@ def _is_opener(exp: list[str], joined: str) -> bool:
     core = strip_lead(exp)
     if len(core) >= 3 and core[0] == "i" and core[1] == "am":
         cand = core[2]
-        if cand not in NOT_NAME and not cand.endswith(("ing", "ed", "ly")) and cand.isalpha():
+        if cand not in NOT_NAME and cand not in _NOT_NAME_EXTRA \
+                and not cand.endswith(("ing", "ed", "ly")) and cand.isalpha():
             return True
     return False
 

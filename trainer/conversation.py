@@ -167,11 +167,13 @@ _BAD_NEWS_RE = re.compile(
     r"\b(?:laid off|made redundant|redundancy|lost my (?:job|mum|dad|mother|father)|got fired|"
     r"been fired|rejected|didn'?t get (?:it|the job|in)|failed|passed away|died|funeral|"
     r"broke up|divorce|struggl\w+|stuck in|burn(?:t|ed) out|unemployed|out of work|"
-    r"hate my job|(?:really )?tough (?:year|time|month)|hard time|not great|been rough)\b",
+    r"hate my job|(?:really )?tough (?:year|time|month)|hard time|not great|been rough|"
+    r"terrified|scared|nervous|anxious|overwhelmed|(?:don'?t|do not) (?:really )?know anyone|"
+    r"lonely|on my own here|miss (?:home|my family))\b",
     re.IGNORECASE)
-SYMPATHY_LINES = ("Oh, I'm sorry. That's a hard thing to go through.",
-                  "Ah, that's tough. I'm sorry.",
-                  "Oh no. I'm sorry to hear that.")
+SYMPATHY_LINES = ("Oh, that's a lot. Honestly, most people feel like that at first.",
+                  "Ah, that's hard. I'm glad you came, though.",
+                  "Oh, I'm sorry. That's a tough one.")
 IMPLICIT_QUESTION_SCORE = 0.7  # a line without a question's form routed only when this clear
 _FIRST_PERSON_RE = re.compile(r"\b(?:i|i'm|im|i've|i'd|i'll|my|me|we|we're|our|mine)\b", re.I)
 POINTING_OVERRIDE = 0.75  # a pointing-back question goes elsewhere only on a clear match
@@ -199,8 +201,13 @@ _AGENCY_RE = re.compile(
 # ...aimed at the partner: "I could get you", "send you", "if you need", "if that helps".
 _FOR_THEM_RE = re.compile(
     r"\b(?:you|your|yours|want me to|if (?:you|it|that)(?:'s| is| would| ever)? ?"
-    r"(?:need|want|helps?|any use|useful)|for free|put you in touch|introduce)\b",
-    re.IGNORECASE)
+    r"(?:need|want|helps?|any use|useful)|for free|put you in touch|introduce|put \w+(?: \w+)? "
+    r"forward|recommend \w+|vouch)\b", re.IGNORECASE)
+# Offers without "I could": "you'd be welcome to...", "if you want someone to..., I'm good at"
+_WELCOME_RE = re.compile(
+    r"\b(?:you'?d be (?:very )?welcome to|you(?:'re| are) (?:very )?welcome to|"
+    r"if you (?:want|need|ever need|ever want) (?:someone|somebody|a hand|help|anyone)|"
+    r"happy to help|glad to help|more than happy to)\b", re.IGNORECASE)
 OFFER_EXAMPLES = (
     "I could help you with that.",
     "I can introduce you to someone who works there.",
@@ -635,7 +642,11 @@ class Conversation:
 
     def _offer_by_meaning(self, feats: UtteranceFeatures) -> bool:
         """An offer of help in the user's own words (not only the set phrases of analysis)."""
-        if self.router is None or not _AGENCY_RE.search(feats.text):
+        if self.router is None:
+            return False
+        if _WELCOME_RE.search(feats.text) and not feats.is_question:
+            return True
+        if not _AGENCY_RE.search(feats.text):
             return False
         import numpy as np  # the router's vectors are numpy arrays already
 

@@ -308,7 +308,8 @@ SHORT_WORDS = 6  # a question this short leans on the conversation so far (doubl
 _SENSITIVE_RE = re.compile(
     r"\b(?:earn|earns|earning|salary|salaries|paid|wage|wages|income|how much do you make|"
     r"make a year|how old|your age|vote|voted|politics|political|religious|religion|"
-    r"girlfriend|boyfriend|dating|divorced|blame|"
+    r"girlfriend|boyfriend|dating|divorced|blame|strikes?|independence|brexit|whose side|"
+    r"which side|your side|yes or (?:a )?no|left or right|"
     r"make(?= a year| per| roughly| an hour| in a year|\s*[?,.]|\s*$))", re.IGNORECASE)
 _PRONOUN_RE = re.compile(r"\b(it|that|this|there|they|them|those|he|she|him|her)\b", re.I)
 
