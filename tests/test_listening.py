@@ -289,3 +289,40 @@ def test_the_scorecard_counts_a_hook_asked_about_before_it_was_mentioned():
     card = score_round(turns, p.hook_cues(), p.name)
     outcome = next(o for o in card.hooks if o.id == hook.id)
     assert outcome.taken_up, card.hooks
+
+
+def test_bad_news_gets_sympathy_not_a_cheerful_reaction():
+    conv = _fake_round("priya")
+    conv.respond("Hi, I'm Alex.")
+    reply = conv.respond("I got laid off from a fintech last month, so I'm figuring out what's next.")
+    texts = " ".join(ln.text for ln in reply.lines).lower()
+    assert "cool" not in texts and "nice" not in texts
+    assert any(w in texts for w in ("sorry", "hard", "tough", "a lot")), texts
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("line,offer", [
+    ("My brother has a van, I could ask him to help on Tuesdays.", True),
+    ("I help run a meetup in Glasgow. You'd be welcome to give the talk there.", True),
+    ("How do you switch off after a day like this? I'd be wrecked.", False),
+    ("I'd love to work somewhere like this one day.", False),
+    ("I can tell you really love your job.", False),
+])
+def test_an_offer_of_help_is_recognised_in_the_users_own_words(line, offer, meaning):
+    p = load_persona("marcus")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    conv.respond("Hi, I'm Alex, first time here.")
+    conv.respond(line)
+    assert bool(conv.facts()["offered"]) is offer
+
+
+def test_tell_me_is_asked_and_whats_yours_gets_the_own_answer():
+    p = load_persona("dana")
+    conv = Conversation(p, seed=2, router=MeaningRouter(p, FakeEmbedder()))
+    opener = conv.start()[0]
+    own = next(o.own for o in p.opener if o.text == opener.text)
+    reply = conv.respond("Chemical engineering, final year. What's yours?")
+    assert own is None or any(ln.text == own for ln in reply.lines)
+    reply = conv.respond("Tell me something surprising about logistics.")
+    assert any(ln.kind in ("answer", "hook_answer") for ln in reply.lines), reply.lines
