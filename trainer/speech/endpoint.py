@@ -16,6 +16,11 @@ The rule (issue 6):
 For low latency the machine also reports `SpeechPaused` once the silence has lasted `tail_s`:
 from then on the turn's audio is final unless speech resumes, so a transcriber can start on it
 while the rest of the silence is being confirmed (see sources.SpeculativeTranscriber).
+
+The silence that ends a turn need not be fixed: while a pause lasts, the caller may set
+`end_silence_s` (issue 15: short after a finished question, long after "and" or "um", judged
+from the draft transcript by sources.AdaptiveEndOfTurn). It is read at every frame; None
+means `silence_s`. Speech that resumes voids it (the next pause gets its own).
 """
 
 from __future__ import annotations
@@ -42,6 +47,9 @@ class EndpointOptions:
         vad_threshold: VAD probability (0..1) at or above which a frame is speech.
         vad_neg_threshold: probability below which a frame is silence; in between, a frame
             keeps the current state (hysteresis). None: `vad_threshold - 0.15`, as in Silero.
+        undecided_max_s: with an end-of-turn policy (sources.EndOfTurnPolicy) that has no
+            verdict yet for a pause (its draft transcript is still running), the pause ends
+            the turn after this much silence anyway.
         allow_interrupt: speech that starts while the persona is talking stops the persona.
             Turn it off when the microphone hears the speaker (no headphones), or the persona
             would interrupt itself; then listening after a finished line ignores the audio
@@ -56,6 +64,7 @@ class EndpointOptions:
     min_speech_s: float = 0.15
     vad_threshold: float = 0.5
     vad_neg_threshold: float | None = None
+    undecided_max_s: float = 2.0
     allow_interrupt: bool = True
 
     def __post_init__(self):
@@ -154,6 +163,9 @@ class Endpointer:
         self._onset = 0
         self._silence_from = 0
         self._paused_sent = False
+        # The silence that ends the current pause (seconds; None: options.silence_s), set by
+        # the caller while the pause lasts, cleared when speech resumes.
+        self.end_silence_s: float | None = None
 
     # --- helpers ---------------------------------------------------------------------------
     def _samples(self, seconds: float) -> int:
@@ -166,6 +178,24 @@ class Endpointer:
     @property
     def done(self) -> bool:
         return self._state == _DONE
+
+    @property
+    def paused(self) -> bool:
+        """In a pause that has lasted `tail_s` (SpeechPaused was reported for it)."""
+        return self._state == _SILENCE and self._paused_sent
+
+    @property
+    def quiet_s(self) -> float:
+        """How long the current pause has lasted (0 outside a pause)."""
+        if self._state != _SILENCE:
+            return 0.0
+        return (self.pos - self._silence_from) / self.sample_rate_hz
+
+    def _end_silence_samples(self) -> int:
+        o = self.options
+        seconds = o.silence_s if self.end_silence_s is None else self.end_silence_s
+        # never shorter than the tail the turn's audio keeps (SpeechPaused's audio is final)
+        return max(self._samples(seconds), self._samples(o.tail_s) + 1)
 
     def _audio(self, start: int, end: int) -> np.ndarray:
         """Kept audio between two positions (clipped to what is kept)."""
@@ -218,6 +248,7 @@ class Endpointer:
             self._state, self._silence_from, self._paused_sent = _SILENCE, frame_start, False
         elif self._state == _SILENCE and speech:
             self._state = _SPEAKING
+            self.end_silence_s = None
             if self._paused_sent:
                 events.append(SpeechResumed(frame_start))
 
@@ -229,7 +260,7 @@ class Endpointer:
                 end = self._silence_from + self._samples(o.tail_s)
                 events.append(SpeechPaused(self._onset, self._silence_from, start,
                                            self._audio(start, end)))
-            if quiet >= self._samples(o.silence_s):
+            if self._paused_sent and quiet >= self._end_silence_samples():
                 events.append(self._end(self._silence_from, capped=False))
                 return events
         if self._state in (_SPEAKING, _SILENCE) and o.max_reply_s is not None and \
