@@ -9,23 +9,31 @@ reply so far is transcribed (a draft) and `judge` says how long the pause must l
 - after a finished **question** -- short: a question hands the turn over;
 - after a finished **sentence** -- a little longer;
 - after something **unfinished** -- a trailing conjunction ("and", "so", "but"), a filler
-  ("um"), a preposition or article, a subordinator ("because", "when"), a comma or a trailing
-  "..." (Whisper's mark for speech that trails off) -- much longer;
+  ("um"), a preposition or article, a comma or a trailing "..." (Whisper's mark for speech
+  that trails off), a subordinate clause with no main clause yet ("If the team is kind."), a
+  bare "I think." -- much longer;
+- a **brief** statement (under `brief_s` of speech: "Mostly Python.", "I run.") says too little
+  to judge: today's fixed wait;
 - longer still for statements when the persona asked for a story (`asks_for_story`): a story
   comes in several sentences with pauses between them.
 
 Whisper's punctuation is unreliable, so questions are found by word pattern
 (questions.question_form) and "?" is only extra evidence; for unfinished speech the last word
-decides first, the mark second.
+decides first, the mark second. tiny.en also tidies speech up: a trailing "and" or "um" before a
+pause is often left out of the draft ("I work on data pipelines and," -> "I work on data
+pipeline."), so some unfinished replies look finished; benchmarks/latency.py counts what that
+costs against the fixed wait.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from trainer.lexicon import FILLER_WORDS, expand, tokens, word_set
-from trainer.questions import clauses, question_form
+from trainer.questions import clauses, question_form, strip_lead
+from trainer.types import Transcript
 
 # Last words that leave a sentence open whatever comes before: conjunctions and fillers.
 CONJUNCTIONS = word_set(
@@ -40,6 +48,16 @@ OPEN_ENDS = word_set(
     """the a an my your our their his her its some every each of to in on at for from with
     about into onto over under between through by via per like which whose whom just"""
 )
+# A clause opened by these needs a main clause ("If the team is kind, ..."), unless it answers
+# the partner's question (the value: words of a question it answers, "why" -> "because ...").
+SUBORDINATORS = {
+    "if": (), "unless": (), "although": (), "though": (), "while": (), "whereas": (),
+    "because": ("why", "come"), "cause": ("why", "come"), "when": ("when",),
+    "after": ("when",), "before": ("when",), "until": ("when", "long"),
+    "once": ("when",), "whenever": ("when", "often"),
+}
+# "I think." / "I mean." alone: the thought is still coming.
+_COMPLEMENT_VERBS = word_set("think mean thinking guess suppose believe feel")
 # Whisper's marks for speech that trails off.
 _TRAILING_OFF = ("...", "\u2026", "-", "\u2014", "\u2013")
 
@@ -61,9 +79,11 @@ class EndOfTurnOptions:
     """
 
     question_s: float = 0.3  # after a finished question
-    finished_s: float = 0.5  # after a finished sentence
+    finished_s: float = 0.55  # after a finished sentence
     unfinished_s: float = 1.4  # trailing conjunction, filler, comma, trailing off
     story_extra_s: float = 0.5  # added to sentences and unfinished speech after a story prompt
+    brief_s: float = 1.5  # a statement with less speech than this (seconds) ...
+    brief_wait_s: float = 0.7  # ... waits this long: today's fixed wait
     empty_s: float = 0.7  # the draft heard no words (a cough, a breath): today's fixed wait
 
 
@@ -81,12 +101,22 @@ def asks_for_story(persona_text: str) -> bool:
     return bool(_STORY_RE.search(" ".join(expand(tokens(persona_text)))))
 
 
-def judge(text: str, *, story: bool = False,
+def judge(text: str, *, partner_text: str = "", speech_s: float | None = None,
           options: EndOfTurnOptions | None = None) -> Verdict:
-    """How long the user's pause must last, given the draft transcript `text` of their reply
-    so far; `story`: the persona asked for a story (see asks_for_story)."""
+    """How long the user's pause must last before their turn is over.
+
+    Args:
+        text: the draft transcript of the reply so far.
+        partner_text: the persona's line the user is answering (a story prompt waits longer;
+            "Because ..." answers "why?").
+        speech_s: seconds of speech in the reply so far (None: not known, not brief).
+    """
     o = options or EndOfTurnOptions()
-    extra = o.story_extra_s if story else 0.0
+    extra = o.story_extra_s if partner_text and asks_for_story(partner_text) else 0.0
+
+    def unfinished(reason: str) -> Verdict:
+        return Verdict("unfinished", o.unfinished_s + extra, reason)
+
     raw = text.strip()
     toks = tokens(raw)
     words = [t for t in toks if t not in "?.!;,\n"]
@@ -96,17 +126,50 @@ def judge(text: str, *, story: bool = False,
     before = words[-2] if len(words) > 1 else ""
     if last in FILLER_WORDS or (last in CONJUNCTIONS and not (last == "so"
                                                               and before in _SO_CLOSES)):
-        return Verdict("unfinished", o.unfinished_s + extra, f"ends on {last!r}")
+        return unfinished(f"ends on {last!r}")
     if raw.endswith(_TRAILING_OFF):
-        return Verdict("unfinished", o.unfinished_s + extra, "trails off")
+        return unfinished("trails off")
     mark = toks[-1] if toks[-1] in "?.!;," else ""
     if mark in (",", ";"):
-        return Verdict("unfinished", o.unfinished_s + extra, f"ends on {mark!r}")
+        return unfinished(f"ends on {mark!r}")
     final = clauses(toks)[-1]
     if mark == "?" or question_form(final.exp, final.mark):
         return Verdict("question", o.question_s, "a question")
     if last in OPEN_ENDS:
-        return Verdict("unfinished", o.unfinished_s + extra, f"ends on {last!r}")
+        return unfinished(f"ends on {last!r}")
     if not mark:  # Whisper closes finished speech with a mark; none is a fragment
-        return Verdict("unfinished", o.unfinished_s + extra, "no closing mark")
+        return unfinished("no closing mark")
+    sentence = _last_sentence(toks)
+    core = strip_lead(expand([t for t in sentence if t != ","]))
+    if core and core[0] in SUBORDINATORS and "," not in sentence:
+        partner = set(expand(tokens(partner_text)))
+        if not partner & set(SUBORDINATORS[core[0]]):
+            return unfinished(f"a {core[0]!r} clause without its main clause")
+    if last in _COMPLEMENT_VERBS and len(core) <= 3:
+        return unfinished(f"a bare {' '.join(core)!r}")
+    if speech_s is not None and speech_s < o.brief_s:
+        return Verdict("finished", max(o.brief_wait_s, o.finished_s + extra), "a brief statement")
     return Verdict("finished", o.finished_s + extra, "a finished sentence")
+
+
+def _last_sentence(toks: list[str]) -> list[str]:
+    """The tokens of the last sentence (commas kept, its closing mark dropped)."""
+    body = toks[:-1] if toks and toks[-1] in "?.!;" else toks
+    for i in range(len(body) - 1, -1, -1):
+        if body[i] in "?.!;\n":
+            return body[i + 1:]
+    return body
+
+
+def draft_judge(partner_text: str = "", *, padding_s: float = 0.5,
+                options: EndOfTurnOptions | None = None) -> Callable[[Transcript], float]:
+    """The judge for speech.sources.AdaptiveEndOfTurn: a draft Transcript -> the silence (s)
+    that ends the turn in this pause. `padding_s`: audio a draft holds besides the speech (the
+    endpointer's pre_roll_s + tail_s), taken off its duration to get the speech so far."""
+
+    def silence_s(draft: Transcript) -> float:
+        speech_s = max(0.0, draft.duration_s - padding_s)
+        return judge(draft.text, partner_text=partner_text, speech_s=speech_s,
+                     options=options).silence_s
+
+    return silence_s

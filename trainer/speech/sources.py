@@ -13,6 +13,7 @@ reply's `pause_before_s` and `interrupted` come straight from comparing the two.
 
 from __future__ import annotations
 
+import itertools
 import math
 import queue
 import sys
@@ -83,6 +84,12 @@ class CapturedUtterance(Utterance):
     past `end_s` (ASR needs the soft onset and the fade-out). `pause_before_s` is `start_s`
     minus the end of the persona's line; it is negative when the user started while the
     persona was talking (`interrupted`).
+
+    A long reply comes in parts (issue 14, probe 8): a part cut near `max_reply_s` is `capped`
+    and its audio ends exactly at `end_s`; the next `listen()` goes on from that sample (the
+    persona has not spoken in between) and returns a part with `continued` set, starting at the
+    previous part's `end_s` (no pre-roll, no pause before it). If the user had stopped right at
+    the cut, that next part is `continued` with no audio: the reply was over.
     """
 
 
@@ -129,10 +136,18 @@ class _AudioSource:
         self.options = options or EndpointOptions()
         self.clock = clock or RoundClock()
         self._vad: SileroVad | None = None
+        # a capped part's cut: (round time of the cut, the audio already read past it)
+        self._carry: tuple[float, np.ndarray] | None = None
 
-    def _frames(self, after: Playback | None) -> Iterator[np.ndarray]:
+    @property
+    def continuing(self) -> bool:
+        """The last reply was capped: the next listen() continues it."""
+        return self._carry is not None
+
+    def _frames(self, after: Playback | None, continuing: bool = False) -> Iterator[np.ndarray]:
         """Yield 512-sample float32 frames; set self._t_first (round time of the first
-        sample) before the first yield."""
+        sample) before the first yield -- unless `continuing`: then the frames go on exactly
+        where the last ones stopped, and _t_first is already set."""
         raise NotImplementedError
 
     def _t(self, sample: int) -> float:
@@ -145,15 +160,26 @@ class _AudioSource:
                 end_of_turn: EndOfTurnPolicy | None = None) -> Utterance:
         if self._vad is None:
             self._vad = SileroVad()
-        self._vad.reset()
         o = self.options
-        ep = Endpointer(o, SAMPLE_RATE_HZ)
-        persona_end_s, playing = _persona_end(after)
+        carry, self._carry = self._carry, None
+        ep = Endpointer(o, SAMPLE_RATE_HZ, continuing=carry is not None)
+        if carry is None:
+            self._vad.reset()
+            persona_end_s, playing = _persona_end(after)
+            self._t_first = self.clock.now()
+            frames: Iterator[np.ndarray] = self._frames(playing)
+        else:
+            # The same stream, straight on from the cut (VAD state kept): first the audio the
+            # last part had read past it, then what follows.
+            persona_end_s, playing = None, None
+            self._t_first, rest = carry
+            frames = itertools.chain(
+                (rest[i:i + FRAME_SAMPLES] for i in range(0, len(rest), FRAME_SAMPLES)),
+                self._frames(None, continuing=True))
         mute_until_s = -math.inf
         if not o.allow_interrupt and persona_end_s is not None:
             mute_until_s = persona_end_s + ECHO_TAIL_S
-        self._t_first = self.clock.now()
-        for i, frame in enumerate(self._frames(playing)):
+        for i, frame in enumerate(frames):
             if i == 0:
                 if playing is None:
                     ep.timeout_origin_sample = self._sample_at(persona_end_s)
@@ -186,13 +212,13 @@ class _AudioSource:
                         wait = end_of_turn.silence_s(block=not self.live)
                         ep.end_silence_s = o.undecided_max_s if wait is None else wait
                 elif isinstance(ev, TurnEnded):
-                    return self._utterance(ev, playing, persona_end_s)
+                    return self._utterance(ev, playing, persona_end_s, carry is not None)
                 elif isinstance(ev, NoReply):
                     t = self._t(ev.at_sample)
                     return Utterance(audio=None, start_s=t, end_s=t, timed_out=True)
         for ev in ep.flush():
             if isinstance(ev, TurnEnded):
-                return self._utterance(ev, playing, persona_end_s)
+                return self._utterance(ev, playing, persona_end_s, carry is not None)
             t = self._t(ev.at_sample)
             return Utterance(audio=None, start_s=t, end_s=t, timed_out=True)
         raise AssertionError("unreachable: flush always ends the turn")
@@ -203,15 +229,19 @@ class _AudioSource:
         return max(0, int(round((round_s - self._t_first) * SAMPLE_RATE_HZ)))
 
     def _utterance(self, ev: TurnEnded, playing: Playback | None,
-                   persona_end_s: float | None) -> CapturedUtterance:
+                   persona_end_s: float | None, continued: bool = False) -> Utterance:
         if playing is not None:  # still talking (allow_interrupt off): its end decides overlap
             persona_end_s = playing.wait().end_s
         start_s, end_s = self._t(ev.onset_sample), self._t(ev.end_sample)
-        pause = None if persona_end_s is None else start_s - persona_end_s
+        if ev.capped:
+            self._carry = (end_s, ev.rest if ev.rest is not None else np.zeros(0, np.float32))
+        if continued and ev.end_sample <= ev.onset_sample:
+            return Utterance(audio=None, start_s=start_s, end_s=start_s, continued=True)
+        pause = None if persona_end_s is None or continued else start_s - persona_end_s
         return CapturedUtterance(
             audio=ev.audio, sample_rate_hz=SAMPLE_RATE_HZ, start_s=start_s, end_s=end_s,
             pause_before_s=pause, interrupted=pause is not None and pause < 0,
-            capped=ev.capped, audio_start_s=self._t(ev.audio_start_sample))
+            capped=ev.capped, continued=continued, audio_start_s=self._t(ev.audio_start_sample))
 
     def listen(self, *, after: Playback | PlayResult | None = None,
                on_level: LevelCallback | None = None,
@@ -327,7 +357,8 @@ class MicSource(_AudioSource):
         self._q.put((indata[:, 0].copy(), time.monotonic(), bool(status.input_overflow)))
 
     def close(self) -> None:
-        """Stop and close the stream."""
+        """Stop and close the stream (a reply being continued ends at its cut)."""
+        self._carry = None
         if self._stream is not None:
             try:
                 self._stream.close(ignore_errors=True)
@@ -353,10 +384,10 @@ class MicSource(_AudioSource):
         self._pending = np.concatenate([self._pending, block.astype(np.float32)])
         return True
 
-    def _frames(self, after: Playback | None) -> Iterator[np.ndarray]:
+    def _frames(self, after: Playback | None, continuing: bool = False) -> Iterator[np.ndarray]:
         self.open()
         listen_mono = time.monotonic()
-        first = True
+        first = not continuing
         while True:
             while len(self._pending) < FRAME_SAMPLES:
                 if not self._take_block(self.stall_s):
@@ -426,10 +457,14 @@ class WavFileSource(_AudioSource):
         self.realtime = realtime
         self._next = 0
         self._audio: np.ndarray | None = None
+        self._pos = 0  # samples of the current file read so far
+        self._consumed = 0
+        self._carried = 0
 
     @property
     def remaining(self) -> int:
-        return len(self.paths) - self._next
+        """Replies left: files not started, plus one if the last reply is being continued."""
+        return len(self.paths) - self._next + int(self.continuing)
 
     @property
     def live(self) -> bool:  # type: ignore[override]
@@ -439,39 +474,48 @@ class WavFileSource(_AudioSource):
                on_level: LevelCallback | None = None,
                on_pause: PauseCallback | None = None,
                end_of_turn: EndOfTurnPolicy | None = None) -> Utterance | None:
-        """The next file's reply (see _AudioSource.listen), or None when no file is left."""
-        if self._next >= len(self.paths):
-            return None
-        path = self.paths[self._next]
-        self._next += 1
-        audio = load_audio(path)
-        pad = np.zeros(int((self.options.silence_s + 0.1) * SAMPLE_RATE_HZ), np.float32)
-        self._audio = np.concatenate([audio, pad])
-        if isinstance(after, Playback):
-            after = after.wait()
+        """The next file's reply (see _AudioSource.listen), or None when no file is left.
+
+        A reply capped in the middle of its file goes on in the same file."""
+        carried = self._carried = 0
+        if self._carry is not None:
+            carried = self._carried = len(self._carry[1])
+        else:
+            if self._next >= len(self.paths):
+                return None
+            path = self.paths[self._next]
+            self._next += 1
+            audio = load_audio(path)
+            pad = np.zeros(int((self.options.silence_s + 0.1) * SAMPLE_RATE_HZ), np.float32)
+            audio = np.concatenate([audio, pad])
+            if len(audio) % FRAME_SAMPLES:
+                audio = np.concatenate([audio, np.zeros(FRAME_SAMPLES - len(audio) % FRAME_SAMPLES,
+                                                        np.float32)])
+            self._audio, self._pos = audio, 0
+            if isinstance(after, Playback):
+                after = after.wait()
         utt = self._detect(after, on_level, on_pause, end_of_turn)
         if not self.realtime:  # the clock takes the time the audio would have taken
-            consumed_s = self._consumed / SAMPLE_RATE_HZ
+            consumed_s = (carried + self._consumed) / SAMPLE_RATE_HZ
             self.clock.skip(self._t_first + consumed_s - self.clock.now())
         return utt
 
-    def _frames(self, after: Playback | None) -> Iterator[np.ndarray]:
+    def _frames(self, after: Playback | None, continuing: bool = False) -> Iterator[np.ndarray]:
         audio = self._audio
         assert audio is not None
-        n = len(audio) // FRAME_SAMPLES
-        if len(audio) % FRAME_SAMPLES:
-            audio = np.concatenate([audio, np.zeros(FRAME_SAMPLES - len(audio) % FRAME_SAMPLES,
-                                                    np.float32)])
-            n += 1
-        start_mono = self.clock.to_mono(self._t_first)
+        lead = self._carried if continuing else 0  # the carried audio comes first
+        start_mono = self.clock.to_mono(self._t_first) + lead / SAMPLE_RATE_HZ
         self._consumed = 0
-        for i in range(n):
+        while self._pos < len(audio):
             if self.realtime:  # a frame is available once it has been "spoken"
-                delay = start_mono + (i + 1) * FRAME_SAMPLES / SAMPLE_RATE_HZ - time.monotonic()
+                delay = (start_mono + (self._consumed + FRAME_SAMPLES) / SAMPLE_RATE_HZ
+                         - time.monotonic())
                 if delay > 0:
                     time.sleep(delay)
+            frame = audio[self._pos:self._pos + FRAME_SAMPLES]
+            self._pos += FRAME_SAMPLES
             self._consumed += FRAME_SAMPLES
-            yield audio[i * FRAME_SAMPLES:(i + 1) * FRAME_SAMPLES]
+            yield frame
 
 
 # --- typed text ---------------------------------------------------------------------------------
