@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -463,3 +464,60 @@ def test_a_reply_with_several_pauses_waits_for_at_most_one_stale_draft(wav):
     assert len(finished_while_waiting) <= 2, runs  # one stale draft + the final at most
     assert spec.drafts_cancelled >= len(pauses) - 2  # superseded drafts never ran
     assert len(runs) <= 3
+
+
+# --- a long reply in a round (issue 14, probe 8) --------------------------------------------
+def test_a_two_minute_reply_is_stored_in_parts_answered_once_and_fails_the_monologue_target(
+        wav, trainer_home, tmp_path):
+    from rich.console import Console
+    from speech_helpers import shared_transcriber
+
+    from trainer.live import Screen
+    from trainer.personas import load_persona
+    from trainer.practice import PracticeOptions, Round
+    from trainer.round_setup import ModelLoader
+    from trainer.speech.playback import SilentPlayer
+    from trainer.speech.tts import SilentVoice
+    from trainer.store import Store
+
+    words = ("We built the first version in a garage, then moved into a small office, and "
+             "every week we shipped something new for the farmers we worked with. ")
+    # two minutes (espeak-ng's own pauses between the sentences are under silence_s)
+    speech = np.concatenate([synth(words)] * 14 + [synth("And that is why I came to the fair.")])
+    assert len(speech) / SR > 115  # about two minutes
+    paths = [wav("long.wav", silence(0.5), speech, silence(0.3)),
+             wav("q.wav", silence(0.4), synth("What does Northwind do exactly?"), silence(0.5))]
+    clock = RoundClock()
+    console = Console(file=open(tmp_path / "screen.txt", "w"), width=100)  # noqa: SIM115
+    rnd = Round(persona=load_persona("dana"), source=WavFileSource(paths, clock=clock),
+                asr=ModelLoader.holding(shared_transcriber("faster-whisper")),
+                voice=SilentVoice(), player=SilentPlayer(clock), store=Store(),
+                screen=Screen(console), options=PracticeOptions(seed=2, voice=False))
+    result = rnd.run()
+    assert result.status == "completed" and result.end_reason == "out_of_input"
+    rec = Store(trainer_home).load_session(result.session_id)
+    turns = rec.turns
+    first_user = next(i for i, t in enumerate(turns) if t.speaker == "user")
+    parts = []
+    for t in turns[first_user:]:
+        if t.speaker != "user":
+            break
+        parts.append(t)
+    # three consecutive user turns, each stored with its audio and its words; no persona
+    # line between them
+    assert len(parts) == 3
+    assert [bool(p.meta.get("capped")) for p in parts] == [True, True, False]
+    assert [bool(p.meta.get("continued")) for p in parts] == [False, True, True]
+    for p in parts:
+        assert p.text and p.audio_path and Path(p.audio_path).is_file() and p.words
+    for a, b in zip(parts, parts[1:], strict=False):
+        assert b.start_s == pytest.approx(a.end_s, abs=0.002)
+    assert "to the fair" in parts[-1].text.lower()  # the very end was heard
+    assert parts[-1].end_s - parts[0].start_s > 115
+    # the persona answered the whole reply once, then the next question
+    users = [t for t in turns if t.speaker == "user"]
+    assert len(users) == 4 and "northwind" in users[-1].text.lower()
+    assert rnd.conversation.turns == 2
+    # scored as what it was: one two-minute monologue, over the 60 s target
+    mono = next(m for m in result.scorecard.metrics if m.key == "longest_monologue")
+    assert mono.value > 115 and mono.passed is False

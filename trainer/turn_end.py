@@ -78,8 +78,8 @@ class EndOfTurnOptions:
     is transcribed, so in practice the short waits are "as soon as the draft is in".
     """
 
-    question_s: float = 0.3  # after a finished question
-    finished_s: float = 0.55  # after a finished sentence
+    question_s: float = 0.25  # after a finished question
+    finished_s: float = 0.45  # after a finished sentence
     unfinished_s: float = 1.4  # trailing conjunction, filler, comma, trailing off
     story_extra_s: float = 0.5  # added to sentences and unfinished speech after a story prompt
     brief_s: float = 1.5  # a statement with less speech than this (seconds) ...
