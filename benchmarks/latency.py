@@ -20,7 +20,7 @@ Two sets of replies, both spoken by espeak-ng (a voice unlike the persona's):
   answers: the cut-off rate (the turn was confirmed before the reply's last word was spoken).
 
 The product (issue 15): adaptive end of turn. Transcription starts speculatively once the user
-has been quiet for tail_s (0.2 s) and trainer.turn_end judges the draft: short after a finished
+has been quiet for tail_s (0.1 s) and trainer.turn_end judges the draft: short after a finished
 question, longer after a finished sentence, much longer after "and" / "um" / a comma, longer
 still after a story prompt (sources.AdaptiveEndOfTurn). Baseline, measured in the same run and
 interleaved turn by turn: today's fixed rule -- 0.7 s of silence ends every turn, with the same
@@ -206,7 +206,16 @@ def _turn(va, src, clip, truth_end_s, transcribe, persona, player, context: str,
     from trainer.speech.sources import AdaptiveEndOfTurn, SpeculativeTranscriber
     from trainer.turn_end import draft_judge
 
-    spec = SpeculativeTranscriber(transcribe)
+    drafts: list[tuple[float, float]] = []  # (started, finished) of each transcription
+
+    def timed(audio):
+        t0 = time.monotonic()
+        try:
+            return transcribe(audio)
+        finally:
+            drafts.append((t0, time.monotonic()))
+
+    spec = SpeculativeTranscriber(timed)
     policy = AdaptiveEndOfTurn(spec, draft_judge(
         context, padding_s=src.options.pre_roll_s + src.options.tail_s)) if adaptive else None
     spoken = va.say(clip, at_mono=time.monotonic() + 0.4)
@@ -246,6 +255,10 @@ def _turn(va, src, clip, truth_end_s, transcribe, persona, player, context: str,
         "synthesis": t_synth - t_choice,
         "audio_out": first - t_synth,
         "draft_used": bool(spec.last_reused),
+        # the last transcription: when it finished after the end of speech, and its length
+        "draft_ready": drafts[-1][1] - truth_end if drafts else None,
+        "draft_s": drafts[-1][1] - drafts[-1][0] if drafts else None,
+        "verdicts": [(r.text, round(w, 2)) for r, w in policy.verdicts] if policy else [],
     }
 
 

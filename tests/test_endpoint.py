@@ -366,6 +366,34 @@ def test_speculative_transcription_is_reused_only_when_the_turn_ended_there(wav)
     spec.close()
 
 
+def test_speculative_analysis_runs_on_the_draft_worker_while_the_silence_is_confirmed(wav):
+    """The place for work on the draft's text (e.g. its sentence embedding) that should not
+    add to the turn's latency: it runs on the draft worker right after the draft."""
+    import threading
+
+    seen = []
+
+    def transcribe(audio):
+        return f"{len(audio)} samples"
+
+    def analyse(result):
+        seen.append((result, threading.current_thread().name))
+        return result.upper()
+
+    src = WavFileSource([wav("one.wav", silence(0.5), synth("I moved here last spring."),
+                             silence(0.3))])
+    spec = SpeculativeTranscriber(transcribe, analyse_fn=analyse)
+    utt = src.listen(on_pause=spec.on_pause)
+    result = spec.transcribe(utt.audio)
+    assert spec.last_reused and spec.analysis() == result.upper()
+    assert seen == [(result, seen[0][1])] and seen[0][1].startswith("asr-draft")
+    # audio no draft was made of: transcribed and analysed on the spot
+    other = spec.transcribe(utt.audio[:-512])
+    assert not spec.last_reused and spec.analysis() == other.upper()
+    assert seen[-1] == (other, threading.current_thread().name)
+    spec.close()
+
+
 def test_missing_or_broken_wav_is_one_clear_error(tmp_path):
     with pytest.raises(AudioError, match="no such audio file"):
         WavFileSource([tmp_path / "nope.wav"])

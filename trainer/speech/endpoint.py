@@ -45,6 +45,9 @@ class EndpointOptions:
         silence_s: continuous non-speech that ends a turn.
         pre_roll_s: audio kept before the detected start of speech (soft onsets, breaths).
         tail_s: audio kept after the last speech frame; must be shorter than `silence_s`.
+            It is also when the draft transcript starts (SpeechPaused), so it is on the
+            path of every turn's latency: 0.1 s, not 0.2 (issue 15). Whisper does not need
+            more: WER 8.4% / 8.6% / 8.0% with 0.2 / 0.15 / 0.1 s on 46 espeak-ng replies.
         max_reply_s: a turn is cut (`capped`) where the user talks on after a pause that
             began this long after its start; None: never. The rest of the reply is the next
             part.
@@ -67,7 +70,7 @@ class EndpointOptions:
 
     silence_s: float = 0.7
     pre_roll_s: float = 0.3
-    tail_s: float = 0.2
+    tail_s: float = 0.1
     max_reply_s: float | None = 45.0
     cap_grace_s: float = 5.0
     no_reply_timeout_s: float | None = 8.0
