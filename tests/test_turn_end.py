@@ -37,7 +37,7 @@ def test_a_finished_question_is_answered_at_once(text):
     "I was at, uh",
     "I mostly work on the back end, but",
     "When I started at the food bank,",
-    "I was thinking that maybe",  # no closing mark
+    "I was thinking that maybe...",
     "It was kind of",
     "If the team is kind.",  # a subordinate clause with no main clause
     "Because the trucks were late.",
@@ -78,8 +78,10 @@ def test_context_a_story_prompt_and_a_why_question():
                  speech_s=2.0).kind == "unfinished"
 
 
-def test_a_brief_statement_or_no_words_keep_the_fixed_wait():
+def test_a_brief_statement_no_mark_or_no_words_keep_the_fixed_wait():
     assert judge("Mostly Python.", speech_s=0.8).silence_s == OPTS.brief_wait_s
+    unclear = judge("I think the people more than the code", speech_s=2.5)
+    assert unclear.kind == "unclear" and unclear.silence_s == OPTS.brief_wait_s
     assert judge("", speech_s=0.3).kind == "empty"
     assert judge("...").silence_s == OPTS.empty_s
 

@@ -13,7 +13,7 @@ reply so far is transcribed (a draft) and `judge` says how long the pause must l
   that trails off), a subordinate clause with no main clause yet ("If the team is kind."), a
   bare "I think." -- much longer;
 - a **brief** statement (under `brief_s` of speech: "Mostly Python.", "I run.") says too little
-  to judge: today's fixed wait;
+  to judge, and so does a draft with no closing mark: today's fixed wait;
 - longer still for statements when the persona asked for a story (`asks_for_story`): a story
   comes in several sentences with pauses between them.
 
@@ -91,7 +91,7 @@ class EndOfTurnOptions:
 class Verdict:
     """The judge's reading of the reply so far."""
 
-    kind: str  # "question" | "finished" | "unfinished" | "empty"
+    kind: str  # "question" | "finished" | "unfinished" | "unclear" | "empty"
     silence_s: float  # the pause that ends the turn
     reason: str  # e.g. "ends on 'and'", for traces and tests
 
@@ -137,8 +137,10 @@ def judge(text: str, *, partner_text: str = "", speech_s: float | None = None,
         return Verdict("question", o.question_s, "a question")
     if last in OPEN_ENDS:
         return unfinished(f"ends on {last!r}")
-    if not mark:  # Whisper closes finished speech with a mark; none is a fragment
-        return unfinished("no closing mark")
+    if not mark:
+        # Whisper mostly closes finished speech with a mark, but not always ("I think the
+        # people more than the code"): no mark is no evidence either way, so the fixed wait.
+        return Verdict("unclear", max(o.brief_wait_s, o.finished_s + extra), "no closing mark")
     sentence = _last_sentence(toks)
     core = strip_lead(expand([t for t in sentence if t != ","]))
     if core and core[0] in SUBORDINATORS and "," not in sentence:
