@@ -216,8 +216,7 @@ def _turn(va, src, clip, truth_end_s, transcribe, persona, player, context: str,
             drafts.append((t0, time.monotonic()))
 
     spec = SpeculativeTranscriber(timed)
-    policy = AdaptiveEndOfTurn(spec, draft_judge(
-        context, padding_s=src.options.pre_roll_s + src.options.tail_s)) if adaptive else None
+    policy = AdaptiveEndOfTurn(spec, draft_judge(context)) if adaptive else None
     spoken = va.say(clip, at_mono=time.monotonic() + 0.4)
     try:
         utt = src.listen(on_pause=spec.on_pause, end_of_turn=policy)

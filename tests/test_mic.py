@@ -212,8 +212,7 @@ def test_a_pause_after_and_does_not_end_the_turn_and_a_question_is_answered_fast
     # a pause after "and," ...
     first, second = trimmed("It has been a busy day and,"), trimmed("I have met some great people.")
     spec = SpeculativeTranscriber(transcribe)
-    policy = AdaptiveEndOfTurn(spec, draft_judge("How is the fair going for you?",
-                                                 padding_s=o.pre_roll_s + o.tail_s))
+    policy = AdaptiveEndOfTurn(spec, draft_judge("How is the fair going for you?"))
     spoken = mic.say(np.concatenate([first, np.zeros(int(0.9 * SR), np.float32), second]),
                      at_mono=time.monotonic() + 0.5)
     utt = src.listen(end_of_turn=policy)
@@ -227,8 +226,7 @@ def test_a_pause_after_and_does_not_end_the_turn_and_a_question_is_answered_fast
     # ... and a finished question
     question = trimmed("How did you get into recruiting?")
     spec = SpeculativeTranscriber(transcribe)
-    policy = AdaptiveEndOfTurn(spec, draft_judge("I work for Northwind.",
-                                                 padding_s=o.pre_roll_s + o.tail_s))
+    policy = AdaptiveEndOfTurn(spec, draft_judge("I work for Northwind."))
     done_at.clear()
     spoken = mic.say(question, at_mono=time.monotonic() + 0.5)
     src.listen(end_of_turn=policy)

@@ -358,8 +358,8 @@ class Round:
         from trainer.turn_end import draft_judge
 
         o = self.source.options
-        return AdaptiveEndOfTurn(self._speculative, draft_judge(
-            self._partner_text, padding_s=o.pre_roll_s + o.tail_s), fallback_s=o.silence_s)
+        return AdaptiveEndOfTurn(self._speculative, draft_judge(self._partner_text),
+                                 fallback_s=o.silence_s)
 
     def _on_level(self, dbfs: float) -> None:
         sp = self._speaking

@@ -12,8 +12,9 @@ reply so far is transcribed (a draft) and `judge` says how long the pause must l
   ("um"), a preposition or article, a comma or a trailing "..." (Whisper's mark for speech
   that trails off), a subordinate clause with no main clause yet ("If the team is kind."), a
   bare "I think." -- much longer;
-- a **brief** statement (under `brief_s` of speech: "Mostly Python.", "I run.") says too little
-  to judge, and so does a draft with no closing mark: today's fixed wait;
+- a **brief** statement (fewer than `brief_words` words: "Mostly Python SQL.", "I am a nurse.")
+  says too little to judge -- a list being said, a fragment, a short answer -- and so does a
+  draft with no closing mark: today's fixed wait;
 - longer still for statements when the persona asked for a story (`asks_for_story`): a story
   comes in several sentences with pauses between them.
 
@@ -82,7 +83,7 @@ class EndOfTurnOptions:
     finished_s: float = 0.45  # after a finished sentence
     unfinished_s: float = 1.4  # trailing conjunction, filler, comma, trailing off
     story_extra_s: float = 0.5  # added to sentences and unfinished speech after a story prompt
-    brief_s: float = 1.5  # a statement with less speech than this (seconds) ...
+    brief_words: int = 5  # a statement with fewer words than this ...
     brief_wait_s: float = 0.7  # ... waits this long: today's fixed wait
     empty_s: float = 0.7  # the draft heard no words (a cough, a breath): today's fixed wait
 
@@ -101,7 +102,7 @@ def asks_for_story(persona_text: str) -> bool:
     return bool(_STORY_RE.search(" ".join(expand(tokens(persona_text)))))
 
 
-def judge(text: str, *, partner_text: str = "", speech_s: float | None = None,
+def judge(text: str, *, partner_text: str = "",
           options: EndOfTurnOptions | None = None) -> Verdict:
     """How long the user's pause must last before their turn is over.
 
@@ -109,7 +110,6 @@ def judge(text: str, *, partner_text: str = "", speech_s: float | None = None,
         text: the draft transcript of the reply so far.
         partner_text: the persona's line the user is answering (a story prompt waits longer;
             "Because ..." answers "why?").
-        speech_s: seconds of speech in the reply so far (None: not known, not brief).
     """
     o = options or EndOfTurnOptions()
     extra = o.story_extra_s if partner_text and asks_for_story(partner_text) else 0.0
@@ -149,7 +149,7 @@ def judge(text: str, *, partner_text: str = "", speech_s: float | None = None,
             return unfinished(f"a {core[0]!r} clause without its main clause")
     if last in _COMPLEMENT_VERBS and len(core) <= 3:
         return unfinished(f"a bare {' '.join(core)!r}")
-    if speech_s is not None and speech_s < o.brief_s:
+    if len(words) < o.brief_words:
         return Verdict("finished", max(o.brief_wait_s, o.finished_s + extra), "a brief statement")
     return Verdict("finished", o.finished_s + extra, "a finished sentence")
 
@@ -163,15 +163,12 @@ def _last_sentence(toks: list[str]) -> list[str]:
     return body
 
 
-def draft_judge(partner_text: str = "", *, padding_s: float = 0.5,
+def draft_judge(partner_text: str = "",
                 options: EndOfTurnOptions | None = None) -> Callable[[Transcript], float]:
     """The judge for speech.sources.AdaptiveEndOfTurn: a draft Transcript -> the silence (s)
-    that ends the turn in this pause. `padding_s`: audio a draft holds besides the speech (the
-    endpointer's pre_roll_s + tail_s), taken off its duration to get the speech so far."""
+    that ends the turn in this pause, for a reply to the persona's `partner_text`."""
 
     def silence_s(draft: Transcript) -> float:
-        speech_s = max(0.0, draft.duration_s - padding_s)
-        return judge(draft.text, partner_text=partner_text, speech_s=speech_s,
-                     options=options).silence_s
+        return judge(draft.text, partner_text=partner_text, options=options).silence_s
 
     return silence_s
