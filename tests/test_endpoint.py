@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -109,13 +110,91 @@ def test_hysteresis_in_between_probabilities_do_not_end_a_turn():
     assert events[-1][1].end_sample == (5 + 10 + 60 + 10) * F
 
 
-def test_long_speech_is_capped_at_max_reply_s():
-    o = EndpointOptions(max_reply_s=5.0)
-    ep, events = run([0.0] * 10 + [0.95] * 1000, o)
+def test_long_speech_is_capped_and_the_next_part_goes_on_from_the_cut():
+    o = EndpointOptions(max_reply_s=5.0, cap_grace_s=1.0)
+    ep, events = run([0.0] * 10 + [0.95] * 1000, o)  # 32 s without a pause
     assert kinds(events) == ["SpeechStarted", "TurnEnded"]
     end = events[-1][1]
-    assert end.capped
-    assert abs((end.end_sample - end.onset_sample) / SR - 5.0) <= F / SR
+    assert end.capped and len(end.rest) == 0  # no pause: cut mid-speech after the grace
+    assert abs((end.end_sample - end.onset_sample) / SR - 6.0) <= F / SR
+    assert end.audio[-1] == end.end_sample // F - 1  # the audio ends exactly at the cut
+    # the next part starts with the very next sample and needs no onset
+    nxt = Endpointer(o, continuing=True)
+    first = end.end_sample // F
+    evs = []
+    for i in range(first, first + 400):
+        evs += nxt.push(np.full(F, i, np.float32), 0.95)
+        if nxt.done:
+            break
+    part2 = evs[-1]
+    assert isinstance(part2, TurnEnded) and part2.capped
+    assert part2.onset_sample == part2.audio_start_sample == 0
+    assert part2.audio[0] == first  # not a sample lost or repeated between the parts
+
+
+def _part(ep, frames_probs, start_index):
+    """Push frames (sample value = index) into `ep` until it is done: (events, next index)."""
+    evs, i = [], start_index
+    for p in frames_probs:
+        evs += ep.push(np.full(F, i, np.float32), p)
+        i += 1
+        if ep.done:
+            break
+    return evs, i
+
+
+def test_a_cap_waits_for_a_pause_and_the_rest_of_the_reply_is_kept():
+    o = EndpointOptions(max_reply_s=3.0, cap_grace_s=5.0)
+    talk = ([0.95] * 40 + [0.05] * 8) * 3 + [0.95] * 30 + [0.02] * 60  # phrases, 0.26 s gaps
+    ep = Endpointer(o)
+    evs, i = _part(ep, [0.0] * 5 + talk, 0)
+    cut = evs[-1]
+    assert isinstance(cut, TurnEnded) and cut.capped
+    # where the user talked on after the first pause begun past 3 s: never mid-word
+    assert (cut.end_sample // F - 5) % 48 == 0
+    assert 3.0 <= (cut.end_sample - cut.onset_sample) / SR <= 3.0 + 48 * F / SR
+    assert len(cut.rest) == i * F - cut.end_sample == F  # the first frame of the next words
+    nxt = Endpointer(o, continuing=True)
+    evs2 = nxt.push(cut.rest, 0.95)
+    more, _ = _part(nxt, talk[i - 5:], i)
+    end = (evs2 + more)[-1]
+    assert isinstance(end, TurnEnded) and not end.capped
+    # the two parts together are every sample from the first part's start, once
+    whole = np.concatenate([cut.audio, nxt._audio(0, nxt.pos)])
+    assert np.array_equal(whole[::F], np.arange(cut.audio_start_sample // F,
+                                               cut.audio_start_sample // F + len(whole) // F))
+    assert end.end_sample > end.onset_sample == 0
+
+
+def test_a_reply_that_stops_past_the_cap_ends_as_usual():
+    o = EndpointOptions(max_reply_s=3.0)
+    ep, events = run([0.0] * 5 + [0.95] * 100 + [0.02] * 100, o)
+    end = events[-1][1]
+    assert isinstance(end, TurnEnded) and not end.capped and end.end_sample == 105 * F
+    # a continuing part that only hears silence reports an empty part: the reply was over
+    nxt = Endpointer(o, continuing=True)
+    evs, _ = _part(nxt, [0.02] * 100, 0)
+    assert isinstance(evs[-1], TurnEnded) and evs[-1].end_sample == evs[-1].onset_sample == 0
+    assert nxt.pos / SR >= o.silence_s
+
+
+def test_the_closing_silence_can_be_set_per_pause():
+    o = EndpointOptions(silence_s=0.7)
+    ep = Endpointer(o)
+    waits = iter([1.5, 0.3])  # long after the first phrase, short after the second
+    events = []
+    probs = [0.0] * 5 + [0.9] * 30 + [0.02] * frames(1.0) + [0.9] * 30 + [0.02] * 60
+    for i, p in enumerate(probs):
+        if ep.paused and ep.end_silence_s is None:
+            ep.end_silence_s = next(waits)
+        events += [(i, e) for e in ep.push(np.full(F, i, np.float32), p)]
+        if ep.done:
+            break
+    assert kinds(events) == ["SpeechStarted", "SpeechPaused", "SpeechResumed", "SpeechPaused",
+                             "TurnEnded"]
+    i_end, end = events[-1]
+    assert end.end_sample == (5 + 30 + frames(1.0) + 30) * F  # the 1 s pause did not end it
+    assert abs(((i_end + 1) * F - end.end_sample) / SR - 0.3) <= F / SR
 
 
 def test_no_cap_when_max_reply_s_is_none():
@@ -218,14 +297,46 @@ def test_a_long_pause_splits_a_reply_and_a_short_one_does_not(wav):
     assert first.duration_s < len(a) / SR
 
 
-def test_sixty_second_reply_is_capped_by_default_and_whole_when_allowed(wav):
+def test_a_two_minute_reply_comes_in_parts_that_lose_no_sample(wav):
+    """Issue 14, probe 8: the cap (45 s) used to drop everything after it. Now the reply comes
+    in consecutive parts, each cut at a pause, and the parts are the file's audio, whole."""
+    words = ("We built the first version in a garage, then moved into a small office, and "
+             "every week we shipped something new for the farmers we worked with. ")
+    speech = np.concatenate([synth(words)] * 14)[: 120 * SR]
+    path = wav("long.wav", silence(0.5), speech, silence(0.3))
+    src = WavFileSource([path, wav("next.wav", silence(0.3), synth("Thanks."), silence(0.3))])
+    parts = [src.listen()]
+    file_t0 = src._t_first  # round time of the file's first sample
+    while parts[-1].capped:
+        assert src.remaining == 2  # the same file goes on
+        parts.append(src.listen())
+    assert [p.capped for p in parts] == [True, True, False]
+    assert [p.continued for p in parts] == [False, True, True]
+    o = src.options
+    for a, b in zip(parts, parts[1:], strict=False):
+        assert b.start_s == pytest.approx(a.end_s, abs=1e-6)  # back to back
+        assert b.audio_start_s == pytest.approx(a.end_s, abs=1e-6)
+        assert o.max_reply_s <= a.duration_s <= o.max_reply_s + o.cap_grace_s
+        assert b.pause_before_s is None and not b.interrupted
+    on, off = speech_span(speech)
+    assert parts[-1].end_s - parts[0].start_s == pytest.approx(off - on, abs=0.15)
+    # every sample from the first part's pre-roll to the last part's tail, once, in order
+    from trainer.speech.sources import load_audio
+
+    got = np.concatenate([p.audio for p in parts])
+    clip = np.concatenate([load_audio(path), silence(2.0)])  # (the source pads silence)
+    at = int(round((parts[0].audio_start_s - file_t0) * SR))
+    assert np.array_equal(got, clip[at:at + len(got)])
+    nxt = src.listen()
+    assert not nxt.continued and not nxt.capped and nxt.duration_s < 2  # the next file
+    assert src.listen() is None
+
+
+def test_no_cap_when_none_keeps_a_sixty_second_reply_whole(wav):
     words = ("We built the first version in a garage, then moved into a small office, and "
              "every week we shipped something new for the farmers we worked with. ")
     speech = np.concatenate([synth(words)] * 7)[: 60 * SR]
     path = wav("long.wav", silence(0.5), speech, silence(0.3))
-    capped = WavFileSource([path]).listen()
-    assert capped.capped
-    assert capped.duration_s == pytest.approx(EndpointOptions().max_reply_s, abs=0.05)
     whole = WavFileSource([path], options=EndpointOptions(max_reply_s=None)).listen()
     assert not whole.capped
     on, off = speech_span(speech)
@@ -252,6 +363,34 @@ def test_speculative_transcription_is_reused_only_when_the_turn_ended_there(wav)
     assert result[0] == len(utt2.audio)
     assert spec.drafts_started >= 2
     assert calls[-1] == len(utt2.audio)
+    spec.close()
+
+
+def test_speculative_analysis_runs_on_the_draft_worker_while_the_silence_is_confirmed(wav):
+    """The place for work on the draft's text (e.g. its sentence embedding) that should not
+    add to the turn's latency: it runs on the draft worker right after the draft."""
+    import threading
+
+    seen = []
+
+    def transcribe(audio):
+        return f"{len(audio)} samples"
+
+    def analyse(result):
+        seen.append((result, threading.current_thread().name))
+        return result.upper()
+
+    src = WavFileSource([wav("one.wav", silence(0.5), synth("I moved here last spring."),
+                             silence(0.3))])
+    spec = SpeculativeTranscriber(transcribe, analyse_fn=analyse)
+    utt = src.listen(on_pause=spec.on_pause)
+    result = spec.transcribe(utt.audio)
+    assert spec.last_reused and spec.analysis() == result.upper()
+    assert seen == [(result, seen[0][1])] and seen[0][1].startswith("asr-draft")
+    # audio no draft was made of: transcribed and analysed on the spot
+    other = spec.transcribe(utt.audio[:-512])
+    assert not spec.last_reused and spec.analysis() == other.upper()
+    assert seen[-1] == (other, threading.current_thread().name)
     spec.close()
 
 
@@ -353,3 +492,60 @@ def test_a_reply_with_several_pauses_waits_for_at_most_one_stale_draft(wav):
     assert len(finished_while_waiting) <= 2, runs  # one stale draft + the final at most
     assert spec.drafts_cancelled >= len(pauses) - 2  # superseded drafts never ran
     assert len(runs) <= 3
+
+
+# --- a long reply in a round (issue 14, probe 8) --------------------------------------------
+def test_a_two_minute_reply_is_stored_in_parts_answered_once_and_fails_the_monologue_target(
+        wav, trainer_home, tmp_path):
+    from rich.console import Console
+    from speech_helpers import shared_transcriber
+
+    from trainer.live import Screen
+    from trainer.personas import load_persona
+    from trainer.practice import PracticeOptions, Round
+    from trainer.round_setup import ModelLoader
+    from trainer.speech.playback import SilentPlayer
+    from trainer.speech.tts import SilentVoice
+    from trainer.store import Store
+
+    words = ("We built the first version in a garage, then moved into a small office, and "
+             "every week we shipped something new for the farmers we worked with. ")
+    # two minutes (espeak-ng's own pauses between the sentences are under silence_s)
+    speech = np.concatenate([synth(words)] * 14 + [synth("And that is why I came to the fair.")])
+    assert len(speech) / SR > 115  # about two minutes
+    paths = [wav("long.wav", silence(0.5), speech, silence(0.3)),
+             wav("q.wav", silence(0.4), synth("What does Northwind do exactly?"), silence(0.5))]
+    clock = RoundClock()
+    console = Console(file=open(tmp_path / "screen.txt", "w"), width=100)  # noqa: SIM115
+    rnd = Round(persona=load_persona("dana"), source=WavFileSource(paths, clock=clock),
+                asr=ModelLoader.holding(shared_transcriber("faster-whisper")),
+                voice=SilentVoice(), player=SilentPlayer(clock), store=Store(),
+                screen=Screen(console), options=PracticeOptions(seed=2, voice=False))
+    result = rnd.run()
+    assert result.status == "completed" and result.end_reason == "out_of_input"
+    rec = Store(trainer_home).load_session(result.session_id)
+    turns = rec.turns
+    first_user = next(i for i, t in enumerate(turns) if t.speaker == "user")
+    parts = []
+    for t in turns[first_user:]:
+        if t.speaker != "user":
+            break
+        parts.append(t)
+    # three consecutive user turns, each stored with its audio and its words; no persona
+    # line between them
+    assert len(parts) == 3
+    assert [bool(p.meta.get("capped")) for p in parts] == [True, True, False]
+    assert [bool(p.meta.get("continued")) for p in parts] == [False, True, True]
+    for p in parts:
+        assert p.text and p.audio_path and Path(p.audio_path).is_file() and p.words
+    for a, b in zip(parts, parts[1:], strict=False):
+        assert b.start_s == pytest.approx(a.end_s, abs=0.002)
+    assert "to the fair" in parts[-1].text.lower()  # the very end was heard
+    assert parts[-1].end_s - parts[0].start_s > 115
+    # the persona answered the whole reply once, then the next question
+    users = [t for t in turns if t.speaker == "user"]
+    assert len(users) == 4 and "northwind" in users[-1].text.lower()
+    assert rnd.conversation.turns == 2
+    # scored as what it was: one two-minute monologue, over the 60 s target
+    mono = next(m for m in result.scorecard.metrics if m.key == "longest_monologue")
+    assert mono.value > 115 and mono.passed is False

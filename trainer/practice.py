@@ -199,6 +199,8 @@ class Round:
         self._speaking: _Spoken | None = None  # the persona reply being played
         self._last_heard = None  # PlayResult of the last reply heard to its end
         self._speculative = None
+        self._partner_text = ""  # the persona's last reply: what the user is answering
+        self._held: list[tuple[Turn, Utterance]] = []  # parts of a long reply so far (capped)
         self._recall_asked: list[RecallQuestion] = []
 
     # --- the round ------------------------------------------------------------------------
@@ -294,6 +296,7 @@ class Round:
             chunks.append(audio)
         pb = self.player.start(np.concatenate(chunks).astype(np.float32), rate)
         self._speaking = _Spoken(list(lines), pb, offsets)
+        self._partner_text = " ".join(line.text for line in lines)
         if not self.turns:
             self.trace("first_audio_queued", voice=self.options.voice)
 
@@ -332,7 +335,7 @@ class Round:
 
     # --- the user's turn ------------------------------------------------------------------
     def _listen(self) -> Utterance | None:
-        """The next reply; None when the replies ran out."""
+        """The next reply (or the next part of a long one); None when the replies ran out."""
         sp = self._speaking
         kind = getattr(self.source, "kind", "")
         if kind == "mic" and sp is not None and self.options.barge_in:
@@ -342,19 +345,34 @@ class Round:
             # after the line
             self._finish_speaking()
             after = self._last_heard
-        self.trace("listening", reply=self.conversation.turns + 1)
+        self.trace("listening", reply=self.conversation.turns + 1,
+                   continues=bool(self._held))
         if kind in ("mic", "wav"):
-            self.screen.listening("speak, then pause" if kind == "mic" else "")
+            self.screen.listening("go on" if self._held else
+                                  "speak, then pause" if kind == "mic" else "")
             self._speculative = self._speculative or self._make_speculative()
-            # Drafts at each pause pay off live (transcription overlaps the end-of-turn wait);
-            # a file is read faster than real time, where drafts would only cost CPU.
-            utt = self.source.listen(after=after, on_level=self._on_level,
-                                     on_pause=self._speculative.on_pause if kind == "mic"
-                                     else None)
+            # Drafts at each pause pay off live (transcription overlaps the end-of-turn wait,
+            # and the draft tells how long that wait should be); a file is read faster than
+            # real time, where drafts would only cost CPU, so files keep the fixed wait.
+            live = kind == "mic"
+            policy = self._end_of_turn() if live else None
+            utt = self.source.listen(after=after, on_level=self._on_level, end_of_turn=policy)
+            if policy is not None and policy.verdicts:
+                self.trace("end_of_turn", waits=[round(w, 2) for _, w in policy.verdicts])
         else:
             utt = self.source.listen(after=after)
         self._finish_speaking()
         return utt
+
+    def _end_of_turn(self):
+        """The adaptive end of turn for this reply (issue 15): trainer.turn_end judges the
+        draft of each pause, in the light of the persona line being answered."""
+        from trainer.speech.sources import AdaptiveEndOfTurn
+        from trainer.turn_end import draft_judge
+
+        o = self.source.options
+        return AdaptiveEndOfTurn(self._speculative, draft_judge(self._partner_text),
+                                 fallback_s=o.silence_s)
 
     def _on_level(self, dbfs: float) -> None:
         sp = self._speaking
@@ -381,6 +399,8 @@ class Round:
         idx = len(self.turns)
         audio = utt.audio
         has_audio = audio is not None and len(audio) > 0
+        if utt.continued and not has_audio:
+            return self._respond_to_held()  # the long reply had ended at its last cut
         if utt.timed_out and not has_audio:
             # no reply at all: the persona prompts (the machine's silence reaction)
             self.screen.user_line("", "no reply")
@@ -412,7 +432,9 @@ class Round:
                 error = f"transcription failed: {getattr(exc, 'message', None) or exc}"
                 self.trace("asr_error", error=error)
         if utt.capped:
-            meta["capped"] = True
+            meta["capped"] = True  # cut near max_reply_s: the next part goes on with it
+        if utt.continued:
+            meta["continued"] = True  # goes on with the part before it
         rise = self._final_rise(audio) if has_audio and not error else None
         if rise is not None:
             meta["final_rise_st"] = rise  # the scorecard reads the same cue
@@ -425,6 +447,20 @@ class Round:
                     pause_before_s=None if typed or utt.pause_before_s is None
                     else round(utt.pause_before_s, 3),
                     interrupted=utt.interrupted, error=error, meta=meta)
+        if utt.capped or self._held:
+            # A part of a long reply: stored now (nothing is lost if the round stops here);
+            # the persona answers the whole reply once the user stops.
+            self.screen.user_line(text or "…", "still talking" if utt.capped else "")
+            if error or not text:
+                turn.kind = "unheard"
+            if utt.capped:
+                self._store_turn(turn, audio=audio if has_audio else None)
+                self._held.append((self.turns[-1], utt))
+                return []
+            self._held.append((turn, utt))
+            lines = self._respond_to_held()  # (the whole reply's features go on this part)
+            self._store_turn(turn, audio=audio if has_audio else None)
+            return lines
         if error or not text:
             self.screen.user_line("", error or "nothing recognised")
             turn.kind = "unheard"
@@ -455,6 +491,35 @@ class Round:
         except Exception as exc:  # a cue, not a necessity: the turn goes on without it
             self.trace("pitch_error", error=str(exc))
             return None
+
+    def _respond_to_held(self) -> list[Line]:
+        """The persona's answer to a long reply stored in parts: the conversation hears it as
+        one reply (all its words, its whole length, `capped`: a monologue), so it is scored
+        and answered as what it was."""
+        parts, self._held = self._held, []
+        if not parts:
+            return []
+        first_turn, first = parts[0]
+        last_turn, last = parts[-1]
+        text = " ".join(t.text for t, _ in parts if t.text)
+        words = []
+        for t, u in parts:  # word times run from the first part's audio
+            shift = ((u.audio_start_s if u.audio_start_s is not None else u.start_s)
+                     - (first.audio_start_s if first.audio_start_s is not None
+                        else first.start_s))
+            words += [replace(w, start_s=round(w.start_s + shift, 3),
+                              end_s=round(w.end_s + shift, 3)) for w in t.words]
+        if not text:
+            return [Line(text=self.rng.choice(UNHEARD_LINES), kind="repeat",
+                         phase=self.conversation.phase)]
+        reply = self.conversation.respond(
+            text, words=words or None, duration_s=max(0.0, last.end_s - first.start_s),
+            pause_s=first.pause_before_s, capped=True, interrupted=first.interrupted)
+        if reply.features is not None:
+            last_turn.meta["features"] = _features_dict(reply.features)
+            self._maybe_nudge(replace(last_turn, start_s=first_turn.start_s), reply.features,
+                              typed=False)
+        return reply.lines
 
     def _store_turn(self, turn: Turn, audio=None) -> Turn:
         stored = self.store.add_turn(self.session_id, turn, audio=audio, sample_rate_hz=16_000)

@@ -49,7 +49,8 @@ class Utterance:
     text: str | None = None  # typed replies carry text and no audio
     pause_before_s: float | None = None  # from end of persona line to start of speech
     interrupted: bool = False  # user started while the persona was still speaking
-    capped: bool = False  # cut at the maximum reply length
+    capped: bool = False  # cut at the maximum reply length; the next listen goes on with it
+    continued: bool = False  # goes on with the previous (capped) reply: one stretch of talk
     timed_out: bool = False  # no reply within the no-reply timeout (silence)
     # Round time of audio[0]: captured audio begins pre_roll before start_s (None: not known,
     # e.g. typed replies)

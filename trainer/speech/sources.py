@@ -1,10 +1,11 @@
 """Reply sources: where the user's answer comes from -- microphone, WAV files, or typed text.
 
-Every source has `listen(after=..., on_level=..., on_pause=...) -> Utterance | None` (None: no
-more replies, e.g. the WAV files ran out or stdin closed). Audio sources share one detector
-path: 16 kHz mono frames of 32 ms -> Silero VAD (vad.py) -> the end-of-turn rule (endpoint.py).
-`WavFileSource` feeds each file through exactly that path, so demos and tests exercise the
-same code as a live microphone.
+Every source has `listen(after=..., on_level=..., on_pause=..., end_of_turn=...) -> Utterance |
+None` (None: no more replies, e.g. the WAV files ran out or stdin closed). Audio sources share
+one detector path: 16 kHz mono frames of 32 ms -> Silero VAD (vad.py) -> the end-of-turn rule
+(endpoint.py), whose closing silence an `EndOfTurnPolicy` may set per pause from the draft
+transcript (`AdaptiveEndOfTurn`, issue 15). `WavFileSource` feeds each file through exactly that
+path, so demos and tests exercise the same code as a live microphone.
 
 Times are seconds on the round clock (playback.RoundClock) shared with the Player, so a
 reply's `pause_before_s` and `interrupted` come straight from comparing the two.
@@ -12,6 +13,7 @@ reply's `pause_before_s` and `interrupted` come straight from comparing the two.
 
 from __future__ import annotations
 
+import itertools
 import math
 import queue
 import sys
@@ -53,9 +55,25 @@ PauseCallback = Callable[[np.ndarray], None]
 have if the silence lasts. Use it to start transcribing early (SpeculativeTranscriber)."""
 
 __all__ = [
-    "CapturedUtterance", "EndpointOptions", "MicSource", "ReplySource", "SpeculativeTranscriber",
-    "TextSource", "WavFileSource", "level_dbfs", "make_source",
+    "AdaptiveEndOfTurn", "CapturedUtterance", "EndOfTurnPolicy", "EndpointOptions", "MicSource",
+    "ReplySource", "SpeculativeTranscriber", "TextSource", "WavFileSource", "level_dbfs",
+    "make_source",
 ]
+
+
+class EndOfTurnPolicy(Protocol):
+    """Decides, pause by pause, how much silence ends the user's turn (see AdaptiveEndOfTurn).
+
+    `on_pause(audio)` is called when the user has been quiet for `tail_s` (the audio the turn
+    will have if it ends in this pause). Then, at every frame of that pause, `silence_s(block)`
+    returns the silence (seconds, from the end of speech) that ends it, or None while it cannot
+    tell yet (the turn then waits, up to `EndpointOptions.undecided_max_s`). `block`: the
+    source is not live (a file read faster than real time), so wait for the answer.
+    """
+
+    def on_pause(self, audio: np.ndarray) -> None: ...
+
+    def silence_s(self, block: bool = False) -> float | None: ...
 
 
 class CapturedUtterance(Utterance):
@@ -66,6 +84,12 @@ class CapturedUtterance(Utterance):
     past `end_s` (ASR needs the soft onset and the fade-out). `pause_before_s` is `start_s`
     minus the end of the persona's line; it is negative when the user started while the
     persona was talking (`interrupted`).
+
+    A long reply comes in parts (issue 14, probe 8): a part cut near `max_reply_s` is `capped`
+    and its audio ends exactly at `end_s`; the next `listen()` goes on from that sample (the
+    persona has not spoken in between) and returns a part with `continued` set, starting at the
+    previous part's `end_s` (no pre-roll, no pause before it). If the user had stopped right at
+    the cut, that next part is `continued` with no audio: the reply was over.
     """
 
 
@@ -77,7 +101,8 @@ class ReplySource(Protocol):
 
     def listen(self, *, after: Playback | PlayResult | None = None,
                on_level: LevelCallback | None = None,
-               on_pause: PauseCallback | None = None) -> Utterance | None: ...
+               on_pause: PauseCallback | None = None,
+               end_of_turn: EndOfTurnPolicy | None = None) -> Utterance | None: ...
 
     def close(self) -> None: ...
 
@@ -111,28 +136,50 @@ class _AudioSource:
         self.options = options or EndpointOptions()
         self.clock = clock or RoundClock()
         self._vad: SileroVad | None = None
+        # a capped part's cut: (round time of the cut, the audio already read past it)
+        self._carry: tuple[float, np.ndarray] | None = None
 
-    def _frames(self, after: Playback | None) -> Iterator[np.ndarray]:
+    @property
+    def continuing(self) -> bool:
+        """The last reply was capped: the next listen() continues it."""
+        return self._carry is not None
+
+    def _frames(self, after: Playback | None, continuing: bool = False) -> Iterator[np.ndarray]:
         """Yield 512-sample float32 frames; set self._t_first (round time of the first
-        sample) before the first yield."""
+        sample) before the first yield -- unless `continuing`: then the frames go on exactly
+        where the last ones stopped, and _t_first is already set."""
         raise NotImplementedError
 
     def _t(self, sample: int) -> float:
         return self._t_first + sample / SAMPLE_RATE_HZ
 
+    live = True  # frames arrive in real time (False: a file read at full speed)
+
     def _detect(self, after: Playback | PlayResult | None, on_level: LevelCallback | None,
-                on_pause: PauseCallback | None) -> Utterance:
+                on_pause: PauseCallback | None,
+                end_of_turn: EndOfTurnPolicy | None = None) -> Utterance:
         if self._vad is None:
             self._vad = SileroVad()
-        self._vad.reset()
         o = self.options
-        ep = Endpointer(o, SAMPLE_RATE_HZ)
-        persona_end_s, playing = _persona_end(after)
+        carry, self._carry = self._carry, None
+        ep = Endpointer(o, SAMPLE_RATE_HZ, continuing=carry is not None)
+        if carry is None:
+            self._vad.reset()
+            persona_end_s, playing = _persona_end(after)
+            self._t_first = self.clock.now()
+            frames: Iterator[np.ndarray] = self._frames(playing)
+        else:
+            # The same stream, straight on from the cut (VAD state kept): first the audio the
+            # last part had read past it, then what follows.
+            persona_end_s, playing = None, None
+            self._t_first, rest = carry
+            frames = itertools.chain(
+                (rest[i:i + FRAME_SAMPLES] for i in range(0, len(rest), FRAME_SAMPLES)),
+                self._frames(None, continuing=True))
         mute_until_s = -math.inf
         if not o.allow_interrupt and persona_end_s is not None:
             mute_until_s = persona_end_s + ECHO_TAIL_S
-        self._t_first = self.clock.now()
-        for i, frame in enumerate(self._frames(playing)):
+        for i, frame in enumerate(frames):
             if i == 0:
                 if playing is None:
                     ep.timeout_origin_sample = self._sample_at(persona_end_s)
@@ -148,6 +195,11 @@ class _AudioSource:
                 # Interrupts off (no headphones): what the microphone caught before the line
                 # ended -- the pre-roll, the room's echo -- is the persona's voice, not a reply.
                 frame = np.zeros_like(frame)
+            if end_of_turn is not None and ep.paused:
+                # Asked before the frame is pushed, so a verdict that arrived ends the turn on
+                # this frame, not the next.
+                wait = end_of_turn.silence_s(block=not self.live)
+                ep.end_silence_s = o.undecided_max_s if wait is None else wait
             for ev in ep.push(frame, self._vad.prob(frame)):
                 if isinstance(ev, SpeechStarted):
                     if playing is not None and o.allow_interrupt:
@@ -155,14 +207,18 @@ class _AudioSource:
                 elif isinstance(ev, SpeechPaused):
                     if on_pause is not None:
                         on_pause(ev.audio)
+                    if end_of_turn is not None:
+                        end_of_turn.on_pause(ev.audio)
+                        wait = end_of_turn.silence_s(block=not self.live)
+                        ep.end_silence_s = o.undecided_max_s if wait is None else wait
                 elif isinstance(ev, TurnEnded):
-                    return self._utterance(ev, playing, persona_end_s)
+                    return self._utterance(ev, playing, persona_end_s, carry is not None)
                 elif isinstance(ev, NoReply):
                     t = self._t(ev.at_sample)
                     return Utterance(audio=None, start_s=t, end_s=t, timed_out=True)
         for ev in ep.flush():
             if isinstance(ev, TurnEnded):
-                return self._utterance(ev, playing, persona_end_s)
+                return self._utterance(ev, playing, persona_end_s, carry is not None)
             t = self._t(ev.at_sample)
             return Utterance(audio=None, start_s=t, end_s=t, timed_out=True)
         raise AssertionError("unreachable: flush always ends the turn")
@@ -173,19 +229,24 @@ class _AudioSource:
         return max(0, int(round((round_s - self._t_first) * SAMPLE_RATE_HZ)))
 
     def _utterance(self, ev: TurnEnded, playing: Playback | None,
-                   persona_end_s: float | None) -> CapturedUtterance:
+                   persona_end_s: float | None, continued: bool = False) -> Utterance:
         if playing is not None:  # still talking (allow_interrupt off): its end decides overlap
             persona_end_s = playing.wait().end_s
         start_s, end_s = self._t(ev.onset_sample), self._t(ev.end_sample)
-        pause = None if persona_end_s is None else start_s - persona_end_s
+        if ev.capped:
+            self._carry = (end_s, ev.rest if ev.rest is not None else np.zeros(0, np.float32))
+        if continued and ev.end_sample <= ev.onset_sample:
+            return Utterance(audio=None, start_s=start_s, end_s=start_s, continued=True)
+        pause = None if persona_end_s is None or continued else start_s - persona_end_s
         return CapturedUtterance(
             audio=ev.audio, sample_rate_hz=SAMPLE_RATE_HZ, start_s=start_s, end_s=end_s,
             pause_before_s=pause, interrupted=pause is not None and pause < 0,
-            capped=ev.capped, audio_start_s=self._t(ev.audio_start_sample))
+            capped=ev.capped, continued=continued, audio_start_s=self._t(ev.audio_start_sample))
 
     def listen(self, *, after: Playback | PlayResult | None = None,
                on_level: LevelCallback | None = None,
-               on_pause: PauseCallback | None = None) -> Utterance | None:
+               on_pause: PauseCallback | None = None,
+               end_of_turn: EndOfTurnPolicy | None = None) -> Utterance | None:
         """Wait for one reply and return it.
 
         Args:
@@ -194,11 +255,13 @@ class _AudioSource:
                 PlayResult). The no-reply timeout counts from the line's end.
             on_level: live input level meter, see LevelCallback.
             on_pause: early look at the final audio, see PauseCallback.
+            end_of_turn: sets the closing silence pause by pause (EndOfTurnPolicy); None:
+                `options.silence_s` for every pause.
 
         Returns a CapturedUtterance, a timed-out Utterance (no speech; audio None), or None
         when the source has no more replies.
         """
-        return self._detect(after, on_level, on_pause)
+        return self._detect(after, on_level, on_pause, end_of_turn)
 
     def close(self) -> None:
         pass
@@ -294,7 +357,8 @@ class MicSource(_AudioSource):
         self._q.put((indata[:, 0].copy(), time.monotonic(), bool(status.input_overflow)))
 
     def close(self) -> None:
-        """Stop and close the stream."""
+        """Stop and close the stream (a reply being continued ends at its cut)."""
+        self._carry = None
         if self._stream is not None:
             try:
                 self._stream.close(ignore_errors=True)
@@ -320,10 +384,10 @@ class MicSource(_AudioSource):
         self._pending = np.concatenate([self._pending, block.astype(np.float32)])
         return True
 
-    def _frames(self, after: Playback | None) -> Iterator[np.ndarray]:
+    def _frames(self, after: Playback | None, continuing: bool = False) -> Iterator[np.ndarray]:
         self.open()
         listen_mono = time.monotonic()
-        first = True
+        first = not continuing
         while True:
             while len(self._pending) < FRAME_SAMPLES:
                 if not self._take_block(self.stall_s):
@@ -393,47 +457,65 @@ class WavFileSource(_AudioSource):
         self.realtime = realtime
         self._next = 0
         self._audio: np.ndarray | None = None
+        self._pos = 0  # samples of the current file read so far
+        self._consumed = 0
+        self._carried = 0
 
     @property
     def remaining(self) -> int:
-        return len(self.paths) - self._next
+        """Replies left: files not started, plus one if the last reply is being continued."""
+        return len(self.paths) - self._next + int(self.continuing)
+
+    @property
+    def live(self) -> bool:  # type: ignore[override]
+        return self.realtime
 
     def listen(self, *, after: Playback | PlayResult | None = None,
                on_level: LevelCallback | None = None,
-               on_pause: PauseCallback | None = None) -> Utterance | None:
-        """The next file's reply (see _AudioSource.listen), or None when no file is left."""
-        if self._next >= len(self.paths):
-            return None
-        path = self.paths[self._next]
-        self._next += 1
-        audio = load_audio(path)
-        pad = np.zeros(int((self.options.silence_s + 0.1) * SAMPLE_RATE_HZ), np.float32)
-        self._audio = np.concatenate([audio, pad])
-        if isinstance(after, Playback):
-            after = after.wait()
-        utt = self._detect(after, on_level, on_pause)
+               on_pause: PauseCallback | None = None,
+               end_of_turn: EndOfTurnPolicy | None = None) -> Utterance | None:
+        """The next file's reply (see _AudioSource.listen), or None when no file is left.
+
+        A reply capped in the middle of its file goes on in the same file."""
+        carried = self._carried = 0
+        if self._carry is not None:
+            carried = self._carried = len(self._carry[1])
+        else:
+            if self._next >= len(self.paths):
+                return None
+            path = self.paths[self._next]
+            self._next += 1
+            audio = load_audio(path)
+            pad = np.zeros(int((self.options.silence_s + 0.1) * SAMPLE_RATE_HZ), np.float32)
+            audio = np.concatenate([audio, pad])
+            if len(audio) % FRAME_SAMPLES:
+                audio = np.concatenate([audio, np.zeros(FRAME_SAMPLES - len(audio) % FRAME_SAMPLES,
+                                                        np.float32)])
+            self._audio, self._pos = audio, 0
+            if isinstance(after, Playback):
+                after = after.wait()
+        utt = self._detect(after, on_level, on_pause, end_of_turn)
         if not self.realtime:  # the clock takes the time the audio would have taken
-            consumed_s = self._consumed / SAMPLE_RATE_HZ
+            consumed_s = (carried + self._consumed) / SAMPLE_RATE_HZ
             self.clock.skip(self._t_first + consumed_s - self.clock.now())
         return utt
 
-    def _frames(self, after: Playback | None) -> Iterator[np.ndarray]:
+    def _frames(self, after: Playback | None, continuing: bool = False) -> Iterator[np.ndarray]:
         audio = self._audio
         assert audio is not None
-        n = len(audio) // FRAME_SAMPLES
-        if len(audio) % FRAME_SAMPLES:
-            audio = np.concatenate([audio, np.zeros(FRAME_SAMPLES - len(audio) % FRAME_SAMPLES,
-                                                    np.float32)])
-            n += 1
-        start_mono = self.clock.to_mono(self._t_first)
+        lead = self._carried if continuing else 0  # the carried audio comes first
+        start_mono = self.clock.to_mono(self._t_first) + lead / SAMPLE_RATE_HZ
         self._consumed = 0
-        for i in range(n):
+        while self._pos < len(audio):
             if self.realtime:  # a frame is available once it has been "spoken"
-                delay = start_mono + (i + 1) * FRAME_SAMPLES / SAMPLE_RATE_HZ - time.monotonic()
+                delay = (start_mono + (self._consumed + FRAME_SAMPLES) / SAMPLE_RATE_HZ
+                         - time.monotonic())
                 if delay > 0:
                     time.sleep(delay)
+            frame = audio[self._pos:self._pos + FRAME_SAMPLES]
+            self._pos += FRAME_SAMPLES
             self._consumed += FRAME_SAMPLES
-            yield audio[i * FRAME_SAMPLES:(i + 1) * FRAME_SAMPLES]
+            yield frame
 
 
 # --- typed text ---------------------------------------------------------------------------------
@@ -464,7 +546,8 @@ class TextSource:
 
     def listen(self, *, after: Playback | PlayResult | None = None,
                on_level: LevelCallback | None = None,
-               on_pause: PauseCallback | None = None) -> Utterance | None:
+               on_pause: PauseCallback | None = None,
+               end_of_turn: EndOfTurnPolicy | None = None) -> Utterance | None:
         """Read one typed reply (waits for the persona's line to finish first)."""
         from trainer.speech.tts import estimate_speech_s
 
@@ -515,6 +598,12 @@ def make_source(inputs: Sequence[str] = (), *, device: int | str | None = None,
 
 
 # --- transcribing while the end is being confirmed ----------------------------------------------
+AnalysisFn = Callable[[Any], Any]
+"""Speculative analysis: a function of a draft's transcription result (e.g. its sentence
+embedding, trainer/meaning.py) run on the draft worker right after the draft, while the silence
+is still being confirmed, so the reply does not wait for it (SpeculativeTranscriber)."""
+
+
 class SpeculativeTranscriber:
     """Starts transcription when the user pauses, before the end of the turn is confirmed.
 
@@ -523,6 +612,10 @@ class SpeculativeTranscriber:
     then overlaps the `silence_s` wait; if the user spoke again, the draft is dropped and the
     final audio is transcribed now. `transcribe_fn` is any function audio -> result (e.g.
     `lambda a: transcriber.transcribe(a, sample_rate_hz=16000)`).
+
+    `analyse_fn` (optional, see AnalysisFn) runs on each draft's result right after it, on
+    the same worker; `analysis()` then returns it for the last `transcribe()` without waiting
+    when the turn ended on that draft (and computes it on the spot when it did not).
 
     A reply with several pauses must not queue a transcription per pause (the final result
     would wait for all of them: ~3 s after a live reply with a few pauses). So a new pause
@@ -535,47 +628,130 @@ class SpeculativeTranscriber:
     `drafts_cancelled` (superseded before they ran) and `drafts_used` count drafts.
     """
 
-    def __init__(self, transcribe_fn: Callable[[np.ndarray], Any]):
+    def __init__(self, transcribe_fn: Callable[[np.ndarray], Any],
+                 analyse_fn: AnalysisFn | None = None):
         self._fn = transcribe_fn
+        self._analyse = analyse_fn
         # One worker: a stale draft never shares the CPU with a newer draft.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr-draft")
         self._lock = threading.Lock()
-        self._draft: tuple[np.ndarray, Future] | None = None
+        # the current draft: (audio, transcription future, analysis future or None)
+        self._draft: tuple[np.ndarray, Future, Future | None] | None = None
+        self._last: tuple[Any, Future | None] | None = None  # (result, analysis) of transcribe
         self.last_reused = False
         self.drafts_started = 0
         self.drafts_cancelled = 0
         self.drafts_used = 0
 
-    def _drop(self, future: Future) -> None:
-        """Cancel a superseded draft if it has not started (a running one finishes unwaited)."""
-        if future.cancel():
-            self.drafts_cancelled += 1
+    def _drop(self, future: Future | None) -> bool:
+        """Cancel a superseded job if it has not started (a running one finishes unwaited)."""
+        return future is not None and future.cancel()
 
     def on_pause(self, audio: np.ndarray) -> None:
         """Start a draft transcription of `audio` (the listen() pause callback); it replaces
         the previous draft."""
         with self._lock:
             if self._draft is not None:
-                self._drop(self._draft[1])
-            self._draft = (audio, self._pool.submit(self._fn, audio))
+                self.drafts_cancelled += int(self._drop(self._draft[1]))
+                self._drop(self._draft[2])
+            future = self._pool.submit(self._fn, audio)
+            analysis = None
+            if self._analyse is not None:
+                # queued behind its own draft on the one worker: the verdict on the draft's
+                # text (AdaptiveEndOfTurn) never waits for the analysis
+                analysis = self._pool.submit(lambda f=future: self._analyse(f.result()))
+            self._draft = (audio, future, analysis)
             self.drafts_started += 1
+
+    def draft(self) -> Future | None:
+        """The current draft's transcription (a Future; None before the first pause)."""
+        with self._lock:
+            return None if self._draft is None else self._draft[1]
 
     def transcribe(self, audio: np.ndarray) -> Any:
         """The transcription of `audio`, from the draft when it matches."""
         with self._lock:
             draft, self._draft = self._draft, None
         if draft is not None:
-            draft_audio, future = draft
+            draft_audio, future, analysis = draft
             # Not started yet: cancelled. That includes a matching draft queued behind a stale
             # one, which is transcribed here now instead of after the stale one.
-            self._drop(future)
+            if self._drop(future):
+                self.drafts_cancelled += 1
             if (not future.cancelled() and len(draft_audio) == len(audio)
                     and np.array_equal(draft_audio, audio)):
                 self.last_reused = True  # running or done: the quickest way to the result
                 self.drafts_used += 1
-                return future.result()
+                result = future.result()
+                self._last = (result, analysis)
+                return result
+            self._drop(analysis)
         self.last_reused = False
-        return self._fn(audio)
+        result = self._fn(audio)
+        self._last = (result, None)
+        return result
+
+    def analysis(self) -> Any:
+        """The speculative analysis (analyse_fn) of the last `transcribe()` result: the draft
+        worker's when that result was a draft (waiting for it if it is still running),
+        otherwise computed now. None without analyse_fn or before any transcribe()."""
+        if self._analyse is None or self._last is None:
+            return None
+        result, analysis = self._last
+        if analysis is not None and not analysis.cancelled():
+            return analysis.result()
+        return self._analyse(result)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+Judge = Callable[[Any], float]
+"""A draft transcription result -> the silence (seconds) that ends the turn in this pause."""
+
+
+class AdaptiveEndOfTurn:
+    """An EndOfTurnPolicy that reads the draft transcript (issue 15).
+
+    At each pause the SpeculativeTranscriber starts a draft; once it is in, `judge(result)`
+    says how long this pause must last (trainer.turn_end.judge: short after a finished
+    question, long after "and" or "um"). Until then the pause cannot end the turn (up to
+    EndpointOptions.undecided_max_s): the reply needs that transcription anyway, so waiting
+    for it costs no latency. A draft that failed gives `fallback_s` (the fixed rule).
+
+    `verdicts` keeps (draft result, seconds) for the pauses judged in the last listen(), for
+    traces and the benchmark; `reset()` clears it (practice calls it per turn).
+    """
+
+    def __init__(self, speculative: SpeculativeTranscriber, judge: Judge,
+                 fallback_s: float = EndpointOptions().silence_s):
+        self.speculative = speculative
+        self.judge = judge
+        self.fallback_s = fallback_s
+        self._judged: tuple[Future, float] | None = None
+        self.verdicts: list[tuple[Any, float]] = []
+
+    def reset(self) -> None:
+        self._judged = None
+        self.verdicts = []
+
+    def on_pause(self, audio: np.ndarray) -> None:
+        self.speculative.on_pause(audio)
+
+    def silence_s(self, block: bool = False) -> float | None:
+        future = self.speculative.draft()
+        if future is None:
+            return None
+        if self._judged is not None and self._judged[0] is future:
+            return self._judged[1]
+        if not (block or future.done()):
+            return None
+        try:
+            result = future.result()
+        except Exception:  # the draft failed; the final transcription will say why
+            seconds, result = self.fallback_s, None
+        else:
+            seconds = float(self.judge(result))
+        self._judged = (future, seconds)
+        self.verdicts.append((result, seconds))
+        return seconds
