@@ -350,6 +350,8 @@ class Round:
         if kind in ("mic", "wav"):
             self.screen.listening("go on" if self._held else
                                   "speak, then pause" if kind == "mic" else "")
+            if self.router_loader is not None and self.router_loader.ready():
+                self._attach_router()  # loaded: the drafts of this reply can be prepared
             self._speculative = self._speculative or self._make_speculative()
             # Drafts at each pause pay off live (transcription overlaps the end-of-turn wait,
             # and the draft tells how long that wait should be); a file is read faster than
@@ -383,6 +385,14 @@ class Round:
             self._trace_first_audio(sp)
         self._finish_speaking(wait=False)  # store the persona's line as soon as it is heard
 
+    def _attach_router(self) -> None:
+        """Hand the conversation its meaning router once loaded (waits for it the first time;
+        the model loads in the background from the start of the round)."""
+        c = self.conversation
+        if c.router is None and self.router_loader is not None:
+            c.router = self.router_loader.get(self.screen)
+            self.router_loader = None
+
     def _make_speculative(self):
         from trainer.speech.sources import SpeculativeTranscriber
 
@@ -391,7 +401,16 @@ class Round:
         def transcribe(audio):
             return asr.get().transcribe(audio, sample_rate_hz=16_000)
 
-        return SpeculativeTranscriber(transcribe)
+        conv = self.conversation
+
+        def prepare(result):
+            # Issue 12: the sentence vectors of the draft are computed while the end of the turn
+            # is still being confirmed (the embedder caches by text), so routing by meaning
+            # adds nothing to the turn latency when the final transcript equals the draft.
+            if conv.router is not None:
+                conv.prepare(getattr(result, "text", "") or "")
+
+        return SpeculativeTranscriber(transcribe, analyse_fn=prepare)
 
     def _handle(self, utt: Utterance) -> list[Line]:
         """Transcribe, store and answer one reply; returns the persona's lines."""
@@ -469,9 +488,7 @@ class Round:
             return [Line(text=self.rng.choice(pool), kind="repeat", phase=phase)]
         if not (typed and self.screen.interactive):  # typed at a terminal: already on screen
             self.screen.user_line(text)
-        if c.router is None and self.router_loader is not None:
-            c.router = self.router_loader.get(self.screen)
-            self.router_loader = None
+        self._attach_router()
         reply = c.respond(text, words=words or None,
                           duration_s=None if typed else utt.duration_s,
                           pause_s=utt.pause_before_s, capped=utt.capped,
@@ -512,6 +529,7 @@ class Round:
         if not text:
             return [Line(text=self.rng.choice(UNHEARD_LINES), kind="repeat",
                          phase=self.conversation.phase)]
+        self._attach_router()
         reply = self.conversation.respond(
             text, words=words or None, duration_s=max(0.0, last.end_s - first.start_s),
             pause_s=first.pause_before_s, capped=True, interrupted=first.interrupted)

@@ -118,6 +118,10 @@ class RouterLoader:
         finally:
             self._done.set()
 
+    def ready(self) -> bool:
+        """Loaded (or failed): `get()` will not wait."""
+        return self._done.is_set()
+
     def get(self, screen=None):
         """The MeaningRouter (waits for it), or None when the model could not be loaded."""
         self._done.wait()
