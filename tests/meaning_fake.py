@@ -20,9 +20,11 @@ class FakeEmbedder:
 
     def __init__(self):
         self.calls = 0
+        self.texts: list[str] = []  # every text embedded, in order (to test caching callers)
 
     def embed(self, texts):
         self.calls += 1
+        self.texts.extend(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, text in enumerate(texts):
             for w in re.findall(r"[a-z]+", str(text).lower()):

@@ -326,3 +326,36 @@ def test_tell_me_is_asked_and_whats_yours_gets_the_own_answer():
     assert own is None or any(ln.text == own for ln in reply.lines)
     reply = conv.respond("Tell me something surprising about logistics.")
     assert any(ln.kind in ("answer", "hook_answer") for ln in reply.lines), reply.lines
+
+
+class _CachingFake(FakeEmbedder):
+    """The real model caches by text; so does this fake, and it counts what it computed."""
+
+    def __init__(self):
+        super().__init__()
+        self._seen: dict[str, object] = {}
+        self.computed: list[str] = []
+
+    def embed(self, texts):
+        out = super().embed(texts)
+        for t, v in zip(texts, out, strict=True):
+            if t not in self._seen:
+                self._seen[t] = v
+                self.computed.append(t)
+        return out
+
+
+def test_prepare_on_the_draft_leaves_nothing_to_embed_when_the_turn_ends():
+    """Turn latency (issue 12): the speculative transcript's vectors are computed during the
+    end-of-turn silence; the reply to the same text then embeds nothing new for the line."""
+    p = load_persona("dana")
+    fake = _CachingFake()
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, fake))
+    conv.start()
+    text = "So what do you get up to at the weekend?"
+    conv.prepare(text)
+    before = list(fake.computed)
+    assert any(text in t for t in before)
+    reply = conv.respond(text)
+    assert [t for t in fake.computed[len(before):] if text in t] == []
+    assert any(ln.topic for ln in reply.lines)
