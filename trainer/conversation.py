@@ -182,8 +182,9 @@ POINTING_OVERRIDE = 0.75  # a pointing-back question goes elsewhere only on a cl
 # "...what's yours?", "do you?", "have you?": the persona's own answer to what it asked.
 _MIRROR_CLAUSE_RE = re.compile(
     r"^(?:(?:and|so|well|go on(?: then)?|ok|okay)[,\s]+)*(?:(?:what|how|which)(?:'s| is| was|"
-    r" were| about)? yours|(?:do|did|are|were|have|has|can|would|will) you(?: too)?|"
-    r"you|yourself|how about yourself|what about yourself)[\s?.!]*$", re.IGNORECASE)
+    r" were| about)? yours\b.*|(?:do|did|are|were|have|has|can|would|will) you(?: too)?|"
+    r"you|yourself|how about yourself|what about yourself|what about you\b.*|"
+    r"how about you\b.*)[\s?.!]*$", re.IGNORECASE)
 
 
 def _points_back(text: str) -> bool:

@@ -276,6 +276,7 @@ class RouterOptions:
     cue_bonus: float = 0.1  # a hook whose cue word the line says
     sensitive_bonus: float = 0.35  # a personal topic when the line asks about money, age...
     intent_bonus: float = 0.2  # the ordinary topic a line's words plainly name
+    unsure_bonus: float = 0.15  # "do you know which room...": a detail outside their world
     threshold: float = 0.40  # below this the line matches nothing well enough: steer back
 
 
@@ -302,6 +303,11 @@ _INTENT_CUES = {t: re.compile(p, re.IGNORECASE) for t, p in {
                   r"people don'?t know)\b",
     "current_work": r"\b(?:working on|on your plate|keeping you busy|what'?s next|up next)\b",
 }.items()}
+
+# "Do you happen to know which room...": asks for a fact, often outside the persona's world.
+_DO_YOU_KNOW_RE = re.compile(
+    r"\b(?:do|would) you (?:happen to |by any chance )?know (?:what|which|who|where|when|how|"
+    r"if|whether)\b|\bany idea (?:what|which|who|where|when|how|if)\b", re.IGNORECASE)
 
 SHORT_WORDS = 6  # a question this short leans on the conversation so far (double bonus)
 # What people ask that a persona would rather not say: pay, age, politics, religion, dating.
@@ -410,6 +416,7 @@ class MeaningRouter:
         self.weights = np.array([e[2] for e in self.examples], dtype=np.float32)
         self._keys = [f"{e[1].kind}:{e[1].id}" for e in self.examples]
         self._private_topics = {t.id for t in persona.topics if t.kind == "personal"}
+        self._unsure_topics = {t.id for t in persona.topics if t.kind == "unsure"}
         self._standard = {c: t.id for t in persona.topics for c in (t.id, *t.covers)}
 
     @staticmethod
@@ -479,6 +486,7 @@ class MeaningRouter:
         lex = dict(topic_scores(self.persona, clause or text))
         cued = self._cued(text)
         private = self._private_topics if _SENSITIVE_RE.search(text) else ()
+        unsure = self._unsure_topics if _DO_YOU_KNOW_RE.search(text) else ()
         intents = {self._standard.get(std) for std, rx in _INTENT_CUES.items()
                    if rx.search(text)} - {None}
         # "did you lose much work?", or a line the analysis calls a follow-up on the partner's
@@ -491,6 +499,8 @@ class MeaningRouter:
                 scores[i] += o.lex_weight * lex.get(tg.id, 0.0)
                 if tg.id in private:
                     scores[i] += o.sensitive_bonus
+                if tg.id in unsure:
+                    scores[i] += o.unsure_bonus
                 if tg.id in intents:
                     scores[i] += o.intent_bonus
             elif tg.id in cued:
