@@ -102,7 +102,7 @@ class GoodPolicy:
         elif turn >= self.turns - 1 or conv.phase == "wrap_up":
             text = (f"This was really great, {first}. Could we grab a coffee next week? "
                     "Can I get your email?")
-        elif turn >= 4 and not self.offered:
+        elif turn >= 2 and not self.offered:
             self.offered = True
             text = ("I could send you a planning tool I built, if that helps your team. "
                     "What are you working on next?")
@@ -132,7 +132,7 @@ class PoorPolicy:
 
 
 def good_listener() -> Listener:
-    return Listener("good", rate_wpm=160, pause_s=0.5)
+    return Listener("good", rate_wpm=140, pause_s=0.5)
 
 
 def poor_listener() -> Listener:
