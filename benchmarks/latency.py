@@ -365,7 +365,8 @@ def figures(quick: bool = False) -> list[dict]:
                  "baseline": round(100 * sum(cuts["baseline"]) / len(paused), 1),
                  "note": f"{sum(cuts['product'])} vs {sum(cuts['baseline'])} of {len(paused)} "
                          f"replies cut before their last word (product/baseline by kind: "
-                         f"{per_kind}); must not rise"})
+                         f"{per_kind}); must not rise; side by side with turn latency p50 "
+                         f"{stage(p, 'total'):.3f} vs {stage(b, 'total'):.3f} s"})
     pp, pb_ = ok("product", "paused"), ok("baseline", "paused")
     figs.append({"name": "turn latency p50, replies with mid-reply pauses", "unit": "s",
                  "value": round(stage(pp, "total"), 3), "baseline": round(stage(pb_, "total"), 3),

@@ -17,7 +17,7 @@ timestamps. Two additions around the libraries:
   transcript before Whisper sees it (Silero VAD, shipped with faster-whisper, used for both
   engines); Whisper's stock phrases ("Thank you.", "you") are dropped when the VAD heard
   too little voice for them. That rests on the VAD's evidence, not on Whisper's own
-  `no_speech_prob`: a real "Thank you." gave no_speech 0.15-0.42 (espeak-ng, 5 voices,
+  `no_speech_prob`: a real "Thank you." gave no_speech 0.18-0.42 (espeak-ng, 5 voices,
   120-230 wpm), so the old "drop above 0.3" guard dropped it on an Intel AVX-512 machine and
   kept it on AMD (issue 14). The VAD measured 0.32-0.70 s of voiced frames in those same
   clips, and 0.10-0.13 s in a 0.1 s speech fragment Whisper heard as "Bye.".
