@@ -104,7 +104,7 @@ class GoodPolicy:
                     "Can I get your email?")
         elif turn >= 2 and not self.offered:
             self.offered = True
-            text = ("I could send you a planning tool I built, if that helps your team. "
+            text = ("Happy to help with your next fair if you need a hand. "
                     "What are you working on next?")
         elif open_hooks:
             hook = p.hook(open_hooks[0])
