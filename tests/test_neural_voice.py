@@ -225,3 +225,30 @@ def test_silent_voice_streams_its_estimate():
     (audio, sr), = list(SilentVoice("en-us", 160).stream("Hello there, nice to meet you."))
     assert len(audio) / sr == pytest.approx(estimate_speech_s("Hello there, nice to meet "
                                                               "you.", 160))
+
+
+@pytest.mark.parametrize("voice, problem", [
+    ({"id": "en-gb", "engine": "piper"}, "voice: engine: piper needs piper_voice"),
+    ({"id": "en-gb", "speaker": 1}, "voice: speaker is a piper voice's speaker id"),
+    ({"id": "en-gb", "engine": "piper", "piper_voice": "joe"}, "voice.piper_voice: expected"),
+    ({"id": "en-gb", "engine": "neural"}, "voice.engine: expected 'espeak' or 'piper'"),
+])
+def test_persona_voice_fields_are_checked_with_one_line_each(voice, problem):
+    import yaml
+
+    from trainer.errors import PersonaError
+    from trainer.paths import personas_dir
+    from trainer.personas import validate_persona
+
+    data = yaml.safe_load((personas_dir() / "marcus.yaml").read_text())
+    data["voice"] = voice
+    with pytest.raises(PersonaError) as err:
+        validate_persona(data, "x.yaml")
+    assert any(p.startswith(f"x.yaml: {problem}") for p in err.value.problems), err.value.problems
+
+
+def test_an_old_voice_line_still_means_espeak():
+    from trainer.personas import Voice
+
+    v = Voice.model_validate({"id": "en-us+f3", "rate_wpm": 170})
+    assert (v.engine, v.piper_voice, v.speaker) == ("espeak", None, None)
