@@ -489,10 +489,11 @@ def speech_chunks(text: str, max_words: int = MAX_CHUNK_WORDS,
 @lru_cache(maxsize=1)
 def _malloc_trim():
     import ctypes
-    import ctypes.util
 
+    # By soname, not ctypes.util.find_library: that forks `ldconfig -p`, and a fork of a
+    # 500 MB process briefly doubles what a process-tree memory sample sees.
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        return ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):  # not glibc: nothing to do
         return None
 
