@@ -202,8 +202,9 @@ def _marcus_replies(n: int) -> list[str]:
     return out
 
 
-def round_memory_neural(n_replies: int) -> tuple[float, int, int, float, str]:
-    """A Marcus round with the voice on: (peak tree RSS MB, user turns, turns, seconds, engine)."""
+def round_memory_neural(n_replies: int, voice: str = "persona") -> tuple:
+    """A Marcus round with the voice on (`voice`: --voice): (peak tree RSS MB, user turns,
+    turns, seconds, engine used, main process max MB, when the sampled peak was)."""
     import soundfile as sf
 
     from benchmarks.pulse import VirtualAudio
@@ -228,7 +229,8 @@ def round_memory_neural(n_replies: int) -> tuple[float, int, int, float, str]:
         t0 = time.monotonic()
         proc = subprocess.Popen(
             [sys.executable, "-m", "trainer", "practice", "--persona", "marcus", "--seed", "1",
-             "--max-turns", str(n_replies), "--input", *paths], cwd=ROOT, env=env,
+             "--max-turns", str(n_replies), "--voice", voice, "--input", *paths], cwd=ROOT,
+            env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             start_new_session=True)
         peak_kb, peak_wall = 0, 0.0
@@ -255,7 +257,7 @@ def round_memory_neural(n_replies: int) -> tuple[float, int, int, float, str]:
                 engine, usage.ru_maxrss / 1024, when)
 
 
-def round_memory_fresh(n_replies: int) -> tuple:
+def round_memory_fresh(n_replies: int, voice: str = "persona") -> tuple:
     """round_memory_neural, run from a small fresh process.
 
     The practice process's wait4() maximum RSS counts the process it was forked from as it
@@ -266,7 +268,8 @@ def round_memory_fresh(n_replies: int) -> tuple:
     import json
 
     code = ("import json, sys; sys.path.insert(0, '.'); from benchmarks.voice import "
-            f"round_memory_neural; print(json.dumps(round_memory_neural({int(n_replies)})))")
+            f"round_memory_neural; print(json.dumps(round_memory_neural({int(n_replies)}, "
+            f"{voice!r})))")
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True)
     return tuple(json.loads(res.stdout.strip().splitlines()[-1]))
@@ -315,11 +318,13 @@ def figures(quick: bool = False) -> list[dict]:
     if quick:
         return _ratios(figs)
     peak, user_turns, turns, secs, engine, main_mb, when = round_memory_fresh(8)
+    base = round_memory_fresh(8, "espeak")
     figs.append({"name": "voice.round_peak_rss_mb.piper", "unit": "MB", "value": round(peak, 1),
-                 "baseline": None,
+                 "baseline": round(base[0], 1),
                  "note": f"Marcus ({engine}), voice on, {user_turns} replies / {turns} turns "
-                         f"from WAVs in {secs:.0f} s, faster-whisper tiny.en; main process "
-                         f"max {main_mb:.0f} MB; {when}; goal <= {GOAL_MB:.0f} MB"})
+                         f"from WAVs in {secs:.0f} s, faster-whisper tiny.en; {when}; "
+                         f"baseline the same round with --voice espeak ({base[4]}); goal <= "
+                         f"{GOAL_MB:.0f} MB"})
     return _ratios(figs)
 
 
