@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = ["analysis", "routing", "store", "transcription", "latency", "startup"]
+ORDER = ["analysis", "routing", "store", "transcription", "latency", "startup", "voice"]
 
 
 def machine() -> dict:

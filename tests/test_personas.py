@@ -166,7 +166,8 @@ def test_unknown_key_is_refused_and_the_allowed_keys_are_named():
     data["voice"]["pitch"] = 3
     data["topics"][1]["answer"] = "typo for answers"
     lines = _problems(data)
-    assert "x.yaml: voice.pitch: unknown field; expected one of: id, rate_wpm" in lines
+    assert ("x.yaml: voice.pitch: unknown field; expected one of: id, rate_wpm, engine, "
+            "piper_voice, speaker") in lines
     assert any(line.startswith("x.yaml: topics[1].answer: unknown field; expected one of: id, kind")
                for line in lines)
     assert len(lines) == 2

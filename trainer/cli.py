@@ -42,6 +42,9 @@ def cli():
 @click.option("--model", metavar="NAME|PATH", default=None,
               help="Whisper model: tiny.en (bundled), base.en, small.en... or a local path.")
 @click.option("--no-voice", is_flag=True, help="Print the persona's lines instead of speaking.")
+@click.option("--voice", "voice_engine", type=click.Choice(["persona", "espeak"]),
+              default="persona", show_default=True,
+              help="The persona's own voice (neural where its file says so), or espeak-ng.")
 @click.option("--max-turns", type=click.IntRange(min=1), default=None, help="Stop after N user turns.")
 @click.option("--seed", type=int, default=None, help="Seed for the persona's choice of lines.")
 @click.option("--device", default=None, help="Audio device (name or index, see `trainer devices`).")
@@ -54,7 +57,7 @@ def cli():
               help="For speakers without headphones: the microphone hears the persona, so "
               "talking over it is off and you answer once it has finished.")
 @click.argument("more_inputs", nargs=-1, type=click.Path(), metavar="[FILE.wav ...]")
-def practice(persona_id, inputs, engine, model, no_voice, max_turns, seed, device,
+def practice(persona_id, inputs, engine, model, no_voice, voice_engine, max_turns, seed, device,
              recall_answers, load_model_first, no_barge_in, more_inputs):
     """Run one practice round with a persona, then show the scorecard.
 
@@ -72,7 +75,7 @@ def practice(persona_id, inputs, engine, model, no_voice, max_turns, seed, devic
                          hint="reply files go after --input: --input a.wav b.wav")
     options = PracticeOptions(
         persona=persona_id, inputs=tuple(inputs) + tuple(more_inputs), engine=engine,
-        model=model, voice=not no_voice, max_turns=max_turns, seed=seed, device=device,
+        model=model, voice=not no_voice, voice_engine=voice_engine, max_turns=max_turns, seed=seed, device=device,
         recall_answers=tuple(recall_answers), load_model_first=load_model_first,
         barge_in=not no_barge_in)
     return run_practice(options).exit_code

@@ -26,6 +26,7 @@ from pydantic import (
     PrivateAttr,
     StringConstraints,
     ValidationError,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -126,11 +127,34 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+_PIPER_VOICE_RE = re.compile(r"^[a-z]{2,3}_[A-Z]{2}-[A-Za-z0-9_]+-(x_low|low|medium|high)$")
+
+
 class Voice(_Strict):
-    """How the persona sounds: an espeak-ng voice name usable by pyttsx3, and a speaking rate."""
+    """How the persona sounds, and how fast it speaks.
+
+    `engine: piper` speaks with the neural voice `piper_voice` (a piper voice name such as
+    en_US-joe-medium, shipped in a package; `speaker` picks one of a multi-speaker model's
+    voices). `id` is always the espeak-ng voice (pyttsx3): the engine when `engine: espeak`
+    (the default, so older files keep their voice), the fallback when the neural voice is not
+    installed, and the voice of `--voice espeak`. `rate_wpm` holds for both engines.
+    """
 
     id: str
     rate_wpm: Annotated[int, Field(ge=80, le=300)] = 165
+    engine: Literal["espeak", "piper"] = "espeak"
+    piper_voice: Annotated[str, Field(pattern=_PIPER_VOICE_RE.pattern)] | None = None
+    speaker: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _piper_fields_go_together(self) -> Voice:
+        if self.engine == "piper" and self.piper_voice is None:
+            raise PydanticCustomError("voice", "engine: piper needs piper_voice (e.g. "
+                                      "en_US-joe-medium)")
+        if self.speaker is not None and self.piper_voice is None:
+            raise PydanticCustomError("voice", "speaker is a piper voice's speaker id; it "
+                                      "needs piper_voice")
+        return self
 
 
 class Briefing(_Strict):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import random
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -97,6 +98,9 @@ class PracticeOptions:
             microphone when one exists, else typed replies.
         engine, model: speech recognition engine and model (None: the defaults).
         voice: speak the persona's lines (False: print only, --no-voice).
+        voice_engine: "espeak" speaks with espeak-ng whatever the persona file says
+            (--voice espeak); None or "persona": the file's engine (a neural voice when set
+            and installed, else espeak-ng).
         max_turns: stop after this many user turns.
         seed: seed of the persona's line choices.
         device: audio device for both microphone and speaker (index or name).
@@ -116,6 +120,7 @@ class PracticeOptions:
     engine: str | None = None
     model: str | None = None
     voice: bool = True
+    voice_engine: str | None = None
     max_turns: int | None = None
     seed: int | None = None
     device: str | None = None
@@ -158,6 +163,7 @@ class _Spoken:
     playback: Any  # trainer.speech.playback.Playback
     offsets_s: list[tuple[float, float]]  # (start, end) of each line within the audio
     stored: bool = False
+    error: BaseException | None = None  # synthesis failed while streaming (raised on finish)
 
 
 class Round:
@@ -211,6 +217,7 @@ class Round:
             meta={"seed": self.seed, "input": getattr(self.source, "kind", ""),
                   "engine": self.options.engine, "model": self.options.model,
                   "voice": self.options.voice, "max_turns": self.options.max_turns,
+                  "voice_engine": getattr(self.voice, "engine", None),
                   "persona_file": str(p.path) if p.path else None})
         self.trace("session", id=self.session_id)
         try:
@@ -279,6 +286,18 @@ class Round:
         self._finish_speaking()
         if not lines:
             return
+        if hasattr(self.player, "start_stream") and hasattr(self.voice, "stream"):
+            # Streamed: the first sentence sounds as soon as it is synthesised, the rest is
+            # made while it plays (a neural voice takes ~0.1 s per sentence, not ~10 ms).
+            for line in lines:
+                self.screen.persona_line(self.persona.first_name, line.text, line.phase)
+            sp = _Spoken(list(lines), self.player.start_stream(), [])
+            threading.Thread(target=self._feed, args=(sp,), name="voice-feed",
+                             daemon=True).start()
+            self._speaking = sp
+            if not self.turns:
+                self.trace("first_audio_queued", voice=self.options.voice)
+            return
         chunks, offsets, t, rate = [], [], 0.0, None
         for i, line in enumerate(lines):
             self.screen.persona_line(self.persona.first_name, line.text, line.phase)
@@ -300,6 +319,37 @@ class Round:
         if not self.turns:
             self.trace("first_audio_queued", voice=self.options.voice)
 
+    def _feed(self, sp: _Spoken) -> None:
+        """Synthesise a reply into its StreamingPlayback, line by line, sentence by sentence,
+        noting where each line starts and ends (in a thread; errors go to sp.error)."""
+        pb = sp.playback
+        try:
+            for i, line in enumerate(sp.lines):
+                if pb.stopped:  # cut off: the lines not said yet keep their estimated length
+                    t = pb.position_s()
+                    sp.offsets_s.append((t, t + self.voice.estimate_s(line.text)))
+                    continue
+                if i:
+                    pb.append(np.zeros(int(LINE_GAP_S * pb.sample_rate_hz), np.float32),
+                              pb.sample_rate_hz)
+                start = pb.position_s()
+                for audio, sr in self.voice.stream(line.text):
+                    pb.append(audio, sr)
+                    if pb.stopped:
+                        break
+                end = pb.position_s()
+                if pb.stopped and end - start < 0.01:
+                    end = start + self.voice.estimate_s(line.text)
+                sp.offsets_s.append((start, end))
+        except BaseException as exc:  # handed to the round's thread by _finish_speaking
+            sp.error = exc
+            pb.stop()
+            while len(sp.offsets_s) < len(sp.lines):
+                t = pb.position_s()
+                sp.offsets_s.append((t, t))
+        finally:
+            pb.end_input()
+
     def _finish_speaking(self, wait: bool = True) -> None:
         """Store the reply being spoken once it has been heard (or cut off)."""
         sp = self._speaking
@@ -309,6 +359,9 @@ class Round:
             return
         res = sp.playback.wait()
         sp.stored = True
+        if sp.error is not None:
+            self._speaking = None
+            raise sp.error
         self._speaking = None
         self._last_heard = res
         self._trace_first_audio(sp)
@@ -744,7 +797,7 @@ def _run(options: PracticeOptions, screen: Screen | None) -> RoundResult:
             persona, why = choice.persona, choice.why
         cards = [s.scorecard for s in sessions if s.scorecard and s.state == "completed"]
 
-        voice = make_voice(persona.voice.id, persona.voice.rate_wpm, options.voice)
+        voice = make_voice(persona.voice, options.voice, options.voice_engine, screen, trace)
         from trainer.speech.endpoint import EndpointOptions
 
         source = make_source(plan, options.device, clock,

@@ -315,11 +315,99 @@ def open_speaker(voice: bool, device: str | None, clock, screen: Screen) -> Spea
     return Speaker(player, True, ready)
 
 
-def make_voice(voice_id: str, rate_wpm: int, voice_on: bool):
-    """The persona's voice (pyttsx3/espeak-ng), or its silent twin that only times lines."""
+VOICE_ENGINES = ("persona", "espeak")  # --voice: the persona file's choice, or espeak-ng
+
+
+def make_voice(spec, voice_on: bool, engine: str | None = None, screen: Screen | None = None,
+               trace: Trace | None = None):
+    """The persona's voice, or its silent twin that only times lines (--no-voice).
+
+    `spec` is the persona's `voice:` (personas.Voice). `engine`: None or "persona" follows the
+    file, "espeak" forces espeak-ng. A neural voice loads in the background (VoiceLoader);
+    one that is not installed is a notice on `screen` and espeak-ng speaks instead.
+    """
     from trainer.speech.tts import SilentVoice, Voice
 
-    return (Voice if voice_on else SilentVoice)(voice_id, rate_wpm)
+    if not voice_on:
+        return SilentVoice(spec.id, spec.rate_wpm)
+    if engine not in (None, "persona", "espeak"):
+        raise UsageError(f"unknown voice engine {engine!r}",
+                         hint=f"--voice takes {' or '.join(VOICE_ENGINES)}")
+    if spec.engine == "piper" and engine != "espeak":
+        from trainer.speech.tts import PIPER_INSTALL, piper_unavailable
+
+        why = piper_unavailable(spec.piper_voice)
+        if why is None:
+            return VoiceLoader(spec, screen, trace or Trace("")).start()
+        if screen is not None:
+            screen.notice(f"Speaking with espeak-ng: {why} ({PIPER_INSTALL}).")
+    return Voice(spec.id, spec.rate_wpm)
+
+
+class VoiceLoader:
+    """A neural voice loading in a thread (like ModelLoader), usable as the voice at once.
+
+    `stream`/`synth` wait for the load. If it fails (a corrupt model, an onnxruntime that
+    will not start), the first line says so in one notice and espeak-ng speaks instead: the
+    round goes on. The persona's opener waits for the load (0.3-0.5 s, overlapping the
+    speaker's 1-2 s start), so the first line is already in the neural voice.
+    """
+
+    def __init__(self, spec, screen: Screen | None, trace: Trace):
+        self.spec, self.screen, self.trace = spec, screen, trace
+        self.rate_wpm = spec.rate_wpm
+        self.engine = "piper"
+        self.voice_id = spec.piper_voice
+        self._voice = None
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+        self._fallback_lock = threading.Lock()
+
+    def start(self) -> VoiceLoader:
+        threading.Thread(target=self._run, name="voice-load", daemon=True).start()
+        return self
+
+    def _run(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            from trainer.speech.tts import NeuralVoice
+
+            s = self.spec
+            self._voice = NeuralVoice(s.piper_voice, s.rate_wpm, speaker=s.speaker)
+            self.trace("voice_ready", engine="piper", voice=s.piper_voice,
+                       seconds=round(time.perf_counter() - t0, 3))
+        except BaseException as exc:  # the fallback is decided in get(), in the round's thread
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def get(self):
+        """The loaded voice (waits for it), or espeak-ng if it could not load."""
+        self._done.wait()
+        if self._voice is None:
+            with self._fallback_lock:
+                if self._voice is None:
+                    from trainer.speech.tts import Voice
+
+                    exc = self._error
+                    msg = getattr(exc, "message", None) or str(exc)
+                    if self.screen is not None:
+                        self.screen.notice(f"The neural voice failed to load ({msg}): "
+                                           "using espeak-ng.")
+                    self._voice = Voice(self.spec.id, self.spec.rate_wpm)
+                    self.engine, self.voice_id = "espeak", self._voice.voice_id
+        return self._voice
+
+    def stream(self, text: str):
+        return self.get().stream(text)
+
+    def synth(self, text: str):
+        return self.get().synth(text)
+
+    def estimate_s(self, text: str) -> float:
+        from trainer.speech.tts import estimate_speech_s
+
+        return estimate_speech_s(text, self.rate_wpm)
 
 
 def make_source(plan: InputPlan, device: str | None, clock, endpoint=None):

@@ -6,6 +6,11 @@ a PulseAudio stream costs tens of milliseconds, and the persona's reply latency 
 feeds it from a callback, so it knows the time the first sample reaches the speaker (PortAudio's
 DAC time for the buffer) and can stop a line mid-way when the user interrupts.
 
+A reply can also be played while it is still being synthesised (`Player.start_stream`, a
+`StreamingPlayback`): its first sentence sounds as soon as it exists, and the rest is appended
+as it comes. Should a later sentence be late, the speaker plays silence meanwhile and that gap
+becomes part of the line, so its times stay true.
+
 All times are seconds on a `RoundClock` (0 = the start of the round), shared with the reply
 sources so pauses and overlaps can be computed.
 """
@@ -152,6 +157,71 @@ class Playback:
         return self._result
 
 
+class StreamingPlayback(Playback):
+    """A reply played while it is synthesised: `append` audio as it comes, then `end_input`.
+
+    Made by `Player.start_stream`. It waits in the queue, silent, until its first audio
+    arrives; from then on, audio that is late leaves a gap of silence in the line (counted in
+    its times). `position_s()` is where the next appended audio will start in the line.
+    """
+
+    def __init__(self, sample_rate_hz: int, clock: RoundClock, lock: threading.Lock):
+        super().__init__(np.zeros(0, np.float32), sample_rate_hz, clock)
+        self._player_lock = lock  # the Player's: its callback reads `audio` under it
+        self._input_done = threading.Event()
+        self.gap_s = 0.0  # silence played because the next audio was not ready in time
+
+    def append(self, audio: np.ndarray, sample_rate_hz: int) -> None:
+        """Add audio to the end of the line (resampled to the device's rate)."""
+        audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+        if sample_rate_hz != self.sample_rate_hz and len(audio):
+            import soxr
+
+            audio = soxr.resample(audio, sample_rate_hz, self.sample_rate_hz).astype(np.float32)
+        with self._player_lock:
+            self.audio = np.concatenate([self.audio, audio])
+
+    def end_input(self) -> None:
+        """No more audio will come: the line ends when what it has is played."""
+        self._input_done.set()
+        if self.failed or (self.stopped and self.first_mono is None):
+            self._finish()
+
+    @property
+    def input_done(self) -> bool:
+        return self._input_done.is_set()
+
+    def position_s(self) -> float:
+        with self._player_lock:
+            return len(self.audio) / self.sample_rate_hz
+
+    def stop(self) -> None:
+        if not self._input_done.is_set():
+            self._cut_early = True  # stopped before all of it existed: cut, whatever was queued
+        super().stop()
+
+    def result(self) -> PlayResult:
+        res = super().result()
+        if getattr(self, "_cut_early", False) and not res.stopped_early:
+            res = self._result = PlayResult(res.start_s, res.end_s, res.duration_s,
+                                            stopped_early=True)
+        return res
+
+    def _fill_gap(self, frames: int) -> None:  # the player's callback, under its lock
+        self.audio = np.concatenate([self.audio, np.zeros(frames, np.float32)])
+        self.gap_s += frames / self.sample_rate_hz
+
+    def wait(self, timeout: float | None = None) -> PlayResult:
+        """Block until the whole line has been synthesised and heard (or stopped)."""
+        # Synthesis runs ~10x faster than speech; a feeder that never ends its input is a bug
+        # or a hang, and must not block the round for ever.
+        if not self._input_done.wait(timeout if timeout is not None else 60.0):
+            self.stop()
+            raise DeviceError("the persona's voice stopped producing audio",
+                              hint="try --voice espeak")
+        return super().wait(timeout)
+
+
 class Player:
     """Plays lines on an output device; one stream for the whole round.
 
@@ -256,6 +326,13 @@ class Player:
                     if not self._queue:
                         break
                     pb = self._current = self._queue.pop(0)
+                if (not pb.stopped and pb.offset >= len(pb.audio)
+                        and isinstance(pb, StreamingPlayback) and not pb.input_done):
+                    if pb.first_mono is None:
+                        break  # not started yet: nothing is heard, nothing is timed
+                    pb._fill_gap(frames - filled)  # late audio: silence, part of the line
+                    pb.offset = len(pb.audio)
+                    break
                 if pb.stopped or pb.offset >= len(pb.audio):
                     self._current = None
                     pb._finish()
@@ -266,7 +343,8 @@ class Player:
                 outdata[filled:filled + take, 0] = pb.audio[pb.offset:pb.offset + take]
                 pb.offset += take
                 filled += take
-                if pb.offset >= len(pb.audio):
+                if pb.offset >= len(pb.audio) and not (isinstance(pb, StreamingPlayback)
+                                                      and not pb.input_done):
                     self._current = None
                     pb._finish()
 
@@ -285,6 +363,19 @@ class Player:
             pb._finish()
             return pb
         if not len(audio):
+            pb._finish()
+            return pb
+        with self._lock:
+            self._queue.append(pb)
+        return pb
+
+    def start_stream(self) -> StreamingPlayback:
+        """Queue a line whose audio is still being made (after lines already queued); feed it
+        with `append` and close it with `end_input`. It starts when its first audio comes."""
+        self.open()
+        pb = StreamingPlayback(self._sample_rate_hz, self.clock, self._lock)
+        if self._stream is None or not self._stream.active:
+            pb.failed = "the output stream is not running"
             pb._finish()
             return pb
         with self._lock:

