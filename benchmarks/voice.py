@@ -51,8 +51,8 @@ def persona_lines(per_persona: int) -> dict[str, list[str]]:
 
     out = {}
     for p in list_personas():
-        pools = [list(p.opener), [t.answers[0] for t in p.topics], [h.mentions[0]
-                                                                      for h in p.hooks]]
+        pools = [[o.text for o in p.opener], [t.answers[0].text for t in p.topics],
+                 [h.mentions[0] for h in p.hooks]]
         lines: list[str] = []
         i = 0
         while len(lines) < per_persona and any(i < len(pool) for pool in pools):

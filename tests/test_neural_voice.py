@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def to_16k(audio: np.ndarray, sr: int) -> np.ndarray:
 
 def persona_lines(p: Persona) -> list[str]:
     """Lines the persona really says: an opener, an answer, a hook."""
-    return [p.opener[0], p.topics[0].answers[0], p.hooks[0].mentions[0]]
+    return [p.opener[0].text, p.topics[0].answers[0].text, p.hooks[0].mentions[0]]
 
 
 def test_the_male_personas_use_the_neural_voice_and_keep_an_espeak_fallback():
@@ -172,16 +173,16 @@ def _no_piper_env(tmp_path: Path, hidden: set[str]) -> dict:
 
 
 def _typed_round(tmp_path: Path, virtual_audio, *args: str, env: dict | None = None):
-    """A Marcus round with typed replies and the (virtual) speaker on, where the user types
-    nothing: the persona says its opener and the round ends. Returns (exit code, stdout,
+    """A Marcus round with typed replies and the (virtual) speaker on, where the user says
+    hello and goodbye (a round with nothing said is not saved). Returns (exit code, stdout,
     stderr, session meta, trace events)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     home, trace = tmp_path / "home", tmp_path / "trace.jsonl"
     full_env = {**virtual_audio.env(), "TRAINER_HOME": str(home), "TRAINER_TRACE": str(trace),
                 **(env or {})}
     proc = popen_practice("--persona", "marcus", "--seed", "1", "--input", "text", *args,
-                          env=full_env)
-    out, err = proc.communicate(timeout=180)
+                          env=full_env, stdin=subprocess.PIPE)
+    out, err = proc.communicate(input="Hi, I'm Alex.\ngoodbye\n", timeout=180)
     con = sqlite3.connect(home / "trainer.db")
     try:
         meta = json.loads(con.execute("select meta_json from sessions").fetchone()[0])
