@@ -12,6 +12,7 @@ import copy
 import io
 import json
 import os
+import random
 import sqlite3
 import subprocess
 import sys
@@ -577,12 +578,15 @@ def test_one_corrupt_page_loses_one_session_and_doctor_salvages_the_rest(trainer
     assert pages
     with open(trainer_home / "trainer.db", "r+b") as f:
         f.seek((pages[0] - 1) * size)
-        f.write(b"\xff\xff\xff\xff" + os.urandom(size - 4))
+        f.write(b"\xff\xff\xff\xff" + random.Random(7).randbytes(size - 4))
 
     res = cli("history", "--json")
     assert res.returncode == 0, res.stderr
     assert [r["id"] for r in json.loads(res.stdout)["rounds"]] == [ids[0], ids[2]]
-    assert f"session {ids[1]} skipped" in res.stderr and "damaged page" in res.stderr
+    # SQLite finds the damage (a broken page chain) or reads garbage the schema refuses: the
+    # session is skipped, named, either way
+    assert f"session {ids[1]} skipped" in res.stderr
+    assert "damaged page" in res.stderr or "unreadable" in res.stderr, res.stderr
     res = cli("doctor")
     assert res.returncode == 1 and "is damaged" in res.stdout
     res = cli("doctor", "--fix")
