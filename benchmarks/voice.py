@@ -69,7 +69,7 @@ def replies(n: int) -> list[str]:
 
     out = []
     for p in list_personas():
-        out += [a for t in p.topics for a in t.answers if len(speech_chunks(a)) >= 2]
+        out += [a.text for t in p.topics for a in t.answers if len(speech_chunks(a.text)) >= 2]
     return out[:n]
 
 
