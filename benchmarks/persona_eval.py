@@ -75,21 +75,12 @@ def load_items(path: Path = EVAL) -> list[dict]:
     return doc if isinstance(doc, list) else doc["items"]
 
 
-_VECS: dict[str, object] = {}
-
-
 def _router(persona: Persona, embedder, options=None):
     if embedder is None:
         return None
-    from trainer.meaning import embed_cached
-    from trainer.round_setup import persona_key
-    from trainer.routing import ROUTER_OPTIONS, MeaningRouter
+    from trainer.round_setup import meaning_router
 
-    key = persona_key(persona)
-    if key not in _VECS:
-        _VECS[key] = embed_cached(embedder, MeaningRouter.texts(persona), key)
-    return MeaningRouter(persona, embedder, vectors=_VECS[key],
-                         options=options or ROUTER_OPTIONS)
+    return meaning_router(persona, embedder, options)
 
 
 def what(reply, conv: Conversation) -> str:

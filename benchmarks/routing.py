@@ -69,15 +69,11 @@ _ROUTERS: dict[str, object] = {}
 def meaning_route(persona: Persona, text: str) -> str | None:
     """The product's router (by meaning, trainer/routing.py MeaningRouter): the topic id, or
     None when the line matches nothing well enough or reaches a hook."""
-    from trainer.meaning import embed_cached, shared
-    from trainer.round_setup import persona_key
-    from trainer.routing import MeaningRouter
+    from trainer.round_setup import meaning_router
 
     r = _ROUTERS.get(persona.id)
     if r is None:
-        m = shared()
-        vecs = embed_cached(m, MeaningRouter.texts(persona), persona_key(persona))
-        r = _ROUTERS[persona.id] = MeaningRouter(persona, m, vectors=vecs)
+        r = _ROUTERS[persona.id] = meaning_router(persona)
     got = r.match(text)
     if got is None or got.score < r.options.threshold or got.target.kind != "topic":
         return None

@@ -142,13 +142,9 @@ def poor_listener() -> Listener:
 
 def practice_router(persona: Persona):
     """The MeaningRouter `trainer practice` builds for this persona (round_setup.RouterLoader)."""
-    from trainer.meaning import embed_cached, shared
-    from trainer.round_setup import persona_key
-    from trainer.routing import MeaningRouter
+    from trainer.round_setup import meaning_router
 
-    m = shared()
-    vecs = embed_cached(m, MeaningRouter.texts(persona), persona_key(persona))
-    return MeaningRouter(persona, m, vectors=vecs)
+    return meaning_router(persona)
 
 
 def plan_round(persona: Persona, seed: int, policy, listener: Listener, folder: Path,

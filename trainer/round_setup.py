@@ -79,6 +79,17 @@ def persona_key(persona) -> str:
     return hashlib.sha256(persona.model_dump_json().encode()).hexdigest()
 
 
+def meaning_router(persona, embedder=None, options=None):
+    """The MeaningRouter a round uses: the persona's example vectors from the disk cache
+    (trainer.meaning.embed_cached, keyed by the file's hash), on the shared model by default."""
+    from trainer.meaning import embed_cached, shared
+    from trainer.routing import ROUTER_OPTIONS, MeaningRouter
+
+    m = embedder if embedder is not None else shared()
+    vecs = embed_cached(m, MeaningRouter.texts(persona), persona_key(persona))
+    return MeaningRouter(persona, m, vectors=vecs, options=options or ROUTER_OPTIONS)
+
+
 class RouterLoader:
     """Loads the sentence-embedding model and the persona's example vectors in a thread.
 
@@ -106,12 +117,7 @@ class RouterLoader:
     def _run(self) -> None:
         t0 = time.perf_counter()
         try:
-            from trainer.meaning import embed_cached, shared
-            from trainer.routing import MeaningRouter
-
-            m = shared()
-            vecs = embed_cached(m, MeaningRouter.texts(self.persona), persona_key(self.persona))
-            self._result = MeaningRouter(self.persona, m, vectors=vecs)
+            self._result = meaning_router(self.persona)
             self.trace("meaning_ready", seconds=round(time.perf_counter() - t0, 3))
         except BaseException as exc:  # handed to the main thread by get()
             self._error = exc
