@@ -353,6 +353,22 @@ def standard_asks() -> dict[str, list[str]]:
     return _STANDARD_ASKS
 
 
+def _answer_examples(kind: str, owner: str, answers, o: RouterOptions
+                     ) -> list[tuple[str, Target, float]]:
+    """A topic's answers or a hook's warm answers as examples: what each answer is best at,
+    its own text, and each follow-up's asks and text."""
+    out: list[tuple[str, Target, float]] = []
+    for j, ans in enumerate(answers):
+        for a in ans.asks:
+            out.append((a, Target(kind, owner, j), 1.0))
+        out.append((ans.text, Target(kind, owner, j), o.answer_text_weight))
+        for k, fu in enumerate(ans.follow_ups):
+            for a in fu.asks:
+                out.append((a, Target(kind, owner, j, k), 1.0))
+            out.append((fu.text, Target(kind, owner, j, k), o.follow_up_text_weight))
+    return out
+
+
 def _examples(persona: Persona, o: RouterOptions = ROUTER_OPTIONS
               ) -> list[tuple[str, Target, float]]:
     """(text, target, weight) for every example line of the persona file, plus the shared
@@ -367,28 +383,14 @@ def _examples(persona: Persona, o: RouterOptions = ROUTER_OPTIONS
             for a in shared.get(sid, []):
                 if a.lower() not in own:
                     out.append((a, Target("topic", t.id), o.standard_weight))
-        for j, ans in enumerate(t.answers):
-            for a in ans.asks:
-                out.append((a, Target("topic", t.id, j), 1.0))
-            out.append((ans.text, Target("topic", t.id, j), o.answer_text_weight))
-            for k, fu in enumerate(ans.follow_ups):
-                for a in fu.asks:
-                    out.append((a, Target("topic", t.id, j, k), 1.0))
-                out.append((fu.text, Target("topic", t.id, j, k), o.follow_up_text_weight))
+        out += _answer_examples("topic", t.id, t.answers, o)
     for h in persona.hooks:
         for a in h.asks:
             out.append((a, Target("hook", h.id), 1.0))
         out.append((h.label, Target("hook", h.id), 0.9))
         for m in h.mentions:
             out.append((m, Target("hook", h.id), o.mention_weight))
-        for j, ans in enumerate(h.warm_answers):
-            for a in ans.asks:
-                out.append((a, Target("hook", h.id, j), 1.0))
-            out.append((ans.text, Target("hook", h.id, j), o.answer_text_weight))
-            for k, fu in enumerate(ans.follow_ups):
-                for a in fu.asks:
-                    out.append((a, Target("hook", h.id, j, k), 1.0))
-                out.append((fu.text, Target("hook", h.id, j, k), o.follow_up_text_weight))
+        out += _answer_examples("hook", h.id, h.warm_answers, o)
     return out
 
 
