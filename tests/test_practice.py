@@ -467,6 +467,19 @@ def speak_round(proc, trace, mic, replies, recall_answers):
             proc.kill()
 
 
+def round_story(rec, trace: Path) -> str:
+    """The stored turns and the trace, as a failure message: a spoken round that goes wrong
+    on another machine has to say where its time went."""
+    turns = [f"{t.index} {t.speaker} {t.start_s}-{t.end_s} {t.kind} {t.text[:50]!r}"
+             for t in rec.turns]
+    events = read_trace(trace)
+    t0 = events[0]["t"] if events else 0.0
+    trail = [f"{e['t'] - t0:7.2f} " + " ".join(f"{k}={v}" for k, v in e.items()
+                                               if k not in ("t", "pid"))
+             for e in events]
+    return "\n".join(["turns:", *turns, "trace:", *trail])
+
+
 @pytest.mark.audio
 @pytest.mark.model
 def test_spoken_round_through_the_virtual_microphone_with_voice(mic, tmp_path):
@@ -483,7 +496,7 @@ def test_spoken_round_through_the_virtual_microphone_with_voice(mic, tmp_path):
     rec = stored(home, session_id_from(out))
     assert rec.recall and len(rec.recall) == 2 and rec.recall[1]["correct"] is False
     users = [t for t in rec.turns if t.speaker == "user"]
-    assert len(users) == 2
+    assert len(users) == 2, round_story(rec, trace)
     # what was said, as tiny.en hears espeak-ng through the microphone path
     assert word_error_rate(replies, [t.text for t in users]) <= 0.35, [t.text for t in users]
     assert all(t.audio_path and t.pause_before_s is not None and t.pause_before_s > 0
