@@ -126,6 +126,8 @@ def run(items: list[dict], personas: dict[str, Persona], embedder, seed: int = 1
         conv = Conversation(p, seed=seed, router=routers[it["persona"]])
         opener = conv.start()
         first = None
+        if it.get("persona_asked"):  # "...and you?" right after the persona asked this
+            conv.ask(it["persona_asked"])
         if it.get("first"):
             first = conv.respond(it["first"])
         reply = conv.respond(it["says"])

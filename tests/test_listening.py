@@ -307,6 +307,7 @@ def test_bad_news_gets_sympathy_not_a_cheerful_reaction():
     ("How do you switch off after a day like this? I'd be wrecked.", False),
     ("I'd love to work somewhere like this one day.", False),
     ("I can tell you really love your job.", False),
+    ("I've got a cat called Mango who runs my life. What about you, any pets?", False),
 ])
 def test_an_offer_of_help_is_recognised_in_the_users_own_words(line, offer, meaning):
     p = load_persona("marcus")
@@ -359,3 +360,22 @@ def test_prepare_on_the_draft_leaves_nothing_to_embed_when_the_turn_ends():
     reply = conv.respond(text)
     assert [t for t in fake.computed[len(before):] if text in t] == []
     assert any(ln.topic for ln in reply.lines)
+
+
+@pytest.mark.model
+def test_what_about_you_after_a_statement_asks_the_persona_the_same(meaning):
+    """"I spend Sundays climbing. What about you?" asks about the persona's weekends; after the
+    persona asked "What are you studying?", "Computer science. And you?" gets its own answer."""
+    p = load_persona("dana")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    reply = conv.respond("I'm in a five-a-side team, it eats most of my weekend. "
+                         "What about you, outside work?")
+    answers = [ln for ln in reply.lines if ln.kind in ("answer", "hook_answer")]
+    assert answers and answers[0].topic in ("weekends", "family"), reply.lines
+    asked = next(c for c in p.opener if c.own and "studying" in c.text.lower())
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    conv.ask(asked.text)
+    reply = conv.respond("I'm doing computer science, second year. And you?")
+    assert any(ln.text == asked.own for ln in reply.lines), reply.lines

@@ -187,6 +187,36 @@ _MIRROR_CLAUSE_RE = re.compile(
     r"how about you\b.*)[\s?.!]*$", re.IGNORECASE)
 
 
+# Where "...what about you?" starts in a line that first says something of the user's own
+# ("I mostly cycle. What's yours?"): the part before it says what "the same" means.
+_MIRROR_HEAD_RE = re.compile(
+    r"(?:^|[.,!?;:]\s*|\s)(?:and |so |but |well )?(?:what about you(?:rself)?|how about "
+    r"you(?:rself)?|(?:what|how|which)(?:'s| is| was| were| eats| does)? yours|and you(?:rself)?"
+    r"|you\?|did you|do you|have you|are you)\b", re.IGNORECASE)
+MIRROR_MARGIN = 0.15  # the statement routes this much better elsewhere than to the question
+
+
+def _mirror_statement(text: str) -> str | None:
+    """The user's own statement before "...and you?", if it says something (>= 3 words)."""
+    m = _MIRROR_HEAD_RE.search(text)
+    if m is None or m.start() == 0:
+        return None
+    said = text[:m.start()].strip(" ,.;:!?-")
+    if len(said.split()) < 3 or len(normalise(said)) < 2 or _ANSWER_START_RE.match(said) \
+            or not _FIRST_PERSON_RE.search(said):
+        # "not really, to be honest", "yeah, first one", "mostly java sadly", "good question":
+        # an answer to the persona's question, or nothing of the user's own
+        return None
+    return said
+
+
+# A reply that starts as an answer to a yes/no or either/or question the persona asked.
+_ANSWER_START_RE = re.compile(
+    r"^(?:(?:um|uh|oh|well|ha|haha)[,\s]+)*(?:yes|yeah|yep|yup|no|nope|nah|not (?:really|yet|"
+    r"quite|much|at all)|sort of|kind of|kinda|a bit|a little|definitely|absolutely|sure|"
+    r"of course|never|once|twice|always|sometimes|first (?:one|time))\b", re.IGNORECASE)
+
+
 def _points_back(text: str) -> bool:
     return bool(_POINTS_BACK_RE.match(text.strip())) and len(text.split()) <= 9
 
@@ -593,8 +623,14 @@ class Conversation:
         """Topic id (and `self._target`) of the user's question by meaning, or None."""
         clause = feats.questions[-1] if feats.questions else None
         text = feats.text
-        if self._is_mirror(feats) and self._last_own:
-            return None  # "...and you?": the persona's own answer to its question
+        if self._is_mirror(feats):
+            about = self._mirror_of_statement(feats)
+            if about is not None:
+                # "I mostly cycle. What's yours?": the same question about the persona
+                self._target = about
+                return about.id if about.kind == "topic" else None
+            if self._last_own:
+                return None  # "...and you?": the persona's own answer to its question
         m = self.router.match(text, clause, subject=self._last_subject, last=self._last_target,
                               exclude=self._said_targets,
                               follows=feats.follow_up == "partner" or bool(feats.builds_on))
@@ -620,6 +656,33 @@ class Conversation:
                                   self._last_target.answer, -1)
             return self._target.id if self._target.kind == "topic" else None
         return None
+
+    def _mirror_of_statement(self, feats: UtteranceFeatures) -> Target | None:
+        """"I spend Saturdays at my allotment. What about you?" asks the persona what the
+        user's statement answered. When that statement answers the persona's own last question
+        ("What got you into volunteering?" - "my mum volunteered here. You?"), the persona's
+        own answer is the reply (None here); when it is about something else, the target the
+        statement routes to by meaning."""
+        said = _mirror_statement(feats.text)
+        if said is None:
+            return None
+        # the whole line: "...what about you, when you're not in here?" says more than "you"
+        clause = feats.questions[-1] if feats.questions else None
+        m = self.router.match(feats.text, clause, exclude=self._said_targets)
+        if m is None or m.score < self.router.options.threshold:
+            return None
+        asked = [ln.text for ln in self._last_lines if "?" in ln.text]
+        if asked:
+            q = self.router.match(asked[-1], None)
+            if q is not None and (q.target.kind, q.target.id) == (m.target.kind, m.target.id):
+                return None  # the statement is about what the persona asked: its own answer
+        if asked or self._last_own:
+            refs = [*asked[-1:], *([self._last_own] if self._last_own else [])]
+            vecs = self.router.embedder.embed([said, *refs])
+            near = max(float(vecs[0] @ v) for v in vecs[1:])
+            if m.score - near < MIRROR_MARGIN:
+                return None  # it answers what the persona asked: the persona's own answer
+        return m.target
 
     def _follows_last_answer(self, feats: UtteranceFeatures, hook_id: str) -> bool:
         """A question that points back ("how do you track them?") after an answer and a hook
@@ -655,7 +718,11 @@ class Conversation:
             self._offer_vecs = self.router.embedder.embed(list(OFFER_EXAMPLES))
         v = self.router.embedder.embed([feats.text])[0]
         sim = float(np.max(self._offer_vecs @ v))
-        if _FOR_THEM_RE.search(feats.text):
+        own = feats.text
+        head = _MIRROR_HEAD_RE.search(own)
+        if head is not None and head.start() > 0:
+            own = own[:head.start()]  # "I've got a cat. What about you?": the "you" asks back
+        if _FOR_THEM_RE.search(own):
             return sim >= OFFER_NEAR  # phrased as help for them, and not about something else
         return sim >= OFFER_THRESHOLD
 
@@ -903,6 +970,18 @@ class Conversation:
         self._facts.hooks_left -= 1
         return Line(text=self._pick(f"mention:{hook_id}", h.mentions), kind="hook",
                     phase=self.phase, hooks=(hook_id,))
+
+    def ask(self, text: str) -> Line:
+        """The persona asks the user one of its own questions now (an opener or a prompt of
+        its file containing `text`), as if its last turn had ended on it: a scene that starts
+        mid-round (the evaluation's "...and you?" items, tests)."""
+        key = text.lower().rstrip("?. ")
+        for choice in [*self.persona.opener, *(c for ph in self.persona.phases
+                                                for c in ph.prompts)]:
+            if key in choice.text.lower():
+                self._last_own = choice.own
+                return self._said([Line(text=choice.text, kind="prompt", phase=self.phase)])[0]
+        raise UsageError(f"{self.persona.id} never asks {text!r}")
 
     def _prompt(self) -> Line:
         ph = self.persona.phase(self.phase)
