@@ -379,3 +379,29 @@ def test_what_about_you_after_a_statement_asks_the_persona_the_same(meaning):
     conv.ask(asked.text)
     reply = conv.respond("I'm doing computer science, second year. And you?")
     assert any(ln.text == asked.own for ln in reply.lines), reply.lines
+
+
+def test_a_user_who_gives_their_name_is_greeted_by_it():
+    conv = _fake_round("grace")
+    reply = conv.respond("Thank you so much for hosting, I'm Amira.")
+    texts = [ln.text for ln in reply.lines]
+    assert any("Amira" in t for t in texts), texts
+    assert not set(texts) & set(load_persona("grace").reactions.acknowledge), texts
+    reply = conv.respond("Thanks, the quartet is lovely.")
+    assert not set(ln.text for ln in reply.lines) & set(
+        load_persona("grace").reactions.acknowledge), reply.lines
+
+
+@pytest.mark.parametrize("pid", [p.stem for p in sorted(PERSONAS.glob("*.yaml"))])
+def test_the_persona_does_not_ask_back_what_it_was_just_asked_nor_ask_twice(pid):
+    conv = _fake_round(pid)
+    first = conv.persona.phase(conv.phase).prompts[0].text
+    reply = conv.respond(first)  # the user asks the persona's own question first
+    assert first not in [ln.text for ln in reply.lines if ln.kind == "prompt"], reply.lines
+    asked = [ln.text for ln in reply.lines if ln.kind == "prompt"]
+    for line in ("I work in marketing.", "I live near the river.", "I like cooking.",
+                 "It's been a long week.", "I came with a friend.", "I play football."):
+        asked += [ln.text for ln in conv.respond(line).lines if ln.kind == "prompt"]
+        if conv.finished:
+            break
+    assert len(asked) == len(set(asked)), asked

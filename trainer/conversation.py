@@ -274,6 +274,38 @@ _FLIP = {"my": "your", "i": "you", "me": "you", "mine": "yours", "myself": "your
          "our": "your", "we": "you", "i'm": "you're", "am": "are"}
 
 
+# "Hi, I'm Amira", "my name's Joe": the user's name, to greet them by it.
+_NAME_RE = re.compile(r"\b(?i:i'?m|i am|my name'?s|my name is|call me)\s+([A-Z][a-z]{1,15})"
+                      r"(?=[\s,.!?]|$)")
+_NOT_NAMES = {"Good", "Fine", "Great", "Okay", "Sorry", "Just", "Not", "Also", "So", "Really",
+              "Still", "New", "Here", "Well", "Very", "Pretty", "Quite", "Doing", "Looking",
+              "Trying", "Glad", "Happy", "Sure", "Afraid", "Actually", "Currently", "Working",
+              "Studying", "The", "A", "An", "In", "At", "On", "Into", "From", "Back", "Only",
+              "Kind", "Sort", "Hoping", "Thinking", "Interested", "Nervous", "Excited", "Tired"}
+# Thanks for the event, the talk, the chat: a thank-you, not news to be interested in.
+_THANKS_RE = re.compile(r"^(?:(?:oh|well|ok|okay|and|hi|hey|hello)[,!.\s]+)*(?:thank you|thanks|"
+                        r"cheers)\b", re.IGNORECASE)
+THANKS_LINES = ("Oh, you're very welcome.", "My pleasure, honestly.",
+                "Aw, thank you for coming over.")
+PROMPT_ECHO = 0.55  # a prompt this close in meaning to what the user just asked is not asked
+
+
+def introduced_name(text: str) -> str | None:
+    """The name a user gives for themselves ("Hi, I'm Amira" -> "Amira"), or None."""
+    m = _NAME_RE.search(text)
+    if m is None or m.group(1) in _NOT_NAMES:
+        return None
+    return m.group(1)
+
+
+def _with_name(line: str, name: str) -> str:
+    """'Nice to meet you!' -> 'Nice to meet you, Amira!' (other lines get the name first)."""
+    m = re.search(r"\bmeet you\b", line)
+    if m:
+        return line[:m.end()] + f", {name}" + line[m.end():]
+    return f"{name}! {line}" if not line.lower().startswith(name.lower()) else line
+
+
 def key_phrase(text: str, offer: bool = False, max_words: int = 5) -> str | None:
     """The key phrase of a user's statement, seen from the persona's side, or None.
 
@@ -799,8 +831,15 @@ class Conversation:
             if _BAD_NEWS_RE.search(feats.text):
                 content = Line(text=self._pick("sympathy", r.sympathy or SYMPATHY_LINES),
                                kind="reaction", phase=self.phase)
-            elif feats.is_opener and r.introduced and "introduced" not in self._used:
+            elif (feats.is_opener or introduced_name(feats.text)) and r.introduced \
+                    and "introduced" not in self._used:
                 content = self._line("introduced", r.introduced, kind="reaction")
+                name = introduced_name(feats.text)
+                if name:  # "Thank you for hosting, I'm Amira": greeted by name
+                    content.text = _with_name(content.text, name)
+            elif _THANKS_RE.match(feats.text):
+                content = Line(text=self._pick("thanks", THANKS_LINES), kind="reaction",
+                               phase=self.phase)
             elif echo:
                 said = self._pick("echo", r.echo).replace("{echo}", echo)
                 content = Line(text=said[:1].upper() + said[1:], kind="reaction",
@@ -838,9 +877,9 @@ class Conversation:
             lines.append(self._line("never_asks", r.never_asks, kind="nudge"))
             self._turns_since_nudge = 0
         elif moved_by is not None and (cool or hook is None):
-            lines.append(self._prompt())  # a new phase is announced, even by a cool persona
+            lines.append(self._prompt(feats.text))  # a new phase is announced, even when cool
         elif not cool and not f.asked:
-            lines.append(self._prompt())
+            lines.append(self._prompt(feats.text))
         if not lines:  # never leave the user with nothing: a cool "Mm." at least
             lines.append(self._line("monologue", r.monologue, kind="reaction"))
         return lines
@@ -870,8 +909,9 @@ class Conversation:
             parent = items[target.answer]
             if target.follow_up >= 0:
                 cand = [target.follow_up]
-            else:  # continue the subject: the next detail not said yet
-                cand = list(range(len(parent.follow_ups)))
+            else:  # continue the subject: the detail that fits the question best, not said
+                ranked = self.router.rank_follow_ups(target, feats.text, clause)
+                cand = [k for k, _ in ranked] or list(range(len(parent.follow_ups)))
             cand = [k for k in cand if Target(target.kind, target.id, target.answer, k)
                     not in self._said_targets]
             if target.answer not in said and target.follow_up >= 0:
@@ -983,11 +1023,28 @@ class Conversation:
                 return self._said([Line(text=choice.text, kind="prompt", phase=self.phase)])[0]
         raise UsageError(f"{self.persona.id} never asks {text!r}")
 
-    def _prompt(self) -> Line:
+    def _prompt(self, user_text: str = "") -> Line:
+        """A question that hands the conversation back: one of the phase's prompts not asked
+        yet in this round, and not the question the user just asked ("what did you make of the
+        talks?" is not met with "Did you like the talks?")."""
         ph = self.persona.phase(self.phase)
         if not ph.prompts:  # only final phases have none, and they are handled before
             return self._line("deflection", self.persona.deflections, kind="prompt")
-        choice = self._pick(f"prompt:{ph.id}", ph.prompts)
+        asked = {text for _, text in self.history}
+        fresh = [c for c in ph.prompts if c.text not in asked]
+        if not fresh:  # this phase's questions are used up: one of another phase's, not a repeat
+            fresh = [c for other in self.persona.phases for c in other.prompts
+                     if c.text not in asked]
+        if fresh and user_text and self.router is not None:
+            vecs = self.router.embedder.embed([user_text, *(c.text for c in fresh)])
+            apart = [c for c, v in zip(fresh, vecs[1:], strict=True)
+                     if float(vecs[0] @ v) < PROMPT_ECHO]
+            fresh = apart or fresh
+        if fresh:
+            choice = self._rng.choice(fresh)
+            self._used.setdefault(f"prompt:{ph.id}", set()).add(choice)
+        else:
+            choice = self._pick(f"prompt:{ph.id}", ph.prompts)
         self._last_own = choice.own
         return Line(text=choice.text, kind="prompt", phase=self.phase)
 

@@ -525,6 +525,19 @@ class MeaningRouter:
         i = max(idx, key=lambda j: scores[j])
         return Match(target=self.examples[i][1], score=best[top_key], scores=best)
 
+    def rank_follow_ups(self, target: Target, text: str, clause: str | None = None
+                        ) -> list[tuple[int, float]]:
+        """The follow-up details of one answer (`target.answer`) by fit to the line, best
+        first: which detail "three times further? how does that work?" asks for."""
+        sims = self._sims(text, clause, None)
+        best: dict[int, float] = {}
+        for i, (_, tg, _) in enumerate(self.examples):
+            if (tg.kind, tg.id, tg.answer) != (target.kind, target.id, target.answer) \
+                    or tg.follow_up is None:
+                continue
+            best[tg.follow_up] = max(best.get(tg.follow_up, -1.0), float(sims[i]))
+        return sorted(best.items(), key=lambda kv: -kv[1])
+
     def rank_answers(self, target: Target, text: str, clause: str | None = None,
                      used: set[int] | None = None) -> list[tuple[int, float]]:
         """The answers of `target`'s topic/hook by fit to the line, best first, unused only."""
