@@ -193,13 +193,15 @@ def main(argv=None) -> int:
     ap.add_argument("--dump", type=Path, help="write every reply as JSON lines")
     ap.add_argument("--misses", action="store_true", help="print the misses")
     ap.add_argument("--tune", action="store_true", help="grid-search the router on dev")
+    ap.add_argument("--items", type=Path, default=EVAL,
+                    help="another evaluation set in the same format (default: %(default)s)")
     args = ap.parse_args(argv)
     from trainer.meaning import shared
 
     if args.tune:
         return tune()
 
-    items = load_items()
+    items = load_items(args.items)
     if args.split:
         items = [it for it in items if it.get("split") == args.split]
     personas = load_personas()

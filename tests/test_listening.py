@@ -308,6 +308,8 @@ def test_bad_news_gets_sympathy_not_a_cheerful_reaction():
     ("I'd love to work somewhere like this one day.", False),
     ("I can tell you really love your job.", False),
     ("I've got a cat called Mango who runs my life. What about you, any pets?", False),
+    ("I could be a mentor for one of your volunteers, if that's any use.", True),
+    ("I could be wrong, but isn't it busier on Saturdays?", False),
 ])
 def test_an_offer_of_help_is_recognised_in_the_users_own_words(line, offer, meaning):
     p = load_persona("marcus")
@@ -405,3 +407,21 @@ def test_the_persona_does_not_ask_back_what_it_was_just_asked_nor_ask_twice(pid)
         if conv.finished:
             break
     assert len(asked) == len(set(asked)), asked
+
+
+@pytest.mark.model
+def test_a_line_that_names_a_hook_is_about_that_hook(meaning):
+    """"I'm doing the Riverside Half too! Is it your first one?" is about Dana's race, not the
+    graduates' first year; "what do engineers make there, roughly?" is a pay question."""
+    p = load_persona("dana")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    reply = conv.respond("Oh nice, I'm doing the Riverside Half too! Is it your first one?")
+    assert any("half_marathon" in ln.hooks or ln.kind == "hook_answer" for ln in reply.lines), \
+        reply.lines
+    p = load_persona("ewan")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    reply = conv.respond("What do principal engineers make at your place, roughly?")
+    private = {t.id for t in p.topics if t.kind == "personal"}
+    assert any(ln.topic in private for ln in reply.lines), reply.lines

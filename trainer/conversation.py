@@ -227,7 +227,7 @@ _AGENCY_RE = re.compile(
     r"\b(?:i could|i can|i'?ll|i will|i would|i'?d|let me|want me to|happy to|glad to|"
     r"i know (?:a|an|some|someone|somebody|people)|my \w+ (?:could|can|runs|works|has)|"
     r"i(?:'ve| have) got|if you need|shall i)\b(?!'t| not| never| love| like| probably| tell| see| imagine| relate| understand| say| believe| guess| bet)"
-    r"(?! be\b(?! (?:happy|glad|keen|up for|delighted|more than happy)))",
+    r"(?! be\b(?! (?:happy|glad|keen|up for|delighted|more than happy|a|an|your)\b))",
     re.IGNORECASE)
 # ...aimed at the partner: "I could get you", "send you", "if you need", "if that helps".
 _FOR_THEM_RE = re.compile(

@@ -274,6 +274,7 @@ class RouterOptions:
     top_k: int = 2  # a target's score: the mean of its k best examples
     standard_weight: float = 0.95  # the shared ways of asking about an ordinary topic
     cue_bonus: float = 0.1  # a hook whose cue word the line says
+    name_bonus: float = 0.25  # a hook whose proper name the line says ("Biscuit", "Lagos")
     sensitive_bonus: float = 0.35  # a personal topic when the line asks about money, age...
     intent_bonus: float = 0.2  # the ordinary topic a line's words plainly name
     unsure_bonus: float = 0.15  # "do you know which room...": a detail outside their world
@@ -316,7 +317,9 @@ _SENSITIVE_RE = re.compile(
     r"make a year|how old|your age|vote|voted|politics|political|religious|religion|"
     r"girlfriend|boyfriend|dating|divorced|blame|strikes?|independence|brexit|whose side|"
     r"which side|your side|yes or (?:a )?no|left or right|"
-    r"make(?= a year| per| roughly| an hour| in a year|\s*[?,.]|\s*$))", re.IGNORECASE)
+    r"make(?= a year| per| roughly| an hour| in a year|\s*[?,.]|\s*$)|"
+    r"what (?:do|does|would|did) (?:\w+ ){1,3}(?:make|earn|get paid)\b(?! (?:of|it|sense|with|from|for|out|them|that|this|those)\b))",
+    re.IGNORECASE)
 _PRONOUN_RE = re.compile(r"\b(it|that|this|there|they|them|those|he|she|him|her)\b", re.I)
 
 
@@ -394,6 +397,16 @@ def _examples(persona: Persona, o: RouterOptions = ROUTER_OPTIONS
     return out
 
 
+# Words a name can start with that are common words too ("the Riverside Half", "Glasgow
+# University"), and days and months: said about many things, not only the hook.
+_NOT_A_NAME = {"half", "full", "university", "college", "school", "marathon", "street", "road",
+               "park", "hospital", "centre", "center", "club", "team", "monday", "tuesday",
+               "wednesday", "thursday", "friday", "saturday", "sunday", "mondays", "tuesdays",
+               "wednesdays", "thursdays", "fridays", "saturdays", "sundays", "january",
+               "february", "march", "april", "june", "july", "august", "september", "october",
+               "november", "december"}
+
+
 class MeaningRouter:
     """Routes a user's line to a persona's topic/answer/follow-up/hook by meaning and words.
 
@@ -420,6 +433,17 @@ class MeaningRouter:
         self._private_topics = {t.id for t in persona.topics if t.kind == "personal"}
         self._unsure_topics = {t.id for t in persona.topics if t.kind == "unsure"}
         self._standard = {c: t.id for t in persona.topics for c in (t.id, *t.covers)}
+        # A hook's names: cue words its own lines write as proper nouns ("Riverside", "Pixel",
+        # "Lagos"). A line that says one is about that hook, whatever else it shares with a
+        # topic ("is the Riverside Half your first one?" is not about the first year).
+        self._names: dict[str, set[str]] = {}
+        for h in persona.hooks:
+            said = " ".join([*h.mentions, *(a.text for a in h.warm_answers)])
+            self._names[h.id] = {c for c in h.cues if len(c) >= 4 and c.isalpha()
+                                 and c not in _NOT_A_NAME
+                                 and re.search(rf"\b{c[:1].upper()}{re.escape(c[1:])}\b", said)
+                                 and not re.search(rf"(?:^|[.!?]\s+){c[:1].upper()}"
+                                                   rf"{re.escape(c[1:])}\b", said)}
 
     @staticmethod
     def texts(persona: Persona) -> list[str]:
@@ -458,6 +482,10 @@ class MeaningRouter:
             sims = self._np.maximum(sims, self.vectors @ v[sub_q])
         return sims * self.weights
 
+    def _named(self, text: str) -> set[str]:
+        words = set(re.findall(r"[a-z0-9']+", text.lower()))
+        return {hid for hid, names in self._names.items() if names & words}
+
     def _cued(self, text: str) -> set[str]:
         words = " " + " ".join(re.findall(r"[a-z0-9']+", text.lower())) + " "
         return {h.id for h in self.persona.hooks
@@ -487,6 +515,7 @@ class MeaningRouter:
         scores = self._sims(text, clause, subject).copy()
         lex = dict(topic_scores(self.persona, clause or text))
         cued = self._cued(text)
+        named = self._named(text)
         private = self._private_topics if _SENSITIVE_RE.search(text) else ()
         unsure = self._unsure_topics if _DO_YOU_KNOW_RE.search(text) else ()
         intents = {self._standard.get(std) for std, rx in _INTENT_CUES.items()
@@ -505,8 +534,10 @@ class MeaningRouter:
                     scores[i] += o.unsure_bonus
                 if tg.id in intents:
                     scores[i] += o.intent_bonus
+            elif tg.id in named:
+                scores[i] += o.name_bonus  # the line names the detail ("the Riverside Half")
             elif tg.id in cued:
-                scores[i] += o.cue_bonus  # the line names the detail ("the Riverside Half")
+                scores[i] += o.cue_bonus  # a word of the detail ("the race")
             if last is not None:
                 if (tg.kind, tg.id, tg.answer) == (last.kind, last.id, last.answer) \
                         and tg.follow_up is not None:
