@@ -495,8 +495,12 @@ def test_spoken_round_through_the_virtual_microphone_with_voice(mic, tmp_path):
     assert "you said goodbye" in out
     rec = stored(home, session_id_from(out))
     assert rec.recall and len(rec.recall) == 2 and rec.recall[1]["correct"] is False
-    users = [t for t in rec.turns if t.speaker == "user"]
-    assert len(users) == 2, round_story(rec, trace)
+    # Both replies were heard. A "no reply" turn may come first on a machine whose virtual
+    # microphone stalled (the CI run of stop 16: the round's clock and the microphone's samples
+    # fell 57 s apart while PulseAudio caught up); the replies must still all be there.
+    silent = [t for t in rec.turns if t.speaker == "user" and t.kind == "silence"]
+    users = [t for t in rec.turns if t.speaker == "user" and t.kind != "silence"]
+    assert len(users) == 2 and len(silent) <= 1, round_story(rec, trace)
     # what was said, as tiny.en hears espeak-ng through the microphone path
     assert word_error_rate(replies, [t.text for t in users]) <= 0.35, [t.text for t in users]
     assert all(t.audio_path and t.pause_before_s is not None and t.pause_before_s > 0
