@@ -71,3 +71,11 @@ def no_portaudio_env(tmp_path) -> dict:
 def cli():
     """The run_cli helper as a fixture."""
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def meaning():
+    """The real sentence embedder, loaded once for the run (a test module may have its own)."""
+    from trainer.meaning import shared
+
+    return shared()

@@ -425,3 +425,10 @@ def test_a_line_that_names_a_hook_is_about_that_hook(meaning):
     reply = conv.respond("What do principal engineers make at your place, roughly?")
     private = {t.id for t in p.topics if t.kind == "personal"}
     assert any(ln.topic in private for ln in reply.lines), reply.lines
+
+
+def test_an_introduction_with_a_question_is_greeted_by_name_then_answered():
+    conv = _fake_round("marcus")
+    reply = conv.respond("Hi, I'm Joe! How did you hear about this event?")
+    assert "Joe" in reply.lines[0].text and reply.lines[0].kind == "reaction", reply.lines
+    assert any(ln.kind in ("answer", "hook_answer") for ln in reply.lines[1:]), reply.lines

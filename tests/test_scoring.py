@@ -561,3 +561,17 @@ def test_a_hook_said_in_an_answer_is_dropped_and_missed_when_nobody_asks():
     ), (cue,), "Dana")
     assert [(h.id, h.dropped_turn, h.taken_up) for h in card.hooks] == [("teaching", 0, False)]
     assert any(t.key == "hook_uptake" for t in card.tips)
+
+
+@pytest.mark.model
+def test_an_offer_in_the_users_own_words_counts_as_the_persona_heard_it(meaning):
+    """The persona thanks "I could maybe help with your stock database"; so does the card."""
+    turns = conversation(
+        ("persona", "Our stock system is a spreadsheet with eleven tabs and a prayer.", 3),
+        ("user", "I work in IT, I could maybe help with your stock database if that's useful.",
+         4),
+        ("persona", "Would you? That would really help us out.", 2),
+        ("user", "I've got a cat called Mango who runs my life. What about you, any pets?", 3),
+    )
+    assert metric(score_round(turns, meaning=meaning), "offer").passed is True
+    assert metric(score_round(turns[-1:], meaning=meaning), "offer").passed is False

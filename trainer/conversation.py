@@ -31,6 +31,7 @@ from transitions import Machine, State
 
 from trainer.analysis import TurnContext, UtteranceFeatures, analyze_utterance, hooks_said
 from trainer.errors import UsageError
+from trainer.offers import ASK_BACK_RE, offered_help
 from trainer.personas import COUNT_FACTS, FLAG_FACTS, Condition, Persona, parse_condition
 
 # Paraphrase routing lives in trainer/routing.py; re-exported here for callers of the old name.
@@ -187,18 +188,12 @@ _MIRROR_CLAUSE_RE = re.compile(
     r"how about you\b.*)[\s?.!]*$", re.IGNORECASE)
 
 
-# Where "...what about you?" starts in a line that first says something of the user's own
-# ("I mostly cycle. What's yours?"): the part before it says what "the same" means.
-_MIRROR_HEAD_RE = re.compile(
-    r"(?:^|[.,!?;:]\s*|\s)(?:and |so |but |well )?(?:what about you(?:rself)?|how about "
-    r"you(?:rself)?|(?:what|how|which)(?:'s| is| was| were| eats| does)? yours|and you(?:rself)?"
-    r"|you\?|did you|do you|have you|are you)\b", re.IGNORECASE)
 MIRROR_MARGIN = 0.15  # the statement routes this much better elsewhere than to the question
 
 
 def _mirror_statement(text: str) -> str | None:
     """The user's own statement before "...and you?", if it says something (>= 3 words)."""
-    m = _MIRROR_HEAD_RE.search(text)
+    m = ASK_BACK_RE.search(text)
     if m is None or m.start() == 0:
         return None
     said = text[:m.start()].strip(" ,.;:!?-")
@@ -221,40 +216,6 @@ def _points_back(text: str) -> bool:
     return bool(_POINTS_BACK_RE.match(text.strip())) and len(text.split()) <= 9
 
 
-# An offer of help in the user's own words (issue 12): agency words plus meaning close to one
-# of these. Measured on the eval set's offers and statements (benchmarks/persona_eval.py).
-_AGENCY_RE = re.compile(
-    r"\b(?:i could|i can|i'?ll|i will|i would|i'?d|let me|want me to|happy to|glad to|"
-    r"i know (?:a|an|some|someone|somebody|people)|my \w+ (?:could|can|runs|works|has)|"
-    r"i(?:'ve| have) got|if you need|shall i)\b(?!'t| not| never| love| like| probably| tell| see| imagine| relate| understand| say| believe| guess| bet)"
-    r"(?! be\b(?! (?:happy|glad|keen|up for|delighted|more than happy|a|an|your)\b))",
-    re.IGNORECASE)
-# ...aimed at the partner: "I could get you", "send you", "if you need", "if that helps".
-_FOR_THEM_RE = re.compile(
-    r"\b(?:you|your|yours|want me to|if (?:you|it|that)(?:'s| is| would| ever)? ?"
-    r"(?:need|want|helps?|any use|useful)|for free|put you in touch|introduce|put \w+(?: \w+)? "
-    r"forward|recommend \w+|vouch)\b", re.IGNORECASE)
-# Offers without "I could": "you'd be welcome to...", "if you want someone to..., I'm good at"
-_WELCOME_RE = re.compile(
-    r"\b(?:you'?d be (?:very )?welcome to|you(?:'re| are) (?:very )?welcome to|"
-    r"if you (?:want|need|ever need|ever want) (?:someone|somebody|a hand|help|anyone)|"
-    r"happy to help|glad to help|more than happy to)\b", re.IGNORECASE)
-OFFER_EXAMPLES = (
-    "I could help you with that.",
-    "I can introduce you to someone who works there.",
-    "I'd be happy to send you the link.",
-    "My brother runs a van hire company, I could ask him if he can lend you a van.",
-    "If you need more volunteers on Tuesdays I'm free and I can drive.",
-    "Want me to put you in touch with her?",
-    "I can share my notes from the workshop with you.",
-    "I know a designer who might help, I'll connect you.",
-    "Let me know if I can do anything for your project.",
-    "I could review your slides before the next talk if that helps.",
-    "I could bring some of my classmates to help next time.",
-    "I have a friend in that team, shall I ask her for you?",
-)
-OFFER_THRESHOLD = 0.38  # agency words alone: meaning must be close to an offer
-OFFER_NEAR = 0.15  # agency aimed at the partner: only not plainly about something else
 
 
 # The key phrase of a statement, to react to what the user said ("Oh, computer science!").
@@ -299,11 +260,15 @@ def introduced_name(text: str) -> str | None:
 
 
 def _with_name(line: str, name: str) -> str:
-    """'Nice to meet you!' -> 'Nice to meet you, Amira!' (other lines get the name first)."""
+    """'Nice to meet you!' -> 'Nice to meet you, Amira!'; 'Oh. Hi.' -> 'Oh. Hi, Amira.'"""
     m = re.search(r"\bmeet you\b", line)
     if m:
         return line[:m.end()] + f", {name}" + line[m.end():]
-    return f"{name}! {line}" if not line.lower().startswith(name.lower()) else line
+    if name.lower() in line.lower():
+        return line
+    if line[-1:] in ".!":  # "Oh. Hi." -> "Oh. Hi, Sam."
+        return f"{line[:-1]}, {name}{line[-1]}"
+    return f"{name}! {line}"
 
 
 def key_phrase(text: str, offer: bool = False, max_words: int = 5) -> str | None:
@@ -383,7 +348,6 @@ class Conversation:
         self._last_target: Target | None = None
         self._last_subject: str | None = None
         self._last_own: str | None = None
-        self._offer_vecs = None
         self._target: Target | None = None  # what the current question is about
 
     # --- state --------------------------------------------------------------------------------
@@ -737,26 +701,11 @@ class Conversation:
         return bool(last and _MIRROR_CLAUSE_RE.match(last.strip()))
 
     def _offer_by_meaning(self, feats: UtteranceFeatures) -> bool:
-        """An offer of help in the user's own words (not only the set phrases of analysis)."""
+        """An offer of help in the user's own words (not only the set phrases of analysis):
+        trainer.offers, the rule the scorecard counts too."""
         if self.router is None:
             return False
-        if _WELCOME_RE.search(feats.text) and not feats.is_question:
-            return True
-        if not _AGENCY_RE.search(feats.text):
-            return False
-        import numpy as np  # the router's vectors are numpy arrays already
-
-        if self._offer_vecs is None:
-            self._offer_vecs = self.router.embedder.embed(list(OFFER_EXAMPLES))
-        v = self.router.embedder.embed([feats.text])[0]
-        sim = float(np.max(self._offer_vecs @ v))
-        own = feats.text
-        head = _MIRROR_HEAD_RE.search(own)
-        if head is not None and head.start() > 0:
-            own = own[:head.start()]  # "I've got a cat. What about you?": the "you" asks back
-        if _FOR_THEM_RE.search(own):
-            return sim >= OFFER_NEAR  # phrased as help for them, and not about something else
-        return sim >= OFFER_THRESHOLD
+        return offered_help(feats.text, self.router.embedder, asked=feats.is_question)
 
     def _mirror_topic(self) -> str | None:
         # "and you?" after the persona asked about the user: the persona answers the same
@@ -801,6 +750,12 @@ class Conversation:
             lines.append(self._line("monologue", r.monologue, kind="reaction"))
         if f.offered:
             lines.append(self._offer_line(feats))
+        name = introduced_name(feats.text)
+        if f.asked and name and r.introduced and "introduced" not in self._used:
+            # "Hi, I'm Joe! How did you hear about this?": greeted by name, then answered
+            greet = self._line("introduced", r.introduced, kind="reaction")
+            greet.text = _with_name(greet.text, name)
+            lines.append(greet)
 
         content: Line | None = None
         hands_back = False

@@ -26,6 +26,7 @@ from trainer.analysis import (
     hooks_said,
 )
 from trainer.lexicon import content_stems, expand, tokens
+from trainer.offers import offered_help
 from trainer.types import ANSWERING_LINE_KINDS, RecallQuestion, Turn
 
 SCORECARD_VERSION = 1
@@ -362,6 +363,8 @@ def score_round(
         feats = analyze_utterance(t.text, ctx, t.words or None,
                                   seconds if timed and not t.words else None, meaning=meaning,
                                   final_rise_st=_rise(t))
+        if not feats.is_offer and offered_help(t.text, meaning, asked=feats.is_question):
+            feats.is_offer = True  # in the user's own words: the rule the persona thanked
         users.append(_UserTurn(t, feats, ctx, seconds))
 
     user_s = sum(u.seconds for u in users)
