@@ -432,3 +432,18 @@ def test_an_introduction_with_a_question_is_greeted_by_name_then_answered():
     reply = conv.respond("Hi, I'm Joe! How did you hear about this event?")
     assert "Joe" in reply.lines[0].text and reply.lines[0].kind == "reaction", reply.lines
     assert any(ln.kind in ("answer", "hook_answer") for ln in reply.lines[1:]), reply.lines
+
+
+@pytest.mark.parametrize("pid", [p.stem for p in sorted(PERSONAS.glob("*.yaml"))])
+def test_a_statement_that_touches_a_detail_of_the_persona_finds_common_ground(pid):
+    """"I've always been into running" -> the persona mentions its half-marathon next."""
+    conv = _fake_round(pid)
+    conv.respond("Hi, I'm Alex. Nice to meet you.")
+    hook = next((h for h in conv.persona.hooks if h.id not in conv.hooks_dropped
+                 and any(len(c) >= 4 and c.isalpha() for c in h.cues)), None)
+    if hook is None:
+        pytest.skip("every detail already mentioned")
+    cue = next(c for c in hook.cues if len(c) >= 4 and c.isalpha())
+    reply = conv.respond(f"I've always been into {cue}, to be honest.")
+    assert any(hook.id in ln.hooks for ln in reply.lines), (cue, reply.lines)
+    assert any(cue in ln.text.lower() for ln in reply.lines if ln.kind == "reaction"), reply.lines

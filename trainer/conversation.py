@@ -224,8 +224,11 @@ _ECHO_PATTERNS = [re.compile(p, re.IGNORECASE) for p in (
     r"training for|working on|working in|working at|into|learning|building|running|a|an)\s+(.+)",
     r"\bi (?:currently |actually |also |just |really )?(?:study|studied|work in|work on|"
     r"work at|work as|run|play|love|like|enjoy|volunteer at|volunteer with|teach|build|"
-    r"started|moved to|grew up in|live in|came from|did)\s+(.+)",
+    r"started|moved to|grew up in|live in|came from|did|ran|finished|joined|went to|visited|"
+    r"keep|have|had|got|make|cook|read|watch|write|paint|climb|swim|cycle)\s+(.+)",
     r"\bmy (\w+(?: \w+)?) (?:is|are|was|were|runs|works|has|had)\b(.*)",
+    r"\bi(?:'ve| have) (?:always |really |recently |just |also )?(?:been into|got into|"
+    r"gotten into|been doing|been learning|been training for|started|taken up)\s+(.+)",
 )]
 _ECHO_STOP = re.compile(r"[,.;:!?]| (?:and|but|so|because|cause|which|who|that|since|when|"
                         r"where|if|though|although|then|um|uh|like|at the moment|right now|"
@@ -792,6 +795,11 @@ class Conversation:
                 name = introduced_name(feats.text)
                 if name:  # "Thank you for hosting, I'm Amira": greeted by name
                     content.text = _with_name(content.text, name)
+                if echo and r.echo:  # "...I'm doing economics": and what they said
+                    lines.append(content)
+                    said = self._pick("echo", r.echo).replace("{echo}", echo)
+                    content = Line(text=said[:1].upper() + said[1:], kind="reaction",
+                                   phase=self.phase)
             elif _THANKS_RE.match(feats.text):
                 content = Line(text=self._pick("thanks", THANKS_LINES), kind="reaction",
                                phase=self.phase)
@@ -817,8 +825,12 @@ class Conversation:
                 hook = own if own and own not in self._dropped else None
             if hook is None and f.followed_up and not short:
                 hook = self._next_hook(any_phase=True)
-            if hook is None and not f.asked and not any(ln.hooks for ln in self._last_lines):
-                hook = self._next_hook(any_phase=False)
+            if hook is None and not f.asked:
+                touched = self._touched_hook(feats.text)
+                if touched:
+                    hook = touched  # their words touch a detail of the persona's: common ground
+                elif not any(ln.hooks for ln in self._last_lines):
+                    hook = self._next_hook(any_phase=False)
             if hook:
                 lines.append(self._mention(hook))
 
@@ -948,6 +960,14 @@ class Conversation:
         if short:
             text = _first_sentence(text)
         return Line(text=text, kind="hook_answer", phase=self.phase, hooks=())
+
+    def _touched_hook(self, user_text: str) -> str | None:
+        """A hook not mentioned yet that the user's own words touch ("I ran a half marathon
+        last year" -> "I'm training for the Riverside Half!")."""
+        words = set(re.findall(r"[a-z0-9']+", user_text.lower()))
+        touched = [h.id for h in self.persona.hooks if h.id not in self._dropped
+                   and any(c in words for c in h.cues if len(c) >= 4)]
+        return touched[0] if touched else None
 
     def _next_hook(self, any_phase: bool) -> str | None:
         here = [h for h in self.persona.phase(self.phase).hooks if h not in self._dropped]
