@@ -206,8 +206,11 @@ ASK_RE = re.compile(
     r" (?:up )?(?:a|some) (?:call|meeting|time|chat)|follow up (?:with you|next week|by"
     r" email)|(?:continue|pick up) (?:this|the|our) conversation|catch up (?:again|sometime"
     r"|soon|next|over)|find (?:a|some) time|talk again|chat again"
-    r"|(?:can|could|may|should|would it be ok if) i (?:email|message|text|call|contact"
-    r"|reach out to|write to|follow up with|connect with|add) you)"
+    r"|(?:can|could|may|should|would it be (?:ok|okay|alright|all right|fine) if|do you mind if"
+    r"|is it (?:ok|okay|alright|all right|fine) if|would you mind if) i (?:email(?:ed)?"
+    r"|message(?:d)?|text(?:ed)?|call(?:ed)?|contact(?:ed)?|reach(?:ed)? out to|write to|wrote to"
+    r"|follow(?:ed)? up with|connect(?:ed)? with|add(?:ed)?|dropped you|drop you) (?:you)?"
+    r"|(?:message|email|connect with|add|find) you on linkedin)"
 )
 
 
