@@ -177,6 +177,8 @@ SYMPATHY_LINES = ("Oh, that's a lot. Honestly, most people feel like that at fir
                   "Oh, I'm sorry. That's a tough one.")
 IMPLICIT_QUESTION_SCORE = 0.7  # a line without a question's form routed only when this clear
 _FIRST_PERSON_RE = re.compile(r"\b(?:i|i'm|im|i've|i'd|i'll|my|me|we|we're|our|mine)\b", re.I)
+DETAIL_MIN = 0.5  # ...and fits well in itself (else the detail waits for a follow-up)
+DETAIL_MARGIN = 0.12  # a detail asked for directly comes with its answer when it fits this much better
 POINTING_OVERRIDE = 0.75  # a pointing-back question goes elsewhere only on a clear match
 
 
@@ -872,6 +874,7 @@ class Conversation:
         said = {t.answer for t in self._said_targets
                 if (t.kind, t.id) == (target.kind, target.id) and t.follow_up is None}
         choice: Target | None = None
+        detail: Target | None = None
         if target.follow_up is not None and target.answer is not None:
             parent = items[target.answer]
             if target.follow_up >= 0:
@@ -882,7 +885,11 @@ class Conversation:
             cand = [k for k in cand if Target(target.kind, target.id, target.answer, k)
                     not in self._said_targets]
             if target.answer not in said and target.follow_up >= 0:
-                choice = Target(target.kind, target.id, target.answer)  # the answer first
+                # the detail asked for belongs to an answer not given yet: the answer, then
+                # the detail ("Where are the warehouses?" -> what Northwind is, then where)
+                choice = Target(target.kind, target.id, target.answer)
+                if cand and self._asks_for_detail(target, feats.text, clause):
+                    detail = Target(target.kind, target.id, target.answer, cand[0])
             elif cand:
                 choice = Target(target.kind, target.id, target.answer, cand[0])
         if choice is None:
@@ -914,6 +921,13 @@ class Conversation:
         if short:
             text = _first_sentence(text)
         hooks = tuple(h for h in item.hooks)
+        if detail is not None and not short:
+            more = ans.follow_ups[detail.follow_up]
+            text = f"{text} {more.text}"
+            hooks = tuple(dict.fromkeys((*hooks, *more.hooks)))
+            self._said_targets.add(detail)
+            self._last_target = detail
+            self._last_subject = more.subject or self._last_subject
         if target.kind == "hook":
             hooks = tuple(dict.fromkeys((target.id, *hooks)))
             if target.id not in self._followed:
@@ -929,6 +943,14 @@ class Conversation:
             kind = "deflection" if t.kind == "personal" else "answer"
             return Line(text=text, kind=kind, phase=self.phase, topic=target.id, hooks=hooks)
         return Line(text=text, kind="hook_answer", phase=self.phase, hooks=hooks)
+
+    def _asks_for_detail(self, target: Target, text: str, clause: str | None) -> bool:
+        """The question asks for that detail rather than for its answer ("Where are the
+        warehouses?" after nothing about them): the detail fits clearly better."""
+        fu = dict(self.router.rank_follow_ups(target, text, clause)).get(target.follow_up)
+        ans = dict(self.router.rank_answers(target, text, clause)).get(target.answer)
+        return (fu is not None and ans is not None and fu >= DETAIL_MIN
+                and fu >= ans + DETAIL_MARGIN)
 
     def _closed_to_reserved(self, feats: UtteranceFeatures | None) -> bool:
         return bool(self.persona.open_questions_only and feats is not None

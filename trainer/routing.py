@@ -407,6 +407,58 @@ _NOT_A_NAME = {"half", "full", "university", "college", "school", "marathon", "s
                "november", "december"}
 
 
+# What kind of answer a question wants, and what such an answer says: "how long" wants a
+# duration, "where" a place. An answer or detail that says the right kind of thing is a
+# better fit than one that is only on the subject.
+_WANTS = [(re.compile(p, re.IGNORECASE), re.compile(a, re.IGNORECASE)) for p, a in (
+    (r"\bhow long\b|\bsince when\b|\bhow many (?:years|months|weeks|days|hours)\b",
+     r"\b(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
+     r"twenty|thirty|forty|fifty|a few|a couple of|several|half an?)[ -](?:years?|months?|weeks?|"
+     r"days?|hours?|minutes?|nights?|weekends?|seasons?|terms?)\b|\bsince (?:\d{4}|I|we|last)\b"),
+    (r"\bwhere\b", r"\b(?:in|at|near|from|on|up|outside|to) (?:the )?[A-Z][a-z]+|\b(?:garage|"
+     r"garden|kitchen|office|home|house|flat|street|road|park|canal|coast|city|town|village|"
+     r"warehouse|building|hall|room|school|hospital|shed|allotment|beach|lake|loch|river)\b"),
+    (r"\bwhen\b|\bwhat time\b", r"\b(?:\d{4}|january|february|march|april|may|june|july|"
+     r"august|september|october|november|december|monday|tuesday|wednesday|thursday|friday|"
+     r"saturday|sunday|weekend|morning|evening|night|spring|summer|autumn|winter|ago|last|"
+     r"next|yesterday|tomorrow|tonight|year|month|week|o'clock|a\.m\.|p\.m\.)\b"),
+    (r"\bhow (?:many|much|big|often)\b", r"\b(?:\d+|one|two|three|four|five|six|seven|eight|"
+     r"nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|half|dozen|"
+     r"every|once|twice|daily|weekly)\b"),
+    (r"\bwho\b", r"\b[A-Z][a-z]+\b(?<!\bI)|\b(?:my|our|a|the) (?:friend|colleague|boss|manager|"
+     r"team|partner|wife|husband|mum|dad|mother|father|sister|brother|daughter|son|kids)\b"),
+    (r"\bwhy\b|\bhow come\b|\bwhat made you\b", r"\b(?:because|so that|since|that's why|"
+     r"the reason|to (?:be|get|see|make|help|stop)|so I|so we)\b"),
+)]
+TYPE_BONUS = 0.05  # an answer of the kind the question wants ("how long" -> "six years")
+
+
+_TITLE_WORDS = {"University", "Principal", "Chair", "Head", "Founder", "Data", "Senior",
+                "Junior", "Lead", "Chief", "CEO", "Director", "Manager"}
+
+
+def _org_pattern(role: str):
+    """The organisation names in a persona's role ("Recruiter at Northwind Logistics" ->
+    "Northwind Logistics", "Northwind"), as one pattern; None if it names none."""
+    names: set[str] = set()
+    for m in re.finditer(r"(?:^|\b(?:at|of|the|,)\s+)((?:St\.?|[A-Z][\w']+)(?:\s+[A-Z][\w']+)*)",
+                         role):
+        words = m.group(1).split()
+        while words and words[0] in _TITLE_WORDS:
+            words = words[1:]
+        if not words:
+            continue
+        names.add(" ".join(words))
+        two = len(words) > 1 and (words[0] in ("St", "St.") or words[1] in ("Street", "Road"))
+        head = " ".join(words[:2]) if two else words[0]
+        names.add(head)
+    names = {n for n in names if len(n) >= 4}
+    if not names:
+        return None
+    alts = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(rf"\b(?:{alts})\b", re.IGNORECASE)
+
+
 class MeaningRouter:
     """Routes a user's line to a persona's topic/answer/follow-up/hook by meaning and words.
 
@@ -433,6 +485,16 @@ class MeaningRouter:
         self._private_topics = {t.id for t in persona.topics if t.kind == "personal"}
         self._unsure_topics = {t.id for t in persona.topics if t.kind == "unsure"}
         self._standard = {c: t.id for t in persona.topics for c in (t.id, *t.covers)}
+        self._org_re = _org_pattern(persona.role)
+        # which example rows say which kinds of thing (by the text of their answer/detail)
+        said = {tg: txt for txt, tg, _ in self.examples if tg.answer is not None}
+        for txt, tg, w in self.examples:  # the answer's own text, not its asks
+            if tg.answer is not None and w in (options.answer_text_weight,
+                                               options.follow_up_text_weight):
+                said[tg] = txt
+        self._kinds = np.array([[bool(tg in said and a.search(said[tg])) for _, a in _WANTS]
+                                for _, tg, _ in self.examples], dtype=bool).reshape(
+                                    len(self.examples), len(_WANTS))
         # A hook's names: cue words its own lines write as proper nouns ("Riverside", "Pixel",
         # "Lagos"). A line that says one is about that hook, whatever else it shares with a
         # topic ("is the Riverside Half your first one?" is not about the first year).
@@ -457,22 +519,30 @@ class MeaningRouter:
         A caller may embed them ahead of time (the embedder caches by text), e.g. on the
         speculative transcript while the end of the turn is being confirmed.
         """
-        return [q for q in self._queries(text, clause, subject) if q is not None]
+        return list(dict.fromkeys(q for q in self._queries(text, clause, subject)
+                                  if q is not None))
 
-    @staticmethod
-    def _queries(text: str, clause: str | None, subject: str | None):
+    def _queries(self, text: str, clause: str | None, subject: str | None):
         clause = clause.strip() if clause and clause.strip() != text.strip() else None
         base = clause or text
         sub = None
         if subject and _PRONOUN_RE.search(base):
             sub = _PRONOUN_RE.sub(subject, base, count=1)
-        return [text, clause, sub]
+        # "how big is Northwind?": the organisation's name outweighs the question in the
+        # embedding ("Where's Northwind based?" scores above "How big is the company?"), so the
+        # line is also read with the name as a plain noun
+        plain = None
+        if self._org_re is not None and self._org_re.search(text):
+            plain = self._org_re.sub("your organisation", text)
+        return [text, clause, sub, plain]
 
     def _sims(self, text: str, clause: str | None, subject: str | None):
-        whole_q, clause_q, sub_q = self._queries(text, clause, subject)
-        qs = [q for q in (whole_q, clause_q, sub_q) if q is not None]
+        whole_q, clause_q, sub_q, plain_q = self._queries(text, clause, subject)
+        qs = list(dict.fromkeys(q for q in (whole_q, clause_q, sub_q, plain_q) if q is not None))
         v = dict(zip(qs, self.embedder.embed(qs), strict=True))
         whole = self.vectors @ v[whole_q]
+        if plain_q is not None:
+            whole = self._np.maximum(whole, self.vectors @ v[plain_q])
         wc = self._clause_weight(clause_q)
         if clause_q is not None:
             sims = wc * (self.vectors @ v[clause_q]) + (1 - wc) * whole
@@ -556,11 +626,19 @@ class MeaningRouter:
         i = max(idx, key=lambda j: scores[j])
         return Match(target=self.examples[i][1], score=best[top_key], scores=best)
 
+    def _typed(self, sims, question: str):
+        """`sims` with a bonus for the answers that say what kind of thing `question` wants
+        ("how long?" -> the answer with a duration in it)."""
+        wants = [k for k, (q, _) in enumerate(_WANTS) if q.search(question)]
+        if not wants:
+            return sims
+        return sims + TYPE_BONUS * self._kinds[:, wants].any(axis=1)
+
     def rank_follow_ups(self, target: Target, text: str, clause: str | None = None
                         ) -> list[tuple[int, float]]:
         """The follow-up details of one answer (`target.answer`) by fit to the line, best
         first: which detail "three times further? how does that work?" asks for."""
-        sims = self._sims(text, clause, None)
+        sims = self._typed(self._sims(text, clause, None), clause or text)
         best: dict[int, float] = {}
         for i, (_, tg, _) in enumerate(self.examples):
             if (tg.kind, tg.id, tg.answer) != (target.kind, target.id, target.answer) \
@@ -572,7 +650,7 @@ class MeaningRouter:
     def rank_answers(self, target: Target, text: str, clause: str | None = None,
                      used: set[int] | None = None) -> list[tuple[int, float]]:
         """The answers of `target`'s topic/hook by fit to the line, best first, unused only."""
-        sims = self._sims(text, clause, None)
+        sims = self._typed(self._sims(text, clause, None), clause or text)
         best: dict[int, float] = {}
         for i, (_, tg, _) in enumerate(self.examples):
             if (tg.kind, tg.id) != (target.kind, target.id) or tg.answer is None \
