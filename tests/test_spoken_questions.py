@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from trainer.analysis import analyze_utterance
+from trainer.analysis import TurnContext, analyze_utterance
 
 QUESTIONS = [
     "it w actually do we have a naming convention for the files",  # run-on after a fragment
@@ -34,6 +34,18 @@ QUESTIONS = [
     "pardon",
     "how many of you are there",
     "how long you been here",
+    # the auxiliary dropped before the subject (issue 13, spoken-style dev set)
+    "you working on anything fun these days",
+    "they treating you alright over there",
+    "anybody sitting in this seat",
+    "you a nurse",
+    "you all set",
+    "you guys need anything from the store",
+    "they in the same school",
+    "so is the parking free or",  # a choice left open
+    "which one's your car",
+    "what time's the keynote",
+    "and now you run the whole team",
 ]
 
 STATEMENTS = [
@@ -49,6 +61,16 @@ STATEMENTS = [
     "i know you do",
     "that is what we did we went home early",
     "i wonder if we could meet earlier",
+    "who you know matters more than what you know",  # "you know" is the verb here
+    "how long it takes depends on the weather",
+    "how gorgeous was that sunset",
+    "who knows",
+    "how about that",
+    "or you could just text her",
+    "i was wondering the same thing",
+    "do your best",
+    "i'll think about it or",  # "i" trailing off, no choice put to them
+    "you being there meant a lot",
 ]
 
 
@@ -60,3 +82,12 @@ def test_spoken_question_forms_are_questions(text):
 @pytest.mark.parametrize("text", STATEMENTS)
 def test_statements_that_look_like_them_are_not(text):
     assert not analyze_utterance(text).is_question, text
+
+
+def test_which_one_they_mean_is_asked_only_after_their_telling():
+    # "the one by the station" checks which place they mean after they told of it; after
+    # their question it is an answer.
+    told = TurnContext("we finally tried that new ramen place")
+    asked = TurnContext("which ramen place did you go to")
+    assert analyze_utterance("the one by the station", told).is_question
+    assert not analyze_utterance("the one by the station", asked).is_question

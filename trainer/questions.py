@@ -69,6 +69,7 @@ _MID_SUBJ = (SUBJ - {"i"}) | word_set("everything things work life business your
 
 _IT_NEXT = word_set(
     """your the a an any anyone anything something really still true hard easy always usually
+    just
     ok okay worth possible normal common typical busy crowded alright fine enough going""")
 
 
@@ -244,6 +245,12 @@ _EXCLAIM_ADJ = word_set(
     " cute insane good bad sad strange brilliant")
 
 
+# Adjectives of wonder: "how <adj> was that <noun>" exclaims (unlike "how bad was the traffic").
+_WOW_ADJ = word_set(
+    """beautiful gorgeous amazing awesome incredible lucky crazy wild insane cute sweet lovely
+    cool funny weird brilliant perfect ironic random fun stunning hilarious""")
+
+
 _WHICH_IS_NOT_Q = word_set(
     """why how what where when great good nice cool fine true funny interesting awesome amazing
     exactly kind sort also actually really pretty so such just something partly basically a an
@@ -259,7 +266,14 @@ _SELF_WONDER_RE = re.compile(
     r"\bwonder(?:ing)? (?:sometimes |often |a lot |too )?(?:if|whether) (?:i|we)"
     r" (?!could (?:ask|get|have|grab|send|borrow|join|call|email))"
     r"|\bcurious about (?!.*\byou)(?!how |what |why |where |who |which |when )"
+    # "i was wondering that myself", "i wondered the same": sharing a thought, asking nothing
+    r"|\bwonder(?:ing|ed)? (?:that|the same|too|myself)\b"
 )
+
+
+# Formulas shaped like questions that expect no answer ("who knows", "how about that").
+_NOT_ASKING = frozenset({"who knows", "who cares", "who knew", "how about that",
+                         "what do you know", "guess what"})
 
 
 def question_form(exp: list[str], mark: str) -> str | None:
@@ -268,6 +282,8 @@ def question_form(exp: list[str], mark: str) -> str | None:
     if not core:
         return None
     joined = " ".join(core)
+    if joined in _NOT_ASKING and mark != "?":
+        return None
     if MIRROR_RE.search(joined) or MIRROR_RE.search(" ".join(exp)):
         return "mirror"
     if EMBEDDED_RE.search(" " + joined):
@@ -309,6 +325,9 @@ def _wh_form(core: list[str]) -> str | None:
     if w0 == "how" and w1 in _EXCLAIM_ADJ and w2 in ("is", "was") and core[3:] in (
             ["that"], ["this"]):
         return None  # "how lucky is that" exclaims
+    if w0 == "how" and w1 in _WOW_ADJ and w2 in ("is", "was", "were", "are") and \
+            core[3:4] in (["that"], ["this"], ["those"], ["these"]) and len(core) <= 6:
+        return None  # "how beautiful was that ceremony" exclaims too
     if w1 in AUX or w1 == "'s":
         return "wh"  # "when i was young" has a subject first and never gets here
     if w1 == "you" and w2 in _YOU_DROPPED_AUX:
@@ -321,8 +340,8 @@ def _wh_form(core: list[str]) -> str | None:
     if w1 not in PRON_SUBJ:
         # "what company do you work for", "which part of town are you in"
         for k in range(2, min(len(core) - 1, 6)):
-            if core[k] in AUX and core[k + 1] in SUBJ:
-                return "wh"
+            if (core[k] in AUX or (core[k] == "'s" and k == 2)) and core[k + 1] in SUBJ:
+                return "wh"  # the "'s" of "which one's yours", "what time's the talk"
         return _elliptical_wh(core)
     return None
 
@@ -341,7 +360,9 @@ def _uninverted(core: list[str]) -> bool:
             # only a subject + auxiliary ("we could have") is the clause form: with the
             # auxiliary dropped it still asks ("how many classes you taking")
             nxt = core[k + 1] if k + 1 < len(core) else ""
-            return nxt in AUX
+            # ... and so does a finite verb: "how long it takes depends on the line"
+            return nxt in AUX or (w in ("it", "he", "she") and len(nxt) > 3
+                                  and nxt.endswith("s") and not nxt.endswith("ss"))
     return False
 
 
@@ -391,9 +412,14 @@ def _aux_form(core: list[str]) -> str | None:
         return None  # "did a bit of everything"
     if w1 == "i" and w2 in ("just", "tell", "say", "be"):
         return None  # "can i just say..."
+    if w0 == "do" and w1 == "your" and w2 in _DO_YOUR_THING:
+        return None  # an imperative: "do your best", "do your homework first"
     if " ".join(core[:3]) in ("are you kidding", "are you serious", "are you joking"):
         return None  # a reaction, not a question
     return "yes_no"
+
+
+_DO_YOUR_THING = word_set("best thing part homework job research worst own bit share duty")
 
 
 # Words that follow a sentence-initial "is/was" in statements with the subject dropped ("was
@@ -439,7 +465,7 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
             and core[2:] in ([], ["so"], ["too"]))
         or (w0 == "you" and w1 in ("know", "seen", "heard", "been") and mark == "?")
     )
-    if hit:
+    if hit or _dropped_aux(core):
         return "yes_no"
     if w0 == "you" and w1 == "mean" and len(core) >= 3:
         return "declarative"
@@ -458,6 +484,43 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
 _NEG_CHECK_AUX = word_set("did have has had were")
 
 
+_DROP_SUBJ = word_set("you they he she anyone anybody someone somebody everyone everybody")
+_NOT_A_PARTICIPLE = word_set(
+    "being thing something nothing anything everything morning evening king ring spring sing"
+    " bring string during ceiling wedding")
+# "you okay", "you all set", "you ready": how they are, the "are" dropped
+_YOU_STATE = word_set(
+    """okay ok alright ready sure hungry done set free busy new serious interested available
+    allowed around home comfortable warm cold tired awake""")
+_YOU_PLACE_PREP = word_set("in at from into on near with")
+
+
+def _dropped_aux(core: list[str]) -> bool:
+    """Yes/no questions with the auxiliary dropped, as speech says them: "you training for
+    something", "they treating you okay", "anyone using this bench", "you a student", "you
+    okay", "you guys need any help", "they in the same class"."""
+    if core[:1] == ["you"] and core[1:2] and core[1] in ("guys", "all", "two", "folks"):
+        core = ["you", *core[2:]]  # "you guys ..." asks like "you ..."
+    if len(core) < 2 or core[0] not in _DROP_SUBJ or len(core) > 10:
+        return False
+    w0, w1 = core[0], core[1]
+    if w1.endswith("ing") and len(w1) > 4 and w1 not in _NOT_A_PARTICIPLE:
+        return True  # "(are) you training for something"
+    if w0 != "you" and w0 not in ("they",):
+        return False
+    rest = core[2:]
+    no_verb = not (set(rest) & (AUX | PRON_SUBJ | {"'s"}))
+    if w0 == "you" and w1 in ("a", "an") and 3 <= len(core) <= 5 and no_verb:
+        return True  # "(are) you a student"
+    if w0 == "you" and w1 in _YOU_STATE and len(core) <= 4 and no_verb:
+        return True  # "(are) you okay", "you all set"
+    if w0 == "you" and w1 in ("need", "want", "got") and rest[:1] in (
+            ["any"], ["anything"], ["some"], ["something"], ["more"], ["another"]):
+        return True  # "(do) you need any help"
+    return w1 in _YOU_PLACE_PREP and 3 <= len(core) <= 7 and no_verb and w1 != "with" or (
+        w1 == "with" and len(core) <= 4 and no_verb)  # "(are) they in the same class"
+
+
 _NOT_A_CHOICE = word_set(
     """something so anything whatever two three more less later never other else not another
     nothing someone somewhere""")
@@ -472,8 +535,9 @@ def _or_form(core: list[str]) -> str | None:
     rest = core[1:]
     if _aux_form(rest) or _wh_form(rest):
         return "yes_no"
-    if rest[0] in ("you", "your") and len(rest) <= 10 and rest[1:2] != ["know"]:
-        return "declarative"
+    if rest[0] in ("you", "your") and len(rest) <= 10 and rest[1:2] != ["know"] and not (
+            rest[1:2] and rest[1] in _DECL_ADVICE):
+        return "declarative"  # not a suggestion: "or you could just call them"
     return None
 
 
@@ -512,6 +576,10 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
         return "tag"  # a positive tag after a statement: "that won't take long will it"
     if len(exp) >= 2 and exp[-1] == "huh" and exp[-2] not in ("uh", "ah", "mm", "oh"):
         return "tag"  # "weird huh", "pretty late huh"
+    core = strip_lead(exp)
+    if len(core) >= 3 and core[-1] == "or" and core[0] not in _NOT_A_CHOICE_START and \
+            "either" not in core and "whether" not in core and "if" not in core:
+        return "tag"  # a choice left open: "is that paid or", "lisbon the whole time or"
     if len(exp) < 3:
         return None
     last, prev = exp[-1], exp[-2]
@@ -554,6 +622,15 @@ _DECL_ADVICE = word_set(
 
 def _declarative_form(exp: list[str]) -> str | None:
     """Declarative checks: "so you work in finance", "wait you've been there ten years"."""
+    if exp[:1] == ["and"] and 4 <= len(exp) <= 10 and "if" not in exp:
+        # "and now you run the whole association", "and you are still working with him":
+        # a check on what they said, marked by "now" or "still" next to the "you"
+        k = exp.index("you") if "you" in exp[1:3] else -1
+        near = exp[max(1, k - 1):k + 3] if k > 0 else []
+        if k > 0 and ("now" in near or "still" in near) and exp[k + 1] not in _DECL_ADVICE \
+                and exp[k + 1] not in ("know", "see", "get"):
+            return "declarative"
+        return None
     if len(exp) < 3 or exp[0] not in ("so", "wait", "oh") or len(exp) > 14 or "if" in exp:
         return None
     i = 1
