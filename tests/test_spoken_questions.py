@@ -45,6 +45,9 @@ QUESTIONS = [
     "so is the parking free or",  # a choice left open
     "which one's your car",
     "what time's the keynote",
+    "uh-huh do you",
+    "you have any pets",
+    "you been there long",
     "and now you run the whole team",
 ]
 
@@ -71,6 +74,9 @@ STATEMENTS = [
     "do your best",
     "i'll think about it or",  # "i" trailing off, no choice put to them
     "you being there meant a lot",
+    "and now you i suppose",
+    "you been great",
+    "you have a point",
 ]
 
 

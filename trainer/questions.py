@@ -493,6 +493,8 @@ _YOU_STATE = word_set(
     """okay ok alright ready sure hungry done set free busy new serious interested available
     allowed around home comfortable warm cold tired awake""")
 _YOU_PLACE_PREP = word_set("in at from into on near with")
+_BEEN_NEXT = word_set(
+    "there here to in at out up back away on over around busy okay ok alright well long sick")
 
 
 def _dropped_aux(core: list[str]) -> bool:
@@ -514,9 +516,12 @@ def _dropped_aux(core: list[str]) -> bool:
         return True  # "(are) you a student"
     if w0 == "you" and w1 in _YOU_STATE and len(core) <= 4 and no_verb:
         return True  # "(are) you okay", "you all set"
-    if w0 == "you" and w1 in ("need", "want", "got") and rest[:1] in (
+    if w0 == "you" and w1 == "been" and 3 <= len(core) <= 7 and (
+            core[2] in _BEEN_NEXT or core[2].endswith("ing")):
+        return True  # "(have) you been there long", "you been waiting long" ("you been great")
+    if w0 == "you" and w1 in ("need", "want", "got", "have") and rest[:1] in (
             ["any"], ["anything"], ["some"], ["something"], ["more"], ["another"]):
-        return True  # "(do) you need any help"
+        return True  # "(do) you need any help", "you have any pets"
     return w1 in _YOU_PLACE_PREP and 3 <= len(core) <= 7 and no_verb and w1 != "with" or (
         w1 == "with" and len(core) <= 4 and no_verb)  # "(are) they in the same class"
 
@@ -627,8 +632,9 @@ def _declarative_form(exp: list[str]) -> str | None:
         # a check on what they said, marked by "now" or "still" next to the "you"
         k = exp.index("you") if "you" in exp[1:3] else -1
         near = exp[max(1, k - 1):k + 3] if k > 0 else []
-        if k > 0 and ("now" in near or "still" in near) and exp[k + 1] not in _DECL_ADVICE \
-                and exp[k + 1] not in ("know", "see", "get"):
+        if k > 0 and ("now" in near or "still" in near) and len(exp) - k >= 3 and \
+                exp[k + 1] not in _DECL_ADVICE and exp[k + 1] not in PRON_SUBJ and \
+                exp[k + 1] not in ("know", "see", "get"):  # not "and now you, i suppose"
             return "declarative"
         return None
     if len(exp) < 3 or exp[0] not in ("so", "wait", "oh") or len(exp) > 14 or "if" in exp:
