@@ -48,6 +48,11 @@ QUESTIONS = [
     "uh-huh do you",
     "you have any pets",
     "you been there long",
+    "so you'd rather stay home",
+    "i was going to ask you if you had kids",
+    "whereabouts in texas",
+    "i don't know do you",  # the turn handed back at its end
+    "you know what i'm saying",
     "and now you run the whole team",
 ]
 
@@ -77,6 +82,10 @@ STATEMENTS = [
     "and now you i suppose",
     "you been great",
     "you have a point",
+    "so you'd think it would be easy",
+    "i was going to ask her out",
+    "his whereabouts are unknown",
+    "as much as you do",
 ]
 
 

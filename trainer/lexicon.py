@@ -94,6 +94,7 @@ CONTRACTIONS = {
     "whatd": "what did", "how'd": "how did", "howd": "how did", "why'd": "why did",
     "who'd": "who did", "whod": "who did", "would've": "would have", "could've": "could have",
     "should've": "should have", "wouldve": "would have",
+    "whereabouts": "where abouts",  # "whereabouts in texas" asks like "where in texas"
 }
 
 
@@ -137,6 +138,9 @@ _EMBEDDED = [
     r"(?:do you )?mind (?:if i ask|me asking)\b",
     r"let me ask you\b",
     r"i (?:would )?love (?:your|to get your) (?:take|thoughts)\b",
+    # a question announced: "i was going to ask you if you had kids", "i wanted to ask where"
+    r"i (?:was |am )?(?:going to|meaning to|about to|wanted to|want to) ask"
+    r" (?:you\b|if\b|whether\b|what\b|how\b|where\b|who\b|why\b|when\b|which\b|about\b)",
 ]
 
 

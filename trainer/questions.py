@@ -114,6 +114,9 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
         return False
     if w == "how" and nxt in _HOW_NEXT and nxt2 in AUX and nxt3 in PRON_SUBJ:
         return True  # "it depends | how well did we do"
+    if w in AUX and nxt == "you" and nxt2 == "" and w not in ("is", "was", "am") and \
+            prev not in PRON_SUBJ and prev not in _LIKEWISE and prev not in WH:
+        return True  # the turn handed back at its end: "i don't know | do you"
     if w in AUX and prev not in PRON_SUBJ and prev not in _LIKEWISE:
         # Speech runs a new question on mid-utterance: "it w actually | do we have...",
         # "if we just went for one colour | did we decide on the case", "shall we wait".
@@ -229,7 +232,7 @@ _TAG_ENDINGS = (
     ("can", "not", "you"), ("is", "not", "that"), ("are", "not", "they"), ("do", "not", "they"),
     ("would", "not", "it"), ("was", "not", "that"), ("am", "i", "right"), ("or", "not"),
     ("or", "what"), ("is", "that", "right"), ("is", "that", "correct"), ("am", "i", "wrong"),
-    ("you", "know", "what", "i", "mean"),
+    ("you", "know", "what", "i", "mean"), ("you", "know", "what", "i", "am", "saying"),
 )
 
 
@@ -646,6 +649,9 @@ def _declarative_form(exp: list[str]) -> str | None:
         return None
     nxt = exp[i + 1]
     after = exp[i + 2] if i + 2 < len(exp) else ""
+    if nxt == "would" and after not in ("think", "have", "need", "want", "be", "probably",
+                                        "just", ""):
+        return "declarative"  # a check on what they would do: "so you'd look at a portfolio"
     if nxt in _DECL_ADVICE or (nxt == "have" and after == "to"):
         return None  # advice: "so you should try it", "so you have to apply early"
     return "declarative"
