@@ -8,7 +8,10 @@ Data:
   CC BY 4.0; labelled by hand), speech with its disfluencies; rules were written from its
   dev split's misses only, its test split is held out;
 - our own: tests/data/utterances.tsv (labelled utterances), tests/data/followups.yaml and
-  benchmarks/data/networking_dialogues.yaml (68 dialogues with hooks).
+  benchmarks/data/networking_dialogues.yaml (68 dialogues with hooks);
+- our own spoken-style lines: benchmarks/data/spoken_questions.tsv (421 lines of disfluent,
+  unpunctuated everyday and networking talk with hard negatives, written before the rules were
+  tuned on them; scored with and without the partner's last line; rules from dev errors only).
 
 - the pitch cue (trainer/speech/pitch.py): 16 statements synthesised by espeak-ng with their
   last 0.4 s bent up (+9 st) or down (-3 st) by sox, and read by the piper voice with "?" and
