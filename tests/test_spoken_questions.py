@@ -84,6 +84,7 @@ STATEMENTS = [
     "you have a point",
     "so you'd think it would be easy",
     "i was going to ask her out",
+    "i was going to ask you the same thing",
     "his whereabouts are unknown",
     "as much as you do",
 ]

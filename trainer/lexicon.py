@@ -139,8 +139,9 @@ _EMBEDDED = [
     r"let me ask you\b",
     r"i (?:would )?love (?:your|to get your) (?:take|thoughts)\b",
     # a question announced: "i was going to ask you if you had kids", "i wanted to ask where"
-    r"i (?:was |am )?(?:going to|meaning to|about to|wanted to|want to) ask"
-    r" (?:you\b|if\b|whether\b|what\b|how\b|where\b|who\b|why\b|when\b|which\b|about\b)",
+    # (the question itself must follow: "i was going to ask you the same thing" asks nothing)
+    r"i (?:was |am )?(?:going to|meaning to|about to|wanted to|want to) ask(?: you)?"
+    r" (?:if|whether|what|how|where|who|why|when|which|about (?:your|you))\b",
 ]
 
 
