@@ -53,6 +53,9 @@ QUESTIONS = [
     "whereabouts in texas",
     "i don't know do you",  # the turn handed back at its end
     "you know what i'm saying",
+    "you watch much tv",
+    "y'all get much snow up there",
+    "you went where",
     "and now you run the whole team",
 ]
 
@@ -87,6 +90,9 @@ STATEMENTS = [
     "i was going to ask you the same thing",
     "his whereabouts are unknown",
     "as much as you do",
+    "you don't watch much tv",
+    "the thing is what",  # a turn cut off, not a wh-word left in place
+    "guess what",
 ]
 
 

@@ -519,6 +519,8 @@ def _dropped_aux(core: list[str]) -> bool:
         return True  # "(are) you a student"
     if w0 == "you" and w1 in _YOU_STATE and len(core) <= 4 and no_verb:
         return True  # "(are) you okay", "you all set"
+    if w0 == "you" and rest[:1] == ["much"] and w1 not in AUX and w1 not in ("not", "very"):
+        return True  # "(do) you watch much tv", "y'all get much snow" (a statement says "a lot")
     if w0 == "you" and w1 == "been" and 3 <= len(core) <= 7 and (
             core[2] in _BEEN_NEXT or core[2].endswith("ing")):
         return True  # "(have) you been there long", "you been waiting long" ("you been great")
@@ -585,6 +587,9 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
     if len(exp) >= 2 and exp[-1] == "huh" and exp[-2] not in ("uh", "ah", "mm", "oh"):
         return "tag"  # "weird huh", "pretty late huh"
     core = strip_lead(exp)
+    if 2 <= len(core) <= 8 and core[-1] in _IN_SITU_WH and core[-2] in _IN_SITU_BEFORE and \
+            core[:2] != ["that", "is"]:
+        return "wh"  # the wh-word left in place: "you went where", "and it cost what"
     if len(core) >= 3 and core[-1] == "or" and core[0] not in _NOT_A_CHOICE_START and \
             "either" not in core and "whether" not in core and "if" not in core:
         return "tag"  # a choice left open: "is that paid or", "lisbon the whole time or"
@@ -612,6 +617,12 @@ _NOT_TAG_BEFORE_NO = word_set(
 
 
 _TAG_SUBJ = word_set("it you we they he she there that this")
+_IN_SITU_WH = word_set("what when where who")
+# Verbs before a wh-word left at the end ("you did what"); not "i know where", "guess what",
+# nor a copula, where a turn is often cut off ("the thing is what...", "that was when...").
+_IN_SITU_BEFORE = word_set(
+    """did went said go going moved live lives living work works working met saw bought got
+    found paid cost costs left""")
 _POS_TAG_AUX = word_set("is was does did will would can could do are have has")
 # Before these an auxiliary + pronoun at the end is no tag: "so do they", "where is it",
 # "i know you do", "not as much as it did".
