@@ -56,6 +56,8 @@ QUESTIONS = [
     "you watch much tv",
     "y'all get much snow up there",
     "you went where",
+    "when you leaving",
+    "which is better",
     "and now you run the whole team",
 ]
 
@@ -93,6 +95,10 @@ STATEMENTS = [
     "you don't watch much tv",
     "the thing is what",  # a turn cut off, not a wh-word left in place
     "guess what",
+    "i was i was wondering about that myself",
+    "when you think about it it's kind of scary",
+    "which is you know kind of sad",
+    "isn't that something",
 ]
 
 

@@ -257,7 +257,8 @@ _WOW_ADJ = word_set(
 _WHICH_IS_NOT_Q = word_set(
     """why how what where when great good nice cool fine true funny interesting awesome amazing
     exactly kind sort also actually really pretty so such just something partly basically a an
-    fair perfect lovely""")
+    fair perfect lovely sad fine crazy weird unfortunate terrible awful annoying hard tough okay
+    ok understandable normal ridiculous insane scary frustrating""")
 
 
 _ELLIPTICAL_ANY = word_set(
@@ -271,12 +272,14 @@ _SELF_WONDER_RE = re.compile(
     r"|\bcurious about (?!.*\byou)(?!how |what |why |where |who |which |when )"
     # "i was wondering that myself", "i wondered the same": sharing a thought, asking nothing
     r"|\bwonder(?:ing|ed)? (?:that|the same|too|myself)\b"
+    r"|\bwonder(?:ing|ed)? about (?:that|it|this) (?:myself|too)\b"
 )
 
 
 # Formulas shaped like questions that expect no answer ("who knows", "how about that").
 _NOT_ASKING = frozenset({"who knows", "who cares", "who knew", "how about that",
-                         "what do you know", "guess what"})
+                         "what do you know", "guess what", "is not that something",
+                         "was not that something"})
 
 
 def question_form(exp: list[str], mark: str) -> str | None:
@@ -333,8 +336,10 @@ def _wh_form(core: list[str]) -> str | None:
         return None  # "how beautiful was that ceremony" exclaims too
     if w1 in AUX or w1 == "'s":
         return "wh"  # "when i was young" has a subject first and never gets here
-    if w1 == "you" and w2 in _YOU_DROPPED_AUX:
-        return "wh"  # the auxiliary dropped, as people say it: "where you from", "what you up to"
+    if w1 == "you" and (w2 in _YOU_DROPPED_AUX or (
+            w2.endswith("ing") and len(w2) > 4 and w2 not in _NOT_A_PARTICIPLE)) and not (
+            w0 in ("when", "while") and not w2.endswith("ing")):
+        return "wh"  # ("when you think about it" is a clause; "when you leaving" asks)  # the auxiliary dropped, as people say it: "where you from", "what you up to"
     if w0 == "how" and w1 in _HOW_NEXT and _uninverted(core):
         return None  # "how much communication we could have": no inversion, no question
     if w1 in _WH_NEXT:
