@@ -119,3 +119,10 @@ def test_which_one_they_mean_is_asked_only_after_their_telling():
     asked = TurnContext("which ramen place did you go to")
     assert analyze_utterance("the one by the station", told).is_question
     assert not analyze_utterance("the one by the station", asked).is_question
+
+
+def test_a_long_restart_counts_one_question():
+    # The scorecard counts questions: a restart of three words is one question said once.
+    f = analyze_utterance("did you ever uh did you ever go back")
+    assert f.question_count == 1 and f.questions == ["did you ever go back"]
+    assert analyze_utterance("what do you what do you do for fun").question_count == 1

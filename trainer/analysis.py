@@ -514,6 +514,21 @@ def _collapse_restarts(toks: list[str]) -> list[str]:
             del out[last[1] + 1:]  # "do you do | you" -> "do you"
             continue
         out.append(t)
+    return _collapse_long_restarts(out)
+
+
+def _collapse_long_restarts(toks: list[str]) -> list[str]:
+    """A restart of three or four words said once: "did you ever (uh) did you ever go back"
+    is one question, not two (the scorecard counts questions)."""
+    out = list(toks)
+    for n in (4, 3):
+        i = 0
+        while i + 2 * n <= len(out):
+            span = out[i:i + n]
+            if out[i + n:i + 2 * n] == span and not any(w in "?.!;,\n" for w in span):
+                del out[i:i + n]
+                continue
+            i += 1
     return out
 
 
