@@ -58,6 +58,7 @@ QUESTIONS = [
     "you went where",
     "when you leaving",
     "which is better",
+    "you from around here",
     "and now you run the whole team",
 ]
 
@@ -99,6 +100,8 @@ STATEMENTS = [
     "when you think about it it's kind of scary",
     "which is you know kind of sad",
     "isn't that something",
+    "they in turn told us",
+    "they at least tried",
 ]
 
 
@@ -126,3 +129,15 @@ def test_a_long_restart_counts_one_question():
     f = analyze_utterance("did you ever uh did you ever go back")
     assert f.question_count == 1 and f.questions == ["did you ever go back"]
     assert analyze_utterance("what do you what do you do for fun").question_count == 1
+
+
+def test_short_fragments_of_the_trigger_words_never_raise():
+    # Speech is cut off anywhere: every one- to three-word fragment of the words the spoken
+    # rules look at gets an answer, never an exception ("they in" once raised IndexError).
+    words = ["you", "they", "guys", "all", "in", "at", "with", "been", "need", "much", "or",
+             "what", "when", "which", "how", "is", "do", "the", "one", "'s", "not", "and",
+             "now", "so", "uh-huh", "whereabouts", "ask", "going"]
+    for a in words:
+        for b in words:
+            for text in (a, f"{a} {b}", f"{a} {b} {a}", f"{b} {a} or"):
+                analyze_utterance(text, TurnContext("we went to the lake"))

@@ -501,6 +501,10 @@ _YOU_STATE = word_set(
     """okay ok alright ready sure hungry done set free busy new serious interested available
     allowed around home comfortable warm cold tired awake""")
 _YOU_PLACE_PREP = word_set("in at from into on near with")
+# "in turn", "at least", "in fact": an adverb after the subject, not where they are
+_PREP_IDIOM = word_set("turn fact least first last general particular short all any case")
+_COMMON_VERBS = word_set(
+    "told came went said got made think know like love want need tried took gave saw")
 _BEEN_NEXT = word_set(
     "there here to in at out up back away on over around busy okay ok alright well long sick")
 
@@ -532,8 +536,11 @@ def _dropped_aux(core: list[str]) -> bool:
     if w0 == "you" and w1 in ("need", "want", "got", "have") and rest[:1] in (
             ["any"], ["anything"], ["some"], ["something"], ["more"], ["another"]):
         return True  # "(do) you need any help", "you have any pets"
-    return w1 in _YOU_PLACE_PREP and 3 <= len(core) <= 7 and no_verb and w1 != "with" or (
-        w1 == "with" and len(core) <= 4 and no_verb)  # "(are) they in the same class"
+    # "(are) they in the same class", "you from around here"; not "they in turn told us"
+    place = no_verb and bool(rest) and rest[0] not in _PREP_IDIOM and not any(
+        w.endswith("ed") or w in _COMMON_VERBS for w in rest)
+    return place and (w1 in _YOU_PLACE_PREP and 3 <= len(core) <= 7 and w1 != "with" or (
+        w1 == "with" and len(core) <= 4))
 
 
 _NOT_A_CHOICE = word_set(
