@@ -8,7 +8,10 @@ Data:
   CC BY 4.0; labelled by hand), speech with its disfluencies; rules were written from its
   dev split's misses only, its test split is held out;
 - our own: tests/data/utterances.tsv (labelled utterances), tests/data/followups.yaml and
-  benchmarks/data/networking_dialogues.yaml (68 dialogues with hooks).
+  benchmarks/data/networking_dialogues.yaml (68 dialogues with hooks);
+- our own spoken-style lines: benchmarks/data/spoken_questions.tsv (421 lines of disfluent,
+  unpunctuated everyday and networking talk with hard negatives, written before the rules were
+  tuned on them; scored with and without the partner's last line; rules from dev errors only).
 
 - the pitch cue (trainer/speech/pitch.py): 16 statements synthesised by espeak-ng with their
   last 0.4 s bent up (+9 st) or down (-3 st) by sox, and read by the piper voice with "?" and
@@ -40,6 +43,7 @@ FOLLOWUPS = ROOT / "tests" / "data" / "followups.yaml"
 DIALOGUES = ROOT / "benchmarks" / "data" / "networking_dialogues.yaml"
 CHITCHAT = ROOT / "benchmarks" / "data" / "chitchat_questions.tsv"
 AMI = ROOT / "benchmarks" / "data" / "ami_questions.tsv"
+SPOKEN = ROOT / "benchmarks" / "data" / "spoken_questions.tsv"
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,27 @@ def load_ami(path: Path = AMI) -> list[ChatLine]:
         _id, _meeting, split, label, text = ln.split("\t")
         out.append(ChatLine(text, "", label == "1", split))
     return out
+
+
+def load_spoken(path: Path = SPOKEN) -> list[ChatLine]:
+    """Our own spoken-style lines with the partner's last line (written before tuning; see
+    benchmarks/data/README.md): already lower-case and without punctuation."""
+    out = []
+    for ln in path.read_text(encoding="utf-8").splitlines():
+        if ln.startswith("#") or ln.startswith("id\t"):
+            continue
+        _id, _scene, split, label, text, partner = ln.split("\t")
+        out.append(ChatLine(text, partner, label == "1", split))
+    return out
+
+
+def spoken_question_scores(lines: list[ChatLine], context: bool = True,
+                           legacy_rules: bool = False):
+    """(precision, recall, f1) on spoken-style lines, with or without the partner's line."""
+    if context:
+        return chat_question_scores(lines, legacy_rules)
+    return chat_question_scores([ChatLine(c.text, "", c.is_question, c.split) for c in lines],
+                                legacy_rules)
 
 
 # --- follow-up dialogues ----------------------------------------------------------------------
@@ -491,6 +516,23 @@ def figures(quick: bool = False) -> list[dict]:
                 f"{len(part)} AMI meeting lines ({sum(c.is_question for c in part)} questions; "
                 "stratified: 40% ended with '?'), lower-case, no punctuation, no context")
 
+    # Our own spoken-style lines (written before tuning): with and without the partner's line.
+    spoken = load_spoken()
+    for split in ("test", "dev"):
+        part = [c for c in spoken if c.split == split]
+        for context in (True, False):
+            ours = spoken_question_scores(part, context)
+            base = spoken_question_scores(part, context, legacy_rules=True)
+            tag = "" if context else "_no_context"
+            names = ("precision", "recall", "f1") if split == "test" else ("recall", "f1")
+            for metric in names:
+                i = ("precision", "recall", "f1").index(metric)
+                add(f"question_{metric}_spoken_style_{split}{tag}", ours[i], "", base[i],
+                    f"{len(part)} own spoken-style lines ({sum(c.is_question for c in part)}"
+                    " questions; disfluent, elliptical, declarative; hard negatives), "
+                    + ("with" if context else "without") + " the partner's line; baseline: "
+                    "the rules before issue 13")
+
     # The pitch cue on synthesised clips: the same statements with a rising and a falling end.
     n_clips = len(PITCH_SENTENCES)
     for name, (text_rate, pitch_rate, mean_rise) in pitch_scores().items():
@@ -551,6 +593,20 @@ def figures(quick: bool = False) -> list[dict]:
     add(f"analyze_{lines}_lines_s", with_s, "s", base_s,
         f"`trainer analyze` work (parse, score, JSON) on a {lines}-line transcript with the "
         "embedder, empty vector cache; baseline: without the embedder")
+    return out
+
+
+def chat_errors(which: str = "chitchat", split: str = "dev") -> list[tuple[str, str, bool]]:
+    """Misclassified real-chat or spoken-style lines (text, partner, gold), dev split by
+    default: the lines rules may be written from."""
+    lines = load_chitchat() if which == "chitchat" else load_spoken()
+    out = []
+    for c in lines:
+        if c.split != split:
+            continue
+        text, partner = strip_text(c.text), strip_text(c.partner)
+        if analyze_utterance(text, TurnContext(partner)).is_question != c.is_question:
+            out.append((text, partner, c.is_question))
     return out
 
 

@@ -214,7 +214,7 @@ _KNOW_OBJECT = word_set(
     best people exactly she he everyone everybody so too already""")
 _KNOW_VERB_PREV = word_set(
     "do did don't didn't dont didnt if would as how what whether could can that before will"
-    " might you'd and when")
+    " might you'd and when who whom where which why")
 # "kind of"/"sort of" is a noun after these ("what kind of work").
 _KIND_DET = word_set(
     """what a this that the which some any same every one these those all different another no
@@ -514,6 +514,21 @@ def _collapse_restarts(toks: list[str]) -> list[str]:
             del out[last[1] + 1:]  # "do you do | you" -> "do you"
             continue
         out.append(t)
+    return _collapse_long_restarts(out)
+
+
+def _collapse_long_restarts(toks: list[str]) -> list[str]:
+    """A restart of three or four words said once: "did you ever (uh) did you ever go back"
+    is one question, not two (the scorecard counts questions)."""
+    out = list(toks)
+    for n in (4, 3):
+        i = 0
+        while i + 2 * n <= len(out):
+            span = out[i:i + n]
+            if out[i + n:i + 2 * n] == span and not any(w in "?.!;,\n" for w in span):
+                del out[i:i + n]
+                continue
+            i += 1
     return out
 
 
@@ -595,6 +610,9 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
                                         and core[2] in _VERDICT_AFTER_YOU_ARE):
             return None
         return "declarative"
+    if n_clauses == 1 and core[:2] == ["the", "one"] and 4 <= len(core) <= 6 and core[2] in (
+            _CLARIFY_PREP) and not (set(core[3:]) & (AUX | PRON_SUBJ | {"'s"})):
+        return "declarative"  # which one they mean: "the one on fifth", "the one by the river"
     if core[:2] in (["there", "is"], ["there", "are"]) and len(core) <= 6 and shared:
         return "declarative"  # surprise at their news: "there's different rounds"
     # An echo: a few words of theirs with no verb or subject of its own ("in three days"),
@@ -602,9 +620,13 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
     if len(core) <= 4 and n_clauses == 1 and shared and not (
             set(core) & (AUX | PRON_SUBJ | {"i'm", "me", "my"})) and not (
             set(exp[:len(exp) - len(core)]) & _ANSWER_WORDS) and any(
-            w not in BACKCHANNEL_WORDS and w not in _SOCIAL_WORDS for w in core):
+            w not in BACKCHANNEL_WORDS and w not in _SOCIAL_WORDS and w not in _HEDGES
+            for w in core):
         return "declarative"
     return None
+
+
+_CLARIFY_PREP = word_set("on by in at near with from across behind next")
 
 
 # "any time" (you're welcome), "any way", "any more": no question.
@@ -612,6 +634,8 @@ _NOT_ANY_Q = word_set("time way more longer of day which one other how good bett
 
 
 _ANSWER_WORDS = word_set("no yes yeah yep yup nope nah sure exactly")
+# A hedge said back answers ("yes probably" / "probably"); it does not echo to ask.
+_HEDGES = word_set("probably maybe possibly perhaps definitely certainly likely hopefully")
 _SOCIAL_WORDS = word_set(
     """bye goodbye thanks thank seriously night goodnight cheers welcome sorry hello hi hey
     pleasure same too""")

@@ -46,6 +46,8 @@ LEAD = word_set(
     # ("hello are you still there", "btw whats your major", "lol same when's your last day")
     " hello hi hiya yo btw lol lmao hehe yea ya yep yup yay woah whoa omg dang same ahh ohh"
     " sweet awesome neat"
+    # speech transcripts spell back-channels with a hyphen ("uh-huh do you")
+    " uh-huh mm-hmm mm-hm mhm huh-uh uh-uh um-hum"
 )
 
 
@@ -92,6 +94,7 @@ CONTRACTIONS = {
     "whatd": "what did", "how'd": "how did", "howd": "how did", "why'd": "why did",
     "who'd": "who did", "whod": "who did", "would've": "would have", "could've": "could have",
     "should've": "should have", "wouldve": "would have",
+    "whereabouts": "where abouts",  # "whereabouts in texas" asks like "where in texas"
 }
 
 
@@ -135,6 +138,10 @@ _EMBEDDED = [
     r"(?:do you )?mind (?:if i ask|me asking)\b",
     r"let me ask you\b",
     r"i (?:would )?love (?:your|to get your) (?:take|thoughts)\b",
+    # a question announced: "i was going to ask you if you had kids", "i wanted to ask where"
+    # (the question itself must follow: "i was going to ask you the same thing" asks nothing)
+    r"i (?:was |am )?(?:going to|meaning to|about to|wanted to|want to) ask(?: you)?"
+    r" (?:if|whether|what|how|where|who|why|when|which|about (?:your|you))\b",
 ]
 
 

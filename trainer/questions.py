@@ -69,6 +69,7 @@ _MID_SUBJ = (SUBJ - {"i"}) | word_set("everything things work life business your
 
 _IT_NEXT = word_set(
     """your the a an any anyone anything something really still true hard easy always usually
+    just
     ok okay worth possible normal common typical busy crowded alright fine enough going""")
 
 
@@ -113,6 +114,9 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
         return False
     if w == "how" and nxt in _HOW_NEXT and nxt2 in AUX and nxt3 in PRON_SUBJ:
         return True  # "it depends | how well did we do"
+    if w in AUX and nxt == "you" and nxt2 == "" and w not in ("is", "was", "am") and \
+            prev not in PRON_SUBJ and prev not in _LIKEWISE and prev not in WH:
+        return True  # the turn handed back at its end: "i don't know | do you"
     if w in AUX and prev not in PRON_SUBJ and prev not in _LIKEWISE:
         # Speech runs a new question on mid-utterance: "it w actually | do we have...",
         # "if we just went for one colour | did we decide on the case", "shall we wait".
@@ -228,7 +232,7 @@ _TAG_ENDINGS = (
     ("can", "not", "you"), ("is", "not", "that"), ("are", "not", "they"), ("do", "not", "they"),
     ("would", "not", "it"), ("was", "not", "that"), ("am", "i", "right"), ("or", "not"),
     ("or", "what"), ("is", "that", "right"), ("is", "that", "correct"), ("am", "i", "wrong"),
-    ("you", "know", "what", "i", "mean"),
+    ("you", "know", "what", "i", "mean"), ("you", "know", "what", "i", "am", "saying"),
 )
 
 
@@ -244,10 +248,17 @@ _EXCLAIM_ADJ = word_set(
     " cute insane good bad sad strange brilliant")
 
 
+# Adjectives of wonder: "how <adj> was that <noun>" exclaims (unlike "how bad was the traffic").
+_WOW_ADJ = word_set(
+    """beautiful gorgeous amazing awesome incredible lucky crazy wild insane cute sweet lovely
+    cool funny weird brilliant perfect ironic random fun stunning hilarious""")
+
+
 _WHICH_IS_NOT_Q = word_set(
     """why how what where when great good nice cool fine true funny interesting awesome amazing
     exactly kind sort also actually really pretty so such just something partly basically a an
-    fair perfect lovely""")
+    fair perfect lovely sad fine crazy weird unfortunate terrible awful annoying hard tough okay
+    ok understandable normal ridiculous insane scary frustrating""")
 
 
 _ELLIPTICAL_ANY = word_set(
@@ -259,7 +270,16 @@ _SELF_WONDER_RE = re.compile(
     r"\bwonder(?:ing)? (?:sometimes |often |a lot |too )?(?:if|whether) (?:i|we)"
     r" (?!could (?:ask|get|have|grab|send|borrow|join|call|email))"
     r"|\bcurious about (?!.*\byou)(?!how |what |why |where |who |which |when )"
+    # "i was wondering that myself", "i wondered the same": sharing a thought, asking nothing
+    r"|\bwonder(?:ing|ed)? (?:that|the same|too|myself)\b"
+    r"|\bwonder(?:ing|ed)? about (?:that|it|this) (?:myself|too)\b"
 )
+
+
+# Formulas shaped like questions that expect no answer ("who knows", "how about that").
+_NOT_ASKING = frozenset({"who knows", "who cares", "who knew", "how about that",
+                         "what do you know", "guess what", "is not that something",
+                         "was not that something"})
 
 
 def question_form(exp: list[str], mark: str) -> str | None:
@@ -268,6 +288,8 @@ def question_form(exp: list[str], mark: str) -> str | None:
     if not core:
         return None
     joined = " ".join(core)
+    if joined in _NOT_ASKING and mark != "?":
+        return None
     if MIRROR_RE.search(joined) or MIRROR_RE.search(" ".join(exp)):
         return "mirror"
     if EMBEDDED_RE.search(" " + joined):
@@ -309,10 +331,15 @@ def _wh_form(core: list[str]) -> str | None:
     if w0 == "how" and w1 in _EXCLAIM_ADJ and w2 in ("is", "was") and core[3:] in (
             ["that"], ["this"]):
         return None  # "how lucky is that" exclaims
+    if w0 == "how" and w1 in _WOW_ADJ and w2 in ("is", "was", "were", "are") and \
+            core[3:4] in (["that"], ["this"], ["those"], ["these"]) and len(core) <= 6:
+        return None  # "how beautiful was that ceremony" exclaims too
     if w1 in AUX or w1 == "'s":
         return "wh"  # "when i was young" has a subject first and never gets here
-    if w1 == "you" and w2 in _YOU_DROPPED_AUX:
-        return "wh"  # the auxiliary dropped, as people say it: "where you from", "what you up to"
+    if w1 == "you" and (w2 in _YOU_DROPPED_AUX or (
+            w2.endswith("ing") and len(w2) > 4 and w2 not in _NOT_A_PARTICIPLE)) and not (
+            w0 in ("when", "while") and not w2.endswith("ing")):
+        return "wh"  # ("when you think about it" is a clause; "when you leaving" asks)  # the auxiliary dropped, as people say it: "where you from", "what you up to"
     if w0 == "how" and w1 in _HOW_NEXT and _uninverted(core):
         return None  # "how much communication we could have": no inversion, no question
     if w1 in _WH_NEXT:
@@ -321,8 +348,8 @@ def _wh_form(core: list[str]) -> str | None:
     if w1 not in PRON_SUBJ:
         # "what company do you work for", "which part of town are you in"
         for k in range(2, min(len(core) - 1, 6)):
-            if core[k] in AUX and core[k + 1] in SUBJ:
-                return "wh"
+            if (core[k] in AUX or (core[k] == "'s" and k == 2)) and core[k + 1] in SUBJ:
+                return "wh"  # the "'s" of "which one's yours", "what time's the talk"
         return _elliptical_wh(core)
     return None
 
@@ -341,7 +368,9 @@ def _uninverted(core: list[str]) -> bool:
             # only a subject + auxiliary ("we could have") is the clause form: with the
             # auxiliary dropped it still asks ("how many classes you taking")
             nxt = core[k + 1] if k + 1 < len(core) else ""
-            return nxt in AUX
+            # ... and so does a finite verb: "how long it takes depends on the line"
+            return nxt in AUX or (w in ("it", "he", "she") and len(nxt) > 3
+                                  and nxt.endswith("s") and not nxt.endswith("ss"))
     return False
 
 
@@ -391,9 +420,14 @@ def _aux_form(core: list[str]) -> str | None:
         return None  # "did a bit of everything"
     if w1 == "i" and w2 in ("just", "tell", "say", "be"):
         return None  # "can i just say..."
+    if w0 == "do" and w1 == "your" and w2 in _DO_YOUR_THING:
+        return None  # an imperative: "do your best", "do your homework first"
     if " ".join(core[:3]) in ("are you kidding", "are you serious", "are you joking"):
         return None  # a reaction, not a question
     return "yes_no"
+
+
+_DO_YOUR_THING = word_set("best thing part homework job research worst own bit share duty")
 
 
 # Words that follow a sentence-initial "is/was" in statements with the subject dropped ("was
@@ -439,7 +473,7 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
             and core[2:] in ([], ["so"], ["too"]))
         or (w0 == "you" and w1 in ("know", "seen", "heard", "been") and mark == "?")
     )
-    if hit:
+    if hit or _dropped_aux(core):
         return "yes_no"
     if w0 == "you" and w1 == "mean" and len(core) >= 3:
         return "declarative"
@@ -458,6 +492,57 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
 _NEG_CHECK_AUX = word_set("did have has had were")
 
 
+_DROP_SUBJ = word_set("you they he she anyone anybody someone somebody everyone everybody")
+_NOT_A_PARTICIPLE = word_set(
+    "being thing something nothing anything everything morning evening king ring spring sing"
+    " bring string during ceiling wedding")
+# "you okay", "you all set", "you ready": how they are, the "are" dropped
+_YOU_STATE = word_set(
+    """okay ok alright ready sure hungry done set free busy new serious interested available
+    allowed around home comfortable warm cold tired awake""")
+_YOU_PLACE_PREP = word_set("in at from into on near with")
+# "in turn", "at least", "in fact": an adverb after the subject, not where they are
+_PREP_IDIOM = word_set("turn fact least first last general particular short all any case")
+_COMMON_VERBS = word_set(
+    "told came went said got made think know like love want need tried took gave saw")
+_BEEN_NEXT = word_set(
+    "there here to in at out up back away on over around busy okay ok alright well long sick")
+
+
+def _dropped_aux(core: list[str]) -> bool:
+    """Yes/no questions with the auxiliary dropped, as speech says them: "you training for
+    something", "they treating you okay", "anyone using this bench", "you a student", "you
+    okay", "you guys need any help", "they in the same class"."""
+    if core[:1] == ["you"] and core[1:2] and core[1] in ("guys", "all", "two", "folks"):
+        core = ["you", *core[2:]]  # "you guys ..." asks like "you ..."
+    if len(core) < 2 or core[0] not in _DROP_SUBJ or len(core) > 10:
+        return False
+    w0, w1 = core[0], core[1]
+    if w1.endswith("ing") and len(w1) > 4 and w1 not in _NOT_A_PARTICIPLE:
+        return True  # "(are) you training for something"
+    if w0 != "you" and w0 not in ("they",):
+        return False
+    rest = core[2:]
+    no_verb = not (set(rest) & (AUX | PRON_SUBJ | {"'s"}))
+    if w0 == "you" and w1 in ("a", "an") and 3 <= len(core) <= 5 and no_verb:
+        return True  # "(are) you a student"
+    if w0 == "you" and w1 in _YOU_STATE and len(core) <= 4 and no_verb:
+        return True  # "(are) you okay", "you all set"
+    if w0 == "you" and rest[:1] == ["much"] and w1 not in AUX and w1 not in ("not", "very"):
+        return True  # "(do) you watch much tv", "y'all get much snow" (a statement says "a lot")
+    if w0 == "you" and w1 == "been" and 3 <= len(core) <= 7 and (
+            core[2] in _BEEN_NEXT or core[2].endswith("ing")):
+        return True  # "(have) you been there long", "you been waiting long" ("you been great")
+    if w0 == "you" and w1 in ("need", "want", "got", "have") and rest[:1] in (
+            ["any"], ["anything"], ["some"], ["something"], ["more"], ["another"]):
+        return True  # "(do) you need any help", "you have any pets"
+    # "(are) they in the same class", "you from around here"; not "they in turn told us"
+    place = no_verb and bool(rest) and rest[0] not in _PREP_IDIOM and not any(
+        w.endswith("ed") or w in _COMMON_VERBS for w in rest)
+    return place and (w1 in _YOU_PLACE_PREP and 3 <= len(core) <= 7 and w1 != "with" or (
+        w1 == "with" and len(core) <= 4))
+
+
 _NOT_A_CHOICE = word_set(
     """something so anything whatever two three more less later never other else not another
     nothing someone somewhere""")
@@ -472,8 +557,9 @@ def _or_form(core: list[str]) -> str | None:
     rest = core[1:]
     if _aux_form(rest) or _wh_form(rest):
         return "yes_no"
-    if rest[0] in ("you", "your") and len(rest) <= 10 and rest[1:2] != ["know"]:
-        return "declarative"
+    if rest[0] in ("you", "your") and len(rest) <= 10 and rest[1:2] != ["know"] and not (
+            rest[1:2] and rest[1] in _DECL_ADVICE):
+        return "declarative"  # not a suggestion: "or you could just call them"
     return None
 
 
@@ -512,6 +598,13 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
         return "tag"  # a positive tag after a statement: "that won't take long will it"
     if len(exp) >= 2 and exp[-1] == "huh" and exp[-2] not in ("uh", "ah", "mm", "oh"):
         return "tag"  # "weird huh", "pretty late huh"
+    core = strip_lead(exp)
+    if 2 <= len(core) <= 8 and core[-1] in _IN_SITU_WH and core[-2] in _IN_SITU_BEFORE and \
+            core[:2] != ["that", "is"]:
+        return "wh"  # the wh-word left in place: "you went where", "and it cost what"
+    if len(core) >= 3 and core[-1] == "or" and core[0] not in _NOT_A_CHOICE_START and \
+            "either" not in core and "whether" not in core and "if" not in core:
+        return "tag"  # a choice left open: "is that paid or", "lisbon the whole time or"
     if len(exp) < 3:
         return None
     last, prev = exp[-1], exp[-2]
@@ -536,6 +629,12 @@ _NOT_TAG_BEFORE_NO = word_set(
 
 
 _TAG_SUBJ = word_set("it you we they he she there that this")
+_IN_SITU_WH = word_set("what when where who")
+# Verbs before a wh-word left at the end ("you did what"); not "i know where", "guess what",
+# nor a copula, where a turn is often cut off ("the thing is what...", "that was when...").
+_IN_SITU_BEFORE = word_set(
+    """did went said go going moved live lives living work works working met saw bought got
+    found paid cost costs left""")
 _POS_TAG_AUX = word_set("is was does did will would can could do are have has")
 # Before these an auxiliary + pronoun at the end is no tag: "so do they", "where is it",
 # "i know you do", "not as much as it did".
@@ -554,6 +653,16 @@ _DECL_ADVICE = word_set(
 
 def _declarative_form(exp: list[str]) -> str | None:
     """Declarative checks: "so you work in finance", "wait you've been there ten years"."""
+    if exp[:1] == ["and"] and 4 <= len(exp) <= 10 and "if" not in exp:
+        # "and now you run the whole association", "and you are still working with him":
+        # a check on what they said, marked by "now" or "still" next to the "you"
+        k = exp.index("you") if "you" in exp[1:3] else -1
+        near = exp[max(1, k - 1):k + 3] if k > 0 else []
+        if k > 0 and ("now" in near or "still" in near) and len(exp) - k >= 3 and \
+                exp[k + 1] not in _DECL_ADVICE and exp[k + 1] not in PRON_SUBJ and \
+                exp[k + 1] not in ("know", "see", "get"):  # not "and now you, i suppose"
+            return "declarative"
+        return None
     if len(exp) < 3 or exp[0] not in ("so", "wait", "oh") or len(exp) > 14 or "if" in exp:
         return None
     i = 1
@@ -563,6 +672,9 @@ def _declarative_form(exp: list[str]) -> str | None:
         return None
     nxt = exp[i + 1]
     after = exp[i + 2] if i + 2 < len(exp) else ""
+    if nxt == "would" and after not in ("think", "have", "need", "want", "be", "probably",
+                                        "just", ""):
+        return "declarative"  # a check on what they would do: "so you'd look at a portfolio"
     if nxt in _DECL_ADVICE or (nxt == "have" and after == "to"):
         return None  # advice: "so you should try it", "so you have to apply early"
     return "declarative"
