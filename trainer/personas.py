@@ -517,6 +517,12 @@ def _cross_problems(p: Persona) -> list[tuple[str, str]]:
                 out.append((f"topics[{i}].asks[{j}]", f"expected each way of asking to belong to "
                             f"one topic; {a!r} is also under {asked[key]!r}"))
             asked.setdefault(key, t.id)
+    for i, h in enumerate(p.hooks):  # a hook's direct asks are its own, not a topic's too
+        for j, a in enumerate(h.asks):
+            key = " ".join(re.findall(r"[a-z0-9']+", a.lower()))
+            if key in asked:
+                out.append((f"hooks[{i}].asks[{j}]", f"expected each way of asking to belong to "
+                            f"one place; {a!r} is also under topic {asked[key]!r}"))
 
     topic_ids = {t.id for t in p.topics}
     covered: dict[str, str] = {}

@@ -272,6 +272,7 @@ class RouterOptions:
     context_bonus: float = 0.08  # a follow-up of the answer just given
     topic_bonus: float = 0.04  # the topic just talked about
     top_k: int = 2  # a target's score: the mean of its k best examples
+    single_penalty: float = 0.1  # ...or its best example less this, if that is higher
     standard_weight: float = 0.95  # the shared ways of asking about an ordinary topic
     cue_bonus: float = 0.1  # a hook whose cue word the line says
     name_bonus: float = 0.25  # a hook whose proper name the line says ("Biscuit", "Lagos")
@@ -314,7 +315,7 @@ SHORT_WORDS = 6  # a question this short leans on the conversation so far (doubl
 # What people ask that a persona would rather not say: pay, age, politics, religion, dating.
 _SENSITIVE_RE = re.compile(
     r"\b(?:earn|earns|earning|salary|salaries|paid|wage|wages|income|how much do you make|"
-    r"make a year|how old|your age|vote|voted|politics|political|religious|religion|"
+    r"make a year|how old (?:are|r) (?:you|u)\b|your age|vote|voted|politics|political|religious|religion|"
     r"girlfriend|boyfriend|dating|divorced|blame|strikes?|independence|brexit|whose side|"
     r"which side|your side|yes or (?:a )?no|left or right|"
     r"make(?= a year| per| roughly| an hour| in a year|\s*[?,.]|\s*$)|"
@@ -378,13 +379,18 @@ def _examples(persona: Persona, o: RouterOptions = ROUTER_OPTIONS
     ways of asking about the ordinary topics the persona has."""
     out: list[tuple[str, Target, float]] = []
     shared = standard_asks()
+    # a shared way of asking that the file puts under a hook ("Do you have any pets?" -> the
+    # puppy) belongs to the hook: the file knows this persona better than the shared list
+    hooked = {" ".join(re.findall(r"[a-z0-9']+", a.lower())) for h in persona.hooks
+              for a in h.asks}
     for t in persona.topics:
         own = {a.lower() for a in t.asks}
         for a in t.asks:
             out.append((a, Target("topic", t.id), 1.0))
         for sid in (t.id, *t.covers):
             for a in shared.get(sid, []):
-                if a.lower() not in own:
+                if a.lower() not in own and \
+                        " ".join(re.findall(r"[a-z0-9']+", a.lower())) not in hooked:
                     out.append((a, Target("topic", t.id), o.standard_weight))
         out += _answer_examples("topic", t.id, t.answers, o)
     for h in persona.hooks:
@@ -457,6 +463,13 @@ def _org_pattern(role: str):
         return None
     alts = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     return re.compile(rf"\b(?:{alts})\b", re.IGNORECASE)
+
+
+def _best(scores: list[float], o: RouterOptions) -> float:
+    """A target's score: the mean of its best `top_k` examples (two good matches beat one),
+    but one very close match is not drowned by a weak second (`single_penalty` below it)."""
+    top = sorted(scores, reverse=True)[:o.top_k]
+    return max(sum(top) / len(top), top[0] - o.single_penalty)
 
 
 class MeaningRouter:
@@ -578,7 +591,6 @@ class MeaningRouter:
         `last`: the target of that answer (its follow-ups and topic get a bonus);
         `exclude`: targets already said (an answer is not said twice in a round).
         """
-        np = self._np
         if not text.strip():
             return None
         o = self.options
@@ -619,7 +631,7 @@ class MeaningRouter:
         per: dict[str, list[float]] = {}
         for key, sc in zip(self._keys, scores, strict=True):
             per.setdefault(key, []).append(float(sc))
-        best = {k: float(np.mean(sorted(v, reverse=True)[:o.top_k])) for k, v in per.items()}
+        best = {k: _best(v, o) for k, v in per.items()}
         top_key = max(best, key=best.get)
         # the target: the best example of the best topic/hook (its answer or follow-up)
         idx = [i for i, k in enumerate(self._keys) if k == top_key]
