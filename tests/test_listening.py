@@ -477,3 +477,15 @@ def test_the_organisations_name_does_not_drown_the_question(line, meaning):
     conv.start()
     answers = [ln.text for ln in conv.respond(line).lines if ln.kind == "answer"]
     assert answers and re.search(r"\b(?:thousand|hundred|\d{3,})\b", answers[0]), answers
+
+
+@pytest.mark.model
+def test_persona_warm_caches_the_vectors_a_round_needs(cli, tmp_path):
+    """`trainer persona warm` (run by scripts/setup) leaves the vectors where a round finds
+    them, so the first round with a persona does not compute them."""
+    cache = tmp_path / "cache"
+    res = cli("persona", "warm", "sam", env={"TRAINER_CACHE": str(cache)})
+    assert res.returncode == 0 and res.stdout.startswith("ok sam: "), res.stderr
+    assert any(cache.rglob("*")), "nothing cached"
+    res = cli("persona", "warm", "nobody", env={"TRAINER_CACHE": str(cache)})
+    assert res.returncode != 0 and "no persona with id 'nobody'" in res.stderr

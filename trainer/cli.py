@@ -130,6 +130,24 @@ def persona_check(files):
     return 1 if problems else 0
 
 
+@persona.command("warm")
+@click.argument("persona_ids", nargs=-1, metavar="[ID ...]")
+def persona_warm(persona_ids):
+    """Compute the personas' sentence vectors now (default: every persona), so the first round
+    with each one does not wait for them; they are cached by file hash."""
+    import time
+
+    from trainer.personas import list_personas, load_persona
+    from trainer.round_setup import meaning_router
+
+    ids = list(persona_ids) or [p.id for p in list_personas()]
+    for pid in ids:
+        t0 = time.monotonic()
+        router = meaning_router(load_persona(pid))
+        _say(f"ok {pid}: {len(router.examples)} examples ({time.monotonic() - t0:.1f} s)")
+    return 0
+
+
 @persona.command("graph")
 @click.argument("persona_id")
 @click.option("--out", "out_path", type=click.Path(), default=None, help="Output file (.svg/.png/.dot).")

@@ -783,9 +783,10 @@ class Conversation:
                 content = self._answer(topic, short=short)
             elif f.followed_up and self._last_topic:
                 content = self._answer(self._last_topic, short=short)
-            if content is None:
+            if content is None and not f.offered:
                 content = self._line("deflection", self.persona.deflections, kind="deflection")
                 hands_back = True
+            # ("want me to put you in touch?" asks only to offer: the thanks is the answer)
         elif not (feats.is_backchannel or f.offered or f.monologue or cool):
             echo = key_phrase(feats.text) if r.echo else None
             if _BAD_NEWS_RE.search(feats.text):
