@@ -36,6 +36,7 @@ from trainer.personas import COUNT_FACTS, FLAG_FACTS, Condition, Persona, parse_
 
 # Paraphrase routing lives in trainer/routing.py; re-exported here for callers of the old name.
 from trainer.routing import (
+    _WH,
     ANSWER_TIE,
     MeaningRouter,
     Target,
@@ -666,6 +667,12 @@ class Conversation:
         statement routes to by meaning."""
         said = _mirror_statement(feats.text)
         if said is None:
+            return None
+        head = ASK_BACK_RE.search(feats.text)
+        back = feats.text[head.start():] if head else ""
+        if self._last_own and "yours" not in back.lower() and not [
+                w for w in normalise(back) if w not in _WH]:
+            # a bare "...what about you?" after answering the persona's question asks it back
             return None
         # the whole line: "...what about you, when you're not in here?" says more than "you"
         clause = feats.questions[-1] if feats.questions else None
