@@ -177,6 +177,13 @@ def test_a_statement_gets_a_reaction_that_uses_what_was_said():
     ("I work at a bakery in town and I love it", "a bakery in town"),
     ("my dog is called Pip", "your dog"),
     ("yeah", None),
+    ("I just started a new job in marketing last month.", "a new job in marketing"),
+    ("I volunteered at a soup kitchen when I was at uni.", "a soup kitchen"),
+    ("We've been trying to get a community garden going on our street.", "a community garden"),
+    ("I'm from Cardiff originally.", "Cardiff"),
+    ("I've got a job interview on Monday.", "a job interview"),
+    ("I don't know", None),
+    ("I mean, it's fine", None),
 ])
 def test_key_phrase(text, phrase):
     assert key_phrase(text) == phrase
@@ -489,3 +496,20 @@ def test_persona_warm_caches_the_vectors_a_round_needs(cli, tmp_path):
     assert any(cache.rglob("*")), "nothing cached"
     res = cli("persona", "warm", "nobody", env={"TRAINER_CACHE": str(cache)})
     assert res.returncode != 0 and "no persona with id 'nobody'" in res.stderr
+
+
+@pytest.mark.parametrize("pid", [p.stem for p in sorted(PERSONAS.glob("*.yaml"))])
+def test_a_reaction_that_asks_about_the_statement_is_not_buried(pid):
+    """"A soup kitchen! What was that like?" hands the turn back: no second question after it."""
+    conv = _fake_round(pid)
+    if not any(e.rstrip().endswith("?") for e in conv.persona.reactions.echo):
+        pytest.skip("no echo line of this persona asks")
+    for _ in range(len(conv.persona.reactions.echo) + 1):
+        reply = conv.respond("I volunteered at a soup kitchen when I was at uni.")
+        first = reply.lines[0]
+        if first.kind == "reaction" and first.text.rstrip().endswith("?"):
+            assert "soup kitchen" in first.text.lower(), reply.lines
+            assert len(reply.lines) == 1, reply.lines
+            return
+        assert not conv.finished, reply.lines
+    pytest.fail("no reaction asked about the statement")

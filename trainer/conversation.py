@@ -170,7 +170,8 @@ _BAD_NEWS_RE = re.compile(
     r"been fired|rejected|didn'?t get (?:it|the job|in)|failed|passed away|died|funeral|"
     r"broke up|divorce|struggl\w+|stuck in|burn(?:t|ed) out|unemployed|out of work|"
     r"hate my job|(?:really )?tough (?:year|time|month)|hard time|not great|been rough|"
-    r"terrified|scared|nervous|anxious|overwhelmed|(?:don'?t|do not) (?:really )?know anyone|"
+    r"terrified|scared|nervous|anxious|overwhelmed|long (?:week|day|month)|exhausted|"
+    r"exhausting|knackered|shattered|(?:don'?t|do not) (?:really )?know anyone|"
     r"lonely|on my own here|miss (?:home|my family))\b",
     re.IGNORECASE)
 SYMPATHY_LINES = ("Oh, that's a lot. Honestly, most people feel like that at first.",
@@ -277,6 +278,54 @@ def _with_name(line: str, name: str) -> str:
     return f"{name}! {line}"
 
 
+# A first-person statement's subject and verb ("I just started", "we've been trying to get",
+# "my dad used to be"): what follows is what the statement is about.
+_SUBJECT_VERB_RE = re.compile(
+    r"^(?:(?:so|well|oh|um|uh|honestly|actually|yeah|and|but|ha|haha)[,\s]+)*"
+    r"(?:i|i'm|im|i've|ive|i'd|i'll|we|we're|we've|my \w+|our \w+)\s+"
+    r"(?:(?:just|actually|also|really|recently|currently|still|never|always|once|sort of|kind of|"
+    r"pretty|quite|used to|have|has|had|been|am|is|are|was|were|do|did|got|ve|m|d|ll|s|"
+    r"trying to|started|start|going to|gonna|want to|wanted to|get to|got to)\s+)*"
+    r"(?:(?:\w+ed|\w+ing|\w+s|run|ran|do|did|make|made|read|write|wrote|grew up|come|came|"
+    r"go|went|have|had|got|get|love|like|play|work|live|teach|taught|study|build|built|"
+    r"know|knew|be|see|saw|met|meet|keep|kept|left|leave|moved|move|switch|joined|join|"
+    r"lost|win|won|take|took|find|found|help|helped|volunteer|cook|climb|swim|cycle)\s+)"
+    r"(?:(?:up|to|from|at|in|on|into|with|for|about|as|out|off|over|through|across|around|by|"
+    r"near|down|back|away)\s+)?", re.IGNORECASE)
+_FROM_RE = re.compile(r"^(?:(?:so|well|oh|um|uh|honestly|actually|yeah|and|but)[,\s]+)*"
+                      r"(?:i'm|im|i am|we're|we are)\s+(?:originally\s+|actually\s+|also\s+)?"
+                      r"from\s+", re.IGNORECASE)
+_TRAILING_TIME_RE = re.compile(
+    r"\s+(?:(?:last|next|this) (?:week|month|year|summer|winter|spring|autumn|weekend|term)|"
+    r"(?:a|one|two|three|four|five|six|a few|a couple of) (?:days?|weeks?|months?|years?) ago|"
+    r"on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|yesterday|today|"
+    r"tomorrow|tonight|originally|honestly|myself|before|already|now|again|too|as well|"
+    r"at the moment|these days|for a while|for ages|when i was (?:at )?\w+)$", re.IGNORECASE)
+_CUT_AT = re.compile(r"^(?:going|that|which|who|where|when|because|so|but|and|if|to|while)$",
+                     re.IGNORECASE)
+
+
+def _object_phrase(text: str) -> str | None:
+    """What a first-person statement is about, when no pattern above took it: the words after
+    its subject and verb ("I volunteered at a soup kitchen when I was at uni" -> "a soup
+    kitchen"; "I'm from Cardiff originally" -> "Cardiff")."""
+    first = re.split(r"(?<=[.!?;])\s+|,\s+(?=(?:but|and|so|because|though)\b)", text.strip())[0]
+    m = _FROM_RE.match(first) or _SUBJECT_VERB_RE.match(first)
+    if m is None or m.end() >= len(first):
+        return None
+    rest = first[m.end():].strip(" ,.!?;:")
+    return rest or None
+
+
+def _head_of(words: list[str], max_words: int) -> list[str]:
+    """The head of a long phrase, cut before a clause word ("a community garden going on our
+    street" -> "a community garden"), or [] when no short head stands alone."""
+    for i, w in enumerate(words[1:max_words + 1], 1):
+        if _CUT_AT.match(w) or w.lower() in ("in", "on", "at", "for", "with", "from", "about"):
+            return words[:i] if i >= 2 or words[0].lower() not in ("a", "an", "the") else []
+    return []
+
+
 def key_phrase(text: str, offer: bool = False, max_words: int = 5) -> str | None:
     """The key phrase of a user's statement, seen from the persona's side, or None.
 
@@ -296,11 +345,20 @@ def key_phrase(text: str, offer: bool = False, max_words: int = 5) -> str | None
                 groups = [m.group(1)] if rx is not _ECHO_PATTERNS[2] else ["my " + m.group(1)]
                 break
     if not groups:
-        return None
+        found = None if offer else _object_phrase(t)
+        if found is None:
+            return None
+        groups = [found]
     phrase = _ECHO_STOP.split(groups[0], maxsplit=1)[0].strip()
+    phrase = _TRAILING_TIME_RE.sub("", phrase).strip()
     words = phrase.split()
+    while len(words) > 1 and words[0].lower() in ("about", "from", "to", "at", "in", "on",
+                                                  "with", "for", "into", "of"):
+        words = words[1:]  # "I read about your charity" -> "your charity"
     if len(words) > max_words:
-        return None  # a cut phrase ("a summer job in a") is worse than a plain reaction
+        words = _head_of(words, max_words)
+        if not words:
+            return None  # a cut phrase ("a summer job in a") is worse than a plain reaction
     if not words or words[0].lower() in ("it", "that", "this", "to", "the", "you", "a", "an") \
             and len(words) == 1:
         return None
@@ -829,6 +887,13 @@ class Conversation:
         # A hook in passing: the answer's own hook first, a new one as the reward for a
         # follow-up, otherwise one every other turn while the user is still answering.
         hook = None
+        # A reaction that asks about what the user said ("A soup kitchen! Tell me more.")
+        # already hands the turn back: no remark or question of the persona's buries it.
+        touched = None if f.asked else self._touched_hook(feats.text)
+        asks_back = (content is not None and content.kind == "reaction" and not f.asked and (
+            content.text.rstrip().endswith("?") or bool(_TELL_ME_RE.search(content.text))))
+        if asks_back and touched is None:
+            hands_back = True
         if not short and trigger != "ask_to_meet" and not hands_back:
             if content is not None and content.topic:
                 own = self.persona.topic(content.topic).hook
@@ -836,13 +901,14 @@ class Conversation:
             if hook is None and f.followed_up and not short:
                 hook = self._next_hook(any_phase=True)
             if hook is None and not f.asked:
-                touched = self._touched_hook(feats.text)
                 if touched:
                     hook = touched  # their words touch a detail of the persona's: common ground
                 elif not any(ln.hooks for ln in self._last_lines):
                     hook = self._next_hook(any_phase=False)
             if hook:
                 lines.append(self._mention(hook))
+                if asks_back:
+                    hands_back = True  # the reaction's question and the detail are enough
 
         # Hand the conversation back: nudge a user who never asks; prompt when the user did
         # not ask (or the phase changed); stay quiet and cool after a monologue.
