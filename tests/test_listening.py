@@ -513,3 +513,19 @@ def test_a_reaction_that_asks_about_the_statement_is_not_buried(pid):
             return
         assert not conv.finished, reply.lines
     pytest.fail("no reaction asked about the statement")
+
+
+@pytest.mark.parametrize("pid", [p.stem for p in sorted(PERSONAS.glob("*.yaml"))])
+def test_asking_about_every_detail_twice_never_repeats_a_line(pid):
+    """Each hook asked about directly, twice, then its label: the persona tells what it has,
+    once, and steers on when it is all told - never the same words again."""
+    conv = _fake_round(pid)
+    said: list[str] = []
+    for h in conv.persona.hooks:
+        for ask in [*h.asks[:2], *h.asks[:2], h.label]:
+            if conv.finished:
+                break
+            for line in conv.respond(ask).lines:
+                if line.kind in ("answer", "hook_answer"):
+                    said.append(line.text)
+    assert said and len(said) == len(set(said)), [t for t in said if said.count(t) > 1]

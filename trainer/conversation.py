@@ -988,6 +988,11 @@ class Conversation:
             return None
         ans = items[choice.answer]
         item = ans if choice.follow_up is None else ans.follow_ups[choice.follow_up]
+        if self._already_said(item.text):
+            # the same words under another topic or hook (a story a file tells twice): never
+            # said twice in a round - the next best line of this target instead
+            self._said_targets.add(choice)
+            return self._answer_target(target, feats, short)
         self._said_targets.add(choice)
         self._last_target = choice
         self._last_subject = item.subject or ans.subject or self._last_subject
@@ -1017,6 +1022,15 @@ class Conversation:
             kind = "deflection" if t.kind == "personal" else "answer"
             return Line(text=text, kind=kind, phase=self.phase, topic=target.id, hooks=hooks)
         return Line(text=text, kind="hook_answer", phase=self.phase, hooks=hooks)
+
+    def _already_said(self, text: str) -> bool:
+        """This line, or its first sentence, was said by the persona earlier in the round."""
+        head = _first_sentence(text).strip().lower()
+        for who, said in self.history:
+            if who == "persona" and (said == text or (len(head) >= 25
+                                                       and head in said.lower())):
+                return True
+        return False
 
     def _asks_for_detail(self, target: Target, text: str, clause: str | None) -> bool:
         """The question asks for that detail rather than for its answer ("Where are the
@@ -1052,6 +1066,11 @@ class Conversation:
             line = self._answer_target(target, feats, short)
             if line is not None:
                 return line
+            fresh = [a for a in h.warm_answers if not self._already_said(a.text)]
+            if not fresh:  # all of it told: steer on rather than say it again
+                return self._line("deflection", self.persona.deflections, kind="deflection")
+            return Line(text=_first_sentence(fresh[0].text) if short else fresh[0].text,
+                        kind="hook_answer", phase=self.phase, hooks=())
         text = self._pick(f"warm:{hook_id}", h.warm_answers).text
         if short:
             text = _first_sentence(text)
