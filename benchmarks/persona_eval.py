@@ -70,6 +70,9 @@ def load_personas() -> dict[str, Persona]:
     return out
 
 
+FRESH = ROOT / "tests" / "data" / "persona_fresh.yaml"  # held out: never tuned on
+
+
 def load_items(path: Path = EVAL) -> list[dict]:
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     return doc if isinstance(doc, list) else doc["items"]
@@ -172,6 +175,17 @@ def figures(quick: bool) -> list[dict]:
                     "tests/data/persona_eval.yaml" + (", used for tuning" if split == "dev"
                                                       else ", held out"),
         })
+    fresh_items = [it for it in load_items(FRESH) if it["persona"] in personas]
+    fm, fb = run(fresh_items, personas, shared()), run(fresh_items, personas, None)
+    rate, k, n = _rate(fm)
+    base, bk, _ = _rate(fb)
+    out.append({
+        "name": "persona replies about what was asked (fresh held-out set)",
+        "value": rate, "unit": "fraction", "baseline": base,
+        "ratio": rate / base if base else None,
+        "note": f"{k}/{n} by meaning (lexical: {bk}/{n}); tests/data/persona_fresh.yaml, "
+                "written by an independent helper, never tuned on; by label",
+    })
     for split in ("test",):
         m = [r for r in meaning if r["split"] == split and r["category"] == "followup"]
         b = [r for r in lexical if r["split"] == split and r["category"] == "followup"]
