@@ -529,3 +529,12 @@ def test_asking_about_every_detail_twice_never_repeats_a_line(pid):
                 if line.kind in ("answer", "hook_answer"):
                     said.append(line.text)
     assert said and len(said) == len(set(said)), [t for t in said if said.count(t) > 1]
+
+
+@pytest.mark.parametrize("line", ["Sorry, what was your name again?",
+                                  "sorry i didn't catch your name"])
+def test_asked_its_name_the_persona_says_it(line):
+    conv = _fake_round("dana")
+    conv.respond("Hi, I'm Alex, I study economics.")
+    texts = [ln.text for ln in conv.respond(line).lines if ln.kind == "answer"]
+    assert texts and "Dana" in texts[0] and "Biscuit" not in texts[0], texts

@@ -177,6 +177,11 @@ _BAD_NEWS_RE = re.compile(
 SYMPATHY_LINES = ("Oh, that's a lot. Honestly, most people feel like that at first.",
                   "Ah, that's hard. I'm glad you came, though.",
                   "Oh, I'm sorry. That's a tough one.")
+# "Sorry, what was your name again?": the persona says its name (not its puppy's).
+_THEIR_NAME_RE = re.compile(
+    r"\b(?:what(?:'s| is| was) your name|your name again|(?:didn'?t|did not) (?:quite )?catch "
+    r"your name|remind me (?:of )?your name|what (?:do|should) i call you|how do you say your "
+    r"name|who are you again|what was it again)\b", re.IGNORECASE)
 IMPLICIT_QUESTION_SCORE = 0.7  # a line without a question's form routed only when this clear
 _FIRST_PERSON_RE = re.compile(r"\b(?:i|i'm|im|i've|i'd|i'll|my|me|we|we're|our|mine)\b", re.I)
 DETAIL_MIN = 0.5  # ...and fits well in itself (else the detail waits for a follow-up)
@@ -594,7 +599,10 @@ class Conversation:
         self._target = None
         if not feats.is_question and self._implicit_question(feats):
             f.asked = True  # "any big plans for the weekend": asked without a question's form
-        if (feats.is_question or f.asked) and not f.asked_to_meet:
+        if _THEIR_NAME_RE.search(feats.text) and not f.asked_to_meet:
+            topic = "__name__"  # "sorry, I didn't catch your name": asked, with or without "?"
+            f.asked = True
+        elif (feats.is_question or f.asked) and not f.asked_to_meet:
             if self.router is not None:
                 topic = self._route_by_meaning(feats)
                 if hook_fu is None and self._target is not None \
@@ -837,7 +845,12 @@ class Conversation:
                 lines.append(self._line("follow_up", r.follow_up, kind="reaction"))
             content = self._hook_answer(hook_fu, short=short, feats=feats)
         elif f.asked:
-            if topic == "__own__":
+            if topic == "__name__":
+                full = self.persona.name
+                first = self.persona.first_name
+                text = f"It's {first}." if full == first else f"It's {first}. {full}."
+                content = Line(text=text, kind="answer", phase=self.phase)
+            elif topic == "__own__":
                 content = Line(text=self._last_own, kind="answer", phase=self.phase)
                 self._last_own = None
             elif self.router is not None and self._target is None and topic:
