@@ -538,3 +538,11 @@ def test_asked_its_name_the_persona_says_it(line):
     conv.respond("Hi, I'm Alex, I study economics.")
     texts = [ln.text for ln in conv.respond(line).lines if ln.kind == "answer"]
     assert texts and "Dana" in texts[0] and "Biscuit" not in texts[0], texts
+
+
+def test_keeping_in_touch_with_someone_else_is_not_an_ask_to_meet():
+    conv = _fake_round("dana")
+    conv.respond("How did you get into recruiting?")
+    conv.respond("Do you still keep in touch with Leah?")
+    assert not conv.finished and not conv.facts()["asked_to_meet"]
+

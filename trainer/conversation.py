@@ -157,7 +157,10 @@ _POINTS_BACK_RE = re.compile(
     r"(?:why(?: is that| not)?|how come|how so|like what|such as|what was (?:that|it) like|"
     r"what happened(?: then| next)?|and then(?: what)?|really|seriously|what do you mean|"
     r"how(?: did| does| do| was| is) (?:that|it)\b.*|(?:is|was|does|did) (?:that|it)\b.*|"
-    r"(?:what|where|when|who|how) (?:\w+ )?(?:it|that|they|them|there)\b.*)[\s?.!]*$",
+    r"(?:what|where|when|who|how) (?:\w+ )?(?:it|that|they|them|there)\b.*|"
+    # "how long have you been doing that?", "why did you pick it?": it ends on the pronoun
+    r"(?:how|what|why|when|where|who|do|did|does|is|was|are|were|have|has)\b[^.?!]{0,40}"
+    r"\b(?:that|it|there|them|this|those))[\s?.!]*$",
     re.IGNORECASE)
 
 
@@ -184,6 +187,8 @@ _THEIR_NAME_RE = re.compile(
     r"name|who are you again|what was it again)\b", re.IGNORECASE)
 IMPLICIT_QUESTION_SCORE = 0.7  # a line without a question's form routed only when this clear
 _FIRST_PERSON_RE = re.compile(r"\b(?:i|i'm|im|i've|i'd|i'll|my|me|we|we're|our|mine)\b", re.I)
+# a pronoun skips the detail just mentioned for the answer before it only on a clearly better fit
+FOLLOWS_ANSWER_MARGIN = 0.05
 DETAIL_MIN = 0.5  # ...and fits well in itself (else the detail waits for a follow-up)
 DETAIL_MARGIN = 0.12  # a detail asked for directly comes with its answer when it fits this much better
 POINTING_OVERRIDE = 0.75  # a pointing-back question goes elsewhere only on a clear match
@@ -767,8 +772,15 @@ class Conversation:
         clause = feats.questions[-1] if feats.questions else None
         m = self.router.match(feats.text, clause, subject=self._last_subject, last=last,
                               exclude=self._said_targets)
-        return (m is not None and m.score >= self.router.options.threshold
-                and m.target.kind == last.kind and m.target.id == last.id)
+        if m is None:
+            return False
+        if m.target.kind == last.kind and m.target.id == last.id:
+            return m.score >= self.router.options.threshold
+        # "do you enjoy it?" after an answer about the job and a remark about a bird: "it" is
+        # whichever of the two the question fits better by meaning
+        plain = self.router.match(feats.text, clause, subject=self._last_subject)  # no bonus
+        answer = plain.scores.get(f"{last.kind}:{last.id}", -1.0)
+        return answer >= plain.scores.get(f"hook:{hook_id}", -1.0) + FOLLOWS_ANSWER_MARGIN
 
     def _is_mirror(self, feats: UtteranceFeatures) -> bool:
         if feats.question_kind == "mirror" or feats.question_form == "mirror":

@@ -204,7 +204,7 @@ ASK_RE = re.compile(
     r" (?:contacts|contact info|numbers|cards|business cards|details|info|emails|linkedins)"
     r"|connect on linkedin|add you on linkedin|(?:let us|we should|can we|could we|we could"
     r"|love to|like to|happy to) (?:connect|stay in touch|keep in touch|catch up|meet"
-    r"|talk more|chat more|continue)|stay in touch|keep in touch"
+    r"|talk more|chat more|continue)|(?:stay|keep) in touch(?! with (?!me\b|you\b|each other\b))"
     r"|(?:send|drop|shoot) me (?:an |a )?(?:email|message|note|line|text)"
     r"|(?:can|could|may) i (?:get|have|grab|take) your (?:email|number|card|contact|details"
     r"|info|linkedin)|your (?:card|business card|email address|linkedin)"
