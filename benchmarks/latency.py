@@ -109,7 +109,11 @@ PAUSED_REPLIES = [
     ("sentence", "What do you do?", ["I am a nurse.", 0.6, "I work nights at the city hospital."]),
     ("sentence", "Have you been here before?", ["Yes, last year.", 0.4, "It was smaller then."]),
 ]
-USER_VOICE = ("en-us+m3", 165)  # the "user": a different voice from the persona
+USER_VOICE = ("en-us+m3", 165)
+# Arms: the product (adaptive end of turn, Dana's espeak-ng voice), the baseline (fixed 0.7 s
+# silence, same voice) and the product with a neural persona voice (Marcus: piper).
+ARMS = ("product", "baseline", "neural")
+NEURAL_PERSONA = "marcus"  # the "user": a different voice from the persona
 
 
 def _espeak(text: str, voice: str = USER_VOICE[0], rate_wpm: int = USER_VOICE[1]) -> np.ndarray:
@@ -170,30 +174,60 @@ def _pct(values: list[float], q: float) -> float:
 
 
 class _Persona:
-    """The reply choice: a real Conversation with a shipped persona, restarted when it ends."""
+    """The reply choice: a real Conversation with a shipped persona, restarted when it ends,
+    and the persona's voice (`neural`: its piper voice, as a round speaks it; else espeak-ng)."""
 
-    def __init__(self):
+    def __init__(self, persona_id: str = "dana", neural: bool = False):
         from trainer.conversation import Conversation
         from trainer.personas import load_persona
-        from trainer.speech.tts import Voice
+        from trainer.speech.tts import NeuralVoice, Voice
 
         self._conv_cls = Conversation
-        self.persona = load_persona("dana")
-        self.voice = Voice(self.persona.voice.id, self.persona.voice.rate_wpm)
+        self.persona = load_persona(persona_id)
+        v = self.persona.voice
+        self.voice = (NeuralVoice(v.piper_voice, v.rate_wpm, speaker=v.speaker) if neural
+                      else Voice(v.id, v.rate_wpm))
         self._new()
 
     def _new(self):
         self.conv = self._conv_cls(self.persona, seed=len(REPLIES))
         self.last_line = " ".join(line.text for line in self.conv.start())
 
-    def next_line(self, text: str) -> str:
+    def next_lines(self, text: str) -> list[str]:
         reply = self.conv.respond(text)
         if not reply.lines or self.conv.finished:
             self._new()
             if not reply.lines:
                 reply = self.conv.respond(text)
         self.last_line = reply.lines[0].text  # what the user answers next
-        return self.last_line
+        return [line.text for line in reply.lines]
+
+
+def _speak(player, voice, lines: list[str]):
+    """Start saying a reply the way a round does (practice.Round._feed: synthesised piece by
+    piece into a StreamingPlayback, in a thread): (playback, when its first audio was
+    appended, a dict filled by the feeder)."""
+    import threading
+
+    pb = player.start_stream()
+    first: dict[str, float] = {}
+
+    def feed():
+        try:
+            for i, text in enumerate(lines):
+                if i:
+                    pb.append(np.zeros(int(0.3 * pb.sample_rate_hz), np.float32),
+                              pb.sample_rate_hz)
+                for audio, sr in voice.stream(text):
+                    pb.append(audio, sr)
+                    first.setdefault("t", time.monotonic())
+                    if pb.stopped:
+                        return
+        finally:
+            pb.end_input()
+
+    threading.Thread(target=feed, name="bench-voice-feed", daemon=True).start()
+    return pb, first
 
 
 def _turn(va, src, clip, truth_end_s, transcribe, persona, player, context: str,
@@ -227,16 +261,15 @@ def _turn(va, src, clip, truth_end_s, transcribe, persona, player, context: str,
         if t_end < truth_end:  # the persona would have started while the user was speaking
             spoken.wait(len(clip) / 16_000 + 5)
             time.sleep(0.3)
-            return {"cut": True}
+            return {"cut": True, "verdicts": [(r.text if r else "", round(w, 2))
+                                              for r, w in policy.verdicts] if policy else []}
         text = spec.transcribe(utt.audio).text
         t_asr = time.monotonic()
     finally:
         spec.close()
-    line = persona.next_line(text)
+    lines = persona.next_lines(text)
     t_choice = time.monotonic()
-    audio, sr = persona.voice.synth(line)
-    t_synth = time.monotonic()
-    pb = player.start(audio, sr)
+    pb, fed = _speak(player, persona.voice, lines)
     deadline = time.monotonic() + 3
     while pb.first_mono is None and time.monotonic() < deadline:
         time.sleep(0.002)
@@ -245,6 +278,7 @@ def _turn(va, src, clip, truth_end_s, transcribe, persona, player, context: str,
     pb.wait()
     if first is None:
         raise RuntimeError("the persona's reply never reached the speaker")
+    t_synth = fed.get("t", first)
     return {
         "cut": False,
         "total": first - truth_end,
@@ -257,13 +291,16 @@ def _turn(va, src, clip, truth_end_s, transcribe, persona, player, context: str,
         # the last transcription: when it finished after the end of speech, and its length
         "draft_ready": drafts[-1][1] - truth_end if drafts else None,
         "draft_s": drafts[-1][1] - drafts[-1][0] if drafts else None,
-        "verdicts": [(r.text, round(w, 2)) for r, w in policy.verdicts] if policy else [],
+        "verdicts": [(r.text if r else "", round(w, 2)) for r, w in policy.verdicts]
+        if policy else [],
     }
 
 
-def measure(turns: int, paused: list[int]) -> dict[str, dict[str, list[dict]]]:
+def measure(turns: int, paused: list[int], neural: bool = True
+            ) -> dict[str, dict[str, list[dict]]]:
     """`turns` finished replies and the PAUSED_REPLIES at indexes `paused`, each heard by the
-    product and by the baseline, interleaved turn by turn; raw stage times per arm and set."""
+    product and by the baseline (and the finished ones by the neural arm), interleaved turn
+    by turn; raw stage times per arm and set."""
     from benchmarks.pulse import VirtualAudio
     from trainer.speech.asr import load_transcriber
     from trainer.speech.endpoint import EndpointOptions
@@ -280,10 +317,13 @@ def measure(turns: int, paused: list[int]) -> dict[str, dict[str, list[dict]]]:
         clip = _espeak(text)
         finished.append((clip, _speech_end_s(clip)))
     pauses = [paused_clip(parts) for _, _, parts in PAUSED_REPLIES]
-    persona = _Persona()
+    personas = {"product": _Persona(), "baseline": None, "neural": None}
+    if neural:
+        personas["neural"] = _Persona(NEURAL_PERSONA, neural=True)
+    personas["baseline"] = personas["product"]  # the same conversation, turn by turn
     transcribe(finished[0][0])  # warm the model up outside the measurement
     out: dict[str, dict[str, list[dict]]] = {
-        arm: {"finished": [], "paused": []} for arm in ("product", "baseline")}
+        arm: {"finished": [], "paused": []} for arm in ARMS}
     with VirtualAudio() as va:
         va.activate()
         clock = RoundClock()
@@ -295,18 +335,21 @@ def measure(turns: int, paused: list[int]) -> dict[str, dict[str, list[dict]]]:
                 jobs = []
                 if i < turns:
                     clip, end = finished[i % len(finished)]
-                    jobs.append(("finished", i, clip, end, persona.last_line))
-                if i < len(paused):
+                    for arm in ("product", "baseline", "neural") if neural else ARMS[:2]:
+                        jobs.append((arm, "finished", i, clip, end, None))
+                if i < len(paused):  # the cut-offs are the end of turn's, whatever the voice
                     k = paused[i]
                     clip, _, end = pauses[k]
-                    jobs.append(("paused", k, clip, end, PAUSED_REPLIES[k][1]))
-                for kind, case, clip, end, context in jobs:
                     for arm in ("product", "baseline"):
-                        row = _turn(va, src, clip, end, transcribe, persona, player, context,
-                                    adaptive=arm == "product")
-                        row["case"] = case
-                        out[arm][kind].append(row)
-                        src.close()  # one open microphone at a time; nothing left over
+                        jobs.append((arm, "paused", k, clip, end, PAUSED_REPLIES[k][1]))
+                for arm, kind, case, clip, end, context in jobs:
+                    persona = personas[arm]
+                    row = _turn(va, src, clip, end, transcribe, persona, player,
+                                context if context is not None else persona.last_line,
+                                adaptive=arm != "baseline")
+                    row["case"] = case
+                    out[arm][kind].append(row)
+                    src.close()  # one open microphone at a time; nothing left over
         finally:
             src.close()
             player.close()
@@ -348,6 +391,22 @@ def figures(quick: bool = False) -> list[dict]:
         figs.append({"name": f"turn latency stage: {label}, p50", "unit": "s",
                      "value": round(stage(p, key), 3), "baseline": round(stage(b, key), 3),
                      "note": "product vs baseline, same turns"})
+    n = ok("neural", "finished")
+    if n:
+        nnote = (f"{len(n)} of the same finished replies, adaptive end of turn, answered by "
+                 f"{NEURAL_PERSONA} in the neural voice (piper, streamed as a round does); "
+                 "baseline: the product with espeak-ng (Dana), same run")
+        for q, label, goal in ((0.5, "p50", 0.6), (0.95, "p95", 0.8)):
+            figs.append({"name": f"turn latency {label}, neural voice", "unit": "s",
+                         "value": round(stage(n, "total", q), 3),
+                         "baseline": round(stage(p, "total", q), 3),
+                         "note": f"{nnote}; goal <= {goal} s"})
+        for q, label in ((0.5, "p50"), (0.95, "p95")):
+            figs.append({"name": f"turn latency stage: synthesis, neural voice, {label}",
+                         "unit": "s", "value": round(stage(n, "synthesis", q), 3),
+                         "baseline": round(stage(p, "synthesis", q), 3),
+                         "note": "reply chosen -> first audio appended (the first piece); "
+                                 "baseline espeak-ng"})
     used = sum(r["draft_used"] for r in p)
     figs.append({"name": "turn latency: speculative transcripts used", "unit": "%",
                  "value": round(100 * used / max(1, len(p)), 1), "baseline": None,
@@ -360,13 +419,18 @@ def figures(quick: bool = False) -> list[dict]:
             kind = PAUSED_REPLIES[r["case"]][0]
             by_kind.setdefault(kind, [0, 0])[arm_i] += int(r["cut"])
     per_kind = ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in by_kind.items())
+    cut_cases = "; ".join(f"{PAUSED_REPLIES[r['case']][2][0]!r} heard as "
+                          f"{r['verdicts'][-1][0]!r}" if r.get("verdicts") else
+                          repr(PAUSED_REPLIES[r["case"]][2][0])
+                          for r in raw["product"]["paused"] if r["cut"])
     figs.append({"name": "premature cut-offs (replies with mid-reply pauses)", "unit": "%",
                  "value": round(100 * sum(cuts["product"]) / len(paused), 1),
                  "baseline": round(100 * sum(cuts["baseline"]) / len(paused), 1),
                  "note": f"{sum(cuts['product'])} vs {sum(cuts['baseline'])} of {len(paused)} "
                          f"replies cut before their last word (product/baseline by kind: "
                          f"{per_kind}); must not rise; side by side with turn latency p50 "
-                         f"{stage(p, 'total'):.3f} vs {stage(b, 'total'):.3f} s"})
+                         f"{stage(p, 'total'):.3f} vs {stage(b, 'total'):.3f} s; product "
+                         f"cut: {cut_cases or 'none'}"})
     pp, pb_ = ok("product", "paused"), ok("baseline", "paused")
     figs.append({"name": "turn latency p50, replies with mid-reply pauses", "unit": "s",
                  "value": round(stage(pp, "total"), 3), "baseline": round(stage(pb_, "total"), 3),

