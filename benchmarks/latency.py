@@ -4,7 +4,8 @@ premature cut-offs (the persona starts while the user still had words to say).
 Measured through the real audio path on a private PulseAudio (benchmarks/pulse.py): a reply
 is spoken into the virtual microphone, the trainer listens with MicSource (sounddevice ->
 Silero VAD -> end-of-turn rule), transcribes with the bundled tiny.en, picks the reply with
-trainer.conversation.Conversation, synthesises it (tts.Voice) and starts playing it (Player).
+trainer.conversation.Conversation, and synthesises and plays it the way a round does
+(practice.Round._feed: piece by piece into a Player's StreamingPlayback).
 The truth for "end of speech" is when the reply's last voiced sample was written into the
 microphone; "first sample" is when the Player's first sample reaches the speaker (PortAudio's
 DAC time; tests/test_mic.py checks it against the speaker's monitor within 0.05 s).
@@ -24,11 +25,16 @@ has been quiet for tail_s (0.1 s) and trainer.turn_end judges the draft: short a
 question, longer after a finished sentence, much longer after "and" / "um" / a comma, longer
 still after a story prompt (sources.AdaptiveEndOfTurn). Baseline, measured in the same run and
 interleaved turn by turn: today's fixed rule -- 0.7 s of silence ends every turn, with the same
-speculative transcription.
+speculative transcription. Both speak with espeak-ng (Dana). A third arm, interleaved too,
+answers the same finished replies with the product's end of turn (judged against Dana's line,
+so only the voice differs) in a neural voice: Marcus (piper), with his lines' first pieces
+prepared as in a round (tts.NeuralVoice.prepare).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -113,7 +119,8 @@ USER_VOICE = ("en-us+m3", 165)
 # Arms: the product (adaptive end of turn, Dana's espeak-ng voice), the baseline (fixed 0.7 s
 # silence, same voice) and the product with a neural persona voice (Marcus: piper).
 ARMS = ("product", "baseline", "neural")
-NEURAL_PERSONA = "marcus"  # the "user": a different voice from the persona
+NEURAL_PERSONA = "marcus"
+PREPARE_WAIT_S = 120.0  # for the neural voice's prepared first pieces (~20 s on idle cores)  # the "user": a different voice from the persona
 
 
 def _espeak(text: str, voice: str = USER_VOICE[0], rate_wpm: int = USER_VOICE[1]) -> np.ndarray:
@@ -188,6 +195,20 @@ class _Persona:
         self.voice = (NeuralVoice(v.piper_voice, v.rate_wpm, speaker=v.speaker) if neural
                       else Voice(v.id, v.rate_wpm))
         self._new()
+
+    def prepare(self, wait_s: float) -> float:
+        """As a round does once its opener plays: a neural voice synthesises the first pieces
+        of the persona's lines in the background (NeuralVoice.prepare). Waits until it is done
+        (at most `wait_s`; a round has the opener and the first replies for it, and it goes on
+        while the user talks); the seconds it took."""
+        from trainer.practice import _spoken_lines
+
+        t0 = time.monotonic()
+        if hasattr(self.voice, "prepare"):
+            self.voice.prepare(_spoken_lines(self.persona))
+            while self.voice._preparer.is_alive() and time.monotonic() - t0 < wait_s:
+                time.sleep(0.2)
+        return time.monotonic() - t0
 
     def _new(self):
         self.conv = self._conv_cls(self.persona, seed=len(REPLIES))
@@ -321,6 +342,7 @@ def measure(turns: int, paused: list[int], neural: bool = True
     if neural:
         personas["neural"] = _Persona(NEURAL_PERSONA, neural=True)
     personas["baseline"] = personas["product"]  # the same conversation, turn by turn
+    prepare_s = personas["neural"].prepare(PREPARE_WAIT_S) if neural else 0.0
     transcribe(finished[0][0])  # warm the model up outside the measurement
     out: dict[str, dict[str, list[dict]]] = {
         arm: {"finished": [], "paused": []} for arm in ARMS}
@@ -335,8 +357,11 @@ def measure(turns: int, paused: list[int], neural: bool = True
                 jobs = []
                 if i < turns:
                     clip, end = finished[i % len(finished)]
+                    # every arm judges the end of the turn against the same persona line
+                    # (Dana's), so the neural arm differs from the product by its voice only
+                    context = personas["product"].last_line
                     for arm in ("product", "baseline", "neural") if neural else ARMS[:2]:
-                        jobs.append((arm, "finished", i, clip, end, None))
+                        jobs.append((arm, "finished", i, clip, end, context))
                 if i < len(paused):  # the cut-offs are the end of turn's, whatever the voice
                     k = paused[i]
                     clip, _, end = pauses[k]
@@ -344,8 +369,7 @@ def measure(turns: int, paused: list[int], neural: bool = True
                         jobs.append((arm, "paused", k, clip, end, PAUSED_REPLIES[k][1]))
                 for arm, kind, case, clip, end, context in jobs:
                     persona = personas[arm]
-                    row = _turn(va, src, clip, end, transcribe, persona, player,
-                                context if context is not None else persona.last_line,
+                    row = _turn(va, src, clip, end, transcribe, persona, player, context,
                                 adaptive=arm != "baseline")
                     row["case"] = case
                     out[arm][kind].append(row)
@@ -353,6 +377,10 @@ def measure(turns: int, paused: list[int], neural: bool = True
         finally:
             src.close()
             player.close()
+    if neural:
+        v = personas["neural"].voice
+        out["neural"]["prepared"] = [{"pieces": v.prepared(), "used": v.prepared_used,
+                                      "seconds": prepare_s}]
     return out
 
 
@@ -367,6 +395,8 @@ def figures(quick: bool = False) -> list[dict]:
     paused = ([next(i for i, r in enumerate(PAUSED_REPLIES) if r[0] == k) for k in kinds]
               if quick else list(range(len(PAUSED_REPLIES))))
     raw = measure(turns, paused)
+    if os.environ.get("TRAINER_BENCH_RAW"):  # every turn's stage times, for a closer look
+        Path(os.environ["TRAINER_BENCH_RAW"]).write_text(json.dumps(raw, indent=1))
 
     def ok(arm, kind):
         return [r for r in raw[arm][kind] if not r["cut"]]
@@ -393,14 +423,22 @@ def figures(quick: bool = False) -> list[dict]:
                      "note": "product vs baseline, same turns"})
     n = ok("neural", "finished")
     if n:
+        prep = raw["neural"]["prepared"][0]
         nnote = (f"{len(n)} of the same finished replies, adaptive end of turn, answered by "
-                 f"{NEURAL_PERSONA} in the neural voice (piper, streamed as a round does); "
-                 "baseline: the product with espeak-ng (Dana), same run")
+                 f"{NEURAL_PERSONA} in the neural voice (piper, streamed as a round does; "
+                 f"{prep['pieces']} first pieces prepared in {prep['seconds']:.0f} s, "
+                 f"{prep['used']} replies started from one); baseline: the product with "
+                 "espeak-ng (Dana), same run")
         for q, label, goal in ((0.5, "p50", 0.6), (0.95, "p95", 0.8)):
             figs.append({"name": f"turn latency {label}, neural voice", "unit": "s",
                          "value": round(stage(n, "total", q), 3),
                          "baseline": round(stage(p, "total", q), 3),
                          "note": f"{nnote}; goal <= {goal} s"})
+        figs.append({"name": "turn latency stage: endpoint wait, neural voice, p50",
+                     "unit": "s", "value": round(stage(n, "endpoint"), 3),
+                     "baseline": round(stage(p, "endpoint"), 3),
+                     "note": "the same end of turn as the product (same replies and persona "
+                             "line): differences are the machine's load"})
         for q, label in ((0.5, "p50"), (0.95, "p95")):
             figs.append({"name": f"turn latency stage: synthesis, neural voice, {label}",
                          "unit": "s", "value": round(stage(n, "synthesis", q), 3),
@@ -443,6 +481,4 @@ def figures(quick: bool = False) -> list[dict]:
 
 
 if __name__ == "__main__":
-    import json
-
     print(json.dumps(figures(quick="--quick" in sys.argv), indent=2))

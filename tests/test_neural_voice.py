@@ -133,6 +133,43 @@ def test_a_long_first_sentence_sends_a_short_phrase_ahead_and_is_still_understoo
         "It's big.", "Four thousand people."]
 
 
+@pytest.mark.model
+def test_prepared_first_pieces_start_a_reply_and_it_is_heard_whole():
+    """A persona's lines are known before the user speaks: their first pieces are synthesised
+    in the background (NeuralVoice.prepare), and a reply starts from one with the rest
+    synthesised as it plays."""
+    from trainer.personas import load_persona
+    from trainer.practice import _spoken_lines
+
+    marcus = load_persona("marcus")
+    lines = _spoken_lines(marcus)
+    # what a reply may start with, the frequent kinds first; no {echo} slots, no briefing
+    assert len(lines) > 100 and all("{" not in t for t in lines)
+    reactions = {t for name in type(marcus.reactions).model_fields
+                 for t in getattr(marcus.reactions, name)}
+    assert lines[0] in reactions
+    assert marcus.briefing.who not in lines
+
+    voice = NeuralVoice("en_US-joe-medium", marcus.voice.rate_wpm)
+    said = [marcus.topics[0].answers[0].text, marcus.topics[1].answers[0].text]
+    voice.prepare(said)
+    deadline = time.monotonic() + 120
+    while voice.prepared() < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert voice.prepared() == 2
+    tr = shared_transcriber("faster-whisper")
+    heard = []
+    for n, text in enumerate(said, start=1):
+        pieces = list(voice.stream(text))
+        assert voice.prepared_used == n  # its first piece was the prepared one
+        audio = np.concatenate([a for a, _ in pieces])
+        heard.append(tr.transcribe(to_16k(audio, voice.sample_rate_hz),
+                                   sample_rate_hz=16_000).text)
+    assert word_error_rate(said, heard) < 0.3, heard
+    list(voice.stream("Something nobody prepared."))
+    assert voice.prepared_used == 2
+
+
 def test_unknown_or_missing_voices_are_reported_not_raised_in_the_check():
     assert piper_unavailable("en_US-joe-medium") is None
     why = piper_unavailable("en_GB-nobody-medium")

