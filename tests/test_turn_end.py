@@ -53,6 +53,7 @@ def test_a_finished_question_is_answered_at_once(text):
     "If the team is kind.",  # a subordinate clause with no main clause
     "Because the trucks were late.",
     "I think.",
+    "It has been a busy day and I.",  # a pause before the verb: the draft closes it anyway
 ])
 def test_unfinished_speech_waits_long(text):
     v = judge(text)
@@ -88,7 +89,7 @@ def test_context_a_story_prompt_and_a_why_question():
 
 def test_a_brief_statement_no_mark_or_no_words_keep_the_fixed_wait():
     for brief in ("Mostly Python.", "Mostly Python SQL.", "I run. I cook.", "I am a nurse.",
-                  "Yes, I do.", "I think so."):
+                  "Yes, I do.", "I think so.", "So do I."):
         assert judge(brief).silence_s == OPTS.brief_wait_s, brief
     unclear = judge("I think the people more than the code")
     assert unclear.kind == "unclear" and unclear.silence_s == OPTS.brief_wait_s

@@ -61,6 +61,9 @@ SUBORDINATORS = {
 }
 # "I think." / "I mean." alone: the thought is still coming.
 _COMPLEMENT_VERBS = word_set("think mean thinking guess suppose believe feel")
+# A new clause's subject after a conjunction ("It has been a busy day, and I") has its verb
+# still to come ("So do I." ends on "I" after a verb: finished).
+_SUBJECTS = word_set("i we they he she")
 # Whisper's marks for speech that trails off.
 _TRAILING_OFF = ("...", "\u2026", "-", "\u2014", "\u2013")
 
@@ -158,6 +161,8 @@ def _judge_text(text: str, partner_text: str, o: EndOfTurnOptions) -> Verdict:
     if last in FILLER_WORDS or (last in CONJUNCTIONS and not (last == "so"
                                                               and before in _SO_CLOSES)):
         return unfinished(f"ends on {last!r}")
+    if last in _SUBJECTS and before in CONJUNCTIONS:  # "..., and I." -- its verb is coming
+        return unfinished(f"ends on {before} {last!r}")
     if raw.endswith(_TRAILING_OFF):
         return unfinished("trails off")
     mark = toks[-1] if toks[-1] in "?.!;," else ""
