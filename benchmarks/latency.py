@@ -4,7 +4,8 @@ premature cut-offs (the persona starts while the user still had words to say).
 Measured through the real audio path on a private PulseAudio (benchmarks/pulse.py): a reply
 is spoken into the virtual microphone, the trainer listens with MicSource (sounddevice ->
 Silero VAD -> end-of-turn rule), transcribes with the bundled tiny.en, picks the reply with
-trainer.conversation.Conversation, synthesises it (tts.Voice) and starts playing it (Player).
+trainer.conversation.Conversation, and synthesises and plays it the way a round does
+(practice.Round._feed: piece by piece into a Player's StreamingPlayback).
 The truth for "end of speech" is when the reply's last voiced sample was written into the
 microphone; "first sample" is when the Player's first sample reaches the speaker (PortAudio's
 DAC time; tests/test_mic.py checks it against the speaker's monitor within 0.05 s).
@@ -24,11 +25,16 @@ has been quiet for tail_s (0.1 s) and trainer.turn_end judges the draft: short a
 question, longer after a finished sentence, much longer after "and" / "um" / a comma, longer
 still after a story prompt (sources.AdaptiveEndOfTurn). Baseline, measured in the same run and
 interleaved turn by turn: today's fixed rule -- 0.7 s of silence ends every turn, with the same
-speculative transcription.
+speculative transcription. Both speak with espeak-ng (Dana). A third arm, interleaved too,
+answers the same finished replies with the product's end of turn (judged against Dana's line,
+so only the voice differs) in a neural voice: Marcus (piper), with his lines' first pieces
+prepared as in a round (tts.NeuralVoice.prepare).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -109,7 +115,12 @@ PAUSED_REPLIES = [
     ("sentence", "What do you do?", ["I am a nurse.", 0.6, "I work nights at the city hospital."]),
     ("sentence", "Have you been here before?", ["Yes, last year.", 0.4, "It was smaller then."]),
 ]
-USER_VOICE = ("en-us+m3", 165)  # the "user": a different voice from the persona
+USER_VOICE = ("en-us+m3", 165)
+# Arms: the product (adaptive end of turn, Dana's espeak-ng voice), the baseline (fixed 0.7 s
+# silence, same voice) and the product with a neural persona voice (Marcus: piper).
+ARMS = ("product", "baseline", "neural")
+NEURAL_PERSONA = "marcus"
+PREPARE_WAIT_S = 120.0  # for the neural voice's prepared first pieces (~20 s on idle cores)  # the "user": a different voice from the persona
 
 
 def _espeak(text: str, voice: str = USER_VOICE[0], rate_wpm: int = USER_VOICE[1]) -> np.ndarray:
@@ -170,30 +181,74 @@ def _pct(values: list[float], q: float) -> float:
 
 
 class _Persona:
-    """The reply choice: a real Conversation with a shipped persona, restarted when it ends."""
+    """The reply choice: a real Conversation with a shipped persona, restarted when it ends,
+    and the persona's voice (`neural`: its piper voice, as a round speaks it; else espeak-ng)."""
 
-    def __init__(self):
+    def __init__(self, persona_id: str = "dana", neural: bool = False):
         from trainer.conversation import Conversation
         from trainer.personas import load_persona
-        from trainer.speech.tts import Voice
+        from trainer.speech.tts import NeuralVoice, Voice
 
         self._conv_cls = Conversation
-        self.persona = load_persona("dana")
-        self.voice = Voice(self.persona.voice.id, self.persona.voice.rate_wpm)
+        self.persona = load_persona(persona_id)
+        v = self.persona.voice
+        self.voice = (NeuralVoice(v.piper_voice, v.rate_wpm, speaker=v.speaker) if neural
+                      else Voice(v.id, v.rate_wpm))
         self._new()
+
+    def prepare(self, wait_s: float) -> float:
+        """As a round does once its opener plays: a neural voice synthesises the first pieces
+        of the persona's lines in the background (NeuralVoice.prepare). Waits until it is done
+        (at most `wait_s`; a round has the opener and the first replies for it, and it goes on
+        while the user talks); the seconds it took."""
+        from trainer.practice import _spoken_lines
+
+        t0 = time.monotonic()
+        if hasattr(self.voice, "prepare"):
+            self.voice.prepare(_spoken_lines(self.persona))
+            while self.voice._preparer.is_alive() and time.monotonic() - t0 < wait_s:
+                time.sleep(0.2)
+        return time.monotonic() - t0
 
     def _new(self):
         self.conv = self._conv_cls(self.persona, seed=len(REPLIES))
         self.last_line = " ".join(line.text for line in self.conv.start())
 
-    def next_line(self, text: str) -> str:
+    def next_lines(self, text: str) -> list[str]:
         reply = self.conv.respond(text)
         if not reply.lines or self.conv.finished:
             self._new()
             if not reply.lines:
                 reply = self.conv.respond(text)
         self.last_line = reply.lines[0].text  # what the user answers next
-        return self.last_line
+        return [line.text for line in reply.lines]
+
+
+def _speak(player, voice, lines: list[str]):
+    """Start saying a reply the way a round does (practice.Round._feed: synthesised piece by
+    piece into a StreamingPlayback, in a thread): (playback, when its first audio was
+    appended, a dict filled by the feeder)."""
+    import threading
+
+    pb = player.start_stream()
+    first: dict[str, float] = {}
+
+    def feed():
+        try:
+            for i, text in enumerate(lines):
+                if i:
+                    pb.append(np.zeros(int(0.3 * pb.sample_rate_hz), np.float32),
+                              pb.sample_rate_hz)
+                for audio, sr in voice.stream(text):
+                    pb.append(audio, sr)
+                    first.setdefault("t", time.monotonic())
+                    if pb.stopped:
+                        return
+        finally:
+            pb.end_input()
+
+    threading.Thread(target=feed, name="bench-voice-feed", daemon=True).start()
+    return pb, first
 
 
 def _turn(va, src, clip, truth_end_s, transcribe, persona, player, context: str,
@@ -227,16 +282,15 @@ def _turn(va, src, clip, truth_end_s, transcribe, persona, player, context: str,
         if t_end < truth_end:  # the persona would have started while the user was speaking
             spoken.wait(len(clip) / 16_000 + 5)
             time.sleep(0.3)
-            return {"cut": True}
+            return {"cut": True, "verdicts": [(r.text if r else "", round(w, 2))
+                                              for r, w in policy.verdicts] if policy else []}
         text = spec.transcribe(utt.audio).text
         t_asr = time.monotonic()
     finally:
         spec.close()
-    line = persona.next_line(text)
+    lines = persona.next_lines(text)
     t_choice = time.monotonic()
-    audio, sr = persona.voice.synth(line)
-    t_synth = time.monotonic()
-    pb = player.start(audio, sr)
+    pb, fed = _speak(player, persona.voice, lines)
     deadline = time.monotonic() + 3
     while pb.first_mono is None and time.monotonic() < deadline:
         time.sleep(0.002)
@@ -245,6 +299,7 @@ def _turn(va, src, clip, truth_end_s, transcribe, persona, player, context: str,
     pb.wait()
     if first is None:
         raise RuntimeError("the persona's reply never reached the speaker")
+    t_synth = fed.get("t", first)
     return {
         "cut": False,
         "total": first - truth_end,
@@ -257,13 +312,16 @@ def _turn(va, src, clip, truth_end_s, transcribe, persona, player, context: str,
         # the last transcription: when it finished after the end of speech, and its length
         "draft_ready": drafts[-1][1] - truth_end if drafts else None,
         "draft_s": drafts[-1][1] - drafts[-1][0] if drafts else None,
-        "verdicts": [(r.text, round(w, 2)) for r, w in policy.verdicts] if policy else [],
+        "verdicts": [(r.text if r else "", round(w, 2)) for r, w in policy.verdicts]
+        if policy else [],
     }
 
 
-def measure(turns: int, paused: list[int]) -> dict[str, dict[str, list[dict]]]:
+def measure(turns: int, paused: list[int], neural: bool = True
+            ) -> dict[str, dict[str, list[dict]]]:
     """`turns` finished replies and the PAUSED_REPLIES at indexes `paused`, each heard by the
-    product and by the baseline, interleaved turn by turn; raw stage times per arm and set."""
+    product and by the baseline (and the finished ones by the neural arm), interleaved turn
+    by turn; raw stage times per arm and set."""
     from benchmarks.pulse import VirtualAudio
     from trainer.speech.asr import load_transcriber
     from trainer.speech.endpoint import EndpointOptions
@@ -280,10 +338,14 @@ def measure(turns: int, paused: list[int]) -> dict[str, dict[str, list[dict]]]:
         clip = _espeak(text)
         finished.append((clip, _speech_end_s(clip)))
     pauses = [paused_clip(parts) for _, _, parts in PAUSED_REPLIES]
-    persona = _Persona()
+    personas = {"product": _Persona(), "baseline": None, "neural": None}
+    if neural:
+        personas["neural"] = _Persona(NEURAL_PERSONA, neural=True)
+    personas["baseline"] = personas["product"]  # the same conversation, turn by turn
+    prepare_s = personas["neural"].prepare(PREPARE_WAIT_S) if neural else 0.0
     transcribe(finished[0][0])  # warm the model up outside the measurement
     out: dict[str, dict[str, list[dict]]] = {
-        arm: {"finished": [], "paused": []} for arm in ("product", "baseline")}
+        arm: {"finished": [], "paused": []} for arm in ARMS}
     with VirtualAudio() as va:
         va.activate()
         clock = RoundClock()
@@ -295,21 +357,30 @@ def measure(turns: int, paused: list[int]) -> dict[str, dict[str, list[dict]]]:
                 jobs = []
                 if i < turns:
                     clip, end = finished[i % len(finished)]
-                    jobs.append(("finished", i, clip, end, persona.last_line))
-                if i < len(paused):
+                    # every arm judges the end of the turn against the same persona line
+                    # (Dana's), so the neural arm differs from the product by its voice only
+                    context = personas["product"].last_line
+                    for arm in ("product", "baseline", "neural") if neural else ARMS[:2]:
+                        jobs.append((arm, "finished", i, clip, end, context))
+                if i < len(paused):  # the cut-offs are the end of turn's, whatever the voice
                     k = paused[i]
                     clip, _, end = pauses[k]
-                    jobs.append(("paused", k, clip, end, PAUSED_REPLIES[k][1]))
-                for kind, case, clip, end, context in jobs:
                     for arm in ("product", "baseline"):
-                        row = _turn(va, src, clip, end, transcribe, persona, player, context,
-                                    adaptive=arm == "product")
-                        row["case"] = case
-                        out[arm][kind].append(row)
-                        src.close()  # one open microphone at a time; nothing left over
+                        jobs.append((arm, "paused", k, clip, end, PAUSED_REPLIES[k][1]))
+                for arm, kind, case, clip, end, context in jobs:
+                    persona = personas[arm]
+                    row = _turn(va, src, clip, end, transcribe, persona, player, context,
+                                adaptive=arm != "baseline")
+                    row["case"] = case
+                    out[arm][kind].append(row)
+                    src.close()  # one open microphone at a time; nothing left over
         finally:
             src.close()
             player.close()
+    if neural:
+        v = personas["neural"].voice
+        out["neural"]["prepared"] = [{"pieces": v.prepared(), "used": v.prepared_used,
+                                      "seconds": prepare_s}]
     return out
 
 
@@ -324,6 +395,8 @@ def figures(quick: bool = False) -> list[dict]:
     paused = ([next(i for i, r in enumerate(PAUSED_REPLIES) if r[0] == k) for k in kinds]
               if quick else list(range(len(PAUSED_REPLIES))))
     raw = measure(turns, paused)
+    if os.environ.get("TRAINER_BENCH_RAW"):  # every turn's stage times, for a closer look
+        Path(os.environ["TRAINER_BENCH_RAW"]).write_text(json.dumps(raw, indent=1))
 
     def ok(arm, kind):
         return [r for r in raw[arm][kind] if not r["cut"]]
@@ -348,6 +421,30 @@ def figures(quick: bool = False) -> list[dict]:
         figs.append({"name": f"turn latency stage: {label}, p50", "unit": "s",
                      "value": round(stage(p, key), 3), "baseline": round(stage(b, key), 3),
                      "note": "product vs baseline, same turns"})
+    n = ok("neural", "finished")
+    if n:
+        prep = raw["neural"]["prepared"][0]
+        nnote = (f"{len(n)} of the same finished replies, adaptive end of turn, answered by "
+                 f"{NEURAL_PERSONA} in the neural voice (piper, streamed as a round does; "
+                 f"{prep['pieces']} first pieces prepared in {prep['seconds']:.0f} s, "
+                 f"{prep['used']} replies started from one); baseline: the product with "
+                 "espeak-ng (Dana), same run")
+        for q, label, goal in ((0.5, "p50", 0.6), (0.95, "p95", 0.8)):
+            figs.append({"name": f"turn latency {label}, neural voice", "unit": "s",
+                         "value": round(stage(n, "total", q), 3),
+                         "baseline": round(stage(p, "total", q), 3),
+                         "note": f"{nnote}; goal <= {goal} s"})
+        figs.append({"name": "turn latency stage: endpoint wait, neural voice, p50",
+                     "unit": "s", "value": round(stage(n, "endpoint"), 3),
+                     "baseline": round(stage(p, "endpoint"), 3),
+                     "note": "the same end of turn as the product (same replies and persona "
+                             "line): differences are the machine's load"})
+        for q, label in ((0.5, "p50"), (0.95, "p95")):
+            figs.append({"name": f"turn latency stage: synthesis, neural voice, {label}",
+                         "unit": "s", "value": round(stage(n, "synthesis", q), 3),
+                         "baseline": round(stage(p, "synthesis", q), 3),
+                         "note": "reply chosen -> first audio appended (the first piece); "
+                                 "baseline espeak-ng"})
     used = sum(r["draft_used"] for r in p)
     figs.append({"name": "turn latency: speculative transcripts used", "unit": "%",
                  "value": round(100 * used / max(1, len(p)), 1), "baseline": None,
@@ -360,13 +457,18 @@ def figures(quick: bool = False) -> list[dict]:
             kind = PAUSED_REPLIES[r["case"]][0]
             by_kind.setdefault(kind, [0, 0])[arm_i] += int(r["cut"])
     per_kind = ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in by_kind.items())
+    cut_cases = "; ".join(f"{PAUSED_REPLIES[r['case']][2][0]!r} heard as "
+                          f"{r['verdicts'][-1][0]!r}" if r.get("verdicts") else
+                          repr(PAUSED_REPLIES[r["case"]][2][0])
+                          for r in raw["product"]["paused"] if r["cut"])
     figs.append({"name": "premature cut-offs (replies with mid-reply pauses)", "unit": "%",
                  "value": round(100 * sum(cuts["product"]) / len(paused), 1),
                  "baseline": round(100 * sum(cuts["baseline"]) / len(paused), 1),
                  "note": f"{sum(cuts['product'])} vs {sum(cuts['baseline'])} of {len(paused)} "
                          f"replies cut before their last word (product/baseline by kind: "
                          f"{per_kind}); must not rise; side by side with turn latency p50 "
-                         f"{stage(p, 'total'):.3f} vs {stage(b, 'total'):.3f} s"})
+                         f"{stage(p, 'total'):.3f} vs {stage(b, 'total'):.3f} s; product "
+                         f"cut: {cut_cases or 'none'}"})
     pp, pb_ = ok("product", "paused"), ok("baseline", "paused")
     figs.append({"name": "turn latency p50, replies with mid-reply pauses", "unit": "s",
                  "value": round(stage(pp, "total"), 3), "baseline": round(stage(pb_, "total"), 3),
@@ -379,6 +481,4 @@ def figures(quick: bool = False) -> list[dict]:
 
 
 if __name__ == "__main__":
-    import json
-
     print(json.dumps(figures(quick="--quick" in sys.argv), indent=2))

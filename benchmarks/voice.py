@@ -4,9 +4,11 @@
   the way a round does it (Round._feed: sentence by sentence into a StreamingPlayback) and
   played on the virtual speaker (benchmarks/pulse.py); the figure is t0 -> the first sample at
   the speaker (PortAudio's DAC time). This sits inside the turn latency. Engines: the neural
-  voice (piper, en_US-joe-medium) streamed; espeak-ng (the baseline, whole line at once, as
-  before); and the neural voice unstreamed (whole reply synthesised, then played) to show what
-  streaming saves. Replies are the personas' own multi-sentence answers.
+  voice (piper, en_US-joe-medium) streamed; the same with the replies' first pieces prepared
+  ahead of time (NeuralVoice.prepare, as a round does with its persona's lines); espeak-ng
+  (the baseline, whole line at once, as before); and the neural voice unstreamed (whole reply
+  synthesised, then played) to show what streaming saves. Replies are the personas' own
+  multi-sentence answers.
 - **Intelligibility**: Whisper tiny.en's (faster-whisper, int8) word error rate on the
   personas' own lines (openers, answers, hook mentions) spoken by each engine, at each
   persona's rate; espeak-ng uses the persona file's espeak voice. Baseline: espeak-ng.
@@ -112,9 +114,15 @@ def measure_first_sample(n: int) -> dict[str, list[float]]:
     from trainer.speech.tts import NeuralVoice, Voice
 
     neural = NeuralVoice(NEURAL, 160)
+    prepared = NeuralVoice(NEURAL, 160)  # as in a round: first pieces made ahead of time
     espeak = Voice("en-gb", 160)
     texts = replies(n)
-    runs: dict[str, list[float]] = {"piper": [], "espeak": [], "piper_unstreamed": []}
+    prepared.prepare(texts)
+    deadline = time.monotonic() + 120
+    while prepared._preparer.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    runs: dict[str, list[float]] = {"piper": [], "espeak": [], "piper_unstreamed": [],
+                                    "piper_prepared": []}
     with VirtualAudio() as va:
         va.activate()
         with Player(clock=RoundClock()) as player:
@@ -123,6 +131,7 @@ def measure_first_sample(n: int) -> dict[str, list[float]]:
                 runs["piper"].append(first_sample_s(player, neural, text, True))
                 runs["espeak"].append(first_sample_s(player, espeak, text, True))
                 runs["piper_unstreamed"].append(first_sample_s(player, neural, text, False))
+                runs["piper_prepared"].append(first_sample_s(player, prepared, text, True))
     return runs
 
 
@@ -289,6 +298,13 @@ def figures(quick: bool = False) -> list[dict]:
         figs.append({"name": f"voice.first_sample_{label}.piper_streamed", "unit": "s",
                      "value": round(_pct(runs["piper"], q), 3),
                      "baseline": round(_pct(runs["espeak"], q), 3), "note": note})
+    for q, label in ((0.5, "p50"), (0.95, "p95")):
+        figs.append({"name": f"voice.first_sample_{label}.piper_prepared", "unit": "s",
+                     "value": round(_pct(runs["piper_prepared"], q), 3),
+                     "baseline": round(_pct(runs["espeak"], q), 3),
+                     "note": "the same replies with their first pieces prepared ahead of time "
+                             "(NeuralVoice.prepare, as a round does with the persona's lines); "
+                             "baseline espeak-ng"})
     figs.append({"name": "voice.first_sample_p50.piper_unstreamed", "unit": "s",
                  "value": round(_pct(runs["piper_unstreamed"], 0.5), 3),
                  "baseline": round(_pct(runs["piper"], 0.5), 3),

@@ -82,9 +82,9 @@ def test_a_reply_streams_one_sentence_at_a_time_at_the_persona_rate():
             "on the careers page.")
     chunks = speech_chunks(text)
     # the long last sentence is cut at its commas, never mid-clause
-    assert [c for c, _ in chunks][:2] == ["Busy!", "I've done about sixty conversations since "
-                                          "nine."]
-    assert all(len(c.split()) <= 14 for c, _ in chunks) and len(chunks) >= 4
+    assert [c.text for c in chunks][:2] == ["Busy!", "I've done about sixty conversations "
+                                            "since nine."]
+    assert all(len(c.text.split()) <= 14 for c in chunks) and len(chunks) >= 4
     voice = neural_voice()
     pieces = list(voice.stream(text))
     assert len(pieces) == len(chunks)
@@ -96,6 +96,78 @@ def test_a_reply_streams_one_sentence_at_a_time_at_the_persona_rate():
     # the rate is the persona's: slower speech takes clearly longer
     slow = neural_voice(rate_wpm=120).synth(text)
     assert len(slow[0]) / slow[1] > 1.25 * total
+
+
+@pytest.mark.model
+def test_a_long_first_sentence_sends_a_short_phrase_ahead_and_is_still_understood():
+    """The listener waits for the first piece only (synthesis ~70-90 ms per second of speech):
+    a long first sentence starts with a phrase of its own, cut where speakers break."""
+    cases = {
+        "We move and store things for other companies, mostly supermarkets.": "We move,",
+        "Mostly operations analyst roles in the Leeds office.": "Mostly,",
+        "Honestly, by accident, like most people here.": "Honestly,",
+        # no break within 4 syllables: the first one, still well under the whole
+        "The best part of my job is the Saturday crew on the loading dock.":
+            "The best part of my job,",
+    }
+    voice = neural_voice()
+    tr = shared_transcriber("faster-whisper")
+    heard = []
+    for text, head in cases.items():
+        chunks = speech_chunks(text)
+        assert chunks[0].text == head and len(chunks) >= 2, chunks
+        pieces = list(voice.stream(text))
+        first_s = len(pieces[0][0]) / pieces[0][1]
+        whole_s = sum(len(a) / sr for a, sr in pieces)
+        assert first_s < 1.4 and first_s < 0.5 * whole_s, (text, first_s, whole_s)
+        # a line's first sound comes at once (piper's ~50 ms of leading silence is cut)
+        lead = np.flatnonzero(np.abs(pieces[0][0]) > 0.02)[0] / pieces[0][1]
+        assert lead < 0.04, (text, lead)
+        audio = np.concatenate([a for a, _ in pieces])
+        heard.append(tr.transcribe(to_16k(audio, voice.sample_rate_hz),
+                                   sample_rate_hz=16_000).text)
+    # the joined pieces are heard as the sentences they were (measured: 0-9% per line)
+    assert word_error_rate(list(cases), heard) < 0.2, heard
+    # short sentences stay whole: nothing to gain
+    assert [c.text for c in speech_chunks("It's big. Four thousand people.")] == [
+        "It's big.", "Four thousand people."]
+
+
+@pytest.mark.model
+def test_prepared_first_pieces_start_a_reply_and_it_is_heard_whole():
+    """A persona's lines are known before the user speaks: their first pieces are synthesised
+    in the background (NeuralVoice.prepare), and a reply starts from one with the rest
+    synthesised as it plays."""
+    from trainer.personas import load_persona
+    from trainer.practice import _spoken_lines
+
+    marcus = load_persona("marcus")
+    lines = _spoken_lines(marcus)
+    # what a reply may start with, the frequent kinds first; no {echo} slots, no briefing
+    assert len(lines) > 100 and all("{" not in t for t in lines)
+    reactions = {t for name in type(marcus.reactions).model_fields
+                 for t in getattr(marcus.reactions, name)}
+    assert lines[0] in reactions
+    assert marcus.briefing.who not in lines
+
+    voice = NeuralVoice("en_US-joe-medium", marcus.voice.rate_wpm)
+    said = [marcus.topics[0].answers[0].text, marcus.topics[1].answers[0].text]
+    voice.prepare(said)
+    deadline = time.monotonic() + 120
+    while voice.prepared() < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert voice.prepared() == 2
+    tr = shared_transcriber("faster-whisper")
+    heard = []
+    for n, text in enumerate(said, start=1):
+        pieces = list(voice.stream(text))
+        assert voice.prepared_used == n  # its first piece was the prepared one
+        audio = np.concatenate([a for a, _ in pieces])
+        heard.append(tr.transcribe(to_16k(audio, voice.sample_rate_hz),
+                                   sample_rate_hz=16_000).text)
+    assert word_error_rate(said, heard) < 0.3, heard
+    list(voice.stream("Something nobody prepared."))
+    assert voice.prepared_used == 2
 
 
 def test_unknown_or_missing_voices_are_reported_not_raised_in_the_check():

@@ -155,6 +155,25 @@ LINE_GAP_S = 0.3  # silence between two lines of one persona reply
 SPEAKING_DBFS = -45.0  # the meter shows "hearing you" above this input level (display only)
 
 
+# Which of a persona's lines start its replies most often: prepared first (see _spoken_lines).
+_OPENS_REPLIES = ("reactions.", "deflections", "topics[", "hooks[", "phases[", "closings.")
+
+
+def _spoken_lines(persona: Persona) -> list[str]:
+    """The persona's lines a reply may start with, most frequent kinds first, for a neural
+    voice to synthesise their first pieces ahead of time (tts.NeuralVoice.prepare). Lines
+    with a {slot} are filled in at run time, and the opener is said already."""
+    from trainer.personas import iter_lines
+
+    def rank(path: str) -> int:
+        return next((i for i, p in enumerate(_OPENS_REPLIES) if path.startswith(p)),
+                    len(_OPENS_REPLIES))
+
+    lines = [(rank(path), text) for path, text in iter_lines(persona)
+             if rank(path) < len(_OPENS_REPLIES) and "{" not in text]
+    return [text for _, text in sorted(lines, key=lambda x: x[0])]
+
+
 @dataclass
 class _Spoken:
     """A persona reply being played: its lines, one Playback, and where each line starts."""
@@ -230,6 +249,8 @@ class Round:
                     # (see ModelLoader); a long one (a big model) must not hold the persona up.
                     self.asr.wait(OPENER_WAITS_FOR_MODEL_S, self.screen)
             self._speak(self.conversation.start())
+            if self.options.voice and hasattr(self.voice, "prepare"):
+                self.voice.prepare(_spoken_lines(self.persona))  # a neural voice's first pieces
             reason = self._loop()
             self._finish_speaking()
             self.screen.round_over(self._reason_text(reason))

@@ -368,6 +368,7 @@ class VoiceLoader:
         self._error: BaseException | None = None
         self._done = threading.Event()
         self._fallback_lock = threading.Lock()
+        self._to_prepare: list[str] = []  # lines to prepare once loaded (NeuralVoice.prepare)
 
     def start(self) -> VoiceLoader:
         threading.Thread(target=self._run, name="voice-load", daemon=True).start()
@@ -382,6 +383,8 @@ class VoiceLoader:
             self._voice = NeuralVoice(s.piper_voice, s.rate_wpm, speaker=s.speaker)
             self.trace("voice_ready", engine="piper", voice=s.piper_voice,
                        seconds=round(time.perf_counter() - t0, 3))
+            if self._to_prepare:
+                self._voice.prepare(self._to_prepare)
         except BaseException as exc:  # the fallback is decided in get(), in the round's thread
             self._error = exc
         finally:
@@ -406,6 +409,13 @@ class VoiceLoader:
 
     def stream(self, text: str):
         return self.get().stream(text)
+
+    def prepare(self, texts) -> None:
+        """NeuralVoice.prepare, now or as soon as the voice has loaded (nothing with espeak)."""
+        self._to_prepare = list(texts)
+        voice = self._voice
+        if self._done.is_set() and hasattr(voice, "prepare"):
+            voice.prepare(self._to_prepare)
 
     def synth(self, text: str):
         return self.get().synth(text)

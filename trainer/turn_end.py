@@ -22,8 +22,10 @@ Whisper's punctuation is unreliable, so questions are found by word pattern
 (questions.question_form) and "?" is only extra evidence; for unfinished speech the last word
 decides first, the mark second. tiny.en also tidies speech up: a trailing "and" or "um" before a
 pause is often left out of the draft ("I work on data pipelines and," -> "I work on data
-pipeline."), so some unfinished replies look finished; benchmarks/latency.py counts what that
-costs against the fixed wait.
+pipeline."), so some unfinished replies look finished. The word timestamps catch most of
+those: when the voiced audio runs on well past the draft's last word, a word is missing and
+the pause is judged unfinished (`untranscribed_s`). benchmarks/latency.py counts what is left
+against the fixed wait.
 """
 
 from __future__ import annotations
@@ -59,6 +61,9 @@ SUBORDINATORS = {
 }
 # "I think." / "I mean." alone: the thought is still coming.
 _COMPLEMENT_VERBS = word_set("think mean thinking guess suppose believe feel")
+# A new clause's subject after a conjunction ("It has been a busy day, and I") has its verb
+# still to come ("So do I." ends on "I" after a verb: finished).
+_SUBJECTS = word_set("i we they he she")
 # Whisper's marks for speech that trails off.
 _TRAILING_OFF = ("...", "\u2026", "-", "\u2014", "\u2013")
 
@@ -86,6 +91,13 @@ class EndOfTurnOptions:
     brief_words: int = 5  # a statement with fewer words than this ...
     brief_wait_s: float = 0.7  # ... waits this long: today's fixed wait
     empty_s: float = 0.7  # the draft heard no words (a cough, a breath): today's fixed wait
+    # Voiced audio this long after the draft's last word (its word timestamps) is a word the
+    # draft left out: tiny.en drops a lone trailing "and" or "um" before a pause ("I work on
+    # data pipelines and," -> "I work on data pipeline."). Measured on espeak-ng speech
+    # (benchmarks/latency.py's replies, each cut the way the microphone's pause cuts it):
+    # 0.21-0.33 s after three such drafts (0.11 s after a fourth, missed), -0.08..+0.07 s after
+    # 33 finished statements; 0.22 s after one question, so questions are left alone.
+    untranscribed_s: float = 0.12
 
 
 @dataclass(frozen=True)
@@ -102,16 +114,38 @@ def asks_for_story(persona_text: str) -> bool:
     return bool(_STORY_RE.search(" ".join(expand(tokens(persona_text)))))
 
 
-def judge(text: str, *, partner_text: str = "",
-          options: EndOfTurnOptions | None = None) -> Verdict:
+def judge(text: str, *, partner_text: str = "", options: EndOfTurnOptions | None = None,
+          untranscribed_s: float | None = None) -> Verdict:
     """How long the user's pause must last before their turn is over.
 
     Args:
         text: the draft transcript of the reply so far.
         partner_text: the persona's line the user is answering (a story prompt waits longer;
             "Because ..." answers "why?").
+        untranscribed_s: seconds of voiced audio after the draft's last word (see
+            `untranscribed_speech_s`); past `options.untranscribed_s` a statement that reads
+            as finished is not: the draft left its last word out.
     """
     o = options or EndOfTurnOptions()
+    verdict = _judge_text(text, partner_text, o)
+    if (untranscribed_s is not None and untranscribed_s >= o.untranscribed_s
+            and verdict.kind in ("finished", "unclear")):
+        extra = o.story_extra_s if partner_text and asks_for_story(partner_text) else 0.0
+        return Verdict("unfinished", o.unfinished_s + extra,
+                       f"{untranscribed_s:.2f} s of speech after the last word heard")
+    return verdict
+
+
+def untranscribed_speech_s(draft: Transcript, speech_end_s: float | None) -> float | None:
+    """Seconds of speech after the last word the draft heard: `speech_end_s` (where the voiced
+    audio ends, seconds from the start of the audio the draft transcribed) minus the end of
+    its last word. None if either is unknown."""
+    if speech_end_s is None or not draft.words:
+        return None
+    return speech_end_s - draft.words[-1].end_s
+
+
+def _judge_text(text: str, partner_text: str, o: EndOfTurnOptions) -> Verdict:
     extra = o.story_extra_s if partner_text and asks_for_story(partner_text) else 0.0
 
     def unfinished(reason: str) -> Verdict:
@@ -127,6 +161,8 @@ def judge(text: str, *, partner_text: str = "",
     if last in FILLER_WORDS or (last in CONJUNCTIONS and not (last == "so"
                                                               and before in _SO_CLOSES)):
         return unfinished(f"ends on {last!r}")
+    if last in _SUBJECTS and before in CONJUNCTIONS:  # "..., and I." -- its verb is coming
+        return unfinished(f"ends on {before} {last!r}")
     if raw.endswith(_TRAILING_OFF):
         return unfinished("trails off")
     mark = toks[-1] if toks[-1] in "?.!;," else ""
@@ -163,12 +199,14 @@ def _last_sentence(toks: list[str]) -> list[str]:
     return body
 
 
-def draft_judge(partner_text: str = "",
-                options: EndOfTurnOptions | None = None) -> Callable[[Transcript], float]:
-    """The judge for speech.sources.AdaptiveEndOfTurn: a draft Transcript -> the silence (s)
-    that ends the turn in this pause, for a reply to the persona's `partner_text`."""
+def draft_judge(partner_text: str = "", options: EndOfTurnOptions | None = None
+                ) -> Callable[[Transcript, float | None], float]:
+    """The judge for speech.sources.AdaptiveEndOfTurn: (a draft Transcript, where the voiced
+    audio it transcribed ends in seconds or None) -> the silence (s) that ends the turn in
+    this pause, for a reply to the persona's `partner_text`."""
 
-    def silence_s(draft: Transcript) -> float:
-        return judge(draft.text, partner_text=partner_text, options=options).silence_s
+    def silence_s(draft: Transcript, speech_end_s: float | None = None) -> float:
+        return judge(draft.text, partner_text=partner_text, options=options,
+                     untranscribed_s=untranscribed_speech_s(draft, speech_end_s)).silence_s
 
     return silence_s

