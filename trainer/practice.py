@@ -785,7 +785,7 @@ def _run(options: PracticeOptions, screen: Screen | None) -> RoundResult:
     trace("start")
     screen = screen or Screen()
     undo_signals = install_signal_handlers()
-    source = player = asr = router_loader = None
+    source = player = asr = router_loader = voice = None
     try:
         plan = plan_input(options.inputs, options.device)
         if plan.notice:
@@ -841,6 +841,10 @@ def _run(options: PracticeOptions, screen: Screen | None) -> RoundResult:
     finally:
         if router_loader is not None:
             router_loader.join()
+        if hasattr(voice, "stop_preparing"):
+            # onnxruntime aborts the process ("terminate called without an active exception")
+            # if it exits while a thread still runs a session: the voice's threads end first
+            voice.stop_preparing()
         screen.close()
         for part in (source, player):
             if part is not None:

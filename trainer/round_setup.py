@@ -383,7 +383,7 @@ class VoiceLoader:
             self._voice = NeuralVoice(s.piper_voice, s.rate_wpm, speaker=s.speaker)
             self.trace("voice_ready", engine="piper", voice=s.piper_voice,
                        seconds=round(time.perf_counter() - t0, 3))
-            if self._to_prepare:
+            if self._to_prepare:  # (emptied by stop_preparing when the round ended first)
                 self._voice.prepare(self._to_prepare)
         except BaseException as exc:  # the fallback is decided in get(), in the round's thread
             self._error = exc
@@ -409,6 +409,15 @@ class VoiceLoader:
 
     def stream(self, text: str):
         return self.get().stream(text)
+
+    def stop_preparing(self, timeout_s: float = 30.0) -> None:
+        """Before the process exits: the voice has finished loading, nothing more is prepared,
+        and the preparing thread has ended (a running onnxruntime session aborts the exit)."""
+        self._to_prepare = []
+        self._done.wait(timeout_s)
+        voice = self._voice
+        if hasattr(voice, "stop_preparing"):
+            voice.stop_preparing(timeout_s)
 
     def prepare(self, texts) -> None:
         """NeuralVoice.prepare, now or as soon as the voice has loaded (nothing with espeak)."""

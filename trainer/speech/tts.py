@@ -672,6 +672,7 @@ class NeuralVoice:
         self._to_prepare: deque[str] = deque()
         self._preparer: threading.Thread | None = None
         self._prepare_lock = threading.Lock()
+        self._stop_preparing = threading.Event()
         self.prepared_used = 0  # lines whose first piece came from `prepare`
         mod = importlib.import_module(info.module)
         try:
@@ -774,11 +775,21 @@ class NeuralVoice:
         """First pieces made ahead of time so far."""
         return len(self._prepared)
 
+    def stop_preparing(self, timeout_s: float = 30.0) -> None:
+        """End the preparing thread (after the piece it is making, ~0.1-0.3 s) and wait for it:
+        a process must not exit while it runs onnxruntime, which would abort it."""
+        self._stop_preparing.set()
+        with self._prepare_lock:
+            self._to_prepare.clear()
+            t = self._preparer
+        if t is not None and t.is_alive():
+            t.join(timeout_s)
+
     def _prepare_all(self) -> None:
         with contextlib.suppress(OSError, AttributeError):  # Linux: one thread's nice value
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         try:
-            while len(self._prepared) < PREPARED_MAX:
+            while len(self._prepared) < PREPARED_MAX and not self._stop_preparing.is_set():
                 try:
                     text = self._to_prepare.popleft()
                 except IndexError:
@@ -786,8 +797,10 @@ class NeuralVoice:
                 chunks = speech_chunks(text)
                 if not chunks or chunks[0].text in self._prepared:
                     continue
-                while self._lock.locked():  # a reply is being made: it goes first
-                    time.sleep(0.02)
+                while self._lock.locked() and not self._stop_preparing.is_set():
+                    time.sleep(0.02)  # a reply is being made: it goes first
+                if self._stop_preparing.is_set():
+                    break
                 try:
                     audio = self._piece_audio(chunks[0], first=True)
                 except Exception:  # not fatal here: the piece is made when it is said
