@@ -153,50 +153,42 @@ def _rate(rows: list[dict]) -> tuple[float, int, int]:
     return (k / n if n else 0.0), k, n
 
 
+def _figure(name: str, meaning: list[dict], lexical: list[dict], note: str) -> dict:
+    """A bench figure: the share answered by meaning, the lexical router as the baseline;
+    `note` may use {k}, {n} and {bk}."""
+    rate, k, n = _rate(meaning)
+    base, bk, _ = _rate(lexical)
+    return {"name": name, "value": rate, "unit": "fraction", "baseline": base,
+            "ratio": rate / base if base else None, "note": note.format(k=k, n=n, bk=bk)}
+
+
 def figures(quick: bool) -> list[dict]:
     from trainer.meaning import shared
 
-    items = load_items()
     personas = load_personas()
-    items = [it for it in items if it["persona"] in personas]
+    items = [it for it in load_items() if it["persona"] in personas]
     meaning = run(items, personas, shared())
     lexical = run(items, personas, None)
     out = []
     for split in ("test", "dev"):
-        m = [r for r in meaning if r["split"] == split]
-        b = [r for r in lexical if r["split"] == split]
-        rate, k, n = _rate(m)
-        base, bk, _ = _rate(b)
-        out.append({
-            "name": f"persona replies about what was asked ({split} split)",
-            "value": rate, "unit": "fraction", "baseline": base,
-            "ratio": rate / base if base else None,
-            "note": f"{k}/{n} by meaning (lexical router on the same files: {bk}/{n}); "
-                    "tests/data/persona_eval.yaml" + (", used for tuning" if split == "dev"
-                                                      else ", held out"),
-        })
-    fresh_items = [it for it in load_items(FRESH) if it["persona"] in personas]
-    fm, fb = run(fresh_items, personas, shared()), run(fresh_items, personas, None)
-    rate, k, n = _rate(fm)
-    base, bk, _ = _rate(fb)
-    out.append({
-        "name": "persona replies about what was asked (fresh held-out set)",
-        "value": rate, "unit": "fraction", "baseline": base,
-        "ratio": rate / base if base else None,
-        "note": f"{k}/{n} by meaning (lexical: {bk}/{n}); tests/data/persona_fresh.yaml, "
-                "written by an independent helper, never tuned on; by label",
-    })
-    for split in ("test",):
-        m = [r for r in meaning if r["split"] == split and r["category"] == "followup"]
-        b = [r for r in lexical if r["split"] == split and r["category"] == "followup"]
-        rate, k, n = _rate(m)
-        base, bk, _ = _rate(b)
-        out.append({
-            "name": f"two-step follow-ups continue the subject ({split} split)",
-            "value": rate, "unit": "fraction", "baseline": base,
-            "ratio": rate / base if base else None,
-            "note": f"{k}/{n} by meaning (lexical: {bk}/{n})",
-        })
+        out.append(_figure(
+            f"persona replies about what was asked ({split} split)",
+            [r for r in meaning if r["split"] == split],
+            [r for r in lexical if r["split"] == split],
+            "{k}/{n} by meaning (lexical router on the same files: {bk}/{n}); "
+            "tests/data/persona_eval.yaml" + (", used for tuning" if split == "dev"
+                                              else ", held out")))
+    fresh = [it for it in load_items(FRESH) if it["persona"] in personas]
+    out.append(_figure(
+        "persona replies about what was asked (fresh held-out set)",
+        run(fresh, personas, shared()), run(fresh, personas, None),
+        "{k}/{n} by meaning (lexical: {bk}/{n}); tests/data/persona_fresh.yaml, written by "
+        "an independent helper, never tuned on; by label"))
+    out.append(_figure(
+        "two-step follow-ups continue the subject (test split)",
+        [r for r in meaning if r["split"] == "test" and r["category"] == "followup"],
+        [r for r in lexical if r["split"] == "test" and r["category"] == "followup"],
+        "{k}/{n} by meaning (lexical: {bk}/{n})"))
     return out
 
 
