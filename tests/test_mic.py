@@ -210,10 +210,12 @@ def test_a_pause_after_and_does_not_end_the_turn_and_a_question_is_answered_fast
         return audio[int(a * SR):int(b * SR)]
 
     # a pause after "and," ...
-    # (tiny.en drops a lone trailing "and," from the draft - "It has been a busy day." - so the
-    # pause falls after "and I", as people also pause; the bench counts the other case)
-    first, second = (trimmed("It has been a busy day, and I"),
-                     trimmed("have met some great people."))
+    # (tiny.en sometimes drops or mishears a trailing "and," - "It has been busy today." was
+    # heard through this path for "It has been a busy day, and I" - so the pause comes after
+    # "and um", which it keeps: 6 of 6 jittered offline takes end in "and"; the bench counts
+    # the other cases)
+    first, second = (trimmed("So I work in logistics, and um"),
+                     trimmed("I love the planning side of it."))
     spec = SpeculativeTranscriber(transcribe)
     policy = AdaptiveEndOfTurn(spec, draft_judge("How is the fair going for you?"))
     spoken = mic.say(np.concatenate([first, np.zeros(int(0.9 * SR), np.float32), second]),
@@ -221,7 +223,7 @@ def test_a_pause_after_and_does_not_end_the_turn_and_a_question_is_answered_fast
     utt = src.listen(end_of_turn=policy)
     text = spec.transcribe(utt.audio).text
     spec.close()
-    assert "people" in text.lower(), (text, policy.verdicts)  # one turn, both halves
+    assert "planning" in text.lower(), (text, policy.verdicts)  # one turn, both halves
     assert policy.verdicts[0][1] > 0.9 + 0.2, policy.verdicts  # the pause was judged open
     assert abs(utt.end_s - (clock.from_mono(spoken.start_mono) + spoken.duration_s)) \
         < TOLERANCE_S
