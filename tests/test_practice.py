@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -480,31 +481,44 @@ def round_story(rec, trace: Path) -> str:
     return "\n".join(["turns:", *turns, "trace:", *trail])
 
 
-@pytest.mark.audio
-@pytest.mark.model
-def test_spoken_round_through_the_virtual_microphone_with_voice(mic, tmp_path):
-    home, trace = tmp_path / "home", tmp_path / "trace.jsonl"
-    replies = ["Hello, I'm Sam, nice to meet you. What roles are you hiring for?",
-               "Thanks, it was lovely to meet you. Goodbye!"]
+def _spoken_round(mic, where: Path, replies: list[str]):
+    """One spoken Dana round through the virtual microphone -> (stdout, stderr, rc, stored
+    session, trace path)."""
+    where.mkdir(parents=True, exist_ok=True)
+    home, trace = where / "home", where / "trace.jsonl"
     proc = popen_practice("--persona", "dana", "--seed", str(SEED), "--input", "mic",
                           env={**mic.env(), "TRAINER_HOME": str(home),
                                "TRAINER_TRACE": str(trace)})
     # the replies, then the recall check, answered out loud into the virtual microphone
     out, err = speak_round(proc, trace, mic, replies, ["Biscuit.", "I don't remember."])
-    assert proc.returncode == 0, err
+    rec = stored(home, session_id_from(out)) if "trainer review " in out else None
+    return out, err, proc.returncode, rec, trace
+
+
+@pytest.mark.audio
+@pytest.mark.model
+def test_spoken_round_through_the_virtual_microphone_with_voice(private_audio, tmp_path):
+    mic = private_audio  # a daemon of its own: after a long suite the shared one has stalled
+    replies = ["Hello, I'm Sam, nice to meet you. What roles are you hiring for?",
+               "Thanks, it was lovely to meet you. Goodbye!"]
+    out, err, rc, rec, trace = _spoken_round(mic, tmp_path / "a", replies)
+    if rc == 0 and rec is not None and any(t.speaker == "user" and t.kind == "silence"
+                                           for t in rec.turns):
+        # The virtual microphone stalled (two CI runs: the round's clock and the microphone's
+        # samples fell tens of seconds apart, so the first reply came after the no-reply
+        # timeout). That is the test rig, not the round: say so, and run the round again.
+        print("virtual microphone stalled; round run again:\n" + round_story(rec, trace),
+              file=sys.stderr)
+        out, err, rc, rec, trace = _spoken_round(mic, tmp_path / "b", replies)
+    assert rc == 0, err
     assert "you said goodbye" in out
-    rec = stored(home, session_id_from(out))
     assert rec.recall and len(rec.recall) == 2 and rec.recall[1]["correct"] is False
-    # Both replies were heard. A "no reply" turn may come first on a machine whose virtual
-    # microphone stalled (the CI run of stop 16: the round's clock and the microphone's samples
-    # fell 57 s apart while PulseAudio caught up); the replies must still all be there.
-    silent = [t for t in rec.turns if t.speaker == "user" and t.kind == "silence"]
-    users = [t for t in rec.turns if t.speaker == "user" and t.kind != "silence"]
-    assert len(users) == 2 and len(silent) <= 1, round_story(rec, trace)
+    users = [t for t in rec.turns if t.speaker == "user"]
+    assert len(users) == 2, round_story(rec, trace)
     # what was said, as tiny.en hears espeak-ng through the microphone path
     assert word_error_rate(replies, [t.text for t in users]) <= 0.35, [t.text for t in users]
     assert all(t.audio_path and t.pause_before_s is not None and t.pause_before_s > 0
-               for t in users)
+               for t in users), round_story(rec, trace)
     # the persona's voice reached the speaker: sound on the speaker during the first line
     first = rec.turns[0]
     assert first.speaker == "persona" and first.end_s - first.start_s > 1.0
