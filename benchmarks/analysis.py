@@ -129,14 +129,15 @@ class ChatLine:
     split: str
 
 
+def _tsv_rows(path: Path) -> list[list[str]]:
+    """The data rows of a labelled TSV file: comments and the header line left out."""
+    return [ln.split("\t") for ln in path.read_text(encoding="utf-8").splitlines()
+            if not (ln.startswith("#") or ln.startswith("id\t"))]
+
+
 def load_chitchat(path: Path = CHITCHAT) -> list[ChatLine]:
-    out = []
-    for ln in path.read_text(encoding="utf-8").splitlines():
-        if ln.startswith("#") or ln.startswith("id\t"):
-            continue
-        _id, _conv, split, label, text, partner = ln.split("\t")
-        out.append(ChatLine(text, partner, label == "1", split))
-    return out
+    return [ChatLine(text, partner, label == "1", split)
+            for _id, _conv, split, label, text, partner in _tsv_rows(path)]
 
 
 def chat_question_scores(lines: list[ChatLine], legacy_rules: bool = False):
@@ -154,25 +155,15 @@ def chat_question_scores(lines: list[ChatLine], legacy_rules: bool = False):
 def load_ami(path: Path = AMI) -> list[ChatLine]:
     """Spoken meeting lines (AMI Meeting Corpus, CC BY 4.0), no context: a second real source
     (rules were written from its dev split's misses only; its test split is held out)."""
-    out = []
-    for ln in path.read_text(encoding="utf-8").splitlines():
-        if ln.startswith("#") or ln.startswith("id\t"):
-            continue
-        _id, _meeting, split, label, text = ln.split("\t")
-        out.append(ChatLine(text, "", label == "1", split))
-    return out
+    return [ChatLine(text, "", label == "1", split)
+            for _id, _meeting, split, label, text in _tsv_rows(path)]
 
 
 def load_spoken(path: Path = SPOKEN) -> list[ChatLine]:
     """Our own spoken-style lines with the partner's last line (written before tuning; see
     benchmarks/data/README.md): already lower-case and without punctuation."""
-    out = []
-    for ln in path.read_text(encoding="utf-8").splitlines():
-        if ln.startswith("#") or ln.startswith("id\t"):
-            continue
-        _id, _scene, split, label, text, partner = ln.split("\t")
-        out.append(ChatLine(text, partner, label == "1", split))
-    return out
+    return [ChatLine(text, partner, label == "1", split)
+            for _id, _scene, split, label, text, partner in _tsv_rows(path)]
 
 
 def spoken_question_scores(lines: list[ChatLine], context: bool = True,

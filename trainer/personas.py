@@ -99,6 +99,11 @@ class Condition:
         }[self.op]
 
 
+
+def ask_key(ask: str) -> str:
+    """A way of asking, as compared for duplicates: lower-case words only."""
+    return " ".join(re.findall(r"[a-z0-9']+", ask.lower()))
+
 def parse_condition(text: str) -> Condition:
     """Parse "asked", "turns>=6" or "warmth <= 0"; raises ValueError saying what was expected."""
     m = _COND_RE.match(text) if isinstance(text, str) else None
@@ -512,14 +517,14 @@ def _cross_problems(p: Persona) -> list[tuple[str, str]]:
     asked: dict[str, str] = {}
     for i, t in enumerate(p.topics):
         for j, a in enumerate(t.asks):
-            key = " ".join(re.findall(r"[a-z0-9']+", a.lower()))
+            key = ask_key(a)
             if key in asked and asked[key] != t.id:
                 out.append((f"topics[{i}].asks[{j}]", f"expected each way of asking to belong to "
                             f"one topic; {a!r} is also under {asked[key]!r}"))
             asked.setdefault(key, t.id)
     for i, h in enumerate(p.hooks):  # a hook's direct asks are its own, not a topic's too
         for j, a in enumerate(h.asks):
-            key = " ".join(re.findall(r"[a-z0-9']+", a.lower()))
+            key = ask_key(a)
             if key in asked:
                 out.append((f"hooks[{i}].asks[{j}]", f"expected each way of asking to belong to "
                             f"one place; {a!r} is also under topic {asked[key]!r}"))

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trainer.personas import Persona
+from trainer.personas import Persona, ask_key
 
 BAG_WEIGHT = 0.6  # a match spread over several ways of asking counts a little less
 ANSWER_WEIGHT = 0.25  # bonus for words of the topic's answers
@@ -381,16 +381,14 @@ def _examples(persona: Persona, o: RouterOptions = ROUTER_OPTIONS
     shared = standard_asks()
     # a shared way of asking that the file puts under a hook ("Do you have any pets?" -> the
     # puppy) belongs to the hook: the file knows this persona better than the shared list
-    hooked = {" ".join(re.findall(r"[a-z0-9']+", a.lower())) for h in persona.hooks
-              for a in h.asks}
+    hooked = {ask_key(a) for h in persona.hooks for a in h.asks}
     for t in persona.topics:
         own = {a.lower() for a in t.asks}
         for a in t.asks:
             out.append((a, Target("topic", t.id), 1.0))
         for sid in (t.id, *t.covers):
             for a in shared.get(sid, []):
-                if a.lower() not in own and \
-                        " ".join(re.findall(r"[a-z0-9']+", a.lower())) not in hooked:
+                if a.lower() not in own and ask_key(a) not in hooked:
                     out.append((a, Target("topic", t.id), o.standard_weight))
         out += _answer_examples("topic", t.id, t.answers, o)
     for h in persona.hooks:
