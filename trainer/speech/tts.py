@@ -68,6 +68,7 @@ from typing import NamedTuple
 import numpy as np
 
 from trainer.errors import DependencyError, ModelError
+from trainer.speech.memory import release_freed_memory
 
 TTS_HINT = "run scripts/setup (Debian: espeak-ng), or use --no-voice"
 VOICE_HINT = "see `espeak-ng --voices=en` for voice ids, e.g. en-us, en-gb-x-rp, en-us+f3"
@@ -594,31 +595,6 @@ def speech_chunks(text: str, max_words: int = MAX_CHUNK_WORDS,
     return out
 
 
-@lru_cache(maxsize=1)
-def _malloc_trim():
-    import ctypes
-
-    # By soname, not ctypes.util.find_library: that forks `ldconfig -p`, and a fork of a
-    # 500 MB process briefly doubles what a process-tree memory sample sees.
-    try:
-        return ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        return None
-
-
-def _release_freed_memory() -> None:
-    """Give the freed working memory of a synthesis back to the system (glibc malloc_trim).
-
-    Without it a round's memory only grows: each reply is synthesised in a thread of its own,
-    glibc gives threads separate heaps and keeps what they free (measured: a 12-reply round
-    with the neural voice peaked at 943 MB, 357 MB with espeak-ng; an in-process run of 48
-    lines settles at 166 MB trimmed, 240 MB not). Takes a few milliseconds, after a reply.
-    """
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
 def _silent_edges(audio: np.ndarray, sample_rate_hz: int, floor_dbfs: float = -45.0
                   ) -> tuple[int, int]:
     """Samples of silence (5 ms windows below `floor_dbfs`) at the start and at the end."""
@@ -752,7 +728,7 @@ class NeuralVoice:
                 if audio is not None:
                     yield audio, sr
         finally:
-            _release_freed_memory()
+            release_freed_memory()
 
     def prepare(self, texts: Iterable[str]) -> None:
         """Synthesise the first piece of each of `texts` ahead of time, in the background.
@@ -808,11 +784,11 @@ class NeuralVoice:
                 finally:
                     # this thread's malloc arena keeps what a synthesis freed until trimmed:
                     # trimmed only at the end, preparing raised a round's peak by ~90 MB
-                    _release_freed_memory()
+                    release_freed_memory()
                 if audio is not None:
                     self._prepared[chunks[0].text] = np.round(audio * 32767.0).astype(np.int16)
         finally:
-            _release_freed_memory()
+            release_freed_memory()
 
     def synth(self, text: str) -> tuple[np.ndarray, int]:
         """Speak `text` into memory: (float32 mono audio in -1..1, sample rate in Hz)."""
