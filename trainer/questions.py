@@ -86,6 +86,10 @@ _LIKEWISE = word_set("so neither nor as than")
 _HOW_NEXT = word_set("well much many long often far old big soon")
 
 
+# After these a question is quoted, not asked ("he said are you coming", "she goes why not").
+_REPORTING = word_set("said says asked asks goes")
+
+
 def _is_clause_start(exp: list[str], i: int) -> bool:
     """Does a question start at exp[i] in unpunctuated text? (used to split run-on clauses)"""
     w = exp[i]
@@ -93,6 +97,8 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
     nxt = exp[i + 1] if i + 1 < len(exp) else ""
     nxt2 = exp[i + 2] if i + 2 < len(exp) else ""
     nxt3 = exp[i + 3] if i + 3 < len(exp) else ""
+    if prev in _REPORTING:
+        return False  # a question quoted in a story: "and i said what are you doing"
     if w in WH and nxt in AUX and nxt2 in ("you", "your", "they", "he", "she") and \
             prev not in ("of", "about", "in", "on", "at", "to", "for"):
         return True  # inversion makes it direct: "i can imagine | where do you record"
@@ -279,7 +285,7 @@ _SELF_WONDER_RE = re.compile(
 # Formulas shaped like questions that expect no answer ("who knows", "how about that").
 _NOT_ASKING = frozenset({"who knows", "who cares", "who knew", "how about that",
                          "what do you know", "guess what", "is not that something",
-                         "was not that something"})
+                         "was not that something", "tell me about it"})
 
 
 def question_form(exp: list[str], mark: str) -> str | None:
@@ -414,6 +420,9 @@ def _aux_form(core: list[str]) -> str | None:
         return None
     if w0 in ("was", "is") and w1 in ("a", "an"):
         return None  # "was a good day for me", a statement with its subject dropped
+    if w0 in ("is", "was") and core[1:3] == ["not", "that"] and len(core) == 4 and \
+            core[3] in _EXCLAIM_ISNT:
+        return None  # "(oh) isn't that nice" exclaims
     if w0 in ("had", "have") and w1 in ("a", "an", "the", "some", "no", "fun"):
         return None  # "had a feeling...", "have a good one"
     if w0 == "did" and w1 == "a" and w2 in ("bit", "little", "ton", "lot"):
@@ -427,6 +436,8 @@ def _aux_form(core: list[str]) -> str | None:
     return "yes_no"
 
 
+_EXCLAIM_ISNT = word_set(
+    "nice sweet lovely wonderful beautiful great cute amazing awful terrible funny neat cool")
 _DO_YOUR_THING = word_set("best thing part homework job research worst own bit share duty")
 
 
@@ -467,7 +478,9 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
         # "you there", "anyone there", "you still there": is the partner still listening?
         or (w0 in ("you", "anyone", "anybody", "someone") and "there" in core[1:3]
             and len(core) <= 3)
-        or (w0 == "you" and w1 in ("think", "want", "need", "like", "got") and len(core) >= 3)
+        or (w0 == "you" and w1 in ("think", "want", "need", "like", "got") and len(core) >= 3
+            and core[1:3] != ["got", "to"] and core[1:] != ["got", "it"])  # "you gotta...",
+        # advice, and "you got it", an assent
         # "you agree", "you think", "you reckon": the auxiliary dropped, asking their view
         or (w0 == "you" and w1 in ("agree", "reckon", "think", "reckoned") and len(core) <= 3
             and core[2:] in ([], ["so"], ["too"]))
@@ -482,6 +495,17 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
             and core[3:5] not in (["have", "to"], ["need", "to"], ["want", "to"]) \
             and core[3] not in ("even", "always", "ever", "need", "know", "see"):
         return "declarative"
+    # "you never went back", "you've never been there": a check on their past, not the
+    # generic "you never know" (present tense)
+    if w0 == "you" and 3 <= len(core) <= 8 and (
+            (w1 == "never" and is_past_verb(core[2]))
+            or (w1 in ("have", "had") and core[2] == "never" and len(core) >= 4)):
+        return "declarative"
+    # "you don't like it", "and you don't want to": a short check on what they just said; a
+    # generic "you" goes on to say more ("you don't have to pay", "you don't see that often")
+    if w0 == "you" and w1 == "do" and core[2:3] == ["not"] and len(core) in (5, 6) and \
+            core[3] in _CHECK_VERBS and core[-1] in _CHECK_END:
+        return "declarative"
     # "you really think so", "you actually build furniture now": a check on what they said
     if w0 == "you" and w1 in ("really", "actually", "seriously", "honestly", "still") \
             and len(core) >= 3 and core[2] not in _DECL_ADVICE:
@@ -490,6 +514,18 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
 
 
 _NEG_CHECK_AUX = word_set("did have has had were")
+# Verbs of "you don't <verb> it" checks ("you don't like it", "you don't want to").
+_CHECK_VERBS = word_set("like want love mind miss enjoy play watch eat go use think")
+_CHECK_END = word_set("it that them to him her one there so")
+_IRREGULAR_PAST = word_set(
+    """went got came saw made told took gave left had did found heard met ate drove knew
+    thought bought brought taught caught sold wrote rode flew grew kept felt lost won spent""")
+
+
+def is_past_verb(word: str) -> bool:
+    """Is `word` a verb in the past tense? ("went", "moved"; "need" and "bed" are not)."""
+    return word in _IRREGULAR_PAST or (len(word) > 4 and word.endswith("ed")
+                                       and word not in ("need", "indeed", "speed", "feed"))
 
 
 _DROP_SUBJ = word_set("you they he she anyone anybody someone somebody everyone everybody")
@@ -499,7 +535,7 @@ _NOT_A_PARTICIPLE = word_set(
 # "you okay", "you all set", "you ready": how they are, the "are" dropped
 _YOU_STATE = word_set(
     """okay ok alright ready sure hungry done set free busy new serious interested available
-    allowed around home comfortable warm cold tired awake""")
+    allowed around home comfortable warm cold tired awake married single retired divorced""")
 _YOU_PLACE_PREP = word_set("in at from into on near with")
 # "in turn", "at least", "in fact": an adverb after the subject, not where they are
 _PREP_IDIOM = word_set("turn fact least first last general particular short all any case")
@@ -555,6 +591,8 @@ def _or_form(core: list[str]) -> str | None:
     if len(core) < 2 or core[0] != "or":
         return None
     rest = core[1:]
+    if rest in (["not"], ["what"]):
+        return "tag"  # the choice of their own question left open: "(...) or not"
     if _aux_form(rest) or _wh_form(rest):
         return "yes_no"
     if rest[0] in ("you", "your") and len(rest) <= 10 and rest[1:2] != ["know"] and not (
@@ -590,6 +628,8 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
         n = len(tag)
         # "you know what i mean" on its own is still a check ("you know what I mean?").
         if (len(exp) > n or tag[0] == "you") and tuple(exp[-n:]) == tag:
+            if tag[0] == "or" and ("if" in exp or "whether" in exp):
+                continue  # "i don't know if it's a good idea or not": the choice is embedded
             return "yes_no" if tag[:2] == ("is", "that") else "tag"
     if len(exp) > 3 and exp[-3] in AUX and exp[-2] == "not" and exp[-1] in _TAG_SUBJ:
         return "tag"  # any negative tag: "it could be lemon yellow couldn't it"
