@@ -608,6 +608,13 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
             return "declarative"
     if n_clauses == 1 and _elliptical_check(core):
         return "yes_no"
+    # "in the ocean", "for the ward" after their news: where or what they mean; after a
+    # back-channel the speaker adds to their own telling instead
+    if n_clauses == 1 and 2 <= len(core) <= 4 and core[0] in _FRAG_PREP and (
+            core[1] in _FRAG_DET or core[1].isdigit()) and not (
+            set(core) & (AUX | PRON_SUBJ | {"me", "my", "our", "us", "'s"})) and \
+            core[-1] not in _NOT_CHECK_NOUN and not _said_little(partner):
+        return "declarative"
     # "(do) you have kids", "you got a dog": the auxiliary dropped before a short object
     if n_clauses == 1 and 3 <= len(core) <= 4 and core[0] == "you" and core[1] in (
             "have", "got") and core[2] not in _NOT_HAVE_OBJECT and core[-1] not in (
@@ -662,12 +669,14 @@ _CLARIFY_PREP = word_set("on by in at near with from across behind next")
 
 _THIRD_PERSON = {"he": {"he", "he's", "his", "him"}, "she": {"she", "she's", "her", "hers"},
                  "they": {"they", "they're", "their", "them"}}
+_FRAG_PREP = word_set("in on at for from near during after before since until")
+_FRAG_DET = word_set("the a an this that these those")
 _NOT_CHECK_PAST = word_set(
     "got had did made said told knew thought felt wanted asked meant mentioned")
 _ANY_WORDS = word_set("anywhere anyone anybody anything")
 _CHECK_PREP = word_set("by with on in at near")
 # "with your help", "in your dreams", "at your service": formulas, not checks
-_NOT_CHECK_NOUN = word_set("help dreams service information sake permission own_way honor")
+_NOT_CHECK_NOUN = word_set("help dreams service information sake permission honor case")
 # "you have a point", "you got it", "you have a good one": no question
 _NOT_HAVE_OBJECT = word_set(
     """to a an the no it that this point idea clue right choice good great nice lovely one
@@ -707,7 +716,7 @@ def _elliptical_check(core: list[str]) -> bool:
         return True
     k = 1 if core[0] == "all" else 0
     return core[k] in _CHECK_PREP and len(core) > k + 1 and core[k + 1] in (
-        "yourself", "yourselves", "your", "you") and core[-1] not in _NOT_CHECK_NOUN
+        "yourself", "yourselves", "your", "you") and not set(core) & _NOT_CHECK_NOUN
 
 
 def _echoes(core: list[str], theirs: Sequence[str]) -> bool:

@@ -506,6 +506,11 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
     if w0 == "you" and w1 == "do" and core[2:3] == ["not"] and len(core) in (5, 6) and \
             core[3] in _CHECK_VERBS and core[-1] in _CHECK_END:
         return "declarative"
+    # "you sail it yourself", "you built it yourself": a check, not advice ("you can do it
+    # yourself", "you have to do it yourself")
+    if w0 == "you" and core[-1] in ("yourself", "yourselves") and 3 <= len(core) <= 7 and \
+            w1 not in _DECL_ADVICE and w1 not in ("have", "had", "do") and "to" not in core:
+        return "declarative"
     # "you really think so", "you actually build furniture now": a check on what they said
     if w0 == "you" and w1 in ("really", "actually", "seriously", "honestly", "still") \
             and len(core) >= 3 and core[2] not in _DECL_ADVICE:
@@ -566,6 +571,10 @@ def _dropped_aux(core: list[str]) -> bool:
         return True  # "(are) you okay", "you all set"
     if w0 == "you" and rest[:1] == ["much"] and w1 not in AUX and w1 not in ("not", "very"):
         return True  # "(do) you watch much tv", "y'all get much snow" (a statement says "a lot")
+    if w0 == "you" and core[-1] == "much" and len(core) >= 4 and core[-2] not in (
+            "so", "too", "very", "that", "as", "how", "this") and not (
+            set(core) & (AUX | {"not"})):
+        return True  # "(do) you all go out on the lake much", "you see them much"
     if w0 == "you" and w1 == "been" and 3 <= len(core) <= 7 and (
             core[2] in _BEEN_NEXT or core[2].endswith("ing")):
         return True  # "(have) you been there long", "you been waiting long" ("you been great")
