@@ -170,6 +170,10 @@ IN_CONTEXT = [
     ("in the morning", "when do you walk", False),  # an answer to their question
     ("four kids wow", "every night i've got four kids", False),  # an exclamation
     ("oh denver's nice", "just one sister she's in denver", False),  # a verdict
+    ("you're a teacher", "i work at the high school", True),
+    ("you're a lifesaver", "i brought you the papers", False),
+    ("she lives alone", "my mother lives in ohio", True),
+    ("he's a good guy", "my boss is a good guy", False),  # agreeing, not checking
 ]
 
 

@@ -644,6 +644,17 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
                                         and core[2] in _VERDICT_AFTER_YOU_ARE):
             return None
         return "declarative"
+    # "you're a teacher" after "i work at the high school": what they are, checked (not a
+    # verdict on them: "you're a lucky man", "you're a saint")
+    if n_clauses == 1 and core[:2] == ["you", "are"] and 4 <= len(core) <= 6 and core[2] in (
+            "a", "an") and core[3] not in _VERDICT_NOUN and not _said_little(partner):
+        return "declarative"
+    # "she lives alone" after "my mother lives in ohio": their news about someone, checked
+    if n_clauses == 1 and core[0] in _THIRD_PERSON and 3 <= len(core) <= 6 and shared and \
+            core[1] not in _ADVICE_AFTER_YOU and core[1] not in _SAY_VERBS and \
+            core[1] not in AUX and core[1] != "'s" and not (  # "he's a good guy": agreement
+            set(core) & {"i", "we", "me", "my", "our", "us"}) and not _said_little(partner):
+        return "declarative"
     if n_clauses == 1 and core[:2] == ["the", "one"] and 4 <= len(core) <= 6 and core[2] in (
             _CLARIFY_PREP) and not (set(core[3:]) & (AUX | PRON_SUBJ | {"'s"})):
         return "declarative"  # which one they mean: "the one on fifth", "the one by the river"
@@ -669,6 +680,10 @@ _CLARIFY_PREP = word_set("on by in at near with from across behind next")
 
 _THIRD_PERSON = {"he": {"he", "he's", "his", "him"}, "she": {"she", "she's", "her", "hers"},
                  "they": {"they", "they're", "their", "them"}}
+_VERDICT_NOUN = word_set(
+    """lucky good great better brave smart nice sweet real true big saint genius lifesaver
+    star champ pro natural hero angel trooper gem doll riot hoot mess liar""")
+_SAY_VERBS = word_set("say says said think thinks thought know knows knew tell told")
 _FRAG_PREP = word_set("in on at for from near during after before since until")
 _FRAG_DET = word_set("the a an this that these those")
 _NOT_CHECK_PAST = word_set(
