@@ -77,6 +77,7 @@ QUESTIONS = [
     "you sail it yourself",
     "is that right",
     "oh is it",
+    "you go every year then",  # an inference put to them
 ]
 
 STATEMENTS = [
@@ -132,6 +133,8 @@ STATEMENTS = [
     "oh isn't that nice",
     "tell me about it",
     "uh-huh",
+    "he was young then",
+    "i'll see you then",
 ]
 
 

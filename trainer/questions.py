@@ -666,7 +666,20 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
         return "tag"  # "i think i have all the gammas no", "it's going to eat the cat no"
     if last == "eh" or (last in ("yeah", "no", "huh", "yes") and mark == "?"):
         return "tag"
+    if last == "then" and prev not in _NOT_TAG_BEFORE_THEN and 3 <= len(core) <= 8 and \
+            core[0] in _THEN_SUBJ and "if" not in core and core[:3] != ["that", "is", "it"] \
+            and not any(w in _NOT_THEN_CHECK or w.endswith("ed") for w in core):
+        return "tag"  # an inference put to them: "you go every year then", "she's the oldest
+        # then" (not "back then", "see you then", "he was young then")
     return None
+
+
+_NOT_TAG_BEFORE_THEN = word_set(
+    "since back by until till even just right okay ok and see talk bye well so now only from"
+    " what")
+_THEN_SUBJ = word_set("you your it that this she he they there")
+# A past ("he was young then") or a plan ("you'll call me then") is told, not checked.
+_NOT_THEN_CHECK = word_set("was were did had will would should must shall can could")
 
 
 # Before these a final "no" is an answer, a quote or a determiner's end, not a tag.
