@@ -245,7 +245,7 @@ _TAG_ENDINGS = (
 _NOT_TAG_BEFORE_RIGHT = word_set(
     "that is all exactly alright are was you left the on to turn just quite absolutely yeah yes"
     " oh so it this them him her me things thats that's yep okay ok totally got go went"
-    " do did done know"
+    " do did done know eat ate eating treat treats treated spell spelled"
 )
 
 
