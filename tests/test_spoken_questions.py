@@ -9,6 +9,8 @@ from __future__ import annotations
 import pytest
 
 from trainer.analysis import TurnContext, analyze_utterance
+from trainer.scoring import score_round
+from trainer.types import Turn
 
 QUESTIONS = [
     "it w actually do we have a naming convention for the files",  # run-on after a fragment
@@ -60,6 +62,22 @@ QUESTIONS = [
     "which is better",
     "you from around here",
     "and now you run the whole team",
+    # telephone talk between strangers (issue 13, phone-style dev set and the blind check's
+    # kinds of misses)
+    "are are you from around here",
+    "uh did the judge give you any instructions or",
+    "and you know does he get all worked up about it",  # "you know" as a filler
+    "or not",
+    "you never went back",
+    "you've never been there",
+    "you don't like it",
+    "you don't think so",
+    "you married",
+    "you all go out on the lake much",
+    "you sail it yourself",
+    "is that right",
+    "oh is it",
+    "you go every year then",  # an inference put to them
 ]
 
 STATEMENTS = [
@@ -102,6 +120,21 @@ STATEMENTS = [
     "isn't that something",
     "they in turn told us",
     "they at least tried",
+    "i don't know what he does",
+    "i don't know if it's a good idea or not",  # the choice is embedded, no tag
+    "and i said what are you doing",  # a question quoted in a story
+    "he said are you coming",
+    "he has your number",  # "he" is no laughter before a question
+    "you gotta oil the grate real good",
+    "you got it",
+    "you never know",
+    "you don't have to pay for it",
+    "you can do it yourself",
+    "oh isn't that nice",
+    "tell me about it",
+    "uh-huh",
+    "he was young then",
+    "i'll see you then",
 ]
 
 
@@ -122,6 +155,61 @@ def test_which_one_they_mean_is_asked_only_after_their_telling():
     asked = TurnContext("which ramen place did you go to")
     assert analyze_utterance("the one by the station", told).is_question
     assert not analyze_utterance("the one by the station", asked).is_question
+
+
+# (line, the partner's last line, asks?): telephone checks that only their line shows to be
+# questions, and the same words after a question of theirs or a back-channel.
+IN_CONTEXT = [
+    ("all day", "we found him guilty but it took all day", True),  # their last words back
+    ("and the schools", "it's gotten real crowded the last ten years", True),
+    ("and the schools", "uh-huh", False),  # after a back-channel: adding to their own list
+    ("by yourself", "i walk two three miles most mornings", True),
+    ("anywhere in particular", "we're starting to look at colleges", True),
+    ("so she's looking at colleges", "she's a junior now", True),
+    ("so she's going to college next year", "uh-huh", False),
+    ("you have kids", "we moved out here for the schools", True),
+    ("you went to college there", "i studied at ohio state", True),
+    ("in the ocean", "we sail it every weekend", True),
+    ("in the morning", "when do you walk", False),  # an answer to their question
+    ("four kids wow", "every night i've got four kids", False),  # an exclamation
+    ("oh denver's nice", "just one sister she's in denver", False),  # a verdict
+    ("you're a teacher", "i work at the high school", True),
+    ("you're a lifesaver", "i brought you the papers", False),
+    ("she lives alone", "my mother lives in ohio", True),
+    ("he's a good guy", "my boss is a good guy", False),  # agreeing, not checking
+]
+
+
+@pytest.mark.parametrize(("text", "partner", "asks"), IN_CONTEXT)
+def test_telephone_checks_depend_on_the_partners_line(text, partner, asks):
+    assert analyze_utterance(text, TurnContext(partner)).is_question is asks, (text, partner)
+
+
+def test_the_scorecard_counts_telephone_questions_and_not_statements():
+    # A phone call as a transcript gives it: a restart, a filler first, an elliptical echo
+    # and a "you know" filler are four questions; the embedded and quoted ones are none.
+    lines = [
+        ("persona", "hi i'm karen i'm calling from dallas"),
+        ("user", "are are you from around there originally"),
+        ("persona", "no i grew up in minnesota we moved down in ninety two"),
+        ("user", "uh did you like the cold up there"),
+        ("persona", "not really the winters went on forever"),
+        ("user", "i don't know what i'd do with that much snow"),
+        ("persona", "we had snow on the ground from november to april"),
+        ("user", "since november"),
+        ("persona", "yeah my brother still lives up there"),
+        ("user", "and you know does he ever come down to visit"),
+        ("persona", "every christmas"),
+        ("user", "my sister always says why would you live anywhere cold"),
+    ]
+    turns = [Turn(index=i, speaker=who, text=text, start_s=4.0 * i, end_s=4.0 * i + 3.5)
+             for i, (who, text) in enumerate(lines)]
+    card = score_round(turns)
+    assert card.metric("questions_total").value == 4
+    asked = [ln.text for ln in card.lines if ln.labels.get("is_question")]
+    assert "and you know does he ever come down to visit" in asked
+    assert "i don't know what i'd do with that much snow" not in asked
+    assert "my sister always says why would you live anywhere cold" not in asked
 
 
 def test_a_long_restart_counts_one_question():

@@ -53,6 +53,7 @@ from trainer.questions import (
     Clause,
     choice_form,
     clauses,
+    is_past_verb,
     question_form,
     question_is_open,
     strip_lead,
@@ -176,6 +177,9 @@ class UtteranceFeatures:
 def _is_backchannel(exp: list[str]) -> bool:
     if not exp or len(exp) > 5:
         return False
+    core = strip_lead(exp)
+    if len(core) >= 2 and core[0] in AUX and core[1] in ("that", "it", "this"):
+        return False  # an inversion asks to confirm: "is that right", "oh is it"
     joined = " ".join(exp)
     phrases = (
         "i see", "got it", "makes sense", "that makes sense", "of course", "no way", "for sure",
@@ -243,6 +247,9 @@ def _find_fillers(words: list[str], marks: list[str]) -> list[tuple[str, int, in
         elif w == "you" and nxt == "know" and (
                 # set off by commas it is a filler even after "can" ("I can, you know, do...")
                 (boundary and i > 0 and (not after or marks[i + 2] != ""))
+                # before a question's inversion too: "and you know does he get upset"
+                or (after in AUX and i + 3 < n and words[i + 3] in PRON_SUBJ
+                    and prev not in ("do", "did", "don't", "didn't", "dont", "didnt"))
                 or prev not in _KNOW_VERB_PREV and (
                     not after or after not in _KNOW_OBJECT or marks[i + 2] != "")):
             out.append(("you know", i, 2))
@@ -594,9 +601,36 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
         # "any pets", "any siblings": a yes/no question with its verb dropped
         if core[0] == "any" and core[1] not in _NOT_ANY_Q:
             return "yes_no"
-        # "and your husband", "and your kids": what about theirs
-        if exp[0] == "and" and core[0] == "your":
+        # "and your husband", "and your kids": what about theirs; "and the schools" after
+        # their news asks about the schools there (after a back-channel it adds to a list)
+        if exp[0] == "and" and (core[0] == "your" or (
+                core[0] == "the" and core[-1] not in STOPWORDS and not _said_little(partner))):
             return "declarative"
+    if n_clauses == 1 and _elliptical_check(core):
+        return "yes_no"
+    # "in the ocean", "for the ward" after their news: where or what they mean; after a
+    # back-channel the speaker adds to their own telling instead
+    if n_clauses == 1 and 2 <= len(core) <= 4 and core[0] in _FRAG_PREP and (
+            core[1] in _FRAG_DET or core[1].isdigit()) and not (
+            set(core) & (AUX | PRON_SUBJ | {"me", "my", "our", "us", "'s"})) and \
+            core[-1] not in _NOT_CHECK_NOUN and not _said_little(partner):
+        return "declarative"
+    # "(do) you have kids", "you got a dog": the auxiliary dropped before a short object
+    if n_clauses == 1 and 3 <= len(core) <= 4 and core[0] == "you" and core[1] in (
+            "have", "got") and core[2] not in _NOT_HAVE_OBJECT and core[-1] not in (
+            _NOT_HAVE_OBJECT | STOPWORDS) and not _said_little(partner):
+        return "yes_no"
+    # "you went to college there" after their news: a check on their past ("you got it",
+    # "you made it", "you said it" are said, not asked)
+    if n_clauses == 1 and core[0] == "you" and 3 <= len(core) <= 8 and is_past_verb(core[1]) and \
+            core[1] not in _NOT_CHECK_PAST and not _said_little(partner):
+        return "declarative"
+    # "so she's looking at colleges" after "she's a junior": their news, checked
+    if n_clauses == 1 and len(exp) >= 3 and exp[0] == "so" and core[0] in _THIRD_PERSON and \
+            len(core) <= 8 and (core[1] in ("is", "are", "was", "were", "'s") or (
+                core[1] == "not" and core[2:3] in (["is"], ["are"]))) and \
+            _THIRD_PERSON[core[0]] & set(partner.words):
+        return "declarative"
     if not partner.words:
         return None
     theirs = {stem(w) for w in partner.words if len(w) >= 3 and w not in STOPWORDS}
@@ -610,6 +644,17 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
                                         and core[2] in _VERDICT_AFTER_YOU_ARE):
             return None
         return "declarative"
+    # "you're a teacher" after "i work at the high school": what they are, checked (not a
+    # verdict on them: "you're a lucky man", "you're a saint")
+    if n_clauses == 1 and core[:2] == ["you", "are"] and 4 <= len(core) <= 6 and core[2] in (
+            "a", "an") and core[3] not in _VERDICT_NOUN and not _said_little(partner):
+        return "declarative"
+    # "she lives alone" after "my mother lives in ohio": their news about someone, checked
+    if n_clauses == 1 and core[0] in _THIRD_PERSON and 3 <= len(core) <= 6 and shared and \
+            core[1] not in _ADVICE_AFTER_YOU and core[1] not in _SAY_VERBS and \
+            core[1] not in AUX and core[1] != "'s" and not (  # "he's a good guy": agreement
+            set(core) & {"i", "we", "me", "my", "our", "us"}) and not _said_little(partner):
+        return "declarative"
     if n_clauses == 1 and core[:2] == ["the", "one"] and 4 <= len(core) <= 6 and core[2] in (
             _CLARIFY_PREP) and not (set(core[3:]) & (AUX | PRON_SUBJ | {"'s"})):
         return "declarative"  # which one they mean: "the one on fifth", "the one by the river"
@@ -617,8 +662,13 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
         return "declarative"  # surprise at their news: "there's different rounds"
     # An echo: a few words of theirs with no verb or subject of its own ("in three days"),
     # not an answer ("no, 800,000 points") nor a farewell or thanks said back.
+    if n_clauses == 1 and 2 <= len(core) <= 4 and _echoes(core, partner.words) and not (
+            set(exp) & (AUX | PRON_SUBJ | _ANSWER_WORDS | _SOCIAL_WORDS)) and any(
+            w not in BACKCHANNEL_WORDS and w not in LEAD and w not in ("not", "so", "too")
+            for w in core):
+        return "declarative"  # their last words said back: "all day", "since november"
     if len(core) <= 4 and n_clauses == 1 and shared and not (
-            set(core) & (AUX | PRON_SUBJ | {"i'm", "me", "my"})) and not (
+            set(core) & (AUX | PRON_SUBJ | {"i'm", "me", "my"})) and not _verdict(core) and not (
             set(exp[:len(exp) - len(core)]) & _ANSWER_WORDS) and any(
             w not in BACKCHANNEL_WORDS and w not in _SOCIAL_WORDS and w not in _HEDGES
             for w in core):
@@ -627,6 +677,68 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
 
 
 _CLARIFY_PREP = word_set("on by in at near with from across behind next")
+
+_THIRD_PERSON = {"he": {"he", "he's", "his", "him"}, "she": {"she", "she's", "her", "hers"},
+                 "they": {"they", "they're", "their", "them"}}
+_VERDICT_NOUN = word_set(
+    """lucky good great better brave smart nice sweet real true big saint genius lifesaver
+    star champ pro natural hero angel trooper gem doll riot hoot mess liar""")
+_SAY_VERBS = word_set("say says said think thinks thought know knows knew tell told")
+_FRAG_PREP = word_set("in on at for from near during after before since until")
+_FRAG_DET = word_set("the a an this that these those")
+_NOT_CHECK_PAST = word_set(
+    "got had did made said told knew thought felt wanted asked meant mentioned")
+_ANY_WORDS = word_set("anywhere anyone anybody anything")
+_CHECK_PREP = word_set("by with on in at near")
+# "with your help", "in your dreams", "at your service": formulas, not checks
+_NOT_CHECK_NOUN = word_set("help dreams service information sake permission honor case")
+# "you have a point", "you got it", "you have a good one": no question
+_NOT_HAVE_OBJECT = word_set(
+    """to a an the no it that this point idea clue right choice good great nice lovely one
+    been got had""")
+
+
+# A fragment ending in one of these exclaims at their news ("four kids wow").
+_EXCLAIM_END = word_set("wow gosh geez jeez man boy whoa")
+
+
+def _verdict(core: list[str]) -> bool:
+    """Does a fragment judge their news rather than echo it: "denver's nice" (the "'s" a
+    verb before an adjective), "four kids wow"?"""
+    if core[-1] in _EXCLAIM_END:
+        return True
+    return any(w == "'s" and core[k + 1] in _VERDICT_ADJ for k, w in enumerate(core[:-1]))
+
+
+_VERDICT_ADJ = word_set(
+    """nice great good lovely beautiful pretty cool fun fine awesome amazing wonderful terrible
+    awful bad hard tough crazy expensive cheap big small far close""")
+
+
+def _said_little(partner: _Partner) -> bool:
+    """Was their last line only a back-channel ("uh-huh", "yeah")? Then the speaker goes on
+    with their own telling, and a fragment adds to it rather than asks."""
+    return not partner.words or all(w in BACKCHANNEL_WORDS for w in partner.words)
+
+
+def _elliptical_check(core: list[str]) -> bool:
+    """A short fragment that asks without a verb: "anywhere in particular", "anything good",
+    "by yourself", "with your wife", "on your own"."""
+    if not 2 <= len(core) <= 4 or set(core) & (AUX | {"i", "we", "me", "my", "'s"}):
+        return False
+    if core[0] in _ANY_WORDS and core[1] in ("in", "else", "good", "special", "interesting",
+                                             "exciting", "fun", "new", "close", "nearby"):
+        return True
+    k = 1 if core[0] == "all" else 0
+    return core[k] in _CHECK_PREP and len(core) > k + 1 and core[k + 1] in (
+        "yourself", "yourselves", "your", "you") and not set(core) & _NOT_CHECK_NOUN
+
+
+def _echoes(core: list[str], theirs: Sequence[str]) -> bool:
+    """Are `core`'s words a run of their last line's words, in order ("all day" after "it
+    took all day")? Said back alone they ask to confirm it, even when every word is short."""
+    n = len(core)
+    return any(list(theirs[i:i + n]) == core for i in range(len(theirs) - n + 1))
 
 
 # "any time" (you're welcome), "any way", "any more": no question.

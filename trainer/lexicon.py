@@ -54,8 +54,9 @@ LEAD = word_set(
 # Laughter and drawn-out interjections as chat and ASR spell them: "hahaha", "ohhh", "awww",
 # "hmmm", "hellooo". They lead into a question like the LEAD words do.
 INTERJECTION_RE = re.compile(
-    r"^(?:(?:h+a+)+h*|a?(?:ha)+|(?:h+e+)+h*|l+o+l+|a+w+|o+h+|o+o+h*|h+m+|m+h*m+|w+o+a+h*|a+h+|"
-    r"y+a+y+|h+e+l+o+|h+e+y+|u+h+|u+m+|e+r+m*)$")
+    # (laughter "hehe", "heh", "heee", but never the pronoun "he": "he has your number")
+    r"^(?:(?:h+a+)+h*|a?(?:ha)+|h+e+(?:h+e+)+h*|h+e{2,}h*|h+e+h+|l+o+l+|a+w+|o+h+|o+o+h*|h+m+|"
+    r"m+h*m+|w+o+a+h*|a+h+|y+a+y+|h+e+l+o+|h+e+y+|u+h+|u+m+|e+r+m*)$")
 
 
 def is_lead(word: str) -> bool:

@@ -86,6 +86,10 @@ _LIKEWISE = word_set("so neither nor as than")
 _HOW_NEXT = word_set("well much many long often far old big soon")
 
 
+# After these a question is quoted, not asked ("he said are you coming", "she goes why not").
+_REPORTING = word_set("said says asked asks goes")
+
+
 def _is_clause_start(exp: list[str], i: int) -> bool:
     """Does a question start at exp[i] in unpunctuated text? (used to split run-on clauses)"""
     w = exp[i]
@@ -93,6 +97,8 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
     nxt = exp[i + 1] if i + 1 < len(exp) else ""
     nxt2 = exp[i + 2] if i + 2 < len(exp) else ""
     nxt3 = exp[i + 3] if i + 3 < len(exp) else ""
+    if prev in _REPORTING:
+        return False  # a question quoted in a story: "and i said what are you doing"
     if w in WH and nxt in AUX and nxt2 in ("you", "your", "they", "he", "she") and \
             prev not in ("of", "about", "in", "on", "at", "to", "for"):
         return True  # inversion makes it direct: "i can imagine | where do you record"
@@ -239,7 +245,7 @@ _TAG_ENDINGS = (
 _NOT_TAG_BEFORE_RIGHT = word_set(
     "that is all exactly alright are was you left the on to turn just quite absolutely yeah yes"
     " oh so it this them him her me things thats that's yep okay ok totally got go went"
-    " do did done know"
+    " do did done know eat ate eating treat treats treated spell spelled"
 )
 
 
@@ -279,7 +285,7 @@ _SELF_WONDER_RE = re.compile(
 # Formulas shaped like questions that expect no answer ("who knows", "how about that").
 _NOT_ASKING = frozenset({"who knows", "who cares", "who knew", "how about that",
                          "what do you know", "guess what", "is not that something",
-                         "was not that something"})
+                         "was not that something", "tell me about it"})
 
 
 def question_form(exp: list[str], mark: str) -> str | None:
@@ -414,6 +420,9 @@ def _aux_form(core: list[str]) -> str | None:
         return None
     if w0 in ("was", "is") and w1 in ("a", "an"):
         return None  # "was a good day for me", a statement with its subject dropped
+    if w0 in ("is", "was") and core[1:3] == ["not", "that"] and len(core) == 4 and \
+            core[3] in _EXCLAIM_ISNT:
+        return None  # "(oh) isn't that nice" exclaims
     if w0 in ("had", "have") and w1 in ("a", "an", "the", "some", "no", "fun"):
         return None  # "had a feeling...", "have a good one"
     if w0 == "did" and w1 == "a" and w2 in ("bit", "little", "ton", "lot"):
@@ -427,6 +436,8 @@ def _aux_form(core: list[str]) -> str | None:
     return "yes_no"
 
 
+_EXCLAIM_ISNT = word_set(
+    "nice sweet lovely wonderful beautiful great cute amazing awful terrible funny neat cool")
 _DO_YOUR_THING = word_set("best thing part homework job research worst own bit share duty")
 
 
@@ -467,7 +478,9 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
         # "you there", "anyone there", "you still there": is the partner still listening?
         or (w0 in ("you", "anyone", "anybody", "someone") and "there" in core[1:3]
             and len(core) <= 3)
-        or (w0 == "you" and w1 in ("think", "want", "need", "like", "got") and len(core) >= 3)
+        or (w0 == "you" and w1 in ("think", "want", "need", "like", "got") and len(core) >= 3
+            and core[1:3] != ["got", "to"] and core[1:] != ["got", "it"])  # "you gotta...",
+        # advice, and "you got it", an assent
         # "you agree", "you think", "you reckon": the auxiliary dropped, asking their view
         or (w0 == "you" and w1 in ("agree", "reckon", "think", "reckoned") and len(core) <= 3
             and core[2:] in ([], ["so"], ["too"]))
@@ -482,6 +495,22 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
             and core[3:5] not in (["have", "to"], ["need", "to"], ["want", "to"]) \
             and core[3] not in ("even", "always", "ever", "need", "know", "see"):
         return "declarative"
+    # "you never went back", "you've never been there": a check on their past, not the
+    # generic "you never know" (present tense)
+    if w0 == "you" and 3 <= len(core) <= 8 and (
+            (w1 == "never" and is_past_verb(core[2]))
+            or (w1 in ("have", "had") and core[2] == "never" and len(core) >= 4)):
+        return "declarative"
+    # "you don't like it", "and you don't want to": a short check on what they just said; a
+    # generic "you" goes on to say more ("you don't have to pay", "you don't see that often")
+    if w0 == "you" and w1 == "do" and core[2:3] == ["not"] and len(core) in (5, 6) and \
+            core[3] in _CHECK_VERBS and core[-1] in _CHECK_END:
+        return "declarative"
+    # "you sail it yourself", "you built it yourself": a check, not advice ("you can do it
+    # yourself", "you have to do it yourself")
+    if w0 == "you" and core[-1] in ("yourself", "yourselves") and 3 <= len(core) <= 7 and \
+            w1 not in _DECL_ADVICE and w1 not in ("have", "had", "do") and "to" not in core:
+        return "declarative"
     # "you really think so", "you actually build furniture now": a check on what they said
     if w0 == "you" and w1 in ("really", "actually", "seriously", "honestly", "still") \
             and len(core) >= 3 and core[2] not in _DECL_ADVICE:
@@ -490,6 +519,18 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
 
 
 _NEG_CHECK_AUX = word_set("did have has had were")
+# Verbs of "you don't <verb> it" checks ("you don't like it", "you don't want to").
+_CHECK_VERBS = word_set("like want love mind miss enjoy play watch eat go use think")
+_CHECK_END = word_set("it that them to him her one there so")
+_IRREGULAR_PAST = word_set(
+    """went got came saw made told took gave left had did found heard met ate drove knew
+    thought bought brought taught caught sold wrote rode flew grew kept felt lost won spent""")
+
+
+def is_past_verb(word: str) -> bool:
+    """Is `word` a verb in the past tense? ("went", "moved"; "need" and "bed" are not)."""
+    return word in _IRREGULAR_PAST or (len(word) > 4 and word.endswith("ed")
+                                       and word not in ("need", "indeed", "speed", "feed"))
 
 
 _DROP_SUBJ = word_set("you they he she anyone anybody someone somebody everyone everybody")
@@ -499,7 +540,7 @@ _NOT_A_PARTICIPLE = word_set(
 # "you okay", "you all set", "you ready": how they are, the "are" dropped
 _YOU_STATE = word_set(
     """okay ok alright ready sure hungry done set free busy new serious interested available
-    allowed around home comfortable warm cold tired awake""")
+    allowed around home comfortable warm cold tired awake married single retired divorced""")
 _YOU_PLACE_PREP = word_set("in at from into on near with")
 # "in turn", "at least", "in fact": an adverb after the subject, not where they are
 _PREP_IDIOM = word_set("turn fact least first last general particular short all any case")
@@ -530,6 +571,10 @@ def _dropped_aux(core: list[str]) -> bool:
         return True  # "(are) you okay", "you all set"
     if w0 == "you" and rest[:1] == ["much"] and w1 not in AUX and w1 not in ("not", "very"):
         return True  # "(do) you watch much tv", "y'all get much snow" (a statement says "a lot")
+    if w0 == "you" and core[-1] == "much" and len(core) >= 4 and core[-2] not in (
+            "so", "too", "very", "that", "as", "how", "this") and not (
+            set(core) & (AUX | {"not"})):
+        return True  # "(do) you all go out on the lake much", "you see them much"
     if w0 == "you" and w1 == "been" and 3 <= len(core) <= 7 and (
             core[2] in _BEEN_NEXT or core[2].endswith("ing")):
         return True  # "(have) you been there long", "you been waiting long" ("you been great")
@@ -555,6 +600,8 @@ def _or_form(core: list[str]) -> str | None:
     if len(core) < 2 or core[0] != "or":
         return None
     rest = core[1:]
+    if rest in (["not"], ["what"]):
+        return "tag"  # the choice of their own question left open: "(...) or not"
     if _aux_form(rest) or _wh_form(rest):
         return "yes_no"
     if rest[0] in ("you", "your") and len(rest) <= 10 and rest[1:2] != ["know"] and not (
@@ -590,6 +637,8 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
         n = len(tag)
         # "you know what i mean" on its own is still a check ("you know what I mean?").
         if (len(exp) > n or tag[0] == "you") and tuple(exp[-n:]) == tag:
+            if tag[0] == "or" and ("if" in exp or "whether" in exp):
+                continue  # "i don't know if it's a good idea or not": the choice is embedded
             return "yes_no" if tag[:2] == ("is", "that") else "tag"
     if len(exp) > 3 and exp[-3] in AUX and exp[-2] == "not" and exp[-1] in _TAG_SUBJ:
         return "tag"  # any negative tag: "it could be lemon yellow couldn't it"
@@ -617,7 +666,20 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
         return "tag"  # "i think i have all the gammas no", "it's going to eat the cat no"
     if last == "eh" or (last in ("yeah", "no", "huh", "yes") and mark == "?"):
         return "tag"
+    if last == "then" and prev not in _NOT_TAG_BEFORE_THEN and 3 <= len(core) <= 8 and \
+            core[0] in _THEN_SUBJ and "if" not in core and core[:3] != ["that", "is", "it"] \
+            and not any(w in _NOT_THEN_CHECK or w.endswith("ed") for w in core):
+        return "tag"  # an inference put to them: "you go every year then", "she's the oldest
+        # then" (not "back then", "see you then", "he was young then")
     return None
+
+
+_NOT_TAG_BEFORE_THEN = word_set(
+    "since back by until till even just right okay ok and see talk bye well so now only from"
+    " what")
+_THEN_SUBJ = word_set("you your it that this she he they there")
+# A past ("he was young then") or a plan ("you'll call me then") is told, not checked.
+_NOT_THEN_CHECK = word_set("was were did had will would should must shall can could")
 
 
 # Before these a final "no" is an answer, a quote or a determiner's end, not a tag.
