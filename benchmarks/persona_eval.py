@@ -23,10 +23,14 @@ from pathlib import Path
 
 import yaml
 
-from trainer.conversation import Conversation
-from trainer.errors import PersonaError
-from trainer.paths import personas_dir
-from trainer.personas import Persona, load_file
+# Run as a script from a git worktree, benchmarks/ comes first on sys.path and `import trainer`
+# would find the editable install (another checkout's code and persona files): this one's first.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from trainer.conversation import Conversation  # noqa: E402
+from trainer.errors import PersonaError  # noqa: E402
+from trainer.paths import personas_dir  # noqa: E402
+from trainer.personas import Persona, load_file  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT / "tests" / "data" / "persona_eval.yaml"

@@ -175,7 +175,9 @@ _BAD_NEWS_RE = re.compile(
     r"hate my job|(?:really )?tough (?:year|time|month)|hard time|not great|been rough|"
     r"terrified|scared|nervous|anxious|overwhelmed|long (?:week|day|month)|exhausted|"
     r"exhausting|knackered|shattered|(?:don'?t|do not) (?:really )?know anyone|"
-    r"lonely|on my own here|miss (?:home|my family))\b",
+    r"lonely|on my own here|miss (?:home|my family)|brutal|awful|horrible|grim|nightmare|"
+    r"(?:was|is|been) (?:really |pretty |so )?(?:hard|tough|rough)|used a food bank|homeless|"
+    r"skint|went wrong|go wrong|gone wrong)\b",
     re.IGNORECASE)
 SYMPATHY_LINES = ("Oh, that's a lot. Honestly, most people feel like that at first.",
                   "Ah, that's hard. I'm glad you came, though.",
@@ -767,12 +769,20 @@ class Conversation:
         """A question that points back ("how do you track them?") after an answer and a hook
         in passing: by meaning it asks for a detail of the answer, and names no hook word."""
         last = self._last_target
-        if last is None or hook_id in self.router._cued(feats.text):
+        if last is None:
             return False
         clause = feats.questions[-1] if feats.questions else None
         m = self.router.match(feats.text, clause, subject=self._last_subject, last=last,
                               exclude=self._said_targets)
         if m is None:
+            return False
+        if (m.target.kind, m.target.id, m.target.answer) == (last.kind, last.id, last.answer) \
+                and m.target.follow_up is not None and m.score >= self.router.options.threshold \
+                and m.score > m.scores.get(f"hook:{hook_id}", -1.0):
+            # "where's the swim?" after "I'm training for a sea swim...": a detail of the answer
+            # just given, even though the line says the hook's word
+            return True
+        if hook_id in self.router._cued(feats.text):
             return False
         if m.target.kind == last.kind and m.target.id == last.id:
             return m.score >= self.router.options.threshold
@@ -853,7 +863,8 @@ class Conversation:
             content = self._line("early_ask", r.early_ask or r.ask_to_meet, kind="ask_answer")
             hands_back = bool(r.early_ask)
         elif hook_fu:
-            if not short:
+            if not short and hook_fu in self._dropped:
+                # "Oh, you remembered!" only of what the persona did say in this round
                 lines.append(self._line("follow_up", r.follow_up, kind="reaction"))
             content = self._hook_answer(hook_fu, short=short, feats=feats)
         elif f.asked:

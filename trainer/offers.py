@@ -30,11 +30,28 @@ FOR_THEM_RE = re.compile(
     r"\b(?:you|your|yours|want me to|if (?:you|it|that)(?:'s| is| would| ever)? ?"
     r"(?:need|want|helps?|any use|useful)|for free|put you in touch|introduce|put \w+(?: \w+)? "
     r"forward|recommend \w+|vouch)\b", re.IGNORECASE)
-# Offers without "I could": "you'd be welcome to...", "if you want someone to..., I'm good at"
+# Offers without "I could": "you'd be welcome to...", "if you want someone to..., I'm good at";
+# an invitation ("we could get you in to give a talk", "would you fancy doing your talk at our
+# meetup?"); one's own time ("I'd love to volunteer", "I'm happy to spread the word").
 WELCOME_RE = re.compile(
     r"\b(?:you'?d be (?:very )?welcome to|you(?:'re| are) (?:very )?welcome to|"
     r"if you (?:want|need|ever need|ever want) (?:someone|somebody|a hand|help|anyone)|"
-    r"happy to help|glad to help|more than happy to)\b", re.IGNORECASE)
+    r"happy to help|glad to help|more than happy to|"
+    r"i'?d (?:love|like|be keen|be glad|be happy) to (?:volunteer|help out|sign up|do a shift|"
+    r"pitch in|lend a hand|get involved|help)|"
+    r"(?:happy|glad) to (?:tell people|spread the word|share it|pass it on))\b", re.IGNORECASE)
+# An invitation, often asked: "we could get you in to give a talk", "would you fancy doing your
+# talk at our meetup?"
+INVITE_RE = re.compile(
+    r"\b(?:we (?:could|can|would love to|'d love to) (?:get|have|host|invite|put) you|"
+    r"would you (?:fancy|like|want|be up for) (?:to )?(?:come |coming )?(?:and )?(?:speak|"
+    r"speaking|give|giving|do|doing|run|running) (?:a |your |the )?(?:talk|session|workshop))\b",
+    re.IGNORECASE)
+# Agency words that only say what the speaker has ("I've got an idea for an app", "I know
+# someone at Northwind"): an offer only when aimed at the partner, not asked, and plainly help.
+WEAK_AGENCY_RE = re.compile(
+    r"^(?:i(?:'ve| have) got|i know (?:a|an|some|someone|somebody|people)|my \w+ (?:runs|works|"
+    r"has))$", re.IGNORECASE)
 OFFER_EXAMPLES = (
     "I could help you with that.",
     "I can introduce you to someone who works there.",
@@ -70,9 +87,10 @@ def offered_help(text: str, embedder, asked: bool = False) -> bool:
     """
     if embedder is None or not text.strip():
         return False
-    if WELCOME_RE.search(text) and not asked:
+    if (WELCOME_RE.search(text) and not asked) or INVITE_RE.search(text):
         return True
-    if not AGENCY_RE.search(text):
+    agency = [m.group(0) for m in AGENCY_RE.finditer(text)]
+    if not agency:
         return False
     v = embedder.embed([text])[0]
     sim = max(float(row @ v) for row in _examples(embedder))
@@ -80,6 +98,8 @@ def offered_help(text: str, embedder, asked: bool = False) -> bool:
     head = ASK_BACK_RE.search(own)
     if head is not None and head.start() > 0:
         own = own[:head.start()]  # "I've got a cat. What about you?": the "you" asks back
+    if all(WEAK_AGENCY_RE.match(a) for a in agency):
+        return not asked and bool(FOR_THEM_RE.search(own)) and sim >= OFFER_THRESHOLD
     if FOR_THEM_RE.search(own):
         return sim >= OFFER_NEAR  # phrased as help for them, and not about something else
     return sim >= OFFER_THRESHOLD

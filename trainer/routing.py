@@ -278,6 +278,8 @@ class RouterOptions:
     name_bonus: float = 0.25  # a hook whose proper name the line says ("Biscuit", "Lagos")
     sensitive_bonus: float = 0.35  # a personal topic when the line asks about money, age...
     intent_bonus: float = 0.2  # the ordinary topic a line's words plainly name
+    intent_gap: float | None = 0.3  # ...unless another example is closer by more than this
+    private_penalty: float = 0.0  # a personal topic when the line has no sensitive word
     unsure_bonus: float = 0.15  # "do you know which room...": a detail outside their world
     threshold: float = 0.40  # below this the line matches nothing well enough: steer back
 
@@ -305,6 +307,11 @@ _INTENT_CUES = {t: re.compile(p, re.IGNORECASE) for t, p in {
                   r"people don'?t know)\b",
     "current_work": r"\b(?:working on|on your plate|keeping you busy|what'?s next|up next)\b",
 }.items()}
+
+# "when you're not behind the booth, what does your actual job look like?" asks about the job
+_JOB_DAY_RE = re.compile(
+    r"\b(?:your|the) (?:actual |normal |typical |average |usual |real )?(?:job|day|work|role|"
+    r"workday|working day)\b(?:\s+\w+){0,2}\s+(?:look|looks|like|involve|involves)\b", re.I)
 
 # "Do you happen to know which room...": asks for a fact, often outside the persona's world.
 _DO_YOU_KNOW_RE = re.compile(
@@ -599,7 +606,17 @@ class MeaningRouter:
         private = self._private_topics if _SENSITIVE_RE.search(text) else ()
         unsure = self._unsure_topics if _DO_YOU_KNOW_RE.search(text) else ()
         intents = {self._standard.get(std) for std, rx in _INTENT_CUES.items()
-                   if rx.search(text)} - {None}
+                   if rx.search(text) and not (std == "weekends" and _JOB_DAY_RE.search(text))
+                   } - {None}
+        if intents and o.intent_gap is not None:
+            # a plain word of a topic ("kids", "weekends") is a cue, not a verdict: not when
+            # another target has an example far closer in meaning ("how many kids do you
+            # help?" is about the charity's work, not the persona's family)
+            raw = {}
+            for key, sc in zip(self._keys, scores, strict=True):
+                raw[key] = max(raw.get(key, -1.0), float(sc))
+            top = max(raw.values())
+            intents = {t for t in intents if raw.get(f"topic:{t}", -1.0) >= top - o.intent_gap}
         # "did you lose much work?", or a line the analysis calls a follow-up on the partner's
         # last words: the conversation so far counts double
         lean = 2 if (follows or len(text.split()) <= SHORT_WORDS) else 1
@@ -610,6 +627,8 @@ class MeaningRouter:
                 scores[i] += o.lex_weight * lex.get(tg.id, 0.0)
                 if tg.id in private:
                     scores[i] += o.sensitive_bonus
+                elif tg.id in self._private_topics:
+                    scores[i] -= o.private_penalty
                 if tg.id in unsure:
                     scores[i] += o.unsure_bonus
                 if tg.id in intents:
