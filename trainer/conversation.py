@@ -313,8 +313,9 @@ _TRAILING_TIME_RE = re.compile(
     r"on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|yesterday|today|"
     r"tomorrow|tonight|originally|honestly|myself|before|already|now|again|too|as well|"
     r"at the moment|these days|for a while|for ages|when i was (?:at )?\w+)$", re.IGNORECASE)
-_CUT_AT = re.compile(r"^(?:going|that|which|who|where|when|because|so|but|and|if|to|while)$",
-                     re.IGNORECASE)
+_VERB_CUT = {"go", "goes", "went", "gone", "is", "was", "are", "were"}
+_CUT_AT = re.compile(r"^(?:going|that|which|who|where|when|because|so|but|and|if|to|while|"
+                     r"go|goes|went|gone|is|was|are|were)$", re.IGNORECASE)
 
 
 def _object_phrase(text: str) -> str | None:
@@ -362,11 +363,15 @@ def key_phrase(text: str, offer: bool = False, max_words: int = 5) -> str | None
             return None
         groups = [found]
     phrase = _ECHO_STOP.split(groups[0], maxsplit=1)[0].strip()
-    phrase = _TRAILING_TIME_RE.sub("", phrase).strip()
+    while (trimmed := _TRAILING_TIME_RE.sub("", phrase).strip()) != phrase:
+        phrase = trimmed  # "...last year too": both go
     words = phrase.split()
     while len(words) > 1 and words[0].lower() in ("about", "from", "to", "at", "in", "on",
                                                   "with", "for", "into", "of"):
         words = words[1:]  # "I read about your charity" -> "your charity"
+    verb = next((i for i, w in enumerate(words) if i >= 2 and w.lower() in _VERB_CUT), None)
+    if verb is not None:
+        words = words[:verb]  # "a migration go wrong" -> "a migration"
     if len(words) > max_words:
         words = _head_of(words, max_words)
         if not words:
@@ -681,8 +686,8 @@ class Conversation:
         topics ("any big plans for the weekend", "your favourite part of the job"): no
         first-person statement, and a clear match by meaning."""
         if self.router is None or feats.is_offer or feats.is_goodbye or feats.is_ask \
-                or feats.is_backchannel:
-            return False
+                or feats.is_backchannel or self._facts.offered:
+            return False  # an offer in their own words is thanked, not answered as a question
         if _TELL_ME_RE.search(feats.text):
             return True  # "tell me something surprising about...": asked, as an imperative
         if not 2 <= feats.word_count <= 12 or _FIRST_PERSON_RE.search(feats.text):

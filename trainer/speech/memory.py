@@ -8,7 +8,8 @@ large-block threshold grows after each large free, so freed blocks stay with the
 the next piece, in another thread, asks for new ones: the round's peak is the sum of several
 pieces' working memory, not the largest one.
 
-`tune_heap()` sets two glibc options at the start of a round: at most two heaps
+`tune_heap()` sets two glibc options at the start of a round (`synthesising()` lowers the
+second to 4 MiB while the neural voice synthesises): at most two heaps
 (M_ARENA_MAX), and blocks of 4 MiB or more always mapped on their own (a fixed M_MMAP_THRESHOLD)
 so they go back to the system the moment they are freed. Measured on a Marcus round with the
 neural voice (8 replies, 2 cores, peak of the sampled RSS): 633-695 MB with the defaults,
@@ -24,12 +25,24 @@ after a reply. Neither does anything off glibc.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter numbers (malloc.h)
 M_ARENA_MAX = -8
 ARENAS = 2
-MMAP_THRESHOLD_BYTES = 4 << 20
+MMAP_THRESHOLD_BYTES = 32 << 20  # glibc's largest: models and Whisper's buffers in the heap
+# While the neural voice synthesises, blocks of 4 MiB or more are mapped on their own, so a
+# piece's working memory goes back to the system the moment it is freed. Not for the whole
+# round: Whisper (its weights loaded into small mappings, its 4-16 MB buffers re-mapped each
+# window) then decodes ~40% slower (a 3.8 s draft 110 -> 150-200 ms), and the turn latency
+# waits for the draft.
+SYNTH_THRESHOLD_BYTES = 4 << 20
+
+_state = {"tuned": False, "decoding": 0}
+_state_lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
@@ -57,8 +70,28 @@ def tune_heap() -> bool:
     if "MALLOC_ARENA_MAX" not in os.environ:
         ok = bool(libc.mallopt(M_ARENA_MAX, ARENAS)) and ok
     if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
-        ok = bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)) and ok
+        with _state_lock:
+            ok = bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)) and ok
+            _state["tuned"] = True
     return ok
+
+
+@contextmanager
+def synthesising() -> Iterator[None]:
+    """While a voice synthesises (any thread): large blocks mapped on their own (see above);
+    back to `tune_heap`'s threshold when no synthesis runs."""
+    libc = _libc()
+    with _state_lock:
+        _state["decoding"] += 1
+        if _state["decoding"] == 1 and _state["tuned"] and libc is not None:
+            libc.mallopt(M_MMAP_THRESHOLD, SYNTH_THRESHOLD_BYTES)
+    try:
+        yield
+    finally:
+        with _state_lock:
+            _state["decoding"] -= 1
+            if _state["decoding"] == 0 and _state["tuned"] and libc is not None:
+                libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
 
 
 def release_freed_memory() -> None:
