@@ -781,10 +781,8 @@ def run_practice(options: PracticeOptions, screen: Screen | None = None) -> Roun
 
 
 def _run(options: PracticeOptions, screen: Screen | None) -> RoundResult:
-    from trainer.speech.memory import tune_heap
-
     trace = Trace()
-    trace("start", heap_tuned=tune_heap())  # before any model: see trainer/speech/memory.py
+    trace("start")
     screen = screen or Screen()
     undo_signals = install_signal_handlers()
     source = player = asr = router_loader = voice = None
