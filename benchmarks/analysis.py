@@ -492,30 +492,32 @@ def figures(quick: bool = False) -> list[dict]:
                     "ratio": None if ratio is None else round(ratio, 2), "note": note})
 
     # Real chat, written by others: the headline question figures.
-    for split in ("test", "dev"):
-        part = [c for c in chat if c.split == split]
-        ours = chat_question_scores(part)
-        base = chat_question_scores(part, legacy_rules=True)
-        names = ("precision", "recall", "f1") if split == "test" else ("f1",)
-        for metric in names:
-            i = ("precision", "recall", "f1").index(metric)
-            add(f"question_{metric}_real_chat_{split}", ours[i], "", base[i],
-                f"{len(part)} real chat lines ({sum(c.is_question for c in part)} questions),"
-                " lower-case, no punctuation; baseline: the rules before issue 13")
+    def by_split(lines, name, dev_metrics, note):
+        """Question P/R/F1 of one labelled source per split (dev: `dev_metrics` only), ours
+        against the rules before issue 13; `note(part)` says what the lines are."""
+        for split in ("test", "dev"):
+            part = [c for c in lines if c.split == split]
+            ours = chat_question_scores(part)
+            base = chat_question_scores(part, legacy_rules=True)
+            names = ("precision", "recall", "f1") if split == "test" else dev_metrics
+            for metric in names:
+                i = ("precision", "recall", "f1").index(metric)
+                add(f"question_{metric}_{name}_{split}", ours[i], "", base[i], note(part))
+
+    def n_asked(part):
+        return sum(c.is_question for c in part)
+
+    by_split(chat, "real_chat", ("f1",), lambda part: (
+        f"{len(part)} real chat lines ({n_asked(part)} questions),"
+        " lower-case, no punctuation; baseline: the rules before issue 13"))
 
     # A second real source, spoken: AMI meeting lines (test held out; dev studied). Not in the
     # repository (see benchmarks/data/README.md): measured only where the file was put.
     ami = load_ami() if AMI.exists() else []
-    for split in ("test", "dev") if ami else ():
-        part = [c for c in ami if c.split == split]
-        ours = chat_question_scores(part)
-        base = chat_question_scores(part, legacy_rules=True)
-        names = ("precision", "recall", "f1") if split == "test" else ("recall", "f1")
-        for metric in names:
-            i = ("precision", "recall", "f1").index(metric)
-            add(f"question_{metric}_spoken_meetings_{split}", ours[i], "", base[i],
-                f"{len(part)} AMI meeting lines ({sum(c.is_question for c in part)} questions; "
-                "stratified: 40% ended with '?'), lower-case, no punctuation, no context")
+    if ami:
+        by_split(ami, "spoken_meetings", ("recall", "f1"), lambda part: (
+            f"{len(part)} AMI meeting lines ({n_asked(part)} questions; "
+            "stratified: 40% ended with '?'), lower-case, no punctuation, no context"))
 
     # Our own spoken-style lines (written before tuning): with and without the partner's line.
     spoken = load_spoken()
@@ -535,19 +537,11 @@ def figures(quick: bool = False) -> list[dict]:
                     "the rules before issue 13")
 
     # Our own telephone-style calls between strangers (written before tuning), in context.
-    phone = load_phone()
-    for split in ("test", "dev"):
-        part = [c for c in phone if c.split == split]
-        ours = chat_question_scores(part)
-        base = chat_question_scores(part, legacy_rules=True)
-        names = ("precision", "recall", "f1") if split == "test" else ("recall", "f1")
-        for metric in names:
-            i = ("precision", "recall", "f1").index(metric)
-            add(f"question_{metric}_phone_style_{split}", ours[i], "", base[i],
-                f"{len(part)} own telephone-style lines ({sum(c.is_question for c in part)} "
-                "questions; strangers on a call: disfluent, elliptical, tags, 'or' "
-                "continuations, hard negatives), with the partner's line; baseline: the rules "
-                "before issue 13")
+    by_split(load_phone(), "phone_style", ("recall", "f1"), lambda part: (
+        f"{len(part)} own telephone-style lines ({n_asked(part)} "
+        "questions; strangers on a call: disfluent, elliptical, tags, 'or' "
+        "continuations, hard negatives), with the partner's line; baseline: the rules "
+        "before issue 13"))
 
     # The pitch cue on synthesised clips: the same statements with a rising and a falling end.
     n_clips = len(PITCH_SENTENCES)
