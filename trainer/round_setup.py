@@ -371,6 +371,10 @@ class VoiceLoader:
         self._to_prepare: list[str] = []  # lines to prepare once loaded (NeuralVoice.prepare)
 
     def start(self) -> VoiceLoader:
+        from trainer.speech.memory import tune_heap
+
+        # the voice's pieces and Whisper's drafts in one process: see trainer/speech/memory.py
+        self.trace("heap", tuned=tune_heap())
         threading.Thread(target=self._run, name="voice-load", daemon=True).start()
         return self
 

@@ -1,25 +1,42 @@
-"""How a round's process gives back the C heap's memory: three models and their working memory.
+"""How a round's process uses the C heap: three models and their working memory in one process.
 
 A round holds Whisper (CTranslate2), the sentence-embedding model and, for some personas, the
 neural voice (onnxruntime) in one process, and each works in large short-lived buffers: a
-synthesised piece needs ~35 MB per second of speech, a transcription tens of MB. glibc keeps
-what a thread frees in that thread's heap, so `release_freed_memory()` hands it back to the
-system (malloc_trim) after each reply.
+synthesised piece needs ~35 MB per second of speech (+30 MB for 5 words, +48 MB for 7, +57 MB
+for 9, measured in one process), a transcription +20-40 MB. With glibc's defaults those
+buffers come from per-thread heaps (up to 8 per core) whose large-block threshold grows after
+each large free, so freed blocks stay with the process and the next piece, in another thread,
+asks for new ones: the round's peak is the sum of several pieces' working memory, not the
+largest one. `release_freed_memory()` hands what the heaps keep back to the system
+(malloc_trim) after a reply.
 
-Tried and measured, not kept (issue 15 note, 2026-12-02): glibc options set at the start of a
-round. At most two heaps (M_ARENA_MAX=2) with blocks of 4 MiB or more mapped on their own
-(M_MMAP_THRESHOLD) cut a Marcus round's sampled peak from 604-695 MB to 552-576 MB, but
-Whisper then decoded a 3.8 s draft in 150-200 ms instead of 110-140 ms (fresh mappings are
-paid in page faults), and the full benchmark's turn latency p50 rose from ~0.53-0.57 s to
-0.60 s. A 32 MiB threshold kept the speed of decoding within ~10% but not the memory
-(606-614 MB); lowering it only while the voice synthesises measured 555-573 MB, yet the
-latency benchmark read p50 0.685 s on that build. Until that is understood, the heap keeps
-glibc's defaults.
+A round with the neural voice also calls `tune_heap()` as the voice starts loading: at most
+two heaps (M_ARENA_MAX) and a fixed 32 MiB large-block threshold, lowered to 4 MiB while the
+voice synthesises (`synthesising()`), so a piece's working memory goes back to the system the
+moment it is freed. Measured on a Marcus round with the neural voice (8 replies, 2 cores,
+sampled peak RSS, issue 15 notes): 620-706 MB with glibc's defaults in five runs; one arena
+alone 599 MB, two 636 MB; the tuned heap 555-573 MB.
+Not for the whole round and not for espeak-ng rounds (their peak is ~530 MB untuned): with a
+4 MiB threshold throughout, Whisper (its 4-16 MB buffers re-mapped each window) decoded a 3.8 s
+draft in 150-200 ms instead of 110-140 ms, and the turn latency waits for the draft.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter numbers (malloc.h)
+M_ARENA_MAX = -8
+ARENAS = 2
+MMAP_THRESHOLD_BYTES = 32 << 20  # glibc's largest: models and Whisper's buffers in the heap
+SYNTH_THRESHOLD_BYTES = 4 << 20  # while the neural voice synthesises (see above)
+
+_state = {"tuned": False, "synthesising": 0}
+_state_lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
@@ -32,6 +49,52 @@ def _malloc_trim():
         return ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):  # not glibc: nothing to do
         return None
+
+
+@lru_cache(maxsize=1)
+def _mallopt():
+    import ctypes
+
+    try:
+        return ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return None
+
+
+def tune_heap() -> bool:
+    """Set the heap options above for the rest of the process (True if they were set).
+
+    An option the user set in the environment (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_) wins.
+    """
+    mallopt = _mallopt()
+    if mallopt is None:
+        return False
+    ok = True
+    if "MALLOC_ARENA_MAX" not in os.environ:
+        ok = bool(mallopt(M_ARENA_MAX, ARENAS)) and ok
+    if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+        with _state_lock:
+            ok = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)) and ok
+            _state["tuned"] = True
+    return ok
+
+
+@contextmanager
+def synthesising() -> Iterator[None]:
+    """While a voice synthesises (any thread): large blocks mapped on their own once
+    `tune_heap` ran; back to its threshold when no synthesis runs."""
+    mallopt = _mallopt()
+    with _state_lock:
+        _state["synthesising"] += 1
+        if _state["synthesising"] == 1 and _state["tuned"] and mallopt is not None:
+            mallopt(M_MMAP_THRESHOLD, SYNTH_THRESHOLD_BYTES)
+    try:
+        yield
+    finally:
+        with _state_lock:
+            _state["synthesising"] -= 1
+            if _state["synthesising"] == 0 and _state["tuned"] and mallopt is not None:
+                mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
 
 
 def release_freed_memory() -> None:

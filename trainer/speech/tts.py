@@ -68,7 +68,7 @@ from typing import NamedTuple
 import numpy as np
 
 from trainer.errors import DependencyError, ModelError
-from trainer.speech.memory import release_freed_memory
+from trainer.speech.memory import release_freed_memory, synthesising
 
 TTS_HINT = "run scripts/setup (Debian: espeak-ng), or use --no-voice"
 VOICE_HINT = "see `espeak-ng --voices=en` for voice ids, e.g. en-us, en-gb-x-rp, en-us+f3"
@@ -698,7 +698,9 @@ class NeuralVoice:
 
         piper is safe from several threads (its phonemizer has a lock; an onnxruntime session
         runs concurrently), so `prepare`'s thread does not take `_lock`."""
-        parts = [c.audio_float_array for c in self._voice.synthesize(piece.text, self._config)]
+        with synthesising():  # its working memory back to the system when freed
+            parts = [c.audio_float_array
+                     for c in self._voice.synthesize(piece.text, self._config)]
         if not parts:
             return None
         sr = self.sample_rate_hz
