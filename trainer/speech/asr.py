@@ -36,6 +36,7 @@ import numpy as np
 
 from trainer.errors import DependencyError, ModelError, UsageError
 from trainer.speech.audio_io import to_mono_16k
+from trainer.speech.memory import transcribing
 from trainer.speech.models import ModelRef, resolve_model
 from trainer.types import SAMPLE_RATE_HZ, Transcript, Word
 
@@ -139,6 +140,10 @@ class Transcriber:
 
         Returns a Transcript with empty text when the audio holds no speech.
         """
+        with transcribing():  # see trainer/speech/memory.py
+            return self._transcribe_marked(audio, sample_rate_hz)
+
+    def _transcribe_marked(self, audio: np.ndarray, sample_rate_hz: int) -> Transcript:
         started = time.perf_counter()
         audio = to_mono_16k(audio, sample_rate_hz)
         duration_s = len(audio) / SAMPLE_RATE_HZ

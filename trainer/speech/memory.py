@@ -35,7 +35,7 @@ ARENAS = 2
 MMAP_THRESHOLD_BYTES = 32 << 20  # glibc's largest: models and Whisper's buffers in the heap
 SYNTH_THRESHOLD_BYTES = 4 << 20  # while the neural voice synthesises (see above)
 
-_state = {"tuned": False, "synthesising": 0}
+_state = {"tuned": False, "synthesising": 0, "transcribing": 0}
 _state_lock = threading.Lock()
 
 
@@ -95,6 +95,24 @@ def synthesising() -> Iterator[None]:
             _state["synthesising"] -= 1
             if _state["synthesising"] == 0 and _state["tuned"] and mallopt is not None:
                 mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+
+
+@contextmanager
+def transcribing() -> Iterator[None]:
+    """Marks a transcription in progress (any thread), for work that can wait (`busy`)."""
+    with _state_lock:
+        _state["transcribing"] += 1
+    try:
+        yield
+    finally:
+        with _state_lock:
+            _state["transcribing"] -= 1
+
+
+def transcribing_now() -> bool:
+    """True while Whisper decodes: the neural voice's preparing thread waits then, so a
+    draft neither shares the CPU with it nor adds its working memory to the draft's."""
+    return _state["transcribing"] > 0
 
 
 def release_freed_memory() -> None:

@@ -68,7 +68,7 @@ from typing import NamedTuple
 import numpy as np
 
 from trainer.errors import DependencyError, ModelError
-from trainer.speech.memory import release_freed_memory, synthesising
+from trainer.speech.memory import release_freed_memory, synthesising, transcribing_now
 
 TTS_HINT = "run scripts/setup (Debian: espeak-ng), or use --no-voice"
 VOICE_HINT = "see `espeak-ng --voices=en` for voice ids, e.g. en-us, en-gb-x-rp, en-us+f3"
@@ -740,7 +740,8 @@ class NeuralVoice:
         (about 230 a persona; their first pieces keep ~13 MB as 16-bit audio, PREPARED_MAX at
         most). The thread runs at the lowest CPU priority, so speech recognition and the
         microphone always go first, and it waits while a line is being synthesised to be
-        said, so a reply never shares the CPU with it (nor their working memory).
+        said or Whisper transcribes, so neither shares the CPU with it (nor their working
+        memory).
         """
         with self._prepare_lock:
             self._to_prepare.extend(t for t in texts if t and t.strip())
@@ -775,8 +776,9 @@ class NeuralVoice:
                 chunks = speech_chunks(text)
                 if not chunks or chunks[0].text in self._prepared:
                     continue
-                while self._lock.locked() and not self._stop_preparing.is_set():
-                    time.sleep(0.02)  # a reply is being made: it goes first
+                while ((self._lock.locked() or transcribing_now())
+                       and not self._stop_preparing.is_set()):
+                    time.sleep(0.02)  # a reply is being made, or the user's words: they go first
                 if self._stop_preparing.is_set():
                     break
                 try:
