@@ -633,6 +633,53 @@ def errors(stripped: bool, split: str | None = "dev") -> list[tuple[str, bool]]:
     return out
 
 
+_SOURCES = ("chitchat", "ami", "spoken", "phone")
+
+
+def dev_figures(split: str = "dev") -> dict[str, tuple[float, float, float, int]]:
+    """Question (precision, recall, f1, lines) of every labelled source on one split, as
+    `figures` reads them (lower-case, no punctuation, the partner's line as context); the AMI
+    file only where it was put here. For development: the dev split by default."""
+    loaders = {"chitchat": load_chitchat, "spoken": load_spoken, "phone": load_phone,
+               "ami": load_ami}
+    out = {}
+    for name in _SOURCES:
+        if name == "ami" and not AMI.exists():
+            continue
+        part = [c for c in loaders[name]() if c.split == split]
+        out[name] = (*chat_question_scores(part), len(part))
+    own = [r for r in load_utterances() if r.split == split]
+    out["utterances"] = (*question_scores(own, stripped=True), len(own))
+    return out
+
+
+def _main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(
+        description="Question figures per source on the dev split and its misses (rules are "
+                    "written from dev only; the test split is reported by `figures`).")
+    ap.add_argument("--misses", choices=_SOURCES, nargs="*",
+                    help="also print the dev lines the rules get wrong (all sources if none)")
+    ap.add_argument("--all", action="store_true", help="every figure, as scripts/bench")
+    args = ap.parse_args(argv)
+    if args.all:
+        for fig in figures():
+            print(f"{fig['name']:36s} {fig['value']!s:>7} base={fig['baseline']!s:>6}  "
+                  f"{fig['note']}")
+        return
+    for name, (p, r, f, n) in dev_figures().items():
+        print(f"dev {name:11s} P {p:.3f}  R {r:.3f}  F1 {f:.3f}  ({n} lines)")
+    if args.misses is not None:
+        for name in args.misses or _SOURCES:
+            if name == "ami" and not AMI.exists():
+                continue
+            errs = chat_errors(name)
+            print(f"\n== {name} dev misses: {sum(g for *_, g in errs)} missed questions (FN), "
+                  f"{sum(not g for *_, g in errs)} false questions (FP)")
+            for text, partner, gold in sorted(errs, key=lambda e: not e[2]):
+                print(f"{'FN' if gold else 'FP'}  {text}   <<  {partner[-70:]}")
+
+
 if __name__ == "__main__":
-    for fig in figures():
-        print(f"{fig['name']:36s} {fig['value']!s:>7} base={fig['baseline']!s:>6}  {fig['note']}")
+    _main()
