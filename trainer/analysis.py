@@ -178,6 +178,8 @@ def _is_backchannel(exp: list[str]) -> bool:
     if not exp or len(exp) > 5:
         return False
     core = strip_lead(exp)
+    if core[:1] == ["i"] and core[1:2] and core[1] in _NOT_AFTER_I:
+        core = core[1:]  # "i is it": the "i" broken off (_drop_broken_starts)
     if len(core) >= 2 and core[0] in AUX and core[1] in ("that", "it", "this"):
         return False  # an inversion asks to confirm: "is that right", "oh is it"
     joined = " ".join(exp)
@@ -521,7 +523,43 @@ def _collapse_restarts(toks: list[str]) -> list[str]:
             del out[last[1] + 1:]  # "do you do | you" -> "do you"
             continue
         out.append(t)
-    return _collapse_long_restarts(out)
+    return _drop_broken_starts(_collapse_long_restarts(out))
+
+
+_SENTENCE_MARKS = frozenset("?.!;\n")
+# "i" before these cannot be the subject ("i is it", "i does it work"): a start broken off
+_NOT_AFTER_I = word_set("is are does has")
+# "i ... did you see it": "i" broken off before a question; not "i did you a favour", "i
+# would you know like to", "i have you to thank"
+_AUX_YOU_NOT_NEXT = word_set("a an the know wrong to no right")
+# Words that may sit between a wh-word and the same wh-word said again: "what do | what did
+# you study", "what's your | what's the name"
+_WH_RESTART_GAP = AUX | word_set("your you the my his her their our this that it")
+
+
+def _drop_broken_starts(toks: list[str]) -> list[str]:
+    """Starts broken off and said anew, in other words: "i is it" (an "i" that cannot be the
+    subject), "i did you see it", "what do what did you study", "what's your what's the
+    name". One question, not two or none (the scorecard counts questions)."""
+    out: list[str] = []
+    for k, t in enumerate(toks):
+        nxt = toks[k + 1] if k + 1 < len(toks) else ""
+        nxt2 = toks[k + 2] if k + 2 < len(toks) else ""
+        nxt3 = toks[k + 3] if k + 3 < len(toks) else ""
+        if t == "i" and (nxt in _NOT_AFTER_I or (
+                nxt in AUX and nxt2 == "you" and nxt3 and nxt3 not in _AUX_YOU_NOT_NEXT
+                and nxt3 not in _SENTENCE_MARKS and nxt3 != ",")):
+            continue
+        head = expand([t])[0]
+        if head in WH and len(out) >= 2 and nxt and nxt not in _SENTENCE_MARKS:
+            a, b = out[-2], out[-1]
+            if expand([a])[0] == head and len(expand([a])) + len(expand([b])) <= 3 and (
+                    b in _WH_RESTART_GAP or expand([b])[0] in _WH_RESTART_GAP) and (
+                    len(out) == 2 or out[-3] in _SENTENCE_MARKS or out[-3] == ","
+                    or out[-3] in LEAD or out[-3] in ("and", "but", "so", "or")):
+                del out[-2:]  # "what do | what did you study": the first start abandoned
+        out.append(t)
+    return out
 
 
 def _collapse_long_restarts(toks: list[str]) -> list[str]:
