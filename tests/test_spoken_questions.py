@@ -259,3 +259,48 @@ def test_a_start_broken_off_and_said_anew_is_one_question(text, question):
 ])
 def test_an_i_before_a_question_start_can_still_be_the_subject(text):
     assert not analyze_utterance(text).is_question, text
+
+
+# The verb or the auxiliary dropped, as a speaker checks on the listener or the room.
+DROPPED_VERB_QUESTIONS = [
+    "that make sense",  # a consent check: "does that make sense"
+    "sound good to you",
+    "that work for you",
+    "that okay with everyone",
+    "everybody happy with that",
+    "still with me",
+    "we good",
+    "everyone ready to go",
+    "anybody want the last slice",  # "does anybody want..."
+    "anyone seen the charger",
+    "you finished",
+    "eaten yet",  # "have you eaten yet"
+    "you heard back from them yet",
+    "any other questions",  # the room asked, no verb
+    "any objections",
+    "anything else to add",
+    "how we doing for time",  # "how are we doing"
+    "where they living now",
+]
+DROPPED_VERB_STATEMENTS = [
+    "sounds good",  # agreeing, with the "-s"
+    "makes sense",
+    "good for you",  # praise
+    "not yet",
+    "we haven't started yet",
+    "i'm not finished yet",
+    "anyone knows that",  # the "-s" tells
+    "anyone can join",
+    "any other way would cost more",
+    "how we spend it is up to us",
+]
+
+
+@pytest.mark.parametrize("text", DROPPED_VERB_QUESTIONS)
+def test_checks_with_the_verb_dropped_are_questions(text):
+    assert analyze_utterance(text).is_question, text
+
+
+@pytest.mark.parametrize("text", DROPPED_VERB_STATEMENTS)
+def test_agreement_and_statements_next_to_them_are_not(text):
+    assert not analyze_utterance(text).is_question, text

@@ -345,7 +345,10 @@ def _wh_form(core: list[str]) -> str | None:
     if w1 == "you" and (w2 in _YOU_DROPPED_AUX or (
             w2.endswith("ing") and len(w2) > 4 and w2 not in _NOT_A_PARTICIPLE)) and not (
             w0 in ("when", "while") and not w2.endswith("ing")):
-        return "wh"  # ("when you think about it" is a clause; "when you leaving" asks)  # the auxiliary dropped, as people say it: "where you from", "what you up to"
+        return "wh"  # ("when you think about it" is a clause; "when you leaving" asks)
+    if w1 in ("we", "they", "he", "she") and w2.endswith("ing") and len(w2) > 4 and \
+            w2 not in _NOT_A_PARTICIPLE and w0 not in ("when", "while", "which"):
+        return "wh"  # the "are/is" dropped: "how we doing for time", "where they living now"  # the auxiliary dropped, as people say it: "where you from", "what you up to"
     if w0 == "how" and w1 in _HOW_NEXT and _uninverted(core):
         return None  # "how much communication we could have": no inversion, no question
     if w1 in _WH_NEXT:
@@ -486,7 +489,8 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
             and core[2:] in ([], ["so"], ["too"]))
         or (w0 == "you" and w1 in ("know", "seen", "heard", "been") and mark == "?")
     )
-    if hit or _dropped_aux(core):
+    if hit or _dropped_aux(core) or _consent_check(core) or _yet_check(core) or (
+            _meeting_elliptical(core)):
         return "yes_no"
     if w0 == "you" and w1 == "mean" and len(core) >= 3:
         return "declarative"
@@ -533,6 +537,77 @@ def is_past_verb(word: str) -> bool:
                                        and word not in ("need", "indeed", "speed", "feed"))
 
 
+# "does that make sense", "is that okay with you", "are you with me", said without the verb
+# or the auxiliary, as a speaker checks the listener is with them; "sounds good" and "makes
+# sense" (with the "-s") agree, and "good for you" praises, so neither is here.
+_CONSENT_RE = re.compile(
+    r"^(?:(?:that|this|it|everything) )?(?:make sense|sound (?:good|okay|ok|alright|fair|right)"
+    r"|work for (?:you|everyone|everybody|you guys|you all|both of you))"
+    r"(?: to (?:you|everyone|everybody|you guys))?(?: so far)?$"
+    r"|^(?:sounds|sound|looks|look|seems|seem) (?:good|okay|ok|alright|fine|right|fair)"
+    r" to (?:you|everyone|everybody|you guys|you all)$"
+    r"|^works for you$"
+    r"|^(?:(?:that|this|it|everything|everyone|everybody|we|you|you guys) )?(?:all )?"
+    r"(?:okay|ok|alright|good|fine|cool|happy) with (?:you|that|this|it|everyone|everybody"
+    r"|you guys|you all)$"
+    r"|^(?:that|this|it) (?:okay|ok|alright|fine) for you$"
+    r"|^(?:(?:you|everyone|everybody|you guys|you all) )?(?:still )?with me(?: so far)?$"
+    # "we good", "everyone ready", "everything okay": how things stand, the "are/is" dropped
+    r"|^(?:we|everyone|everybody|everything) (?:all )?(?:okay|ok|alright|good|set|ready|done"
+    r"|finished)(?: (?:here|there|now|then|so far|for now|for today|to go|over there))?$"
+)
+
+
+def _consent_check(core: list[str]) -> bool:
+    """A check that the listener is with the speaker, its verb dropped: "that make sense",
+    "sound good", "okay with you", "everyone happy with that", "still with me", "we good"."""
+    return len(core) <= 6 and bool(_CONSENT_RE.match(" ".join(core)))
+
+
+# Past participles of verbs a "have you ... yet" question drops its auxiliary before.
+_PARTICIPLE = word_set(
+    """been seen heard had eaten done gone got gotten read tried finished met called
+    written taken given found made bought sent started booked decided picked paid""")
+_YET_SUBJ = word_set("you they he she it everyone everybody anyone anybody")
+_YET_STATE = word_set("here there in out back ready done open up home")
+
+
+def _yet_check(core: list[str]) -> bool:
+    """ "(have you) eaten yet", "had lunch yet", "you heard back yet", "(is) it here yet": a
+    question about what has happened so far; a statement says it has not ("not yet", "i
+    haven't eaten yet"), so it carries a negation or the speaker's own subject."""
+    if core[-1:] != ["yet"] or not 2 <= len(core) <= 7 or set(core) & (
+            (AUX - {"had"}) | {"not", "no", "never", "i", "we", "me", "us", "my", "our", "and",
+                               "but"}):  # "had" is the participle: "had lunch yet"
+        return False
+    w0, w1 = core[0], core[1]
+    if w0 in _PARTICIPLE or (w0.endswith("ed") and len(w0) > 4):
+        return True  # "tried it yet", "finished yet"
+    return w0 in _YET_SUBJ and len(core) >= 3 and (
+        w1 in _PARTICIPLE or (w1.endswith("ed") and len(w1) > 4) or w1 in _YET_STATE)
+
+
+# What a meeting asks the room with no verb: "any other questions", "any comments", "anything
+# to add". ("any questions" itself is an _ELLIPTICAL_ANY word.)
+_MEETING_ANY = _ELLIPTICAL_ANY | word_set(
+    "comments objections concerns updates feedback volunteers takers preferences points")
+_ADD_VERB = word_set("add say share mention report ask")
+
+
+def _meeting_elliptical(core: list[str]) -> bool:
+    if not 2 <= len(core) <= 5:
+        return False
+    if core[0] == "any":
+        k = 2 if core[1] in ("other", "more", "further", "final", "last") else 1
+        return len(core) == k + 1 and core[k] in _MEETING_ANY
+    if core[0] == "anything" and len(core) >= 3:
+        rest = core[2:] if core[1] == "else" else core[1:]
+        return rest[:1] == ["to"] and len(rest) == 2 and rest[1] in _ADD_VERB or (
+            rest[:3] in (["you", "want", "to"], ["you", "would", "like"])
+            and rest[-1] in _ADD_VERB)
+    return False
+
+
 _DROP_SUBJ = word_set("you they he she anyone anybody someone somebody everyone everybody")
 _NOT_A_PARTICIPLE = word_set(
     "being thing something nothing anything everything morning evening king ring spring sing"
@@ -540,7 +615,14 @@ _NOT_A_PARTICIPLE = word_set(
 # "you okay", "you all set", "you ready": how they are, the "are" dropped
 _YOU_STATE = word_set(
     """okay ok alright ready sure hungry done set free busy new serious interested available
-    allowed around home comfortable warm cold tired awake married single retired divorced""")
+    allowed around home comfortable warm cold tired awake married single retired divorced
+    finished up good fine alone lost hurt nervous excited next""")
+# "(does) anyone want coffee", "anybody need a ride", "(is) anyone home": the bare verb asks
+# ("anyone knows that" tells)
+_ANYONE_NEXT = word_set(
+    """want wanna need have got know seen heard fancy mind care feel home free here there
+    around interested hungry available""")
+_OBJ_PRON = word_set("me us him her them")
 _YOU_PLACE_PREP = word_set("in at from into on near with")
 # "in turn", "at least", "in fact": an adverb after the subject, not where they are
 _PREP_IDIOM = word_set("turn fact least first last general particular short all any case")
@@ -561,13 +643,16 @@ def _dropped_aux(core: list[str]) -> bool:
     w0, w1 = core[0], core[1]
     if w1.endswith("ing") and len(w1) > 4 and w1 not in _NOT_A_PARTICIPLE:
         return True  # "(are) you training for something"
+    if w0 in ("anyone", "anybody") and w1 in _ANYONE_NEXT and len(core) <= 8:
+        return True  # "anyone want coffee", "anybody home"
     if w0 != "you" and w0 not in ("they",):
         return False
     rest = core[2:]
     no_verb = not (set(rest) & (AUX | PRON_SUBJ | {"'s"}))
     if w0 == "you" and w1 in ("a", "an") and 3 <= len(core) <= 5 and no_verb:
         return True  # "(are) you a student"
-    if w0 == "you" and w1 in _YOU_STATE and len(core) <= 4 and no_verb:
+    if w0 == "you" and w1 in _YOU_STATE and len(core) <= 4 and no_verb and not (
+            rest[:1] and rest[0] in _OBJ_PRON):
         return True  # "(are) you okay", "you all set"
     if w0 == "you" and rest[:1] == ["much"] and w1 not in AUX and w1 not in ("not", "very"):
         return True  # "(do) you watch much tv", "y'all get much snow" (a statement says "a lot")
