@@ -304,3 +304,41 @@ def test_checks_with_the_verb_dropped_are_questions(text):
 @pytest.mark.parametrize("text", DROPPED_VERB_STATEMENTS)
 def test_agreement_and_statements_next_to_them_are_not(text):
     assert not analyze_utterance(text).is_question, text
+
+
+# What they said, put back to them to confirm (no "?" needed), and the agreement and advice
+# next to it that asks nothing.
+REPORT_CHECKS = [
+    "you're saying the shop closes at six",
+    "so what you're saying is we start over",
+    "you said you grew up near the coast",
+    "you say it takes an hour",
+    "you do like the new place",  # an emphatic "do" checks
+    "you live near here",  # the "do" dropped before a local verb
+    "you work in this building",
+    "so thursday then",  # the upshot of their plan, put back as a time
+    "so next month",
+    "so on saturday",
+]
+REPORT_STATEMENTS = [
+    "you said it",  # agreement
+    "you said it yourself",
+    "you say that now",
+    "you're telling me",  # alone it agrees
+    "what you're saying is fair",  # a verdict
+    "you do have a point",
+    "you do want to check the tyres first",  # advice
+    "you live and learn",
+    "so this one",
+    "so today i want to cover three things",
+]
+
+
+@pytest.mark.parametrize("text", REPORT_CHECKS)
+def test_what_they_said_put_back_to_them_is_a_question(text):
+    assert analyze_utterance(text).is_question, text
+
+
+@pytest.mark.parametrize("text", REPORT_STATEMENTS)
+def test_agreement_and_advice_in_the_same_words_is_not(text):
+    assert not analyze_utterance(text).is_question, text

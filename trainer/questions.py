@@ -513,12 +513,50 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
     # "you sail it yourself", "you built it yourself": a check, not advice ("you can do it
     # yourself", "you have to do it yourself")
     if w0 == "you" and core[-1] in ("yourself", "yourselves") and 3 <= len(core) <= 7 and \
-            w1 not in _DECL_ADVICE and w1 not in ("have", "had", "do") and "to" not in core:
+            w1 not in _DECL_ADVICE and w1 not in ("have", "had", "do", "said", "say") and \
+            "to" not in core:  # ("you said it yourself" agrees)
         return "declarative"
     # "you really think so", "you actually build furniture now": a check on what they said
     if w0 == "you" and w1 in ("really", "actually", "seriously", "honestly", "still") \
             and len(core) >= 3 and core[2] not in _DECL_ADVICE:
         return "declarative"
+    return _report_check(core)
+
+
+_REPORT_NOT_NEXT = word_set("so it that this yourself again best too once twice")
+_EMPHATIC_DO_VERBS = word_set(
+    "like love want know remember mind enjoy eat drink play watch realise realize miss")
+_AROUND_HERE = ("around here", "near here", "nearby", "close by", "in the area", "in town",
+                "here often", "in this building", "on this street", "in the neighbourhood",
+                "in the neighborhood")
+_LOCAL_VERBS = word_set("live work stay study come shop teach")
+
+
+def _report_check(core: list[str]) -> str | None:
+    """What they said, put back to them to confirm: "you're saying it's cheaper", "so what
+    you're saying is we wait", "you said you work in sales", "you do like it"; and "you
+    live around here" (the "do" dropped). Not "you said it", "you say so", "you do have a
+    point", "you do want to be careful" (agreement and advice)."""
+    w0, w1 = core[0], core[1]
+    n = len(core)
+    if core[:3] == ["you", "are", "saying"] and n >= 4 and core[3:] not in (["so"], ["it"]):
+        return "declarative"
+    if core[:4] == ["you", "are", "telling", "me"] and n >= 5:
+        return "declarative"  # (alone, "you're telling me" agrees)
+    if core[:5] == ["what", "you", "are", "saying", "is"] and n >= 7 and core[5] in (
+            PRON_SUBJ | {"that", "there"}):
+        return "declarative"  # (not a verdict: "what you're saying is true")
+    if w0 == "you" and w1 in ("said", "say") and 4 <= n <= 12:
+        k = 3 if core[2] == "that" else 2
+        if k < n - 1 and core[k] in PRON_SUBJ | {"there"} and core[k + 1] not in \
+                _REPORT_NOT_NEXT:
+            return "declarative"
+    if w0 == "you" and w1 == "do" and 3 <= n <= 6 and core[2] in _EMPHATIC_DO_VERBS and \
+            core[3:4] != ["to"]:
+        return "declarative"
+    if w0 == "you" and n <= 6 and w1 in _LOCAL_VERBS and any(
+            " ".join(core[2:]).endswith(p) for p in _AROUND_HERE):
+        return "yes_no"
     return None
 
 
@@ -798,6 +836,27 @@ _DECL_ADVICE = word_set(
     "should must might can could will know need get see would just gotta got guys and may")
 
 
+_DAY_WORDS = word_set(
+    """monday tuesday wednesday thursday friday saturday sunday tomorrow tonight weekend
+    mondays tuesdays wednesdays thursdays fridays saturdays sundays""")
+
+
+def _so_when(rest: list[str]) -> bool:
+    """ "so friday", "so tomorrow then", "so next week", "so not at all": the upshot of what
+    they said, put back to them (a time, or none at all) with nothing else."""
+    if rest[-1:] == ["then"]:
+        rest = rest[:-1]
+    if not 1 <= len(rest) <= 3:
+        return False
+    if rest in (["not", "at", "all"], ["never"], ["not", "until", "then"]):
+        return True
+    k = 1 if rest[0] in ("on", "next", "this", "by", "until", "till") else 0
+    if rest[0] == "this" and rest[1:2] != ["weekend"]:
+        return False  # "so this one" points, "so this weekend" asks
+    return len(rest) == k + 1 and (rest[k] in _DAY_WORDS or (
+        k and rest[0] == "next" and rest[k] in ("week", "month", "year", "time")))
+
+
 def _declarative_form(exp: list[str]) -> str | None:
     """Declarative checks: "so you work in finance", "wait you've been there ten years"."""
     if exp[:1] == ["and"] and 4 <= len(exp) <= 10 and "if" not in exp:
@@ -810,6 +869,8 @@ def _declarative_form(exp: list[str]) -> str | None:
                 exp[k + 1] not in ("know", "see", "get"):  # not "and now you, i suppose"
             return "declarative"
         return None
+    if exp[:1] == ["so"] and _so_when(exp[1:]):
+        return "declarative"
     if len(exp) < 3 or exp[0] not in ("so", "wait", "oh") or len(exp) > 14 or "if" in exp:
         return None
     i = 1
