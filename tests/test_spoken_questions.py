@@ -342,3 +342,37 @@ def test_what_they_said_put_back_to_them_is_a_question(text):
 @pytest.mark.parametrize("text", REPORT_STATEMENTS)
 def test_agreement_and_advice_in_the_same_words_is_not(text):
     assert not analyze_utterance(text).is_question, text
+
+
+# Requests for their telling, put like "tell me about..." (a question by the utterance set's
+# convention), and wh-questions said without the wh-word and verb.
+REQUESTS = [
+    ("talk me through your first week", "embedded", True),
+    ("remind me where you're based", "embedded", True),
+    ("fill me in", "embedded", True),
+    ("give me an example", "embedded", True),
+    ("just wondering if the office is open friday", "embedded", False),
+    ("your thoughts on the new layout", "wh", True),
+    ("your name again", "wh", True),
+    ("the room number again", "wh", True),
+    ("is the shuttle free or no", "yes_no", False),  # "or no" leaves the choice to them
+]
+
+
+@pytest.mark.parametrize(("text", "form", "is_open"), REQUESTS)
+def test_requests_for_their_telling_are_questions(text, form, is_open):
+    f = analyze_utterance(text)
+    assert f.is_question and f.question_form == form and f.is_open is is_open, (
+        text, f.question_form, f.is_open)
+
+
+@pytest.mark.parametrize("text", [
+    "and then she explained how the engine works",  # told, not asked
+    "wondering if i should bring a jacket",  # musing about oneself
+    "your thoughts matter to us",
+    "the same again",  # ordering at a bar
+    "just answer yes or no",
+    "it's a yes or no",
+])
+def test_the_same_words_telling_are_not(text):
+    assert not analyze_utterance(text).is_question, text

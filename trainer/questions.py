@@ -237,6 +237,7 @@ _TAG_ENDINGS = (
     ("was", "not", "it"), ("does", "not", "it"), ("have", "not", "you"), ("will", "not", "you"),
     ("can", "not", "you"), ("is", "not", "that"), ("are", "not", "they"), ("do", "not", "they"),
     ("would", "not", "it"), ("was", "not", "that"), ("am", "i", "right"), ("or", "not"),
+    ("or", "no"),
     ("or", "what"), ("is", "that", "right"), ("is", "that", "correct"), ("am", "i", "wrong"),
     ("you", "know", "what", "i", "mean"), ("you", "know", "what", "i", "am", "saying"),
 )
@@ -282,6 +283,19 @@ _SELF_WONDER_RE = re.compile(
 )
 
 
+# Requests for the partner's telling put as imperatives, the way "tell me about..." is (a
+# question by the convention of tests/data/utterances.tsv), and "wondering if..." with its
+# "i was" dropped. Only at the start of the clause: "and then he explained how" tells.
+_REQUEST_RE = re.compile(
+    r"(?:please )?(?:remind me (?:what|how|where|who|when|why|which|your|of|again)"
+    r"|fill me in|catch me up|(?:talk|run|take) me through|talk to me about"
+    r"|give me (?:an example|some examples|a sense|an idea|the gist|a rundown|the short version)"
+    r"|do tell|say more|describe (?:your|the|what|how)|explain (?:what|how|why|your)"
+    r"|enlighten me"
+    r"|(?:just )?wondering (?:if|whether|what|how|why|where|who|when|which) (?!i |we ))\b"
+)
+
+
 # Formulas shaped like questions that expect no answer ("who knows", "how about that").
 _NOT_ASKING = frozenset({"who knows", "who cares", "who knew", "how about that",
                          "what do you know", "guess what", "is not that something",
@@ -300,6 +314,8 @@ def question_form(exp: list[str], mark: str) -> str | None:
         return "mirror"
     if EMBEDDED_RE.search(" " + joined):
         return None if _SELF_WONDER_RE.search(joined) else "embedded"
+    if _REQUEST_RE.match(joined):
+        return "embedded"  # a request for their telling, like "tell me about..."
     if len(exp) == 3 and exp[1] in AUX and exp[2] in PRON_SUBJ and (
             exp[0] in ("neither", "nor") or (exp[0] == "so" and exp[2] != "you")):
         return None  # "so do we", "neither did they": likewise, not a question
@@ -489,6 +505,8 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
             and core[2:] in ([], ["so"], ["too"]))
         or (w0 == "you" and w1 in ("know", "seen", "heard", "been") and mark == "?")
     )
+    if _your_view(core):
+        return "wh"
     if hit or _dropped_aux(core) or _consent_check(core) or _yet_check(core) or (
             _meeting_elliptical(core)):
         return "yes_no"
@@ -646,6 +664,21 @@ def _meeting_elliptical(core: list[str]) -> bool:
     return False
 
 
+_VIEW_NOUN = word_set("thoughts take opinion view views guess verdict feeling")
+
+
+def _your_view(core: list[str]) -> bool:
+    """ "(what are) your thoughts", "your take on it", "(what's) your name again", "the
+    address again": a wh-question said without its wh-word and verb."""
+    body = core[:-1] if core[-1] in ("it", "that", "this") else core  # "your take on it"
+    if set(body) & (AUX | PRON_SUBJ | {"'s", "my", "our"}) or len(core) > 6:
+        return False
+    if core[0] == "your" and len(core) >= 2 and core[1] in _VIEW_NOUN:
+        return len(core) == 2 or core[2] in ("on", "about", "of")
+    return core[-1] == "again" and 3 <= len(core) <= 4 and core[0] in ("your", "the") and \
+        core[-2] not in STOPWORDS
+
+
 _DROP_SUBJ = word_set("you they he she anyone anybody someone somebody everyone everybody")
 _NOT_A_PARTICIPLE = word_set(
     "being thing something nothing anything everything morning evening king ring spring sing"
@@ -762,6 +795,8 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
         if (len(exp) > n or tag[0] == "you") and tuple(exp[-n:]) == tag:
             if tag[0] == "or" and ("if" in exp or "whether" in exp):
                 continue  # "i don't know if it's a good idea or not": the choice is embedded
+            if tag == ("or", "no") and (exp[-3] in ("yes", "yeah", "a") or len(exp) < 4):
+                continue  # "just say yes or no", "it's a yes or no": the choice is named
             return "yes_no" if tag[:2] == ("is", "that") else "tag"
     if len(exp) > 3 and exp[-3] in AUX and exp[-2] == "not" and exp[-1] in _TAG_SUBJ:
         return "tag"  # any negative tag: "it could be lemon yellow couldn't it"
