@@ -376,3 +376,18 @@ def test_requests_for_their_telling_are_questions(text, form, is_open):
 ])
 def test_the_same_words_telling_are_not(text):
     assert not analyze_utterance(text).is_question, text
+
+
+@pytest.mark.parametrize("text", [
+    "and my cousin was like where are you even going",  # a question quoted with "be like"
+    "everybody's like are you two getting married",
+    "it's a fine idea but right",  # "but right" is no tag
+    "i'd love to hear more about your band sometime",  # a wish for later
+])
+def test_quoted_questions_and_wishes_for_later_are_not_asked(text):
+    assert not analyze_utterance(text).is_question, text
+
+
+def test_a_question_after_like_as_a_filler_is_still_asked():
+    assert analyze_utterance("so like where are you staying").is_question
+    assert analyze_utterance("i'd love to hear more about your band").is_question

@@ -307,7 +307,9 @@ def _like_is_filler(words: list[str], i: int, boundary: bool) -> bool:
     if boundary:
         return True
     if prev in ("was", "were", "'s", "is") and prev2 in ("i", "he", "she", "they", "we", "you"):
-        return True  # quotative: "and i was like, okay"
+        # quotative: "and i was like, okay"; before a question it stays, so the quoted
+        # question is read as quoted ("she was like where are you going", questions.py)
+        return not (nxt in WH or nxt in AUX)
     if prev in _LIKE_VERB_PREV:
         return False
     return (prev in _LIKE_FILLER_PREV or nxt in ("um", "uh", "you", "literally", "basically")

@@ -90,6 +90,10 @@ _HOW_NEXT = word_set("well much many long often far old big soon")
 _REPORTING = word_set("said says asked asks goes")
 
 
+# Before "like" these quote what someone said or thought ("and she was like where are you").
+_QUOTATIVE_BE = word_set("is was were am are 's be being goes go went")
+
+
 def _is_clause_start(exp: list[str], i: int) -> bool:
     """Does a question start at exp[i] in unpunctuated text? (used to split run-on clauses)"""
     w = exp[i]
@@ -99,6 +103,8 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
     nxt3 = exp[i + 3] if i + 3 < len(exp) else ""
     if prev in _REPORTING:
         return False  # a question quoted in a story: "and i said what are you doing"
+    if prev == "like" and i >= 2 and exp[i - 2] in _QUOTATIVE_BE:
+        return False  # quoted with "be like": "everyone was like are you moving"
     if w in WH and nxt in AUX and nxt2 in ("you", "your", "they", "he", "she") and \
             prev not in ("of", "about", "in", "on", "at", "to", "for"):
         return True  # inversion makes it direct: "i can imagine | where do you record"
@@ -247,6 +253,7 @@ _NOT_TAG_BEFORE_RIGHT = word_set(
     "that is all exactly alright are was you left the on to turn just quite absolutely yeah yes"
     " oh so it this them him her me things thats that's yep okay ok totally got go went"
     " do did done know eat ate eating treat treats treated spell spelled"
+    " but"  # "... but right": a discourse marker, as in "but right now"
 )
 
 
@@ -296,6 +303,12 @@ _REQUEST_RE = re.compile(
 )
 
 
+# "i'd love to hear more about it sometime": a wish for later, no question now
+_SOMETIME_RE = re.compile(
+    r"\b(?:love|like) to (?:hear|know|learn)\b.*\b(?:sometime|some time|someday|one day"
+    r"|another time|some other time|later on)$")
+
+
 # Formulas shaped like questions that expect no answer ("who knows", "how about that").
 _NOT_ASKING = frozenset({"who knows", "who cares", "who knew", "how about that",
                          "what do you know", "guess what", "is not that something",
@@ -313,7 +326,9 @@ def question_form(exp: list[str], mark: str) -> str | None:
     if MIRROR_RE.search(joined) or MIRROR_RE.search(" ".join(exp)):
         return "mirror"
     if EMBEDDED_RE.search(" " + joined):
-        return None if _SELF_WONDER_RE.search(joined) else "embedded"
+        if _SELF_WONDER_RE.search(joined) or _SOMETIME_RE.search(joined):
+            return None
+        return "embedded"
     if _REQUEST_RE.match(joined):
         return "embedded"  # a request for their telling, like "tell me about..."
     if len(exp) == 3 and exp[1] in AUX and exp[2] in PRON_SUBJ and (
