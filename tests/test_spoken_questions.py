@@ -391,3 +391,39 @@ def test_quoted_questions_and_wishes_for_later_are_not_asked(text):
 def test_a_question_after_like_as_a_filler_is_still_asked():
     assert analyze_utterance("so like where are you staying").is_question
     assert analyze_utterance("i'd love to hear more about your band").is_question
+
+
+# Telephone talk between strangers: the wh-word left in place before an amount, "y'all ever",
+# checks on where they are from, and "see what i mean" as a tag.
+PHONE_QUESTIONS = [
+    "and your boys are how old now",
+    "so he's what seven",
+    "you've got what two dogs",
+    "it was what forty dollars",
+    "and you're where",
+    "y'all ever drive up to the mountains",
+    "you guys ever been to the coast",
+    "you're from kansas originally",
+    "you're not from around there",
+    "you're still at the same company",
+    "it's a long way see what i mean",
+]
+PHONE_STATEMENTS = [
+    "it's what happens when you wait",  # a clause of its own after the copula
+    "that's what she told me",
+    "she's how i got the job",
+    "that's how old the house is",
+    "you're still young",  # a verdict
+    "you'll see what i mean",  # told of later
+    "it's hard to see what i mean",
+]
+
+
+@pytest.mark.parametrize("text", PHONE_QUESTIONS)
+def test_telephone_question_forms_are_questions(text):
+    assert analyze_utterance(text).is_question, text
+
+
+@pytest.mark.parametrize("text", PHONE_STATEMENTS)
+def test_telephone_statements_in_the_same_words_are_not(text):
+    assert not analyze_utterance(text).is_question, text

@@ -246,7 +246,10 @@ _TAG_ENDINGS = (
     ("or", "no"),
     ("or", "what"), ("is", "that", "right"), ("is", "that", "correct"), ("am", "i", "wrong"),
     ("you", "know", "what", "i", "mean"), ("you", "know", "what", "i", "am", "saying"),
+    ("you", "see", "what", "i", "mean"), ("see", "what", "i", "mean"),
 )
+# Before "see what i mean" these tell of later: "you'll see what i mean", "to see what i mean"
+_NOT_BEFORE_SEE = word_set("will would to can could i we they he she not 'll")
 
 
 _NOT_TAG_BEFORE_RIGHT = word_set(
@@ -496,6 +499,9 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
     """Questions with the auxiliary dropped: "want to grab coffee", "ever been to japan"."""
     if " ".join(core) in _REPAIR:
         return "wh"
+    if core[:1] == ["you"] and core[1:2] and core[1] in ("guys", "all", "two", "folks") and \
+            len(core) >= 3:
+        core = ["you", *core[2:]]  # "y'all ever go fishing" asks like "you ever..."
     w0, w1 = (core + ["", ""])[:2]
     if len(core) < 2:
         return None
@@ -556,6 +562,7 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
     return _report_check(core)
 
 
+_STILL_NEXT = word_set("in at with living working teaching studying doing going")
 _REPORT_NOT_NEXT = word_set("so it that this yourself again best too once twice")
 _EMPHATIC_DO_VERBS = word_set(
     "like love want know remember mind enjoy eat drink play watch realise realize miss")
@@ -584,6 +591,11 @@ def _report_check(core: list[str]) -> str | None:
         if k < n - 1 and core[k] in PRON_SUBJ | {"there"} and core[k + 1] not in \
                 _REPORT_NOT_NEXT:
             return "declarative"
+    if core[:2] == ["you", "are"] and 4 <= n <= 8 and (
+            core[2] == "from" or core[2:4] in (["not", "from"], ["originally", "from"])
+            or (core[2] == "still" and core[3] in _STILL_NEXT)):
+        return "declarative"  # where they are from, or still are: "you're from ohio",
+        # "you're still in school" (not a verdict: "you're still young")
     if w0 == "you" and w1 == "do" and 3 <= n <= 6 and core[2] in _EMPHATIC_DO_VERBS and \
             core[3:4] != ["to"]:
         return "declarative"
@@ -807,9 +819,11 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
     for tag in _TAG_ENDINGS:
         n = len(tag)
         # "you know what i mean" on its own is still a check ("you know what I mean?").
-        if (len(exp) > n or tag[0] == "you") and tuple(exp[-n:]) == tag:
+        if (len(exp) > n or tag[0] in ("you", "see")) and tuple(exp[-n:]) == tag:
             if tag[0] == "or" and ("if" in exp or "whether" in exp):
                 continue  # "i don't know if it's a good idea or not": the choice is embedded
+            if tag[0] == "see" and len(exp) > n and exp[-n - 1] in _NOT_BEFORE_SEE | {"you"}:
+                continue  # ("you see what i mean" is its own tag, checked first)
             if tag == ("or", "no") and (exp[-3] in ("yes", "yeah", "a") or len(exp) < 4):
                 continue  # "just say yes or no", "it's a yes or no": the choice is named
             return "yes_no" if tag[:2] == ("is", "that") else "tag"
@@ -824,6 +838,8 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
     if 2 <= len(core) <= 8 and core[-1] in _IN_SITU_WH and core[-2] in _IN_SITU_BEFORE and \
             core[:2] != ["that", "is"]:
         return "wh"  # the wh-word left in place: "you went where", "and it cost what"
+    if _in_situ_amount(core):
+        return "wh"
     if len(core) >= 3 and core[-1] == "or" and core[0] not in _NOT_A_CHOICE_START and \
             "either" not in core and "whether" not in core and "if" not in core:
         return "tag"  # a choice left open: "is that paid or", "lisbon the whole time or"
@@ -845,6 +861,37 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
         return "tag"  # an inference put to them: "you go every year then", "she's the oldest
         # then" (not "back then", "see you then", "he was young then")
     return None
+
+
+_SITU_SUBJ = word_set("you he she they it that")
+_SITU_VERB = word_set("is are was were 's got have has had be")
+_DEGREE = word_set("old much many long far big often tall")
+_AMOUNT_START = word_set(
+    """one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty
+    forty fifty sixty hundred a about like around maybe almost nearly""")
+
+
+def _in_situ_amount(core: list[str]) -> bool:
+    """The wh-word left in place after "is/are/got", before an amount or at the end: "they're
+    how old now", "and she's what five", "you've got what three kids", "you're where". Not a
+    clause of its own ("it's what happens", "that's what i said", "she's how i met him")."""
+    if not 3 <= len(core) <= 8 or core[0] not in _SITU_SUBJ:
+        return False
+    for k in range(2, min(len(core), 4)):
+        if core[k] in ("what", "where", "how", "who") and core[k - 1] in _SITU_VERB:
+            rest = core[k + 1:]
+            if core[k] == "how":
+                return rest[:1] != [] and rest[0] in _DEGREE and len(rest) <= 3 and not (
+                    set(rest[1:]) & (AUX | PRON_SUBJ))
+            if not rest:
+                return core[k] != "what" or core[0] == "you"  # "the thing is what" is cut off
+            if core[k] == "where":
+                return False
+            return rest[0] in _AMOUNT_START and len(rest) <= 4 and (
+                rest[0] not in ("a", "about", "like", "around", "maybe", "almost", "nearly")
+                or (len(rest) > 1 and (rest[1].isdigit() or rest[1] in _AMOUNT_START
+                                       or rest[1] in ("couple", "few"))))
+    return False
 
 
 _NOT_TAG_BEFORE_THEN = word_set(
