@@ -427,3 +427,26 @@ def test_telephone_question_forms_are_questions(text):
 @pytest.mark.parametrize("text", PHONE_STATEMENTS)
 def test_telephone_statements_in_the_same_words_are_not(text):
     assert not analyze_utterance(text).is_question, text
+
+
+# (line, the partner's last line, asks?): checks on their news that only their line shows, and
+# the same words as an answer to their question or as a verdict.
+NEWS_CHECKS = [
+    ("the one on main street", "should we try the taco truck", True),  # which one they mean
+    ("the one on main street", "which taco truck do you like", False),  # answering
+    ("first one", "i just finished the marathon in boston", True),  # (is it your) first one
+    ("first time for me", "we just got back from iceland", False),
+    ("first time here", "", True),
+    ("you're engaged", "i'm getting married in june", True),
+    ("you're lucky", "i got the last ticket", False),  # a verdict
+    ("you're hired", "i can start on monday", False),
+    ("you flew all the way from tokyo", "i got in last night", True),
+    ("you go all the way to the end and turn left", "where's the lift", False),  # directions
+    ("the bus always this full", "i take it every day", True),  # "is" dropped
+    ("it always takes this long", "i take it every day", False),
+]
+
+
+@pytest.mark.parametrize(("text", "partner", "asks"), NEWS_CHECKS)
+def test_checks_on_their_news_and_the_same_words_answering(text, partner, asks):
+    assert analyze_utterance(text, TurnContext(partner)).is_question is asks, (text, partner)

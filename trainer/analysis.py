@@ -599,15 +599,22 @@ class _Partner:
 
     words: tuple[str, ...] = ()
     asked: bool = False
+    # they asked which, what or where: a short phrase after it answers ("the one by the
+    # station"); after "did you go to the ramen place" or "how about the thai place" the
+    # same phrase checks which one they mean
+    asked_wh: bool = False
 
     @classmethod
     def of(cls, partner_text: str) -> _Partner:
         if not partner_text:
             return cls()
         cl = clauses(tokens(partner_text))
-        asked = bool(cl) and (question_form(cl[-1].exp, cl[-1].mark) is not None
-                              or choice_form(cl[-1].exp) is not None)
-        return cls(tuple(_partner_words(partner_text)), asked)
+        form = question_form(cl[-1].exp, cl[-1].mark) if cl else None
+        asked = bool(cl) and (form is not None or choice_form(cl[-1].exp) is not None)
+        head = strip_lead(cl[-1].exp)[:2] if cl else []
+        asked_wh = form in ("wh", "embedded") and head not in (["how", "about"],
+                                                               ["what", "about"])
+        return cls(tuple(_partner_words(partner_text)), asked, asked_wh)
 
 
 _ADVICE_AFTER_YOU = word_set(
@@ -628,12 +635,24 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
     - a short choice put to them ("coffee or tea", "you live on or off campus").
     None after a question of theirs: a reply to a question is an answer ("tea or water").
     """
-    if partner.asked or c.mark in (".", "!"):
+    if c.mark in (".", "!"):
         return None
     exp = c.exp
     core = strip_lead(exp)
     if not core or len(core) > 10:
         return None
+    if n_clauses == 1 and core[:2] == ["the", "one"] and 4 <= len(core) <= 6 and core[2] in (
+            _CLARIFY_PREP) and not (set(core[3:]) & (AUX | PRON_SUBJ | {"'s"})) and not (
+            partner.asked_wh) and not _said_little(partner):
+        return "declarative"  # which one they mean: "the one on fifth", "the one by the river"
+    if partner.asked:
+        return None
+    if n_clauses == 1 and _first_time(core) and (
+            not _said_little(partner) or core[-1] in ("here", "there")):
+        return "yes_no"  # "(is it your) first one", after their telling of the race
+    if n_clauses == 1 and core[:2] == ["you", "are"] and len(core) == 3 and \
+            core[2] in _YOU_ARE_STATE and not _said_little(partner):
+        return "declarative"  # their news, checked: "you're retired", "you're engaged"
     choice = choice_form(exp)
     if choice:
         return choice
@@ -695,9 +714,6 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
             core[1] not in AUX and core[1] != "'s" and not (  # "he's a good guy": agreement
             set(core) & {"i", "we", "me", "my", "our", "us"}) and not _said_little(partner):
         return "declarative"
-    if n_clauses == 1 and core[:2] == ["the", "one"] and 4 <= len(core) <= 6 and core[2] in (
-            _CLARIFY_PREP) and not (set(core[3:]) & (AUX | PRON_SUBJ | {"'s"})):
-        return "declarative"  # which one they mean: "the one on fifth", "the one by the river"
     if core[:2] in (["there", "is"], ["there", "are"]) and len(core) <= 6 and shared:
         return "declarative"  # surprise at their news: "there's different rounds"
     # An echo: a few words of theirs with no verb or subject of its own ("in three days"),
@@ -717,6 +733,19 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
 
 
 _CLARIFY_PREP = word_set("on by in at near with from across behind next")
+# "you're retired" after their news checks it; "you're lucky", "you're hired", "you're
+# fine" judge, tell or reassure (so only states of their life are here)
+_YOU_ARE_STATE = word_set(
+    """retired married engaged divorced single pregnant moving leaving full filled back
+    new home vegetarian vegan allergic related twins""")
+
+
+def _first_time(core: list[str]) -> bool:
+    """ "first one", "your first time", "first time there": is it their first, asked after
+    they told of it (not "first time for me", "my first one")."""
+    body = core[1:] if core[0] == "your" else core
+    return 2 <= len(body) <= 3 and body[0] == "first" and body[1] in ("one", "time", "year") \
+        and body[2:] in ([], ["here"], ["there"], ["ever"])
 
 _THIRD_PERSON = {"he": {"he", "he's", "his", "him"}, "she": {"she", "she's", "her", "hers"},
                  "they": {"they", "they're", "their", "them"}}

@@ -528,6 +528,8 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
     )
     if _your_view(core):
         return "wh"
+    if _always_like_this(core):
+        return "yes_no"
     if hit or _dropped_aux(core) or _consent_check(core) or _yet_check(core) or (
             _meeting_elliptical(core)):
         return "yes_no"
@@ -562,6 +564,8 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
     return _report_check(core)
 
 
+# ("you go all the way to the end and turn left" gives directions: no present tense here)
+_CAME_VERBS = word_set("came drove flew travelled traveled went walked biked cycled moved")
 _STILL_NEXT = word_set("in at with living working teaching studying doing going")
 _REPORT_NOT_NEXT = word_set("so it that this yourself again best too once twice")
 _EMPHATIC_DO_VERBS = word_set(
@@ -596,6 +600,9 @@ def _report_check(core: list[str]) -> str | None:
             or (core[2] == "still" and core[3] in _STILL_NEXT)):
         return "declarative"  # where they are from, or still are: "you're from ohio",
         # "you're still in school" (not a verdict: "you're still young")
+    if w0 == "you" and core[2:5] == ["all", "the", "way"] and n <= 10 and (
+            w1 in _CAME_VERBS or (w1 == "come" and core[5:6] == ["from"])):
+        return "declarative"  # surprise put to them: "you drove all the way from denver"
     if w0 == "you" and w1 == "do" and 3 <= n <= 6 and core[2] in _EMPHATIC_DO_VERBS and \
             core[3:4] != ["to"]:
         return "declarative"
@@ -688,6 +695,24 @@ def _meeting_elliptical(core: list[str]) -> bool:
         return rest[:1] == ["to"] and len(rest) == 2 and rest[1] in _ADD_VERB or (
             rest[:3] in (["you", "want", "to"], ["you", "would", "like"])
             and rest[-1] in _ADD_VERB)
+    return False
+
+
+_ALWAYS_SUBJ = word_set("this that it the your they he she traffic")
+
+
+def _always_like_this(core: list[str]) -> bool:
+    """ "(is) this line always this slow", "it always like this", "they usually that busy":
+    the "is/are" dropped before a habit put to them (with the verb it tells: "it's always
+    this slow", "it always takes this long")."""
+    if not 3 <= len(core) <= 8 or core[0] not in _ALWAYS_SUBJ or set(core) & (
+            AUX | {"'s", "i", "we", "my", "our"}):
+        return False
+    for k in range(1, len(core) - 1):
+        if core[k] in ("always", "usually", "normally", "ever"):
+            nxt = core[k + 1:k + 3]
+            return nxt[:1] in (["this"], ["that"]) and len(nxt) == 2 and \
+                nxt[1] not in STOPWORDS or nxt in (["like", "this"], ["like", "that"])
     return False
 
 
