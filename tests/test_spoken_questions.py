@@ -331,6 +331,13 @@ REPORT_STATEMENTS = [
     "you live and learn",
     "so this one",
     "so today i want to cover three things",
+    "you're saying that because you're nice",  # an account, not a check
+    "you said you'd ring me back and you never did",  # a reproach
+    "you're from a lovely family",
+    "you're still on my list",
+    "you came all the way out for nothing",
+    "fill me in later",  # for later: nothing to answer now
+    "do tell her i said thanks",
 ]
 
 

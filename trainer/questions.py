@@ -300,7 +300,7 @@ _REQUEST_RE = re.compile(
     r"(?:please )?(?:remind me (?:what|how|where|who|when|why|which|your|of|again)"
     r"|fill me in|catch me up|(?:talk|run|take) me through|talk to me about"
     r"|give me (?:an example|some examples|a sense|an idea|the gist|a rundown|the short version)"
-    r"|do tell|say more|describe (?:your|the|what|how)|explain (?:what|how|why|your)"
+    r"|do tell(?: me)?$|say more|describe (?:your|the|what|how)|explain (?:what|how|why|your)"
     r"|enlighten me"
     r"|(?:just )?wondering (?:if|whether|what|how|why|where|who|when|which) (?!i |we ))\b"
 )
@@ -310,6 +310,9 @@ _REQUEST_RE = re.compile(
 _SOMETIME_RE = re.compile(
     r"\b(?:love|like) to (?:hear|know|learn)\b.*\b(?:sometime|some time|someday|one day"
     r"|another time|some other time|later on)$")
+
+
+_LATER = word_set("later tomorrow sometime tonight afterwards eventually")
 
 
 # Formulas shaped like questions that expect no answer ("who knows", "how about that").
@@ -332,7 +335,7 @@ def question_form(exp: list[str], mark: str) -> str | None:
         if _SELF_WONDER_RE.search(joined) or _SOMETIME_RE.search(joined):
             return None
         return "embedded"
-    if _REQUEST_RE.match(joined):
+    if _REQUEST_RE.match(joined) and core[-1] not in _LATER:
         return "embedded"  # a request for their telling, like "tell me about..."
     if len(exp) == 3 and exp[1] in AUX and exp[2] in PRON_SUBJ and (
             exp[0] in ("neither", "nor") or (exp[0] == "so" and exp[2] != "you")):
@@ -566,6 +569,8 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
 
 # ("you go all the way to the end and turn left" gives directions: no present tense here)
 _CAME_VERBS = word_set("came drove flew travelled traveled went walked biked cycled moved")
+_REPORT_TELLS = word_set("and but because cause so nothing")
+_SPEAKER_WORDS = word_set("i me my mine we us our")
 _STILL_NEXT = word_set("in at with living working teaching studying doing going")
 _REPORT_NOT_NEXT = word_set("so it that this yourself again best too once twice")
 _EMPHATIC_DO_VERBS = word_set(
@@ -583,6 +588,8 @@ def _report_check(core: list[str]) -> str | None:
     point", "you do want to be careful" (agreement and advice)."""
     w0, w1 = core[0], core[1]
     n = len(core)
+    if set(core[3:]) & _REPORT_TELLS:
+        return None  # an account or a reproach: "you said you'd come and you didn't"
     if core[:3] == ["you", "are", "saying"] and n >= 4 and core[3:] not in (["so"], ["it"]):
         return "declarative"
     if core[:4] == ["you", "are", "telling", "me"] and n >= 5:
@@ -595,12 +602,14 @@ def _report_check(core: list[str]) -> str | None:
         if k < n - 1 and core[k] in PRON_SUBJ | {"there"} and core[k + 1] not in \
                 _REPORT_NOT_NEXT:
             return "declarative"
-    if core[:2] == ["you", "are"] and 4 <= n <= 8 and (
+    if core[:2] == ["you", "are"] and 4 <= n <= 8 and core[-1] != "it" and not (
+            set(core) & (_SPEAKER_WORDS | _EXCLAIM_ADJ)) and (
             core[2] == "from" or core[2:4] in (["not", "from"], ["originally", "from"])
             or (core[2] == "still" and core[3] in _STILL_NEXT)):
         return "declarative"  # where they are from, or still are: "you're from ohio",
         # "you're still in school" (not a verdict: "you're still young")
-    if w0 == "you" and core[2:5] == ["all", "the", "way"] and n <= 10 and (
+    if w0 == "you" and core[2:5] == ["all", "the", "way"] and n <= 10 and \
+            "nothing" not in core and (
             w1 in _CAME_VERBS or (w1 == "come" and core[5:6] == ["from"])):
         return "declarative"  # surprise put to them: "you drove all the way from denver"
     if w0 == "you" and w1 == "do" and 3 <= n <= 6 and core[2] in _EMPHATIC_DO_VERBS and \
