@@ -603,7 +603,7 @@ def _report_check(core: list[str]) -> str | None:
                 _REPORT_NOT_NEXT:
             return "declarative"
     if core[:2] == ["you", "are"] and 4 <= n <= 8 and core[-1] != "it" and not (
-            set(core) & (_SPEAKER_WORDS | _EXCLAIM_ADJ)) and (
+            set(core) & (_SPEAKER_WORDS | _EXCLAIM_ADJ | _WOW_ADJ)) and (
             core[2] == "from" or core[2:4] in (["not", "from"], ["originally", "from"])
             or (core[2] == "still" and core[3] in _STILL_NEXT)):
         return "declarative"  # where they are from, or still are: "you're from ohio",
