@@ -451,6 +451,13 @@ NEWS_CHECKS = [
     ("you go all the way to the end and turn left", "where's the lift", False),  # directions
     ("the bus always this full", "i take it every day", True),  # "is" dropped
     ("it always takes this long", "i take it every day", False),
+    ("so it's open all night", "the gym never closes", True),  # the upshot, put to them
+    ("so they just gave it away", "our neighbours had a spare piano", True),
+    ("so it goes", "the shop shut after forty years", False),  # a formula
+    ("so it was lovely", "we spent a week in crete", False),  # a verdict
+    ("so they're moving", "uh-huh", False),  # after a back-channel: their own telling
+    ("you enjoy it", "i coach the under-tens on saturdays", True),  # how they find it
+    ("you enjoy it", "do you think i'd like coaching", False),  # after their question
 ]
 
 

@@ -690,6 +690,15 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
                 core[1] == "not" and core[2:3] in (["is"], ["are"]))) and \
             _THIRD_PERSON[core[0]] & set(partner.words):
         return "declarative"
+    # "so it's free", "so they just left" after their telling: the upshot, put to them
+    if n_clauses == 1 and exp[0] == "so" and core[0] in _SO_SUBJ and 3 <= len(core) <= 7 and \
+            not set(core) & (_SPEAKER | _VERDICT_ADJ | _SO_NOT) and not _said_little(partner):
+        return "declarative"
+    # "you enjoy it", "you like it there" after their news: how they find it, checked
+    if n_clauses == 1 and core[:1] == ["you"] and len(core) in (3, 4) and \
+            core[1] in _LIKE_VERBS and core[2] in ("it", "that", "them", "there") and \
+            core[3:] in ([], ["there"], ["here"], ["now"]) and not _said_little(partner):
+        return "declarative"
     if not partner.words:
         return None
     theirs = {stem(w) for w in partner.words if len(w) >= 3 and w not in STOPWORDS}
@@ -732,6 +741,11 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
     return None
 
 
+_SO_SUBJ = word_set("it they he she that there")
+_SPEAKER = word_set("i me my mine we us our i'm")
+# "so it goes", "so that's that", "so it seems", "so there you go": formulas, not checks
+_SO_NOT = word_set("goes seems seemed go sad shame pity thing okay ok why")
+_LIKE_VERBS = word_set("like love enjoy miss mind hate prefer")
 _CLARIFY_PREP = word_set("on by in at near with from across behind next")
 # "you're retired" after their news checks it; "you're lucky", "you're hired", "you're
 # fine" judge, tell or reassure (so only states of their life are here)
