@@ -464,3 +464,26 @@ NEWS_CHECKS = [
 @pytest.mark.parametrize(("text", "partner", "asks"), NEWS_CHECKS)
 def test_checks_on_their_news_and_the_same_words_answering(text, partner, asks):
     assert analyze_utterance(text, TurnContext(partner)).is_question is asks, (text, partner)
+
+
+# Asking politely by not expecting it, and a guess about them put to them to confirm.
+HEDGED = [
+    ("i don't suppose you've got a spare pen", True),
+    ("you wouldn't happen to know when the last train is", True),
+    ("you don't happen to have a lighter", True),
+    ("you wouldn't know if the bakery's open", True),
+    ("you're not the new neighbour by any chance", True),
+    ("i take it you've done this before", True),
+    ("i'm guessing you drove here", True),
+    ("i hear you're moving to leeds", True),
+    ("you wouldn't know it to look at her", False),  # a statement
+    ("i guess you're right", False),  # agreement
+    ("i bet you're exhausted", False),
+    ("i hear you", False),  # sympathy
+    ("you happen to be right", False),
+]
+
+
+@pytest.mark.parametrize(("text", "asks"), HEDGED)
+def test_hedged_questions_and_guesses_put_to_them(text, asks):
+    assert analyze_utterance(text).is_question is asks, text

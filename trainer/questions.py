@@ -256,7 +256,7 @@ _NOT_TAG_BEFORE_RIGHT = word_set(
     "that is all exactly alright are was you left the on to turn just quite absolutely yeah yes"
     " oh so it this them him her me things thats that's yep okay ok totally got go went"
     " do did done know eat ate eating treat treats treated spell spelled"
-    " but"  # "... but right": a discourse marker, as in "but right now"
+    " but be"  # "... but right": a discourse marker; "might be right": a predicate
 )
 
 
@@ -312,6 +312,19 @@ _SOMETIME_RE = re.compile(
     r"|another time|some other time|later on)$")
 
 
+# Asking politely by saying one does not expect it: "i don't suppose you have a pen", "you
+# wouldn't happen to know where it is", "you wouldn't know if it's open" (not "you wouldn't
+# know it to look at him").
+_HEDGED_ASK_RE = re.compile(
+    r"(?:i do not suppose (?:you|anyone|anybody|there)"
+    r"|(?:you|anyone|anybody) (?:would not |do not |did not |would |might )?happen to"
+    r"(?! be (?:right|correct|wrong|lucky))"
+    r"|you would not know (?:where|what|how|who|when|which|if|whether|anyone|anybody)) ")
+# A guess about them put to them to confirm: "i take it you're new", "i'm guessing you
+# drove", "i gather you know tom" (not "i guess you're right", "i bet you're tired").
+_HEDGED_CHECK_RE = re.compile(
+    r"(?:i take it|i assume|i am assuming|i am guessing|i gather|i understand|i hear)"
+    r" (?:that )?(?:you|your)\b(?! (?:are|were) (?:right|welcome|kidding)$) \w+ \w+")
 _LATER = word_set("later tomorrow sometime tonight afterwards eventually")
 
 
@@ -337,6 +350,10 @@ def question_form(exp: list[str], mark: str) -> str | None:
         return "embedded"
     if _REQUEST_RE.match(joined) and core[-1] not in _LATER:
         return "embedded"  # a request for their telling, like "tell me about..."
+    if _HEDGED_ASK_RE.match(joined) or joined.endswith(" by any chance"):
+        return "yes_no"  # "you wouldn't happen to know...", "you're not sam by any chance"
+    if _HEDGED_CHECK_RE.match(joined):
+        return "declarative"  # "i take it you're from here"
     if len(exp) == 3 and exp[1] in AUX and exp[2] in PRON_SUBJ and (
             exp[0] in ("neither", "nor") or (exp[0] == "so" and exp[2] != "you")):
         return None  # "so do we", "neither did they": likewise, not a question
