@@ -20,6 +20,11 @@ Data:
   last 0.4 s bent up (+9 st) or down (-3 st) by sox, and read by the piper voice with "?" and
   "."; the share judged a question with the measured final rise vs from the words alone.
 
+For development, `python -m benchmarks.analysis` prints every source's dev-split question
+figures, `--misses [SOURCE...]` the dev lines the rules get wrong (never the test split), and
+`--convention` the dev figures with back-channels said as questions ("is that right", "oh is
+it") counted as questions and as back-channels (Switchboard's "bh").
+
 Baseline, measured in the same run: the rules as they were before issue 13, a frozen copy in
 benchmarks/legacy/ (for the utterance set the naive "ends with '?'" rule is quoted too).
 Figures are reported on the held-out `test` splits (thresholds and rules were chosen on `dev`).

@@ -692,7 +692,8 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
         return "declarative"
     # "so it's free", "so they just left" after their telling: the upshot, put to them
     if n_clauses == 1 and exp[0] == "so" and core[0] in _SO_SUBJ and 3 <= len(core) <= 7 and \
-            not set(core) & (_SPEAKER | _VERDICT_ADJ | _SO_NOT) and not _said_little(partner):
+            not set(core) & (_SPEAKER | _VERDICT_ADJ | _SO_NOT) and not _said_little(partner) \
+            and core[:3] not in (["that", "is", "it"], ["that", "is", "all"]):
         return "declarative"
     # "you enjoy it", "you like it there" after their news: how they find it, checked
     if n_clauses == 1 and core[:1] == ["you"] and len(core) in (3, 4) and \
@@ -744,7 +745,7 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
 _SO_SUBJ = word_set("it they he she that there")
 _SPEAKER = word_set("i me my mine we us our i'm")
 # "so it goes", "so that's that", "so it seems", "so there you go": formulas, not checks
-_SO_NOT = word_set("goes seems seemed go sad shame pity thing okay ok why")
+_SO_NOT = word_set("goes seems seemed go sad shame pity thing okay ok why what whatever life")
 _LIKE_VERBS = word_set("like love enjoy miss mind hate prefer")
 _CLARIFY_PREP = word_set("on by in at near with from across behind next")
 # "you're retired" after their news checks it; "you're lucky", "you're hired", "you're
