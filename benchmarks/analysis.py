@@ -20,6 +20,11 @@ Data:
   last 0.4 s bent up (+9 st) or down (-3 st) by sox, and read by the piper voice with "?" and
   "."; the share judged a question with the measured final rise vs from the words alone.
 
+For development, `python -m benchmarks.analysis` prints every source's dev-split question
+figures, `--misses [SOURCE...]` the dev lines the rules get wrong (never the test split), and
+`--convention` the dev figures with back-channels said as questions ("is that right", "oh is
+it") counted as questions and as back-channels (Switchboard's "bh").
+
 Baseline, measured in the same run: the rules as they were before issue 13, a frozen copy in
 benchmarks/legacy/ (for the utterance set the naive "ends with '?'" rule is quoted too).
 Figures are reported on the held-out `test` splits (thresholds and rules were chosen on `dev`).
@@ -633,6 +638,112 @@ def errors(stripped: bool, split: str | None = "dev") -> list[tuple[str, bool]]:
     return out
 
 
+_SOURCES = ("chitchat", "ami", "spoken", "phone")
+
+
+def dev_figures(split: str = "dev") -> dict[str, tuple[float, float, float, int]]:
+    """Question (precision, recall, f1, lines) of every labelled source on one split, as
+    `figures` reads them (lower-case, no punctuation, the partner's line as context); the AMI
+    file only where it was put here. For development: the dev split by default."""
+    loaders = {"chitchat": load_chitchat, "spoken": load_spoken, "phone": load_phone,
+               "ami": load_ami}
+    out = {}
+    for name in _SOURCES:
+        if name == "ami" and not AMI.exists():
+            continue
+        part = [c for c in loaders[name]() if c.split == split]
+        out[name] = (*chat_question_scores(part), len(part))
+    own = [r for r in load_utterances() if r.split == split]
+    out["utterances"] = (*question_scores(own, stripped=True), len(own))
+    return out
+
+
+# A back-channel said as a question (Switchboard DAMSL "bh"): "is that right", "oh is it",
+# "did you", "do you", "that right", with nothing else in the line.
+_BH_RE = re.compile(
+    r"^(?:(?:oh|ah|uh|um|yeah|well|really|wow|huh|hm|hmm|okay|ok|mm)\s+)*(?:"
+    r"is that (?:right|so|true|a fact)|that (?:right|so)"
+    r"|(?:is|was|are|were|do|does|did|have|has|had|can|could|will|would|should)(?:n't)?"
+    r" (?:it|that|he|she|they|you|we|there|i)(?: now| not)?"
+    r"|(?:isn't|wasn't|aren't|weren't|don't|doesn't|didn't|haven't|hasn't|can't|won't)"
+    r" (?:it|that|he|she|they|you|we|there)"
+    r"|(?:it|that|he|she|they|you|we|there) (?:is|was|are|were|do|does|did|have|has|had|can"
+    r"|will|would)(?: not)?)$")
+
+
+def is_bh(text: str, partner: str) -> bool:
+    """Is `text` (stripped) a back-channel in question form: its whole line one of the forms
+    above, after a partner's line that asked nothing (after a question, "are you" hands the
+    question back: a mirror)? No context (AMI) counts as after a statement."""
+    if not _BH_RE.match(text):
+        return False
+    return not (partner and analyze_utterance(partner).is_question)
+
+
+def convention_figures(split: str = "dev") -> dict[str, dict[str, tuple]]:
+    """Question (P, R, F1, bh lines) per source under the two conventions for back-channels
+    said as questions: "asked" (ours until now: "is that right", "oh is it" are questions)
+    and "bh" (Switchboard's: they are back-channels, not questions), each with the rules that
+    follow it, plus the rules of one scored against the labels of the other."""
+    loaders = {"chitchat": load_chitchat, "spoken": load_spoken, "phone": load_phone,
+               "ami": load_ami}
+    out = {}
+    for name, load in loaders.items():
+        if name == "ami" and not AMI.exists():
+            continue
+        part = [c for c in load() if c.split == split]
+        texts = [(strip_text(c.text), strip_text(c.partner)) for c in part]
+        pred_a = [analyze_utterance(t, TurnContext(p)).is_question for t, p in texts]
+        bh = [is_bh(t, p) for t, p in texts]
+        gold_a = [c.is_question for c in part]
+        # Relabelled as Switchboard would: every bh line is no question (the rest unchanged).
+        gold_b = [g and not b for g, b in zip(gold_a, bh, strict=True)]
+        pred_b = [q and not b for q, b in zip(pred_a, bh, strict=True)]
+        n_bh = sum(bh)
+        out[name] = {"asked": (*prf(pred_a, gold_a), n_bh), "bh": (*prf(pred_b, gold_b), n_bh),
+                     "asked_rules_on_bh_labels": (*prf(pred_a, gold_b), n_bh),
+                     "bh_rules_on_asked_labels": (*prf(pred_b, gold_a), n_bh),
+                     "lines": [t for (t, _), b in zip(texts, bh, strict=True) if b]}
+    return out
+
+
+def _main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(
+        description="Question figures per source on the dev split and its misses (rules are "
+                    "written from dev only; the test split is reported by `figures`).")
+    ap.add_argument("--misses", choices=_SOURCES, nargs="*",
+                    help="also print the dev lines the rules get wrong (all sources if none)")
+    ap.add_argument("--all", action="store_true", help="every figure, as scripts/bench")
+    ap.add_argument("--convention", action="store_true",
+                    help="dev figures with back-channels said as questions ('is that right', "
+                         "'oh is it') counted as questions and as back-channels (Switchboard)")
+    args = ap.parse_args(argv)
+    if args.convention:
+        for name, conv in convention_figures().items():
+            print(f"dev {name} ({conv['asked'][3]} bh-form lines: {conv['lines']})")
+            for key in ("asked", "bh", "asked_rules_on_bh_labels", "bh_rules_on_asked_labels"):
+                p, r, f, _ = conv[key]
+                print(f"    {key:26s} P {p:.3f}  R {r:.3f}  F1 {f:.3f}")
+        return
+    if args.all:
+        for fig in figures():
+            print(f"{fig['name']:36s} {fig['value']!s:>7} base={fig['baseline']!s:>6}  "
+                  f"{fig['note']}")
+        return
+    for name, (p, r, f, n) in dev_figures().items():
+        print(f"dev {name:11s} P {p:.3f}  R {r:.3f}  F1 {f:.3f}  ({n} lines)")
+    if args.misses is not None:
+        for name in args.misses or _SOURCES:
+            if name == "ami" and not AMI.exists():
+                continue
+            errs = chat_errors(name)
+            print(f"\n== {name} dev misses: {sum(g for *_, g in errs)} missed questions (FN), "
+                  f"{sum(not g for *_, g in errs)} false questions (FP)")
+            for text, partner, gold in sorted(errs, key=lambda e: not e[2]):
+                print(f"{'FN' if gold else 'FP'}  {text}   <<  {partner[-70:]}")
+
+
 if __name__ == "__main__":
-    for fig in figures():
-        print(f"{fig['name']:36s} {fig['value']!s:>7} base={fig['baseline']!s:>6}  {fig['note']}")
+    _main()

@@ -178,6 +178,8 @@ def _is_backchannel(exp: list[str]) -> bool:
     if not exp or len(exp) > 5:
         return False
     core = strip_lead(exp)
+    if core[:1] == ["i"] and core[1:2] and core[1] in _NOT_AFTER_I:
+        core = core[1:]  # "i is it": the "i" broken off (_drop_broken_starts)
     if len(core) >= 2 and core[0] in AUX and core[1] in ("that", "it", "this"):
         return False  # an inversion asks to confirm: "is that right", "oh is it"
     joined = " ".join(exp)
@@ -305,7 +307,9 @@ def _like_is_filler(words: list[str], i: int, boundary: bool) -> bool:
     if boundary:
         return True
     if prev in ("was", "were", "'s", "is") and prev2 in ("i", "he", "she", "they", "we", "you"):
-        return True  # quotative: "and i was like, okay"
+        # quotative: "and i was like, okay"; before a question it stays, so the quoted
+        # question is read as quoted ("she was like where are you going", questions.py)
+        return not (nxt in WH or nxt in AUX)
     if prev in _LIKE_VERB_PREV:
         return False
     return (prev in _LIKE_FILLER_PREV or nxt in ("um", "uh", "you", "literally", "basically")
@@ -521,7 +525,43 @@ def _collapse_restarts(toks: list[str]) -> list[str]:
             del out[last[1] + 1:]  # "do you do | you" -> "do you"
             continue
         out.append(t)
-    return _collapse_long_restarts(out)
+    return _drop_broken_starts(_collapse_long_restarts(out))
+
+
+_SENTENCE_MARKS = frozenset("?.!;\n")
+# "i" before these cannot be the subject ("i is it", "i does it work"): a start broken off
+_NOT_AFTER_I = word_set("is are does has")
+# "i ... did you see it": "i" broken off before a question; not "i did you a favour", "i
+# would you know like to", "i have you to thank"
+_AUX_YOU_NOT_NEXT = word_set("a an the know wrong to no right")
+# Words that may sit between a wh-word and the same wh-word said again: "what do | what did
+# you study", "what's your | what's the name"
+_WH_RESTART_GAP = AUX | word_set("your you the my his her their our this that it")
+
+
+def _drop_broken_starts(toks: list[str]) -> list[str]:
+    """Starts broken off and said anew, in other words: "i is it" (an "i" that cannot be the
+    subject), "i did you see it", "what do what did you study", "what's your what's the
+    name". One question, not two or none (the scorecard counts questions)."""
+    out: list[str] = []
+    for k, t in enumerate(toks):
+        nxt = toks[k + 1] if k + 1 < len(toks) else ""
+        nxt2 = toks[k + 2] if k + 2 < len(toks) else ""
+        nxt3 = toks[k + 3] if k + 3 < len(toks) else ""
+        if t == "i" and (nxt in _NOT_AFTER_I or (
+                nxt in AUX and nxt2 == "you" and nxt3 and nxt3 not in _AUX_YOU_NOT_NEXT
+                and nxt3 not in _SENTENCE_MARKS and nxt3 != ",")):
+            continue
+        head = expand([t])[0]
+        if head in WH and len(out) >= 2 and nxt and nxt not in _SENTENCE_MARKS:
+            a, b = out[-2], out[-1]
+            if expand([a])[0] == head and len(expand([a])) + len(expand([b])) <= 3 and (
+                    b in _WH_RESTART_GAP or expand([b])[0] in _WH_RESTART_GAP) and (
+                    len(out) == 2 or out[-3] in _SENTENCE_MARKS or out[-3] == ","
+                    or out[-3] in LEAD or out[-3] in ("and", "but", "so", "or")):
+                del out[-2:]  # "what do | what did you study": the first start abandoned
+        out.append(t)
+    return out
 
 
 def _collapse_long_restarts(toks: list[str]) -> list[str]:
@@ -559,15 +599,22 @@ class _Partner:
 
     words: tuple[str, ...] = ()
     asked: bool = False
+    # they asked which, what or where: a short phrase after it answers ("the one by the
+    # station"); after "did you go to the ramen place" or "how about the thai place" the
+    # same phrase checks which one they mean
+    asked_wh: bool = False
 
     @classmethod
     def of(cls, partner_text: str) -> _Partner:
         if not partner_text:
             return cls()
         cl = clauses(tokens(partner_text))
-        asked = bool(cl) and (question_form(cl[-1].exp, cl[-1].mark) is not None
-                              or choice_form(cl[-1].exp) is not None)
-        return cls(tuple(_partner_words(partner_text)), asked)
+        form = question_form(cl[-1].exp, cl[-1].mark) if cl else None
+        asked = bool(cl) and (form is not None or choice_form(cl[-1].exp) is not None)
+        head = strip_lead(cl[-1].exp)[:2] if cl else []
+        asked_wh = form in ("wh", "embedded") and head not in (["how", "about"],
+                                                               ["what", "about"])
+        return cls(tuple(_partner_words(partner_text)), asked, asked_wh)
 
 
 _ADVICE_AFTER_YOU = word_set(
@@ -588,12 +635,24 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
     - a short choice put to them ("coffee or tea", "you live on or off campus").
     None after a question of theirs: a reply to a question is an answer ("tea or water").
     """
-    if partner.asked or c.mark in (".", "!"):
+    if c.mark in (".", "!"):
         return None
     exp = c.exp
     core = strip_lead(exp)
     if not core or len(core) > 10:
         return None
+    if n_clauses == 1 and core[:2] == ["the", "one"] and 4 <= len(core) <= 6 and core[2] in (
+            _CLARIFY_PREP) and not (set(core[3:]) & (AUX | PRON_SUBJ | {"'s"})) and not (
+            partner.asked_wh) and not _said_little(partner):
+        return "declarative"  # which one they mean: "the one on fifth", "the one by the river"
+    if partner.asked:
+        return None
+    if n_clauses == 1 and _first_time(core) and (
+            not _said_little(partner) or core[-1] in ("here", "there")):
+        return "yes_no"  # "(is it your) first one", after their telling of the race
+    if n_clauses == 1 and core[:2] == ["you", "are"] and len(core) == 3 and \
+            core[2] in _YOU_ARE_STATE and not _said_little(partner):
+        return "declarative"  # their news, checked: "you're retired", "you're engaged"
     choice = choice_form(exp)
     if choice:
         return choice
@@ -631,6 +690,16 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
                 core[1] == "not" and core[2:3] in (["is"], ["are"]))) and \
             _THIRD_PERSON[core[0]] & set(partner.words):
         return "declarative"
+    # "so it's free", "so they just left" after their telling: the upshot, put to them
+    if n_clauses == 1 and exp[0] == "so" and core[0] in _SO_SUBJ and 3 <= len(core) <= 7 and \
+            not set(core) & (_SPEAKER | _VERDICT_ADJ | _SO_NOT) and not _said_little(partner) \
+            and core[:3] not in (["that", "is", "it"], ["that", "is", "all"]):
+        return "declarative"
+    # "you enjoy it", "you like it there" after their news: how they find it, checked
+    if n_clauses == 1 and core[:1] == ["you"] and len(core) in (3, 4) and \
+            core[1] in _LIKE_VERBS and core[2] in ("it", "that", "them", "there") and \
+            core[3:] in ([], ["there"], ["here"], ["now"]) and not _said_little(partner):
+        return "declarative"
     if not partner.words:
         return None
     theirs = {stem(w) for w in partner.words if len(w) >= 3 and w not in STOPWORDS}
@@ -655,9 +724,6 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
             core[1] not in AUX and core[1] != "'s" and not (  # "he's a good guy": agreement
             set(core) & {"i", "we", "me", "my", "our", "us"}) and not _said_little(partner):
         return "declarative"
-    if n_clauses == 1 and core[:2] == ["the", "one"] and 4 <= len(core) <= 6 and core[2] in (
-            _CLARIFY_PREP) and not (set(core[3:]) & (AUX | PRON_SUBJ | {"'s"})):
-        return "declarative"  # which one they mean: "the one on fifth", "the one by the river"
     if core[:2] in (["there", "is"], ["there", "are"]) and len(core) <= 6 and shared:
         return "declarative"  # surprise at their news: "there's different rounds"
     # An echo: a few words of theirs with no verb or subject of its own ("in three days"),
@@ -676,7 +742,25 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
     return None
 
 
+_SO_SUBJ = word_set("it they he she that there")
+_SPEAKER = word_set("i me my mine we us our i'm")
+# "so it goes", "so that's that", "so it seems", "so there you go": formulas, not checks
+_SO_NOT = word_set("goes seems seemed go sad shame pity thing okay ok why what whatever life")
+_LIKE_VERBS = word_set("like love enjoy miss mind hate prefer")
 _CLARIFY_PREP = word_set("on by in at near with from across behind next")
+# "you're retired" after their news checks it; "you're lucky", "you're hired", "you're
+# fine" judge, tell or reassure (so only states of their life are here)
+_YOU_ARE_STATE = word_set(
+    """retired married engaged divorced single pregnant moving leaving full filled back
+    new home vegetarian vegan allergic related twins""")
+
+
+def _first_time(core: list[str]) -> bool:
+    """ "first one", "your first time", "first time there": is it their first, asked after
+    they told of it (not "first time for me", "my first one")."""
+    body = core[1:] if core[0] == "your" else core
+    return 2 <= len(body) <= 3 and body[0] == "first" and body[1] in ("one", "time", "year") \
+        and body[2:] in ([], ["here"], ["there"], ["ever"])
 
 _THIRD_PERSON = {"he": {"he", "he's", "his", "him"}, "she": {"she", "she's", "her", "hers"},
                  "they": {"they", "they're", "their", "them"}}

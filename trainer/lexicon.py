@@ -96,6 +96,19 @@ CONTRACTIONS = {
     "who'd": "who did", "whod": "who did", "would've": "would have", "could've": "could have",
     "should've": "should have", "wouldve": "would have",
     "whereabouts": "where abouts",  # "whereabouts in texas" asks like "where in texas"
+    # issue 13: speech transcripts (Whisper, telephone transcripts) write these forms too;
+    # unexpanded, "what're you up to" or "how've you been" had no auxiliary to find
+    "what're": "what are", "where're": "where are", "who're": "who are", "how're": "how are",
+    "why're": "why are", "when're": "when are", "there're": "there are",
+    "what've": "what have", "where've": "where have", "who've": "who have",
+    "how've": "how have", "why've": "why have", "what'll": "what will",
+    "who'll": "who will", "where'll": "where will", "how'll": "how will",
+    "when'll": "when will", "it'll": "it will", "that'll": "that will",
+    "they'll": "they will", "he'll": "he will", "she'll": "she will",
+    "there'll": "there will", "when'd": "when did", "they'd": "they would",
+    "he'd": "he would", "she'd": "she would", "it'd": "it would", "that'd": "that would",
+    "whatcha": "what are you", "watcha": "what are you", "whaddaya": "what do you",
+    "d'ya": "do you", "y'know": "you know", "ain't": "is not", "innit": "is not it",
 }
 
 

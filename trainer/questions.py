@@ -90,6 +90,10 @@ _HOW_NEXT = word_set("well much many long often far old big soon")
 _REPORTING = word_set("said says asked asks goes")
 
 
+# Before "like" these quote what someone said or thought ("and she was like where are you").
+_QUOTATIVE_BE = word_set("is was were am are 's be being goes go went")
+
+
 def _is_clause_start(exp: list[str], i: int) -> bool:
     """Does a question start at exp[i] in unpunctuated text? (used to split run-on clauses)"""
     w = exp[i]
@@ -99,6 +103,8 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
     nxt3 = exp[i + 3] if i + 3 < len(exp) else ""
     if prev in _REPORTING:
         return False  # a question quoted in a story: "and i said what are you doing"
+    if prev == "like" and i >= 2 and exp[i - 2] in _QUOTATIVE_BE:
+        return False  # quoted with "be like": "everyone was like are you moving"
     if w in WH and nxt in AUX and nxt2 in ("you", "your", "they", "he", "she") and \
             prev not in ("of", "about", "in", "on", "at", "to", "for"):
         return True  # inversion makes it direct: "i can imagine | where do you record"
@@ -237,15 +243,20 @@ _TAG_ENDINGS = (
     ("was", "not", "it"), ("does", "not", "it"), ("have", "not", "you"), ("will", "not", "you"),
     ("can", "not", "you"), ("is", "not", "that"), ("are", "not", "they"), ("do", "not", "they"),
     ("would", "not", "it"), ("was", "not", "that"), ("am", "i", "right"), ("or", "not"),
+    ("or", "no"),
     ("or", "what"), ("is", "that", "right"), ("is", "that", "correct"), ("am", "i", "wrong"),
     ("you", "know", "what", "i", "mean"), ("you", "know", "what", "i", "am", "saying"),
+    ("you", "see", "what", "i", "mean"), ("see", "what", "i", "mean"),
 )
+# Before "see what i mean" these tell of later: "you'll see what i mean", "to see what i mean"
+_NOT_BEFORE_SEE = word_set("will would to can could i we they he she not 'll")
 
 
 _NOT_TAG_BEFORE_RIGHT = word_set(
     "that is all exactly alright are was you left the on to turn just quite absolutely yeah yes"
     " oh so it this them him her me things thats that's yep okay ok totally got go went"
     " do did done know eat ate eating treat treats treated spell spelled"
+    " but be"  # "... but right": a discourse marker; "might be right": a predicate
 )
 
 
@@ -282,6 +293,41 @@ _SELF_WONDER_RE = re.compile(
 )
 
 
+# Requests for the partner's telling put as imperatives, the way "tell me about..." is (a
+# question by the convention of tests/data/utterances.tsv), and "wondering if..." with its
+# "i was" dropped. Only at the start of the clause: "and then he explained how" tells.
+_REQUEST_RE = re.compile(
+    r"(?:please )?(?:remind me (?:what|how|where|who|when|why|which|your|of|again)"
+    r"|fill me in|catch me up|(?:talk|run|take) me through|talk to me about"
+    r"|give me (?:an example|some examples|a sense|an idea|the gist|a rundown|the short version)"
+    r"|do tell(?: me)?$|say more|describe (?:your|the|what|how)|explain (?:what|how|why|your)"
+    r"|enlighten me"
+    r"|(?:just )?wondering (?:if|whether|what|how|why|where|who|when|which) (?!i |we ))\b"
+)
+
+
+# "i'd love to hear more about it sometime": a wish for later, no question now
+_SOMETIME_RE = re.compile(
+    r"\b(?:love|like) to (?:hear|know|learn)\b.*\b(?:sometime|some time|someday|one day"
+    r"|another time|some other time|later on)$")
+
+
+# Asking politely by saying one does not expect it: "i don't suppose you have a pen", "you
+# wouldn't happen to know where it is", "you wouldn't know if it's open" (not "you wouldn't
+# know it to look at him").
+_HEDGED_ASK_RE = re.compile(
+    r"(?:i do not suppose (?:you|anyone|anybody|there)"
+    r"|(?:you|anyone|anybody) (?:would not |do not |did not |would |might )?happen to"
+    r"(?! be (?:right|correct|wrong|lucky))"
+    r"|you would not know (?:where|what|how|who|when|which|if|whether|anyone|anybody)) ")
+# A guess about them put to them to confirm: "i take it you're new", "i'm guessing you
+# drove", "i gather you know tom" (not "i guess you're right", "i bet you're tired").
+_HEDGED_CHECK_RE = re.compile(
+    r"(?:i take it|i assume|i am assuming|i am guessing|i gather|i understand|i hear)"
+    r" (?:that )?(?:you|your)\b(?! (?:are|were) (?:right|welcome|kidding)$) \w+ \w+")
+_LATER = word_set("later tomorrow sometime tonight afterwards eventually")
+
+
 # Formulas shaped like questions that expect no answer ("who knows", "how about that").
 _NOT_ASKING = frozenset({"who knows", "who cares", "who knew", "how about that",
                          "what do you know", "guess what", "is not that something",
@@ -299,7 +345,15 @@ def question_form(exp: list[str], mark: str) -> str | None:
     if MIRROR_RE.search(joined) or MIRROR_RE.search(" ".join(exp)):
         return "mirror"
     if EMBEDDED_RE.search(" " + joined):
-        return None if _SELF_WONDER_RE.search(joined) else "embedded"
+        if _SELF_WONDER_RE.search(joined) or _SOMETIME_RE.search(joined):
+            return None
+        return "embedded"
+    if _REQUEST_RE.match(joined) and core[-1] not in _LATER:
+        return "embedded"  # a request for their telling, like "tell me about..."
+    if _HEDGED_ASK_RE.match(joined) or joined.endswith(" by any chance"):
+        return "yes_no"  # "you wouldn't happen to know...", "you're not sam by any chance"
+    if _HEDGED_CHECK_RE.match(joined):
+        return "declarative"  # "i take it you're from here"
     if len(exp) == 3 and exp[1] in AUX and exp[2] in PRON_SUBJ and (
             exp[0] in ("neither", "nor") or (exp[0] == "so" and exp[2] != "you")):
         return None  # "so do we", "neither did they": likewise, not a question
@@ -345,7 +399,10 @@ def _wh_form(core: list[str]) -> str | None:
     if w1 == "you" and (w2 in _YOU_DROPPED_AUX or (
             w2.endswith("ing") and len(w2) > 4 and w2 not in _NOT_A_PARTICIPLE)) and not (
             w0 in ("when", "while") and not w2.endswith("ing")):
-        return "wh"  # ("when you think about it" is a clause; "when you leaving" asks)  # the auxiliary dropped, as people say it: "where you from", "what you up to"
+        return "wh"  # ("when you think about it" is a clause; "when you leaving" asks)
+    if w1 in ("we", "they", "he", "she") and w2.endswith("ing") and len(w2) > 4 and \
+            w2 not in _NOT_A_PARTICIPLE and w0 not in ("when", "while", "which"):
+        return "wh"  # the "are/is" dropped: "how we doing for time", "where they living now"  # the auxiliary dropped, as people say it: "where you from", "what you up to"
     if w0 == "how" and w1 in _HOW_NEXT and _uninverted(core):
         return None  # "how much communication we could have": no inversion, no question
     if w1 in _WH_NEXT:
@@ -462,6 +519,9 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
     """Questions with the auxiliary dropped: "want to grab coffee", "ever been to japan"."""
     if " ".join(core) in _REPAIR:
         return "wh"
+    if core[:1] == ["you"] and core[1:2] and core[1] in ("guys", "all", "two", "folks") and \
+            len(core) >= 3:
+        core = ["you", *core[2:]]  # "y'all ever go fishing" asks like "you ever..."
     w0, w1 = (core + ["", ""])[:2]
     if len(core) < 2:
         return None
@@ -486,7 +546,12 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
             and core[2:] in ([], ["so"], ["too"]))
         or (w0 == "you" and w1 in ("know", "seen", "heard", "been") and mark == "?")
     )
-    if hit or _dropped_aux(core):
+    if _your_view(core):
+        return "wh"
+    if _always_like_this(core):
+        return "yes_no"
+    if hit or _dropped_aux(core) or _consent_check(core) or _yet_check(core) or (
+            _meeting_elliptical(core)):
         return "yes_no"
     if w0 == "you" and w1 == "mean" and len(core) >= 3:
         return "declarative"
@@ -509,12 +574,67 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
     # "you sail it yourself", "you built it yourself": a check, not advice ("you can do it
     # yourself", "you have to do it yourself")
     if w0 == "you" and core[-1] in ("yourself", "yourselves") and 3 <= len(core) <= 7 and \
-            w1 not in _DECL_ADVICE and w1 not in ("have", "had", "do") and "to" not in core:
+            w1 not in _DECL_ADVICE and w1 not in ("have", "had", "do", "said", "say") and \
+            "to" not in core:  # ("you said it yourself" agrees)
         return "declarative"
     # "you really think so", "you actually build furniture now": a check on what they said
     if w0 == "you" and w1 in ("really", "actually", "seriously", "honestly", "still") \
             and len(core) >= 3 and core[2] not in _DECL_ADVICE:
         return "declarative"
+    return _report_check(core)
+
+
+# ("you go all the way to the end and turn left" gives directions: no present tense here)
+_CAME_VERBS = word_set("came drove flew travelled traveled went walked biked cycled moved")
+_REPORT_TELLS = word_set("and but because cause so nothing")
+_SPEAKER_WORDS = word_set("i me my mine we us our")
+_STILL_NEXT = word_set("in at with living working teaching studying doing going")
+_REPORT_NOT_NEXT = word_set("so it that this yourself again best too once twice")
+_EMPHATIC_DO_VERBS = word_set(
+    "like love want know remember mind enjoy eat drink play watch realise realize miss")
+_AROUND_HERE = ("around here", "near here", "nearby", "close by", "in the area", "in town",
+                "here often", "in this building", "on this street", "in the neighbourhood",
+                "in the neighborhood")
+_LOCAL_VERBS = word_set("live work stay study come shop teach")
+
+
+def _report_check(core: list[str]) -> str | None:
+    """What they said, put back to them to confirm: "you're saying it's cheaper", "so what
+    you're saying is we wait", "you said you work in sales", "you do like it"; and "you
+    live around here" (the "do" dropped). Not "you said it", "you say so", "you do have a
+    point", "you do want to be careful" (agreement and advice)."""
+    w0, w1 = core[0], core[1]
+    n = len(core)
+    if set(core[3:]) & _REPORT_TELLS:
+        return None  # an account or a reproach: "you said you'd come and you didn't"
+    if core[:3] == ["you", "are", "saying"] and n >= 4 and core[3:] not in (["so"], ["it"]):
+        return "declarative"
+    if core[:4] == ["you", "are", "telling", "me"] and n >= 5:
+        return "declarative"  # (alone, "you're telling me" agrees)
+    if core[:5] == ["what", "you", "are", "saying", "is"] and n >= 7 and core[5] in (
+            PRON_SUBJ | {"that", "there"}):
+        return "declarative"  # (not a verdict: "what you're saying is true")
+    if w0 == "you" and w1 in ("said", "say") and 4 <= n <= 12:
+        k = 3 if core[2] == "that" else 2
+        if k < n - 1 and core[k] in PRON_SUBJ | {"there"} and core[k + 1] not in \
+                _REPORT_NOT_NEXT:
+            return "declarative"
+    if core[:2] == ["you", "are"] and 4 <= n <= 8 and core[-1] != "it" and not (
+            set(core) & (_SPEAKER_WORDS | _EXCLAIM_ADJ | _WOW_ADJ)) and (
+            core[2] == "from" or core[2:4] in (["not", "from"], ["originally", "from"])
+            or (core[2] == "still" and core[3] in _STILL_NEXT)):
+        return "declarative"  # where they are from, or still are: "you're from ohio",
+        # "you're still in school" (not a verdict: "you're still young")
+    if w0 == "you" and core[2:5] == ["all", "the", "way"] and n <= 10 and \
+            "nothing" not in core and (
+            w1 in _CAME_VERBS or (w1 == "come" and core[5:6] == ["from"])):
+        return "declarative"  # surprise put to them: "you drove all the way from denver"
+    if w0 == "you" and w1 == "do" and 3 <= n <= 6 and core[2] in _EMPHATIC_DO_VERBS and \
+            core[3:4] != ["to"]:
+        return "declarative"
+    if w0 == "you" and n <= 6 and w1 in _LOCAL_VERBS and any(
+            " ".join(core[2:]).endswith(p) for p in _AROUND_HERE):
+        return "yes_no"
     return None
 
 
@@ -533,6 +653,110 @@ def is_past_verb(word: str) -> bool:
                                        and word not in ("need", "indeed", "speed", "feed"))
 
 
+# "does that make sense", "is that okay with you", "are you with me", said without the verb
+# or the auxiliary, as a speaker checks the listener is with them; "sounds good" and "makes
+# sense" (with the "-s") agree, and "good for you" praises, so neither is here.
+_CONSENT_RE = re.compile(
+    r"^(?:(?:that|this|it|everything) )?(?:make sense|sound (?:good|okay|ok|alright|fair|right)"
+    r"|work for (?:you|everyone|everybody|you guys|you all|both of you))"
+    r"(?: to (?:you|everyone|everybody|you guys))?(?: so far)?$"
+    r"|^(?:sounds|sound|looks|look|seems|seem) (?:good|okay|ok|alright|fine|right|fair)"
+    r" to (?:you|everyone|everybody|you guys|you all)$"
+    r"|^works for you$"
+    r"|^(?:(?:that|this|it|everything|everyone|everybody|we|you|you guys) )?(?:all )?"
+    r"(?:okay|ok|alright|good|fine|cool|happy) with (?:you|that|this|it|everyone|everybody"
+    r"|you guys|you all)$"
+    r"|^(?:that|this|it) (?:okay|ok|alright|fine) for you$"
+    r"|^(?:(?:you|everyone|everybody|you guys|you all) )?(?:still )?with me(?: so far)?$"
+    # "we good", "everyone ready", "everything okay": how things stand, the "are/is" dropped
+    r"|^(?:we|everyone|everybody|everything) (?:all )?(?:okay|ok|alright|good|set|ready|done"
+    r"|finished)(?: (?:here|there|now|then|so far|for now|for today|to go|over there))?$"
+)
+
+
+def _consent_check(core: list[str]) -> bool:
+    """A check that the listener is with the speaker, its verb dropped: "that make sense",
+    "sound good", "okay with you", "everyone happy with that", "still with me", "we good"."""
+    return len(core) <= 6 and bool(_CONSENT_RE.match(" ".join(core)))
+
+
+# Past participles of verbs a "have you ... yet" question drops its auxiliary before.
+_PARTICIPLE = word_set(
+    """been seen heard had eaten done gone got gotten read tried finished met called
+    written taken given found made bought sent started booked decided picked paid""")
+_YET_SUBJ = word_set("you they he she it everyone everybody anyone anybody")
+_YET_STATE = word_set("here there in out back ready done open up home")
+
+
+def _yet_check(core: list[str]) -> bool:
+    """ "(have you) eaten yet", "had lunch yet", "you heard back yet", "(is) it here yet": a
+    question about what has happened so far; a statement says it has not ("not yet", "i
+    haven't eaten yet"), so it carries a negation or the speaker's own subject."""
+    if core[-1:] != ["yet"] or not 2 <= len(core) <= 7 or set(core) & (
+            (AUX - {"had"}) | {"not", "no", "never", "i", "we", "me", "us", "my", "our", "and",
+                               "but"}):  # "had" is the participle: "had lunch yet"
+        return False
+    w0, w1 = core[0], core[1]
+    if w0 in _PARTICIPLE or (w0.endswith("ed") and len(w0) > 4):
+        return True  # "tried it yet", "finished yet"
+    return w0 in _YET_SUBJ and len(core) >= 3 and (
+        w1 in _PARTICIPLE or (w1.endswith("ed") and len(w1) > 4) or w1 in _YET_STATE)
+
+
+# What a meeting asks the room with no verb: "any other questions", "any comments", "anything
+# to add". ("any questions" itself is an _ELLIPTICAL_ANY word.)
+_MEETING_ANY = _ELLIPTICAL_ANY | word_set(
+    "comments objections concerns updates feedback volunteers takers preferences points")
+_ADD_VERB = word_set("add say share mention report ask")
+
+
+def _meeting_elliptical(core: list[str]) -> bool:
+    if not 2 <= len(core) <= 5:
+        return False
+    if core[0] == "any":
+        k = 2 if core[1] in ("other", "more", "further", "final", "last") else 1
+        return len(core) == k + 1 and core[k] in _MEETING_ANY
+    if core[0] == "anything" and len(core) >= 3:
+        rest = core[2:] if core[1] == "else" else core[1:]
+        return rest[:1] == ["to"] and len(rest) == 2 and rest[1] in _ADD_VERB or (
+            rest[:3] in (["you", "want", "to"], ["you", "would", "like"])
+            and rest[-1] in _ADD_VERB)
+    return False
+
+
+_ALWAYS_SUBJ = word_set("this that it the your they he she traffic")
+
+
+def _always_like_this(core: list[str]) -> bool:
+    """ "(is) this line always this slow", "it always like this", "they usually that busy":
+    the "is/are" dropped before a habit put to them (with the verb it tells: "it's always
+    this slow", "it always takes this long")."""
+    if not 3 <= len(core) <= 8 or core[0] not in _ALWAYS_SUBJ or set(core) & (
+            AUX | {"'s", "i", "we", "my", "our"}):
+        return False
+    for k in range(1, len(core) - 1):
+        if core[k] in ("always", "usually", "normally", "ever"):
+            nxt = core[k + 1:k + 3]
+            return nxt[:1] in (["this"], ["that"]) and len(nxt) == 2 and \
+                nxt[1] not in STOPWORDS or nxt in (["like", "this"], ["like", "that"])
+    return False
+
+
+_VIEW_NOUN = word_set("thoughts take opinion view views guess verdict feeling")
+
+
+def _your_view(core: list[str]) -> bool:
+    """ "(what are) your thoughts", "your take on it", "(what's) your name again", "the
+    address again": a wh-question said without its wh-word and verb."""
+    body = core[:-1] if core[-1] in ("it", "that", "this") else core  # "your take on it"
+    if set(body) & (AUX | PRON_SUBJ | {"'s", "my", "our"}) or len(core) > 6:
+        return False
+    if core[0] == "your" and len(core) >= 2 and core[1] in _VIEW_NOUN:
+        return len(core) == 2 or core[2] in ("on", "about", "of")
+    return core[-1] == "again" and 3 <= len(core) <= 4 and core[0] in ("your", "the") and \
+        core[-2] not in STOPWORDS
+
+
 _DROP_SUBJ = word_set("you they he she anyone anybody someone somebody everyone everybody")
 _NOT_A_PARTICIPLE = word_set(
     "being thing something nothing anything everything morning evening king ring spring sing"
@@ -540,7 +764,14 @@ _NOT_A_PARTICIPLE = word_set(
 # "you okay", "you all set", "you ready": how they are, the "are" dropped
 _YOU_STATE = word_set(
     """okay ok alright ready sure hungry done set free busy new serious interested available
-    allowed around home comfortable warm cold tired awake married single retired divorced""")
+    allowed around home comfortable warm cold tired awake married single retired divorced
+    finished up good fine alone lost hurt nervous excited next""")
+# "(does) anyone want coffee", "anybody need a ride", "(is) anyone home": the bare verb asks
+# ("anyone knows that" tells)
+_ANYONE_NEXT = word_set(
+    """want wanna need have got know seen heard fancy mind care feel home free here there
+    around interested hungry available""")
+_OBJ_PRON = word_set("me us him her them")
 _YOU_PLACE_PREP = word_set("in at from into on near with")
 # "in turn", "at least", "in fact": an adverb after the subject, not where they are
 _PREP_IDIOM = word_set("turn fact least first last general particular short all any case")
@@ -561,13 +792,16 @@ def _dropped_aux(core: list[str]) -> bool:
     w0, w1 = core[0], core[1]
     if w1.endswith("ing") and len(w1) > 4 and w1 not in _NOT_A_PARTICIPLE:
         return True  # "(are) you training for something"
+    if w0 in ("anyone", "anybody") and w1 in _ANYONE_NEXT and len(core) <= 8:
+        return True  # "anyone want coffee", "anybody home"
     if w0 != "you" and w0 not in ("they",):
         return False
     rest = core[2:]
     no_verb = not (set(rest) & (AUX | PRON_SUBJ | {"'s"}))
     if w0 == "you" and w1 in ("a", "an") and 3 <= len(core) <= 5 and no_verb:
         return True  # "(are) you a student"
-    if w0 == "you" and w1 in _YOU_STATE and len(core) <= 4 and no_verb:
+    if w0 == "you" and w1 in _YOU_STATE and len(core) <= 4 and no_verb and not (
+            rest[:1] and rest[0] in _OBJ_PRON):
         return True  # "(are) you okay", "you all set"
     if w0 == "you" and rest[:1] == ["much"] and w1 not in AUX and w1 not in ("not", "very"):
         return True  # "(do) you watch much tv", "y'all get much snow" (a statement says "a lot")
@@ -636,9 +870,13 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
     for tag in _TAG_ENDINGS:
         n = len(tag)
         # "you know what i mean" on its own is still a check ("you know what I mean?").
-        if (len(exp) > n or tag[0] == "you") and tuple(exp[-n:]) == tag:
+        if (len(exp) > n or tag[0] in ("you", "see")) and tuple(exp[-n:]) == tag:
             if tag[0] == "or" and ("if" in exp or "whether" in exp):
                 continue  # "i don't know if it's a good idea or not": the choice is embedded
+            if tag[0] == "see" and len(exp) > n and exp[-n - 1] in _NOT_BEFORE_SEE | {"you"}:
+                continue  # ("you see what i mean" is its own tag, checked first)
+            if tag == ("or", "no") and (exp[-3] in ("yes", "yeah", "a") or len(exp) < 4):
+                continue  # "just say yes or no", "it's a yes or no": the choice is named
             return "yes_no" if tag[:2] == ("is", "that") else "tag"
     if len(exp) > 3 and exp[-3] in AUX and exp[-2] == "not" and exp[-1] in _TAG_SUBJ:
         return "tag"  # any negative tag: "it could be lemon yellow couldn't it"
@@ -651,6 +889,8 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
     if 2 <= len(core) <= 8 and core[-1] in _IN_SITU_WH and core[-2] in _IN_SITU_BEFORE and \
             core[:2] != ["that", "is"]:
         return "wh"  # the wh-word left in place: "you went where", "and it cost what"
+    if _in_situ_amount(core):
+        return "wh"
     if len(core) >= 3 and core[-1] == "or" and core[0] not in _NOT_A_CHOICE_START and \
             "either" not in core and "whether" not in core and "if" not in core:
         return "tag"  # a choice left open: "is that paid or", "lisbon the whole time or"
@@ -672,6 +912,37 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
         return "tag"  # an inference put to them: "you go every year then", "she's the oldest
         # then" (not "back then", "see you then", "he was young then")
     return None
+
+
+_SITU_SUBJ = word_set("you he she they it that")
+_SITU_VERB = word_set("is are was were 's got have has had be")
+_DEGREE = word_set("old much many long far big often tall")
+_AMOUNT_START = word_set(
+    """one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty
+    forty fifty sixty hundred a about like around maybe almost nearly""")
+
+
+def _in_situ_amount(core: list[str]) -> bool:
+    """The wh-word left in place after "is/are/got", before an amount or at the end: "they're
+    how old now", "and she's what five", "you've got what three kids", "you're where". Not a
+    clause of its own ("it's what happens", "that's what i said", "she's how i met him")."""
+    if not 3 <= len(core) <= 8 or core[0] not in _SITU_SUBJ:
+        return False
+    for k in range(2, min(len(core), 4)):
+        if core[k] in ("what", "where", "how", "who") and core[k - 1] in _SITU_VERB:
+            rest = core[k + 1:]
+            if core[k] == "how":
+                return rest[:1] != [] and rest[0] in _DEGREE and len(rest) <= 3 and not (
+                    set(rest[1:]) & (AUX | PRON_SUBJ))
+            if not rest:
+                return core[k] != "what" or core[0] == "you"  # "the thing is what" is cut off
+            if core[k] == "where":
+                return False
+            return rest[0] in _AMOUNT_START and len(rest) <= 4 and (
+                rest[0] not in ("a", "about", "like", "around", "maybe", "almost", "nearly")
+                or (len(rest) > 1 and (rest[1].isdigit() or rest[1] in _AMOUNT_START
+                                       or rest[1] in ("couple", "few"))))
+    return False
 
 
 _NOT_TAG_BEFORE_THEN = word_set(
@@ -713,6 +984,27 @@ _DECL_ADVICE = word_set(
     "should must might can could will know need get see would just gotta got guys and may")
 
 
+_DAY_WORDS = word_set(
+    """monday tuesday wednesday thursday friday saturday sunday tomorrow tonight weekend
+    mondays tuesdays wednesdays thursdays fridays saturdays sundays""")
+
+
+def _so_when(rest: list[str]) -> bool:
+    """ "so friday", "so tomorrow then", "so next week", "so not at all": the upshot of what
+    they said, put back to them (a time, or none at all) with nothing else."""
+    if rest[-1:] == ["then"]:
+        rest = rest[:-1]
+    if not 1 <= len(rest) <= 3:
+        return False
+    if rest in (["not", "at", "all"], ["never"], ["not", "until", "then"]):
+        return True
+    k = 1 if rest[0] in ("on", "next", "this", "by", "until", "till") else 0
+    if rest[0] == "this" and rest[1:2] != ["weekend"]:
+        return False  # "so this one" points, "so this weekend" asks
+    return len(rest) == k + 1 and (rest[k] in _DAY_WORDS or (
+        k and rest[0] == "next" and rest[k] in ("week", "month", "year", "time")))
+
+
 def _declarative_form(exp: list[str]) -> str | None:
     """Declarative checks: "so you work in finance", "wait you've been there ten years"."""
     if exp[:1] == ["and"] and 4 <= len(exp) <= 10 and "if" not in exp:
@@ -725,6 +1017,8 @@ def _declarative_form(exp: list[str]) -> str | None:
                 exp[k + 1] not in ("know", "see", "get"):  # not "and now you, i suppose"
             return "declarative"
         return None
+    if exp[:1] == ["so"] and _so_when(exp[1:]):
+        return "declarative"
     if len(exp) < 3 or exp[0] not in ("so", "wait", "oh") or len(exp) > 14 or "if" in exp:
         return None
     i = 1
