@@ -331,7 +331,7 @@ def test_mirror_question_gets_the_persona_talking_about_itself():
 def test_reserved_persona_answers_closed_questions_briefly_and_opens_up_to_open_ones():
     sam = load_persona("sam")
     rnd = run_round(sam, ["hi im jo", "do you like your job",
-                          "what are you working on at the moment"])
+                          "what kind of data do you work with"])
     closed = rnd.said(1)
     assert kinds(closed) == ["answer"] and closed[0].text in sam.topic("their_work").short_answers
     opened = rnd.said(2)
