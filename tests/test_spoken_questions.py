@@ -75,12 +75,16 @@ QUESTIONS = [
     "you married",
     "you all go out on the lake much",
     "you sail it yourself",
-    "is that right",
-    "oh is it",
     "you go every year then",  # an inference put to them
+    "is that the one on fifth street",  # more than a bare reaction asks to confirm
 ]
 
 STATEMENTS = [
+    # back-channels in question form (Switchboard DAMSL "bh"): reactions, not questions
+    "is that right",
+    "oh is it",
+    "does it",
+    "is that so",
     "so do we",
     "and neither did they",
     "how much time we could have saved",

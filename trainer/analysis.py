@@ -181,7 +181,10 @@ def _is_backchannel(exp: list[str]) -> bool:
     if core[:1] == ["i"] and core[1:2] and core[1] in _NOT_AFTER_I:
         core = core[1:]  # "i is it": the "i" broken off (_drop_broken_starts)
     if len(core) >= 2 and core[0] in AUX and core[1] in ("that", "it", "this"):
-        return False  # an inversion asks to confirm: "is that right", "oh is it"
+        # A bare "is that right?", "oh is it?", "does it?" reacts to what was said
+        # (Switchboard DAMSL's "bh", a back-channel in question form: benchmarks/data/README);
+        # anything more asks to confirm something ("is that the one on fifth?").
+        return all(w in ("right", "so", "true") for w in core[2:])
     joined = " ".join(exp)
     phrases = (
         "i see", "got it", "makes sense", "that makes sense", "of course", "no way", "for sure",
