@@ -20,6 +20,7 @@ Vectors are cached by text (in memory) and, for persona files, on disk keyed by 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -81,7 +82,11 @@ def compact_model(source: Path, cache_dir: Path | None = None) -> Path:
     missing or the file has another layout; never fails a round.
     """
     try:
-        digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+        # keyed by the installed file's path, size and time, not its bytes: hashing 23 MB took
+        # ~50 ms and 23 MB of memory at each load; a reinstall changes the time
+        st = source.stat()
+        key = f"{source.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     except OSError:
         return source
     folder = cache_dir or cache_folder()
@@ -101,6 +106,10 @@ def compact_model(source: Path, cache_dir: Path | None = None) -> Path:
         tmp = target.with_suffix(f".{os.getpid()}.tmp")
         onnx.save(model, str(tmp))
         os.replace(tmp, target)
+        for old in folder.glob("minilm-*.onnx"):  # made from an earlier install or version
+            if old != target:
+                with contextlib.suppress(OSError):
+                    old.unlink()
         return target
     except Exception:  # noqa: BLE001 -- an odd file or a read-only cache: use the original
         return source
