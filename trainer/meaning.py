@@ -20,7 +20,6 @@ Vectors are cached by text (in memory) and, for persona files, on disk keyed by 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import threading
@@ -106,10 +105,6 @@ def compact_model(source: Path, cache_dir: Path | None = None) -> Path:
         tmp = target.with_suffix(f".{os.getpid()}.tmp")
         onnx.save(model, str(tmp))
         os.replace(tmp, target)
-        for old in folder.glob("minilm-*.onnx"):  # made from an earlier install or version
-            if old != target:
-                with contextlib.suppress(OSError):
-                    old.unlink()
         return target
     except Exception:  # noqa: BLE001 -- an odd file or a read-only cache: use the original
         return source
