@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_cli
 from round_helpers import (
     GoodPolicy,
     PoorPolicy,
@@ -665,3 +666,17 @@ def test_portaudio_noise_is_filtered_from_stderr_and_the_rest_kept():
                           timeout=60, cwd=Path(__file__).resolve().parent.parent)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == "you> a real problem\n"
+
+
+def test_a_trace_file_that_cannot_be_written_is_one_line_and_the_round_goes_on(tmp_path):
+    home = tmp_path / "home"
+    res = run_cli("practice", "--input", "text", "--persona", "dana", "--no-voice",
+                  "--max-turns", "2",
+                  env={"TRAINER_HOME": str(home),
+                       "TRAINER_TRACE": str(tmp_path / "no-such-folder" / "trace.jsonl")},
+                  input="Hi Dana, I'm Sam. What do you do at Northwind?\n", timeout=120)
+    assert res.returncode == 0, res.stderr
+    notices = [ln for ln in res.stderr.splitlines() if "tracing off" in ln]
+    assert len(notices) == 1 and "no-such-folder" in notices[0]
+    assert "Traceback" not in res.stderr
+    assert Store(home).list_sessions()[-1].user_turns == 1  # the turn was stored all the same

@@ -42,8 +42,14 @@ class Trace:
         if not self.path:
             return
         rec = {"event": event, "t": time.time(), "pid": os.getpid(), **fields}
-        with self._lock, open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(rec) + "\n")
+        with self._lock:
+            try:
+                with open(self.path, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(rec) + "\n")
+            except OSError as exc:  # a benchmarking aid never stops a round: one line, then off
+                print(f"trainer: tracing off, cannot write {self.path} "
+                      f"({exc.strerror or exc})", file=sys.stderr)
+                self.path = None
 
 
 def read_trace(path, event: str | None = None) -> list[dict]:
