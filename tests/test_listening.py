@@ -546,3 +546,34 @@ def test_keeping_in_touch_with_someone_else_is_not_an_ask_to_meet():
     conv.respond("Do you still keep in touch with Leah?")
     assert not conv.finished and not conv.facts()["asked_to_meet"]
 
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid,line", [
+    ("ewan", "A friend of mine is a great SRE and fed up where she is, shall I send her to you?"),
+    ("priya", "My flatmate writes backend code for a living. I could introduce you two?"),
+    ("marcus", "I run a football club on Sundays, want me to ask the parents to bring tins?"),
+    ("sam", "We host a data meetup in Leeds. Would you fancy giving a talk there some time?"),
+])
+def test_an_offer_put_as_a_question_is_thanked_not_answered_as_a_question(pid, line, meaning):
+    """"...want me to send them your way?" asks only to make the offer: the persona thanks
+    them, and says no answer about some topic the words happened to touch."""
+    p = load_persona(pid)
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    reply = conv.respond(line)
+    kinds = [ln.kind for ln in reply.lines]
+    assert conv.facts()["offered"], kinds
+    assert not {"answer", "hook_answer", "deflection"} & set(kinds), [
+        (ln.kind, ln.text) for ln in reply.lines]
+
+
+@pytest.mark.model
+def test_an_offer_with_a_real_question_gets_the_thanks_and_the_answer(meaning):
+    p = load_persona("priya")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    reply = conv.respond("I could introduce you to my cousin. What kind of engineer are you "
+                         "hoping to hire?")
+    kinds = [ln.kind for ln in reply.lines]
+    assert conv.facts()["offered"] and {"answer", "hook_answer"} & set(kinds), kinds

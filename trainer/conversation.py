@@ -430,6 +430,7 @@ class Conversation:
         self._last_subject: str | None = None
         self._last_own: str | None = None
         self._target: Target | None = None  # what the current question is about
+        self._offer_only = False  # the turn's only question is an offer ("want me to ...?")
 
     # --- state --------------------------------------------------------------------------------
 
@@ -577,6 +578,7 @@ class Conversation:
         f.silent = silence
         hook_fu: str | None = None
         topic: str | None = None
+        self._offer_only = False
         if silence:
             for name in FLAG_FACTS:
                 if name != "silent":
@@ -609,12 +611,15 @@ class Conversation:
         if not f.offered and self._offer_by_meaning(feats):
             f.offered = True
         self._target = None
+        # "I know some SREs, want me to send them your way?": the question only makes the
+        # offer; the thanks answers it, it is not a question about the persona's topics
+        self._offer_only = f.offered and self._asks_only_to_offer(feats)
         if not feats.is_question and self._implicit_question(feats):
             f.asked = True  # "any big plans for the weekend": asked without a question's form
         if _THEIR_NAME_RE.search(feats.text) and not f.asked_to_meet:
             topic = "__name__"  # "sorry, I didn't catch your name": asked, with or without "?"
             f.asked = True
-        elif (feats.is_question or f.asked) and not f.asked_to_meet:
+        elif (feats.is_question or f.asked) and not f.asked_to_meet and not self._offer_only:
             if self.router is not None:
                 topic = self._route_by_meaning(feats)
                 if hook_fu is None and self._target is not None \
@@ -812,6 +817,13 @@ class Conversation:
             return False
         return offered_help(feats.text, self.router.embedder, asked=feats.is_question)
 
+    def _asks_only_to_offer(self, feats: UtteranceFeatures) -> bool:
+        """Every question the line asks is itself the offer ("I could put you two in touch?",
+        "would you fancy doing your talk at our meetup?"), none asks about the persona."""
+        if self.router is None or not feats.questions:
+            return False
+        return all(offered_help(q, self.router.embedder) for q in feats.questions)
+
     def _mirror_topic(self) -> str | None:
         # "and you?" after the persona asked about the user: the persona answers the same
         # kind of question about itself - the mirror topic of the phase it asked in.
@@ -872,7 +884,7 @@ class Conversation:
                 # "Oh, you remembered!" only of what the persona did say in this round
                 lines.append(self._line("follow_up", r.follow_up, kind="reaction"))
             content = self._hook_answer(hook_fu, short=short, feats=feats)
-        elif f.asked:
+        elif f.asked and not self._offer_only:
             if topic == "__name__":
                 full = self.persona.name
                 first = self.persona.first_name
@@ -930,8 +942,9 @@ class Conversation:
         hook = None
         # A reaction that asks about what the user said ("A soup kitchen! Tell me more.")
         # already hands the turn back: no remark or question of the persona's buries it.
-        touched = None if f.asked else self._touched_hook(feats.text)
-        asks_back = (content is not None and content.kind == "reaction" and not f.asked and (
+        asked = f.asked and not self._offer_only  # an offer put as a question is no question
+        touched = None if asked else self._touched_hook(feats.text)
+        asks_back = (content is not None and content.kind == "reaction" and not asked and (
             content.text.rstrip().endswith("?") or bool(_TELL_ME_RE.search(content.text))))
         if asks_back and touched is None:
             hands_back = True
@@ -941,7 +954,7 @@ class Conversation:
                 hook = own if own and own not in self._dropped else None
             if hook is None and f.followed_up and not short:
                 hook = self._next_hook(any_phase=True)
-            if hook is None and not f.asked:
+            if hook is None and not asked:
                 if touched:
                     hook = touched  # their words touch a detail of the persona's: common ground
                 elif not any(ln.hooks for ln in self._last_lines):
@@ -962,7 +975,7 @@ class Conversation:
             self._turns_since_nudge = 0
         elif moved_by is not None and (cool or hook is None):
             lines.append(self._prompt(feats.text))  # a new phase is announced, even when cool
-        elif not cool and not f.asked:
+        elif not cool and not asked:
             lines.append(self._prompt(feats.text))
         if not lines:  # never leave the user with nothing: a cool "Mm." at least
             lines.append(self._line("monologue", r.monologue, kind="reaction"))
