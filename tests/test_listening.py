@@ -577,3 +577,26 @@ def test_an_offer_with_a_real_question_gets_the_thanks_and_the_answer(meaning):
                          "hoping to hire?")
     kinds = [ln.kind for ln in reply.lines]
     assert conv.facts()["offered"] and {"answer", "hook_answer"} & set(kinds), kinds
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid", ["dana", "ewan", "grace", "marcus", "priya", "sam"])
+def test_how_old_is_she_asks_about_someone_else_not_for_the_personas_own_age(pid, meaning):
+    """After the persona talks about home, "how old is she?" is about the daughter, the cat,
+    the partner: never the persona's own polite "rather not say" about its age, which "how
+    old are you?" still gets."""
+    p = load_persona(pid)
+    router = MeaningRouter(p, meaning)
+    personal = {t.id for t in p.topics if t.kind == "personal"}
+    for ask in ("aw how old is she", "how old is he", "and how old are they now"):
+        conv = Conversation(p, seed=1, router=router)
+        conv.start()
+        conv.respond("Do you have family around here?")
+        reply = conv.respond(ask)
+        assert not [ln for ln in reply.lines if ln.topic in personal], [
+            (ln.kind, ln.topic, ln.text) for ln in reply.lines]
+    conv = Conversation(p, seed=1, router=router)
+    conv.start()
+    reply = conv.respond("how old are you, if you don't mind me asking?")
+    assert [ln for ln in reply.lines if ln.topic in personal], [
+        (ln.kind, ln.topic, ln.text) for ln in reply.lines]

@@ -280,6 +280,7 @@ class RouterOptions:
     intent_bonus: float = 0.2  # the ordinary topic a line's words plainly name
     intent_gap: float | None = 0.3  # ...unless another example is closer by more than this
     private_penalty: float = 0.0  # a personal topic when the line has no sensitive word
+    third_party_penalty: float = 0.5  # a personal topic when the line asks about he/she/it
     unsure_bonus: float = 0.15  # "do you know which room...": a detail outside their world
     threshold: float = 0.40  # below this the line matches nothing well enough: steer back
 
@@ -329,6 +330,10 @@ _SENSITIVE_RE = re.compile(
     r"what (?:do|does|would|did) (?:\w+ ){1,3}(?:make|earn|get paid)\b(?! (?:of|it|sense|with|from|for|out|them|that|this|those)\b))",
     re.IGNORECASE)
 _PRONOUN_RE = re.compile(r"\b(it|that|this|there|they|them|those|he|she|him|her)\b", re.I)
+# "how old is she?", "is he married?": about someone else (the kids, a pet, a colleague), not the
+# persona; a personal dodge is about the persona itself and needs "you" (or a sensitive word)
+_THIRD_PERSON_RE = re.compile(r"\b(?:he|she|it|they|him|her|them|his|hers|its|their)\b", re.I)
+_SECOND_PERSON_RE = re.compile(r"\b(?:you|your|yours|yourself|u|ya)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -604,6 +609,9 @@ class MeaningRouter:
         cued = self._cued(text)
         named = self._named(text)
         private = self._private_topics if _SENSITIVE_RE.search(text) else ()
+        # "how old is he?" after the persona spoke of her husband: his age, not hers to dodge
+        others = not private and bool(_THIRD_PERSON_RE.search(text)) \
+            and not _SECOND_PERSON_RE.search(text)
         unsure = self._unsure_topics if _DO_YOU_KNOW_RE.search(text) else ()
         intents = {self._standard.get(std) for std, rx in _INTENT_CUES.items()
                    if rx.search(text) and not (std == "weekends" and _JOB_DAY_RE.search(text))
@@ -628,7 +636,7 @@ class MeaningRouter:
                 if tg.id in private:
                     scores[i] += o.sensitive_bonus
                 elif tg.id in self._private_topics:
-                    scores[i] -= o.private_penalty
+                    scores[i] -= o.private_penalty + (o.third_party_penalty if others else 0.0)
                 if tg.id in unsure:
                     scores[i] += o.unsure_bonus
                 if tg.id in intents:
