@@ -600,3 +600,30 @@ def test_how_old_is_she_asks_about_someone_else_not_for_the_personas_own_age(pid
     reply = conv.respond("how old are you, if you don't mind me asking?")
     assert [ln for ln in reply.lines if ln.topic in personal], [
         (ln.kind, ln.topic, ln.text) for ln in reply.lines]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid,line", [("dana", "any wins lately"), ("grace", "any wins lately"),
+                                      ("marcus", "any wins lately"),
+                                      ("priya", "any big moments this week")])
+def test_any_wins_lately_without_a_question_mark_is_asked_not_reacted_to(pid, line, meaning):
+    """Transcripts drop the "?": "any wins lately", said right after the persona's opening
+    question, asks about the persona's week; "Oh, really? Tell me more." is no answer."""
+    p = load_persona(pid)
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    reply = conv.respond(line)
+    got = [ln.topic for ln in reply.lines if ln.kind == "answer"]
+    assert got == [p.topic("week_best").id], [(ln.kind, ln.topic, ln.text) for ln in reply.lines]
+
+
+@pytest.mark.model
+def test_a_question_after_a_statement_without_its_question_mark_is_answered(meaning):
+    """"I'm just starting out in data, would learning SQL first make sense" asks (a modal
+    before its subject, no "?"): Sam answers about tools, not "Mm. Nice." to the statement."""
+    p = load_persona("sam")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    reply = conv.respond("i'm just starting out in data, would learning sql first make sense")
+    got = [ln.topic for ln in reply.lines if ln.kind == "answer"]
+    assert got == [p.topic("tools").id], [(ln.kind, ln.topic, ln.text) for ln in reply.lines]

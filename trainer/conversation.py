@@ -188,6 +188,18 @@ _THEIR_NAME_RE = re.compile(
     r"your name|remind me (?:of )?your name|what (?:do|should) i call you|how do you say your "
     r"name|who are you again|what was it again)\b", re.IGNORECASE)
 IMPLICIT_QUESTION_SCORE = 0.7  # a line without a question's form routed only when this clear
+# "any wins lately", "any plans for the weekend": "any" + a noun opens a question in speech (the
+# transcript drops the "?"); "any kind of job, really" answers one
+_ANY_ASK_RE = re.compile(
+    r"^(?:(?:so|and|oh|ok|okay|well|um|uh|hey|right)[,\s]+)*any\s+(?!(?:kind|sort|type|of|one|"
+    r"more|way|time|longer|day|job|role|company|field)\b)[a-z]", re.IGNORECASE)
+ANY_ASK_SCORE = 0.55  # ...so it is routed on a fair match, not only on a very clear one
+# "i'm trying to get into operations, would volunteering here actually help": a statement, then
+# a clause in a question's word order (a modal or "do" before its subject) without the "?"
+_TRAILING_ASK_RE = re.compile(
+    r"(?:^|[,;]\s*|\s(?:so|but|and)\s+)((?:would|could|can|will|should|does|do|did)\s+"
+    r"(?:you|it|that|this|there|they|he|she|we|i|the|a|an|your|my|any|\w+ing)\b)"
+    r"([^,;.!?]*)$", re.IGNORECASE)
 _FIRST_PERSON_RE = re.compile(r"\b(?:i|i'm|im|i've|i'd|i'll|my|me|we|we're|our|mine)\b", re.I)
 # a pronoun skips the detail just mentioned for the answer before it only on a clearly better fit
 FOLLOWS_ANSWER_MARGIN = 0.05
@@ -431,6 +443,7 @@ class Conversation:
         self._last_own: str | None = None
         self._target: Target | None = None  # what the current question is about
         self._offer_only = False  # the turn's only question is an offer ("want me to ...?")
+        self._implicit_clause: str | None = None  # "..., would X help": a question without "?"
 
     # --- state --------------------------------------------------------------------------------
 
@@ -579,6 +592,7 @@ class Conversation:
         hook_fu: str | None = None
         topic: str | None = None
         self._offer_only = False
+        self._implicit_clause = None
         if silence:
             for name in FLAG_FACTS:
                 if name != "silent":
@@ -695,18 +709,34 @@ class Conversation:
             return False  # an offer in their own words is thanked, not answered as a question
         if _TELL_ME_RE.search(feats.text):
             return True  # "tell me something surprising about...": asked, as an imperative
-        if not 2 <= feats.word_count <= 12 or _FIRST_PERSON_RE.search(feats.text):
+        trailing = _TRAILING_ASK_RE.search(feats.text.strip().rstrip(".!"))
+        if trailing and trailing.start() > 0 and len(trailing.group(0).split()) >= 3:
+            clause = (trailing.group(1) + trailing.group(2)).strip()
+            m = self.router.match(feats.text, clause, subject=self._last_subject,
+                                  last=self._last_target, exclude=self._said_targets)
+            if m is not None and m.score >= IMPLICIT_QUESTION_SCORE:
+                self._implicit_clause = clause  # the question part is what gets answered
+                return True
+        if not 2 <= feats.word_count <= 12:
+            return False
+        anyq = bool(_ANY_ASK_RE.match(feats.text.strip()))
+        if not anyq and _FIRST_PERSON_RE.search(feats.text):
             return False
         m = self.router.match(feats.text, None, subject=self._last_subject,
                               last=self._last_target, exclude=self._said_targets)
-        return m is not None and m.score >= IMPLICIT_QUESTION_SCORE
+        return m is not None and m.score >= (ANY_ASK_SCORE if anyq else IMPLICIT_QUESTION_SCORE)
+
+    def _clause(self, feats: UtteranceFeatures) -> str | None:
+        """The question part of the line: its last question, or the clause asked without a
+        question's form ("..., would volunteering here help")."""
+        return feats.questions[-1] if feats.questions else self._implicit_clause
 
     def _embedder(self):
         return self.router.embedder if self.router is not None else None
 
     def _route_by_meaning(self, feats: UtteranceFeatures) -> str | None:
         """Topic id (and `self._target`) of the user's question by meaning, or None."""
-        clause = feats.questions[-1] if feats.questions else None
+        clause = self._clause(feats)
         text = feats.text
         if self._is_mirror(feats):
             about = self._mirror_of_statement(feats)
@@ -781,7 +811,7 @@ class Conversation:
         last = self._last_target
         if last is None:
             return False
-        clause = feats.questions[-1] if feats.questions else None
+        clause = self._clause(feats)
         m = self.router.match(feats.text, clause, subject=self._last_subject, last=last,
                               exclude=self._said_targets)
         if m is None:
@@ -996,7 +1026,7 @@ class Conversation:
         that fits the question best (seeded variety only among equally good ones), never one
         said before; when a topic is used up, an unsaid follow-up detail of it.
         """
-        clause = feats.questions[-1] if feats.questions else None
+        clause = self._clause(feats)
         items = (self.persona.topic(target.id).answers if target.kind == "topic"
                  else self.persona.hook(target.id).warm_answers)
         said = {t.answer for t in self._said_targets
