@@ -627,3 +627,18 @@ def test_a_question_after_a_statement_without_its_question_mark_is_answered(mean
     reply = conv.respond("i'm just starting out in data, would learning sql first make sense")
     got = [ln.topic for ln in reply.lines if ln.kind == "answer"]
     assert got == [p.topic("tools").id], [(ln.kind, ln.topic, ln.text) for ln in reply.lines]
+
+
+@pytest.mark.model
+def test_a_detail_of_the_answer_just_given_beats_a_topic_with_two_loose_matches(meaning):
+    """"How far have you got up to?" right after Dana's running answer asks how far she runs;
+    the house's "How far is it from here?" (and another loose "how far" ask of that topic) is
+    no reason to talk about where she lives."""
+    p = load_persona("dana")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    first = conv.respond("do you do any sport")
+    assert [ln.topic for ln in first.lines if ln.kind == "answer"] == ["weekends"]
+    reply = conv.respond("nice, how far have you got up to")
+    got = [(ln.kind, ln.topic) for ln in reply.lines if ln.kind in ("answer", "hook_answer")]
+    assert got == [("answer", "weekends")], [(ln.kind, ln.topic, ln.text) for ln in reply.lines]

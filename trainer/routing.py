@@ -658,6 +658,19 @@ class MeaningRouter:
             per.setdefault(key, []).append(float(sc))
         best = {k: _best(v, o) for k, v in per.items()}
         top_key = max(best, key=best.get)
+        if last is not None:
+            # "how far have you got up to?" right after the running answer: a detail of the
+            # answer just given is judged by its own best example (the conversation is the
+            # second piece of evidence), not by a mean over the topic's ways of asking that a
+            # topic with two loosely similar asks elsewhere would win
+            fus = [i for i, (_, tg, _) in enumerate(self.examples)
+                   if tg.follow_up is not None and (tg.kind, tg.id, tg.answer)
+                   == (last.kind, last.id, last.answer) and not (exclude and tg in exclude)]
+            if fus:
+                j = max(fus, key=lambda i: scores[i])
+                if scores[j] >= best[top_key] and scores[j] >= o.threshold:
+                    return Match(target=self.examples[j][1], score=float(scores[j]),
+                                 scores=best)
         # the target: the best example of the best topic/hook (its answer or follow-up)
         idx = [i for i, k in enumerate(self._keys) if k == top_key]
         i = max(idx, key=lambda j: scores[j])
