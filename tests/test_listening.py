@@ -642,3 +642,20 @@ def test_a_detail_of_the_answer_just_given_beats_a_topic_with_two_loose_matches(
     reply = conv.respond("nice, how far have you got up to")
     got = [(ln.kind, ln.topic) for ln in reply.lines if ln.kind in ("answer", "hook_answer")]
     assert got == [("answer", "weekends")], [(ln.kind, ln.topic, ln.text) for ln in reply.lines]
+
+
+@pytest.mark.model
+def test_how_long_have_you_been_doing_that_asks_about_the_answer_just_given(meaning):
+    """"That" is what the persona just said (the cat shelter), a seven-word line leans on it
+    like a short one: how long Sam has volunteered, not how Sam got into data, nor a shelter
+    story that says no duration."""
+    p = load_persona("sam")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    first = conv.respond("what do you do at weekends")
+    assert [ln.topic for ln in first.lines if ln.kind == "answer"] == ["hobbies"]
+    reply = conv.respond("and how long have you been doing all that")
+    said = [ln for ln in reply.lines if ln.kind in ("answer", "hook_answer")]
+    assert [(ln.kind, ln.topic) for ln in said] == [("answer", "hobbies")], [
+        (ln.kind, ln.topic, ln.text) for ln in reply.lines]
+    assert re.search(r"\b(?:years?|months?|weeks?|since)\b", said[0].text, re.I), said[0].text

@@ -329,6 +329,7 @@ _SENSITIVE_RE = re.compile(
     r"make(?= a year| per| roughly| an hour| in a year|\s*[?,.]|\s*$)|"
     r"what (?:do|does|would|did) (?:\w+ ){1,3}(?:make|earn|get paid)\b(?! (?:of|it|sense|with|from|for|out|them|that|this|those)\b))",
     re.IGNORECASE)
+_POINTS_AT_RE = re.compile(r"\b(?:that|it|this|there)[\s?.!]*$", re.I)  # ends on "that"
 _PRONOUN_RE = re.compile(r"\b(it|that|this|there|they|them|those|he|she|him|her)\b", re.I)
 # "how old is she?", "is he married?": about someone else (the kids, a pet, a colleague), not the
 # persona; a personal dodge is about the persona itself and needs "you" (or a sensitive word)
@@ -627,7 +628,10 @@ class MeaningRouter:
             intents = {t for t in intents if raw.get(f"topic:{t}", -1.0) >= top - o.intent_gap}
         # "did you lose much work?", or a line the analysis calls a follow-up on the partner's
         # last words: the conversation so far counts double
-        lean = 2 if (follows or len(text.split()) <= SHORT_WORDS) else 1
+        # "how long have you been doing that?": a line that points at what was just said
+        # with "that"/"it" leans on it as much as a short one
+        lean = 2 if (follows or len(text.split()) <= SHORT_WORDS
+                     or (last is not None and _POINTS_AT_RE.search(text))) else 1
         ctx_bonus = o.context_bonus * lean
         topic_bonus = o.topic_bonus * lean
         for i, (_, tg, _) in enumerate(self.examples):
