@@ -659,3 +659,33 @@ def test_how_long_have_you_been_doing_that_asks_about_the_answer_just_given(mean
     assert [(ln.kind, ln.topic) for ln in said] == [("answer", "hobbies")], [
         (ln.kind, ln.topic, ln.text) for ln in reply.lines]
     assert re.search(r"\b(?:years?|months?|weeks?|since)\b", said[0].text, re.I), said[0].text
+
+
+@pytest.mark.model
+def test_an_answer_that_says_no_duration_comes_with_the_detail_that_does(meaning):
+    """"How long have you been doing it?" about Priya's sea swim reaches her answer on how the
+    training goes ("better than I feared"), which says no duration: its detail that does
+    ("Since January") comes with it, so the question is answered."""
+    p = load_persona("priya")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    conv.respond("what do you do for fun")
+    reply = conv.respond("how long have you been doing it")
+    said = " ".join(ln.text for ln in reply.lines if ln.kind in ("answer", "hook_answer"))
+    duration = (r"\bsince\b|\b(?:\d+|two|three|four|five|six|seven|eight|nine|ten|a few|"
+                r"a couple of|several) (?:weeks|months|years)\b(?! away)")
+    assert re.search(duration, said, re.I), said
+
+
+@pytest.mark.model
+def test_a_why_question_gets_the_answer_with_its_reason(meaning):
+    """"What made you leave the supermarket in the end": Marcus's answer on his supermarket
+    years says no reason by itself; the detail that gives it (the yogurts in a skip, because
+    the labels were wrong) comes with it."""
+    p = load_persona("marcus")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    conv.respond("how did you end up working here")
+    reply = conv.respond("what made you leave the supermarket in the end")
+    said = " ".join(ln.text for ln in reply.lines if ln.kind in ("answer", "hook_answer"))
+    assert re.search(r"\b(?:because|so that|the reason|that's why)\b", said, re.I), said

@@ -42,6 +42,7 @@ from trainer.routing import (
     Target,
     normalise,
     route_topic,
+    says_what_is_asked,
     topic_scores,
 )
 from trainer.types import ANSWERING_LINE_KINDS, Line, RecallQuestion, Word
@@ -1059,6 +1060,8 @@ class Conversation:
                 top = ranked[0][1]
                 ties = [j for j, sc in ranked if sc >= top - ANSWER_TIE]
                 choice = Target(target.kind, target.id, self._rng.choice(ties))
+        if choice is not None and choice.follow_up is None and detail is None:
+            detail = self._detail_that_answers(choice, feats.text, clause)
         if choice is None:  # every answer said: a detail of one of them not told yet
             for j in sorted(said):
                 for k in range(len(items[j].follow_ups)):
@@ -1116,13 +1119,41 @@ class Conversation:
                 return True
         return False
 
+    def _detail_that_answers(self, choice: Target, text: str, clause: str | None
+                             ) -> Target | None:
+        """"How long have you been doing it?" answered by a warm answer about how the training
+        goes: the answer says no duration, so its best-fitting detail that does comes with it
+        ("Since January."); None when the answer says what was asked, or no detail does."""
+        question = clause or text
+        items = (self.persona.topic(choice.id).answers if choice.kind == "topic"
+                 else self.persona.hook(choice.id).warm_answers)
+        ans = items[choice.answer]
+        if not ans.follow_ups or says_what_is_asked(question, ans.text) is not False:
+            return None
+        for k, sc in self.router.rank_follow_ups(choice, text, clause):
+            t = Target(choice.kind, choice.id, choice.answer, k)
+            if sc >= DETAIL_MIN and t not in self._said_targets \
+                    and says_what_is_asked(question, ans.follow_ups[k].text):
+                return t
+        return None
+
     def _asks_for_detail(self, target: Target, text: str, clause: str | None) -> bool:
         """The question asks for that detail rather than for its answer ("Where are the
         warehouses?" after nothing about them): the detail fits clearly better."""
         fu = dict(self.router.rank_follow_ups(target, text, clause)).get(target.follow_up)
         ans = dict(self.router.rank_answers(target, text, clause)).get(target.answer)
-        return (fu is not None and ans is not None and fu >= DETAIL_MIN
-                and fu >= ans + DETAIL_MARGIN)
+        if fu is None or ans is None or fu < DETAIL_MIN:
+            return False
+        if fu >= ans + DETAIL_MARGIN:
+            return True
+        # "how long have you been training?": the answer alone says no duration, the detail
+        # does - without it the question would go unanswered
+        items = (self.persona.topic(target.id).answers if target.kind == "topic"
+                 else self.persona.hook(target.id).warm_answers)
+        parent = items[target.answer]
+        question = clause or text
+        return (says_what_is_asked(question, parent.follow_ups[target.follow_up].text) is True
+                and says_what_is_asked(question, parent.text) is False)
 
     def _closed_to_reserved(self, feats: UtteranceFeatures | None) -> bool:
         return bool(self.persona.open_questions_only and feats is not None

@@ -431,7 +431,9 @@ _WANTS = [(re.compile(p, re.IGNORECASE), re.compile(a, re.IGNORECASE)) for p, a 
     (r"\bhow long\b|\bsince when\b|\bhow many (?:years|months|weeks|days|hours)\b",
      r"\b(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
      r"twenty|thirty|forty|fifty|a few|a couple of|several|half an?)[ -](?:years?|months?|weeks?|"
-     r"days?|hours?|minutes?|nights?|weekends?|seasons?|terms?)\b|\bsince (?:\d{4}|I|we|last)\b"),
+     r"days?|hours?|minutes?|nights?|weekends?|seasons?|terms?)\b|\bsince (?:\d{4}|I|we|last|"
+     r"then|january|february|march|april|may|june|july|august|september|october|november|"
+     r"december|school|uni|university|college)\b"),
     (r"\bwhere\b", r"\b(?:in|at|near|from|on|up|outside|to) (?:the )?[A-Z][a-z]+|\b(?:garage|"
      r"garden|kitchen|office|home|house|flat|street|road|park|canal|coast|city|town|village|"
      r"warehouse|building|hall|room|school|hospital|shed|allotment|beach|lake|loch|river)\b"),
@@ -448,6 +450,21 @@ _WANTS = [(re.compile(p, re.IGNORECASE), re.compile(a, re.IGNORECASE)) for p, a 
      r"the reason|to (?:be|get|see|make|help|stop)|so I|so we)\b"),
 )]
 TYPE_BONUS = 0.05  # an answer of the kind the question wants ("how long" -> "six years")
+
+
+def says_what_is_asked(question: str, text: str) -> bool | None:
+    """Whether `text` says the kind of thing `question` wants ("how long?" -> a duration,
+    "where?" -> a place); None when the question wants no particular kind."""
+    wants = [k for k, (q, _) in enumerate(_WANTS) if q.search(question)]
+    if not wants:
+        return None
+    # "three mornings a week" says how often, not for how long
+    plain = _FREQUENCY_RE.sub(" ", text)
+    return any(_WANTS[k][1].search(plain if k == 0 else text) for k in wants)
+
+
+_FREQUENCY_RE = re.compile(r"\b(?:\w+ )?\w+ (?:a|an|per|each|every) (?:day|week|month|year|"
+                           r"weekend|term|season)\b", re.IGNORECASE)
 
 
 _TITLE_WORDS = {"University", "Principal", "Chair", "Head", "Founder", "Data", "Senior",
