@@ -689,3 +689,17 @@ def test_a_why_question_gets_the_answer_with_its_reason(meaning):
     reply = conv.respond("what made you leave the supermarket in the end")
     said = " ".join(ln.text for ln in reply.lines if ln.kind in ("answer", "hook_answer"))
     assert re.search(r"\b(?:because|so that|the reason|that's why)\b", said, re.I), said
+
+
+@pytest.mark.model
+def test_a_short_reply_to_a_closed_question_is_the_detail_asked_for(meaning):
+    """Sam answers a closed question short; "is the hospital big?" asks the size detail of
+    the answer on where the hospital is: the short reply is that detail (a number), not the
+    first sentence of the answer ("In Birmingham, about forty minutes' walk...")."""
+    p = load_persona("sam")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    reply = conv.respond("is the hospital a big one?")
+    said = [ln for ln in reply.lines if ln.kind == "answer"]
+    assert [ln.topic for ln in said] == ["organisation"], [(ln.kind, ln.text) for ln in reply.lines]
+    assert re.search(r"\b(?:\d+|hundred|thousand|big|huge|small)\b", said[0].text, re.I), said

@@ -1049,6 +1049,8 @@ class Conversation:
                 choice = Target(target.kind, target.id, target.answer)
                 if cand and self._asks_for_detail(target, feats.text, clause):
                     detail = Target(target.kind, target.id, target.answer, cand[0])
+                    if short:  # a short reply is the detail asked for, not the answer's start
+                        choice, detail = detail, None
             elif cand:
                 choice = Target(target.kind, target.id, target.answer, cand[0])
         if choice is None:
