@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.meaning_fake import FakeEmbedder
-from trainer.conversation import Conversation, key_phrase
+from trainer.conversation import SYMPATHY_LINES, Conversation, key_phrase
 from trainer.errors import PersonaError
 from trainer.personas import list_personas, load_persona, validate_persona
 from trainer.routing import MeaningRouter
@@ -703,3 +703,17 @@ def test_a_short_reply_to_a_closed_question_is_the_detail_asked_for(meaning):
     said = [ln for ln in reply.lines if ln.kind == "answer"]
     assert [ln.topic for ln in said] == ["organisation"], [(ln.kind, ln.text) for ln in reply.lines]
     assert re.search(r"\b(?:\d+|hundred|thousand|big|huge|small)\b", said[0].text, re.I), said
+
+
+@pytest.mark.parametrize("pid", ["dana", "priya"])
+def test_a_hard_thing_told_as_a_good_story_gets_no_sympathy(pid):
+    """"It was hard but I loved it" is good news: no "Oh, I'm sorry" for it; "it was hard and
+    I nearly quit" still gets sympathy."""
+    p = load_persona(pid)
+    sympathy = {*p.reactions.sympathy, *SYMPATHY_LINES}
+    conv = _fake_round(pid)
+    reply = conv.respond("Mechanical engineering. The course was hard but I loved it.")
+    assert not [ln.text for ln in reply.lines if ln.text in sympathy], reply.lines
+    conv = _fake_round(pid)
+    reply = conv.respond("Mechanical engineering. The course was hard and I nearly quit.")
+    assert [ln.text for ln in reply.lines if ln.text in sympathy], reply.lines

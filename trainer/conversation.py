@@ -180,6 +180,11 @@ _BAD_NEWS_RE = re.compile(
     r"(?:was|is|been) (?:really |pretty |so )?(?:hard|tough|rough)|used a food bank|homeless|"
     r"skint|went wrong|go wrong|gone wrong)\b",
     re.IGNORECASE)
+# "it was hard but I loved it", "brutal, but worth it": the hard part is told as a good story
+_GOOD_TURN_RE = re.compile(
+    r"\bbut (?:i |we )?(?:really |honestly |absolutely )?(?:loved|enjoyed|liked|love|enjoy) (?:it|"
+    r"that|every)|\bbut (?:it was |it's |so )?(?:(?:totally|so|really|well) )?worth it\b|"
+    r"\bin a good way\b|\bbut (?:it was |it's )?(?:so much |really |great )?fun\b", re.IGNORECASE)
 SYMPATHY_LINES = ("Oh, that's a lot. Honestly, most people feel like that at first.",
                   "Ah, that's hard. I'm glad you came, though.",
                   "Oh, I'm sorry. That's a tough one.")
@@ -938,7 +943,7 @@ class Conversation:
             # ("want me to put you in touch?" asks only to offer: the thanks is the answer)
         elif not (feats.is_backchannel or f.offered or f.monologue or cool):
             echo = key_phrase(feats.text) if r.echo else None
-            if _BAD_NEWS_RE.search(feats.text):
+            if _BAD_NEWS_RE.search(feats.text) and not _GOOD_TURN_RE.search(feats.text):
                 content = Line(text=self._pick("sympathy", r.sympathy or SYMPATHY_LINES),
                                kind="reaction", phase=self.phase)
             elif (feats.is_opener or introduced_name(feats.text)) and r.introduced \
