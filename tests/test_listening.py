@@ -184,6 +184,8 @@ def test_a_statement_gets_a_reaction_that_uses_what_was_said():
     ("I've got a job interview on Monday.", "a job interview"),
     ("I don't know", None),
     ("I mean, it's fine", None),
+    ("this is my first one of these", "your first one of these"),
+    ("we use postgres for everything, even the queues", "postgres for everything"),
 ])
 def test_key_phrase(text, phrase):
     assert key_phrase(text) == phrase

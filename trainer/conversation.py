@@ -263,6 +263,9 @@ _ECHO_PATTERNS = [re.compile(p, re.IGNORECASE) for p in (
     r"\bmy (\w+(?: \w+)?) (?:is|are|was|were|runs|works|has|had)\b(.*)",
     r"\bi(?:'ve| have) (?:always |really |recently |just |also )?(?:been into|got into|"
     r"gotten into|been doing|been learning|been training for|started|taken up)\s+(.+)",
+    # "this is my first one of these": what the user calls theirs
+    r"^(?:(?:so|well|oh|um|uh|honestly|yeah|actually)[,\s]+)*(?:this|it|that)(?:'s| is| was) "
+    r"((?:my|our) .+)",
 )]
 _ECHO_STOP = re.compile(r"[,.;:!?]| (?:and|but|so|because|cause|which|who|that|since|when|"
                         r"where|if|though|although|then|um|uh|like|at the moment|right now|"
@@ -319,7 +322,8 @@ _SUBJECT_VERB_RE = re.compile(
     r"(?:(?:\w+ed|\w+ing|\w+s|run|ran|do|did|make|made|read|write|wrote|grew up|come|came|"
     r"go|went|have|had|got|get|love|like|play|work|live|teach|taught|study|build|built|"
     r"know|knew|be|see|saw|met|meet|keep|kept|left|leave|moved|move|switch|joined|join|"
-    r"lost|win|won|take|took|find|found|help|helped|volunteer|cook|climb|swim|cycle)\s+)"
+    r"lost|win|won|take|took|find|found|help|helped|volunteer|cook|climb|swim|cycle|use|"
+    r"sell)\s+)"
     r"(?:(?:up|to|from|at|in|on|into|with|for|about|as|out|off|over|through|across|around|by|"
     r"near|down|back|away)\s+)?", re.IGNORECASE)
 _FROM_RE = re.compile(r"^(?:(?:so|well|oh|um|uh|honestly|actually|yeah|and|but)[,\s]+)*"
