@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.meaning_fake import FakeEmbedder
-from trainer.conversation import Conversation, key_phrase
+from trainer.conversation import SYMPATHY_LINES, Conversation, key_phrase
 from trainer.errors import PersonaError
 from trainer.personas import list_personas, load_persona, validate_persona
 from trainer.routing import MeaningRouter
@@ -184,6 +184,8 @@ def test_a_statement_gets_a_reaction_that_uses_what_was_said():
     ("I've got a job interview on Monday.", "a job interview"),
     ("I don't know", None),
     ("I mean, it's fine", None),
+    ("this is my first one of these", "your first one of these"),
+    ("we use postgres for everything, even the queues", "postgres for everything"),
 ])
 def test_key_phrase(text, phrase):
     assert key_phrase(text) == phrase
@@ -546,3 +548,174 @@ def test_keeping_in_touch_with_someone_else_is_not_an_ask_to_meet():
     conv.respond("Do you still keep in touch with Leah?")
     assert not conv.finished and not conv.facts()["asked_to_meet"]
 
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid,line", [
+    ("ewan", "A friend of mine is a great SRE and fed up where she is, shall I send her to you?"),
+    ("priya", "My flatmate writes backend code for a living. I could introduce you two?"),
+    ("marcus", "I run a football club on Sundays, want me to ask the parents to bring tins?"),
+    ("sam", "We host a data meetup in Leeds. Would you fancy giving a talk there some time?"),
+])
+def test_an_offer_put_as_a_question_is_thanked_not_answered_as_a_question(pid, line, meaning):
+    """"...want me to send them your way?" asks only to make the offer: the persona thanks
+    them, and says no answer about some topic the words happened to touch."""
+    p = load_persona(pid)
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    reply = conv.respond(line)
+    kinds = [ln.kind for ln in reply.lines]
+    assert conv.facts()["offered"], kinds
+    assert not {"answer", "hook_answer", "deflection"} & set(kinds), [
+        (ln.kind, ln.text) for ln in reply.lines]
+
+
+@pytest.mark.model
+def test_an_offer_with_a_real_question_gets_the_thanks_and_the_answer(meaning):
+    p = load_persona("priya")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    reply = conv.respond("I could introduce you to my cousin. What kind of engineer are you "
+                         "hoping to hire?")
+    kinds = [ln.kind for ln in reply.lines]
+    assert conv.facts()["offered"] and {"answer", "hook_answer"} & set(kinds), kinds
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid", ["dana", "ewan", "grace", "marcus", "priya", "sam"])
+def test_how_old_is_she_asks_about_someone_else_not_for_the_personas_own_age(pid, meaning):
+    """After the persona talks about home, "how old is she?" is about the daughter, the cat,
+    the partner: never the persona's own polite "rather not say" about its age, which "how
+    old are you?" still gets."""
+    p = load_persona(pid)
+    router = MeaningRouter(p, meaning)
+    personal = {t.id for t in p.topics if t.kind == "personal"}
+    for ask in ("aw how old is she", "how old is he", "and how old are they now"):
+        conv = Conversation(p, seed=1, router=router)
+        conv.start()
+        conv.respond("Do you have family around here?")
+        reply = conv.respond(ask)
+        assert not [ln for ln in reply.lines if ln.topic in personal], [
+            (ln.kind, ln.topic, ln.text) for ln in reply.lines]
+    conv = Conversation(p, seed=1, router=router)
+    conv.start()
+    reply = conv.respond("how old are you, if you don't mind me asking?")
+    assert [ln for ln in reply.lines if ln.topic in personal], [
+        (ln.kind, ln.topic, ln.text) for ln in reply.lines]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid,line", [("dana", "any wins lately"), ("grace", "any wins lately"),
+                                      ("marcus", "any wins lately"),
+                                      ("priya", "any big moments this week")])
+def test_any_wins_lately_without_a_question_mark_is_asked_not_reacted_to(pid, line, meaning):
+    """Transcripts drop the "?": "any wins lately", said right after the persona's opening
+    question, asks about the persona's week; "Oh, really? Tell me more." is no answer."""
+    p = load_persona(pid)
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    reply = conv.respond(line)
+    got = [ln.topic for ln in reply.lines if ln.kind == "answer"]
+    assert got == [p.topic("week_best").id], [(ln.kind, ln.topic, ln.text) for ln in reply.lines]
+
+
+@pytest.mark.model
+def test_a_question_after_a_statement_without_its_question_mark_is_answered(meaning):
+    """"I'm just starting out in data, would learning SQL first make sense" asks (a modal
+    before its subject, no "?"): Sam answers about tools, not "Mm. Nice." to the statement."""
+    p = load_persona("sam")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    reply = conv.respond("i'm just starting out in data, would learning sql first make sense")
+    got = [ln.topic for ln in reply.lines if ln.kind == "answer"]
+    assert got == [p.topic("tools").id], [(ln.kind, ln.topic, ln.text) for ln in reply.lines]
+
+
+@pytest.mark.model
+def test_a_detail_of_the_answer_just_given_beats_a_topic_with_two_loose_matches(meaning):
+    """"How far have you got up to?" right after Dana's running answer asks how far she runs;
+    the house's "How far is it from here?" (and another loose "how far" ask of that topic) is
+    no reason to talk about where she lives."""
+    p = load_persona("dana")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    first = conv.respond("do you do any sport")
+    assert [ln.topic for ln in first.lines if ln.kind == "answer"] == ["weekends"]
+    reply = conv.respond("nice, how far have you got up to")
+    got = [(ln.kind, ln.topic) for ln in reply.lines if ln.kind in ("answer", "hook_answer")]
+    assert got == [("answer", "weekends")], [(ln.kind, ln.topic, ln.text) for ln in reply.lines]
+
+
+@pytest.mark.model
+def test_how_long_have_you_been_doing_that_asks_about_the_answer_just_given(meaning):
+    """"That" is what the persona just said (the cat shelter), a seven-word line leans on it
+    like a short one: how long Sam has volunteered, not how Sam got into data, nor a shelter
+    story that says no duration."""
+    p = load_persona("sam")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    first = conv.respond("what do you do at weekends")
+    assert [ln.topic for ln in first.lines if ln.kind == "answer"] == ["hobbies"]
+    reply = conv.respond("and how long have you been doing all that")
+    said = [ln for ln in reply.lines if ln.kind in ("answer", "hook_answer")]
+    assert [(ln.kind, ln.topic) for ln in said] == [("answer", "hobbies")], [
+        (ln.kind, ln.topic, ln.text) for ln in reply.lines]
+    assert re.search(r"\b(?:years?|months?|weeks?|since)\b", said[0].text, re.I), said[0].text
+
+
+@pytest.mark.model
+def test_an_answer_that_says_no_duration_comes_with_the_detail_that_does(meaning):
+    """"How long have you been doing it?" about Priya's sea swim reaches her answer on how the
+    training goes ("better than I feared"), which says no duration: its detail that does
+    ("Since January") comes with it, so the question is answered."""
+    p = load_persona("priya")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    conv.respond("what do you do for fun")
+    reply = conv.respond("how long have you been doing it")
+    said = " ".join(ln.text for ln in reply.lines if ln.kind in ("answer", "hook_answer"))
+    duration = (r"\bsince\b|\b(?:\d+|two|three|four|five|six|seven|eight|nine|ten|a few|"
+                r"a couple of|several) (?:weeks|months|years)\b(?! away)")
+    assert re.search(duration, said, re.I), said
+
+
+@pytest.mark.model
+def test_a_why_question_gets_the_answer_with_its_reason(meaning):
+    """"What made you leave the supermarket in the end": Marcus's answer on his supermarket
+    years says no reason by itself; the detail that gives it (the yogurts in a skip, because
+    the labels were wrong) comes with it."""
+    p = load_persona("marcus")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    conv.respond("how did you end up working here")
+    reply = conv.respond("what made you leave the supermarket in the end")
+    said = " ".join(ln.text for ln in reply.lines if ln.kind in ("answer", "hook_answer"))
+    assert re.search(r"\b(?:because|so that|the reason|that's why)\b", said, re.I), said
+
+
+@pytest.mark.model
+def test_a_short_reply_to_a_closed_question_is_the_detail_asked_for(meaning):
+    """Sam answers a closed question short; "is the hospital big?" asks the size detail of
+    the answer on where the hospital is: the short reply is that detail (a number), not the
+    first sentence of the answer ("In Birmingham, about forty minutes' walk...")."""
+    p = load_persona("sam")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    reply = conv.respond("is the hospital a big one?")
+    said = [ln for ln in reply.lines if ln.kind == "answer"]
+    assert [ln.topic for ln in said] == ["organisation"], [(ln.kind, ln.text) for ln in reply.lines]
+    assert re.search(r"\b(?:\d+|hundred|thousand|big|huge|small)\b", said[0].text, re.I), said
+
+
+@pytest.mark.parametrize("pid", ["dana", "priya"])
+def test_a_hard_thing_told_as_a_good_story_gets_no_sympathy(pid):
+    """"It was hard but I loved it" is good news: no "Oh, I'm sorry" for it; "it was hard and
+    I nearly quit" still gets sympathy."""
+    p = load_persona(pid)
+    sympathy = {*p.reactions.sympathy, *SYMPATHY_LINES}
+    conv = _fake_round(pid)
+    reply = conv.respond("Mechanical engineering. The course was hard but I loved it.")
+    assert not [ln.text for ln in reply.lines if ln.text in sympathy], reply.lines
+    conv = _fake_round(pid)
+    reply = conv.respond("Mechanical engineering. The course was hard and I nearly quit.")
+    assert [ln.text for ln in reply.lines if ln.text in sympathy], reply.lines

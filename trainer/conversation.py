@@ -42,6 +42,7 @@ from trainer.routing import (
     Target,
     normalise,
     route_topic,
+    says_what_is_asked,
     topic_scores,
 )
 from trainer.types import ANSWERING_LINE_KINDS, Line, RecallQuestion, Word
@@ -179,6 +180,11 @@ _BAD_NEWS_RE = re.compile(
     r"(?:was|is|been) (?:really |pretty |so )?(?:hard|tough|rough)|used a food bank|homeless|"
     r"skint|went wrong|go wrong|gone wrong)\b",
     re.IGNORECASE)
+# "it was hard but I loved it", "brutal, but worth it": the hard part is told as a good story
+_GOOD_TURN_RE = re.compile(
+    r"\bbut (?:i |we )?(?:really |honestly |absolutely )?(?:loved|enjoyed|liked|love|enjoy) (?:it|"
+    r"that|every)|\bbut (?:it was |it's |so )?(?:(?:totally|so|really|well) )?worth it\b|"
+    r"\bin a good way\b|\bbut (?:it was |it's )?(?:so much |really |great )?fun\b", re.IGNORECASE)
 SYMPATHY_LINES = ("Oh, that's a lot. Honestly, most people feel like that at first.",
                   "Ah, that's hard. I'm glad you came, though.",
                   "Oh, I'm sorry. That's a tough one.")
@@ -188,6 +194,18 @@ _THEIR_NAME_RE = re.compile(
     r"your name|remind me (?:of )?your name|what (?:do|should) i call you|how do you say your "
     r"name|who are you again|what was it again)\b", re.IGNORECASE)
 IMPLICIT_QUESTION_SCORE = 0.7  # a line without a question's form routed only when this clear
+# "any wins lately", "any plans for the weekend": "any" + a noun opens a question in speech (the
+# transcript drops the "?"); "any kind of job, really" answers one
+_ANY_ASK_RE = re.compile(
+    r"^(?:(?:so|and|oh|ok|okay|well|um|uh|hey|right)[,\s]+)*any\s+(?!(?:kind|sort|type|of|one|"
+    r"more|way|time|longer|day|job|role|company|field)\b)[a-z]", re.IGNORECASE)
+ANY_ASK_SCORE = 0.55  # ...so it is routed on a fair match, not only on a very clear one
+# "i'm trying to get into operations, would volunteering here actually help": a statement, then
+# a clause in a question's word order (a modal or "do" before its subject) without the "?"
+_TRAILING_ASK_RE = re.compile(
+    r"(?:^|[,;]\s*|\s(?:so|but|and)\s+)((?:would|could|can|will|should|does|do|did)\s+"
+    r"(?:you|it|that|this|there|they|he|she|we|i|the|a|an|your|my|any|\w+ing)\b)"
+    r"([^,;.!?]*)$", re.IGNORECASE)
 _FIRST_PERSON_RE = re.compile(r"\b(?:i|i'm|im|i've|i'd|i'll|my|me|we|we're|our|mine)\b", re.I)
 # a pronoun skips the detail just mentioned for the answer before it only on a clearly better fit
 FOLLOWS_ANSWER_MARGIN = 0.05
@@ -245,6 +263,9 @@ _ECHO_PATTERNS = [re.compile(p, re.IGNORECASE) for p in (
     r"\bmy (\w+(?: \w+)?) (?:is|are|was|were|runs|works|has|had)\b(.*)",
     r"\bi(?:'ve| have) (?:always |really |recently |just |also )?(?:been into|got into|"
     r"gotten into|been doing|been learning|been training for|started|taken up)\s+(.+)",
+    # "this is my first one of these": what the user calls theirs
+    r"^(?:(?:so|well|oh|um|uh|honestly|yeah|actually)[,\s]+)*(?:this|it|that)(?:'s| is| was) "
+    r"((?:my|our) .+)",
 )]
 _ECHO_STOP = re.compile(r"[,.;:!?]| (?:and|but|so|because|cause|which|who|that|since|when|"
                         r"where|if|though|although|then|um|uh|like|at the moment|right now|"
@@ -301,7 +322,8 @@ _SUBJECT_VERB_RE = re.compile(
     r"(?:(?:\w+ed|\w+ing|\w+s|run|ran|do|did|make|made|read|write|wrote|grew up|come|came|"
     r"go|went|have|had|got|get|love|like|play|work|live|teach|taught|study|build|built|"
     r"know|knew|be|see|saw|met|meet|keep|kept|left|leave|moved|move|switch|joined|join|"
-    r"lost|win|won|take|took|find|found|help|helped|volunteer|cook|climb|swim|cycle)\s+)"
+    r"lost|win|won|take|took|find|found|help|helped|volunteer|cook|climb|swim|cycle|use|"
+    r"sell)\s+)"
     r"(?:(?:up|to|from|at|in|on|into|with|for|about|as|out|off|over|through|across|around|by|"
     r"near|down|back|away)\s+)?", re.IGNORECASE)
 _FROM_RE = re.compile(r"^(?:(?:so|well|oh|um|uh|honestly|actually|yeah|and|but)[,\s]+)*"
@@ -430,6 +452,8 @@ class Conversation:
         self._last_subject: str | None = None
         self._last_own: str | None = None
         self._target: Target | None = None  # what the current question is about
+        self._offer_only = False  # the turn's only question is an offer ("want me to ...?")
+        self._implicit_clause: str | None = None  # "..., would X help": a question without "?"
 
     # --- state --------------------------------------------------------------------------------
 
@@ -577,6 +601,8 @@ class Conversation:
         f.silent = silence
         hook_fu: str | None = None
         topic: str | None = None
+        self._offer_only = False
+        self._implicit_clause = None
         if silence:
             for name in FLAG_FACTS:
                 if name != "silent":
@@ -609,12 +635,15 @@ class Conversation:
         if not f.offered and self._offer_by_meaning(feats):
             f.offered = True
         self._target = None
+        # "I know some SREs, want me to send them your way?": the question only makes the
+        # offer; the thanks answers it, it is not a question about the persona's topics
+        self._offer_only = f.offered and self._asks_only_to_offer(feats)
         if not feats.is_question and self._implicit_question(feats):
             f.asked = True  # "any big plans for the weekend": asked without a question's form
         if _THEIR_NAME_RE.search(feats.text) and not f.asked_to_meet:
             topic = "__name__"  # "sorry, I didn't catch your name": asked, with or without "?"
             f.asked = True
-        elif (feats.is_question or f.asked) and not f.asked_to_meet:
+        elif (feats.is_question or f.asked) and not f.asked_to_meet and not self._offer_only:
             if self.router is not None:
                 topic = self._route_by_meaning(feats)
                 if hook_fu is None and self._target is not None \
@@ -690,18 +719,34 @@ class Conversation:
             return False  # an offer in their own words is thanked, not answered as a question
         if _TELL_ME_RE.search(feats.text):
             return True  # "tell me something surprising about...": asked, as an imperative
-        if not 2 <= feats.word_count <= 12 or _FIRST_PERSON_RE.search(feats.text):
+        trailing = _TRAILING_ASK_RE.search(feats.text.strip().rstrip(".!"))
+        if trailing and trailing.start() > 0 and len(trailing.group(0).split()) >= 3:
+            clause = (trailing.group(1) + trailing.group(2)).strip()
+            m = self.router.match(feats.text, clause, subject=self._last_subject,
+                                  last=self._last_target, exclude=self._said_targets)
+            if m is not None and m.score >= IMPLICIT_QUESTION_SCORE:
+                self._implicit_clause = clause  # the question part is what gets answered
+                return True
+        if not 2 <= feats.word_count <= 12:
+            return False
+        anyq = bool(_ANY_ASK_RE.match(feats.text.strip()))
+        if not anyq and _FIRST_PERSON_RE.search(feats.text):
             return False
         m = self.router.match(feats.text, None, subject=self._last_subject,
                               last=self._last_target, exclude=self._said_targets)
-        return m is not None and m.score >= IMPLICIT_QUESTION_SCORE
+        return m is not None and m.score >= (ANY_ASK_SCORE if anyq else IMPLICIT_QUESTION_SCORE)
+
+    def _clause(self, feats: UtteranceFeatures) -> str | None:
+        """The question part of the line: its last question, or the clause asked without a
+        question's form ("..., would volunteering here help")."""
+        return feats.questions[-1] if feats.questions else self._implicit_clause
 
     def _embedder(self):
         return self.router.embedder if self.router is not None else None
 
     def _route_by_meaning(self, feats: UtteranceFeatures) -> str | None:
         """Topic id (and `self._target`) of the user's question by meaning, or None."""
-        clause = feats.questions[-1] if feats.questions else None
+        clause = self._clause(feats)
         text = feats.text
         if self._is_mirror(feats):
             about = self._mirror_of_statement(feats)
@@ -776,7 +821,7 @@ class Conversation:
         last = self._last_target
         if last is None:
             return False
-        clause = feats.questions[-1] if feats.questions else None
+        clause = self._clause(feats)
         m = self.router.match(feats.text, clause, subject=self._last_subject, last=last,
                               exclude=self._said_targets)
         if m is None:
@@ -811,6 +856,13 @@ class Conversation:
         if self.router is None:
             return False
         return offered_help(feats.text, self.router.embedder, asked=feats.is_question)
+
+    def _asks_only_to_offer(self, feats: UtteranceFeatures) -> bool:
+        """Every question the line asks is itself the offer ("I could put you two in touch?",
+        "would you fancy doing your talk at our meetup?"), none asks about the persona."""
+        if self.router is None or not feats.questions:
+            return False
+        return all(offered_help(q, self.router.embedder) for q in feats.questions)
 
     def _mirror_topic(self) -> str | None:
         # "and you?" after the persona asked about the user: the persona answers the same
@@ -872,7 +924,7 @@ class Conversation:
                 # "Oh, you remembered!" only of what the persona did say in this round
                 lines.append(self._line("follow_up", r.follow_up, kind="reaction"))
             content = self._hook_answer(hook_fu, short=short, feats=feats)
-        elif f.asked:
+        elif f.asked and not self._offer_only:
             if topic == "__name__":
                 full = self.persona.name
                 first = self.persona.first_name
@@ -895,7 +947,7 @@ class Conversation:
             # ("want me to put you in touch?" asks only to offer: the thanks is the answer)
         elif not (feats.is_backchannel or f.offered or f.monologue or cool):
             echo = key_phrase(feats.text) if r.echo else None
-            if _BAD_NEWS_RE.search(feats.text):
+            if _BAD_NEWS_RE.search(feats.text) and not _GOOD_TURN_RE.search(feats.text):
                 content = Line(text=self._pick("sympathy", r.sympathy or SYMPATHY_LINES),
                                kind="reaction", phase=self.phase)
             elif (feats.is_opener or introduced_name(feats.text)) and r.introduced \
@@ -930,8 +982,9 @@ class Conversation:
         hook = None
         # A reaction that asks about what the user said ("A soup kitchen! Tell me more.")
         # already hands the turn back: no remark or question of the persona's buries it.
-        touched = None if f.asked else self._touched_hook(feats.text)
-        asks_back = (content is not None and content.kind == "reaction" and not f.asked and (
+        asked = f.asked and not self._offer_only  # an offer put as a question is no question
+        touched = None if asked else self._touched_hook(feats.text)
+        asks_back = (content is not None and content.kind == "reaction" and not asked and (
             content.text.rstrip().endswith("?") or bool(_TELL_ME_RE.search(content.text))))
         if asks_back and touched is None:
             hands_back = True
@@ -941,7 +994,7 @@ class Conversation:
                 hook = own if own and own not in self._dropped else None
             if hook is None and f.followed_up and not short:
                 hook = self._next_hook(any_phase=True)
-            if hook is None and not f.asked:
+            if hook is None and not asked:
                 if touched:
                     hook = touched  # their words touch a detail of the persona's: common ground
                 elif not any(ln.hooks for ln in self._last_lines):
@@ -962,7 +1015,7 @@ class Conversation:
             self._turns_since_nudge = 0
         elif moved_by is not None and (cool or hook is None):
             lines.append(self._prompt(feats.text))  # a new phase is announced, even when cool
-        elif not cool and not f.asked:
+        elif not cool and not asked:
             lines.append(self._prompt(feats.text))
         if not lines:  # never leave the user with nothing: a cool "Mm." at least
             lines.append(self._line("monologue", r.monologue, kind="reaction"))
@@ -983,7 +1036,7 @@ class Conversation:
         that fits the question best (seeded variety only among equally good ones), never one
         said before; when a topic is used up, an unsaid follow-up detail of it.
         """
-        clause = feats.questions[-1] if feats.questions else None
+        clause = self._clause(feats)
         items = (self.persona.topic(target.id).answers if target.kind == "topic"
                  else self.persona.hook(target.id).warm_answers)
         said = {t.answer for t in self._said_targets
@@ -1005,6 +1058,8 @@ class Conversation:
                 choice = Target(target.kind, target.id, target.answer)
                 if cand and self._asks_for_detail(target, feats.text, clause):
                     detail = Target(target.kind, target.id, target.answer, cand[0])
+                    if short:  # a short reply is the detail asked for, not the answer's start
+                        choice, detail = detail, None
             elif cand:
                 choice = Target(target.kind, target.id, target.answer, cand[0])
         if choice is None:
@@ -1016,6 +1071,8 @@ class Conversation:
                 top = ranked[0][1]
                 ties = [j for j, sc in ranked if sc >= top - ANSWER_TIE]
                 choice = Target(target.kind, target.id, self._rng.choice(ties))
+        if choice is not None and choice.follow_up is None and detail is None:
+            detail = self._detail_that_answers(choice, feats.text, clause)
         if choice is None:  # every answer said: a detail of one of them not told yet
             for j in sorted(said):
                 for k in range(len(items[j].follow_ups)):
@@ -1073,13 +1130,41 @@ class Conversation:
                 return True
         return False
 
+    def _detail_that_answers(self, choice: Target, text: str, clause: str | None
+                             ) -> Target | None:
+        """"How long have you been doing it?" answered by a warm answer about how the training
+        goes: the answer says no duration, so its best-fitting detail that does comes with it
+        ("Since January."); None when the answer says what was asked, or no detail does."""
+        question = clause or text
+        items = (self.persona.topic(choice.id).answers if choice.kind == "topic"
+                 else self.persona.hook(choice.id).warm_answers)
+        ans = items[choice.answer]
+        if not ans.follow_ups or says_what_is_asked(question, ans.text) is not False:
+            return None
+        for k, sc in self.router.rank_follow_ups(choice, text, clause):
+            t = Target(choice.kind, choice.id, choice.answer, k)
+            if sc >= DETAIL_MIN and t not in self._said_targets \
+                    and says_what_is_asked(question, ans.follow_ups[k].text):
+                return t
+        return None
+
     def _asks_for_detail(self, target: Target, text: str, clause: str | None) -> bool:
         """The question asks for that detail rather than for its answer ("Where are the
         warehouses?" after nothing about them): the detail fits clearly better."""
         fu = dict(self.router.rank_follow_ups(target, text, clause)).get(target.follow_up)
         ans = dict(self.router.rank_answers(target, text, clause)).get(target.answer)
-        return (fu is not None and ans is not None and fu >= DETAIL_MIN
-                and fu >= ans + DETAIL_MARGIN)
+        if fu is None or ans is None or fu < DETAIL_MIN:
+            return False
+        if fu >= ans + DETAIL_MARGIN:
+            return True
+        # "how long have you been training?": the answer alone says no duration, the detail
+        # does - without it the question would go unanswered
+        items = (self.persona.topic(target.id).answers if target.kind == "topic"
+                 else self.persona.hook(target.id).warm_answers)
+        parent = items[target.answer]
+        question = clause or text
+        return (says_what_is_asked(question, parent.follow_ups[target.follow_up].text) is True
+                and says_what_is_asked(question, parent.text) is False)
 
     def _closed_to_reserved(self, feats: UtteranceFeatures | None) -> bool:
         return bool(self.persona.open_questions_only and feats is not None

@@ -280,6 +280,7 @@ class RouterOptions:
     intent_bonus: float = 0.2  # the ordinary topic a line's words plainly name
     intent_gap: float | None = 0.3  # ...unless another example is closer by more than this
     private_penalty: float = 0.0  # a personal topic when the line has no sensitive word
+    third_party_penalty: float = 0.5  # a personal topic when the line asks about he/she/it
     unsure_bonus: float = 0.15  # "do you know which room...": a detail outside their world
     threshold: float = 0.40  # below this the line matches nothing well enough: steer back
 
@@ -328,7 +329,12 @@ _SENSITIVE_RE = re.compile(
     r"make(?= a year| per| roughly| an hour| in a year|\s*[?,.]|\s*$)|"
     r"what (?:do|does|would|did) (?:\w+ ){1,3}(?:make|earn|get paid)\b(?! (?:of|it|sense|with|from|for|out|them|that|this|those)\b))",
     re.IGNORECASE)
+_POINTS_AT_RE = re.compile(r"\b(?:that|it|this|there)[\s?.!]*$", re.I)  # ends on "that"
 _PRONOUN_RE = re.compile(r"\b(it|that|this|there|they|them|those|he|she|him|her)\b", re.I)
+# "how old is she?", "is he married?": about someone else (the kids, a pet, a colleague), not the
+# persona; a personal dodge is about the persona itself and needs "you" (or a sensitive word)
+_THIRD_PERSON_RE = re.compile(r"\b(?:he|she|it|they|him|her|them|his|hers|its|their)\b", re.I)
+_SECOND_PERSON_RE = re.compile(r"\b(?:you|your|yours|yourself|u|ya)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -425,7 +431,9 @@ _WANTS = [(re.compile(p, re.IGNORECASE), re.compile(a, re.IGNORECASE)) for p, a 
     (r"\bhow long\b|\bsince when\b|\bhow many (?:years|months|weeks|days|hours)\b",
      r"\b(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
      r"twenty|thirty|forty|fifty|a few|a couple of|several|half an?)[ -](?:years?|months?|weeks?|"
-     r"days?|hours?|minutes?|nights?|weekends?|seasons?|terms?)\b|\bsince (?:\d{4}|I|we|last)\b"),
+     r"days?|hours?|minutes?|nights?|weekends?|seasons?|terms?)\b|\bsince (?:\d{4}|I|we|last|"
+     r"then|january|february|march|april|may|june|july|august|september|october|november|"
+     r"december|school|uni|university|college)\b"),
     (r"\bwhere\b", r"\b(?:in|at|near|from|on|up|outside|to) (?:the )?[A-Z][a-z]+|\b(?:garage|"
      r"garden|kitchen|office|home|house|flat|street|road|park|canal|coast|city|town|village|"
      r"warehouse|building|hall|room|school|hospital|shed|allotment|beach|lake|loch|river)\b"),
@@ -442,6 +450,21 @@ _WANTS = [(re.compile(p, re.IGNORECASE), re.compile(a, re.IGNORECASE)) for p, a 
      r"the reason|to (?:be|get|see|make|help|stop)|so I|so we)\b"),
 )]
 TYPE_BONUS = 0.05  # an answer of the kind the question wants ("how long" -> "six years")
+
+
+def says_what_is_asked(question: str, text: str) -> bool | None:
+    """Whether `text` says the kind of thing `question` wants ("how long?" -> a duration,
+    "where?" -> a place); None when the question wants no particular kind."""
+    wants = [k for k, (q, _) in enumerate(_WANTS) if q.search(question)]
+    if not wants:
+        return None
+    # "three mornings a week" says how often, not for how long
+    plain = _FREQUENCY_RE.sub(" ", text)
+    return any(_WANTS[k][1].search(plain if k == 0 else text) for k in wants)
+
+
+_FREQUENCY_RE = re.compile(r"\b(?:\w+ )?\w+ (?:a|an|per|each|every) (?:day|week|month|year|"
+                           r"weekend|term|season)\b", re.IGNORECASE)
 
 
 _TITLE_WORDS = {"University", "Principal", "Chair", "Head", "Founder", "Data", "Senior",
@@ -604,6 +627,9 @@ class MeaningRouter:
         cued = self._cued(text)
         named = self._named(text)
         private = self._private_topics if _SENSITIVE_RE.search(text) else ()
+        # "how old is he?" after the persona spoke of her husband: his age, not hers to dodge
+        others = not private and bool(_THIRD_PERSON_RE.search(text)) \
+            and not _SECOND_PERSON_RE.search(text)
         unsure = self._unsure_topics if _DO_YOU_KNOW_RE.search(text) else ()
         intents = {self._standard.get(std) for std, rx in _INTENT_CUES.items()
                    if rx.search(text) and not (std == "weekends" and _JOB_DAY_RE.search(text))
@@ -619,7 +645,10 @@ class MeaningRouter:
             intents = {t for t in intents if raw.get(f"topic:{t}", -1.0) >= top - o.intent_gap}
         # "did you lose much work?", or a line the analysis calls a follow-up on the partner's
         # last words: the conversation so far counts double
-        lean = 2 if (follows or len(text.split()) <= SHORT_WORDS) else 1
+        # "how long have you been doing that?": a line that points at what was just said
+        # with "that"/"it" leans on it as much as a short one
+        lean = 2 if (follows or len(text.split()) <= SHORT_WORDS
+                     or (last is not None and _POINTS_AT_RE.search(text))) else 1
         ctx_bonus = o.context_bonus * lean
         topic_bonus = o.topic_bonus * lean
         for i, (_, tg, _) in enumerate(self.examples):
@@ -628,7 +657,7 @@ class MeaningRouter:
                 if tg.id in private:
                     scores[i] += o.sensitive_bonus
                 elif tg.id in self._private_topics:
-                    scores[i] -= o.private_penalty
+                    scores[i] -= o.private_penalty + (o.third_party_penalty if others else 0.0)
                 if tg.id in unsure:
                     scores[i] += o.unsure_bonus
                 if tg.id in intents:
@@ -650,6 +679,19 @@ class MeaningRouter:
             per.setdefault(key, []).append(float(sc))
         best = {k: _best(v, o) for k, v in per.items()}
         top_key = max(best, key=best.get)
+        if last is not None:
+            # "how far have you got up to?" right after the running answer: a detail of the
+            # answer just given is judged by its own best example (the conversation is the
+            # second piece of evidence), not by a mean over the topic's ways of asking that a
+            # topic with two loosely similar asks elsewhere would win
+            fus = [i for i, (_, tg, _) in enumerate(self.examples)
+                   if tg.follow_up is not None and (tg.kind, tg.id, tg.answer)
+                   == (last.kind, last.id, last.answer) and not (exclude and tg in exclude)]
+            if fus:
+                j = max(fus, key=lambda i: scores[i])
+                if scores[j] >= best[top_key] and scores[j] >= o.threshold:
+                    return Match(target=self.examples[j][1], score=float(scores[j]),
+                                 scores=best)
         # the target: the best example of the best topic/hook (its answer or follow-up)
         idx = [i for i, k in enumerate(self._keys) if k == top_key]
         i = max(idx, key=lambda j: scores[j])
