@@ -14,8 +14,9 @@ A round with the neural voice also calls `tune_heap()` as the voice starts loadi
 two heaps (M_ARENA_MAX) and a fixed 32 MiB large-block threshold, lowered to 4 MiB while the
 voice synthesises (`synthesising()`), so a piece's working memory goes back to the system the
 moment it is freed. Measured on a Marcus round with the neural voice (8 replies, 2 cores,
-sampled peak RSS, issue 15 notes): 620-706 MB with glibc's defaults in five runs; one arena
-alone 599 MB, two 636 MB; the tuned heap 555-573 MB.
+sampled peak RSS, issue 15 notes): 620-706 MB with glibc's defaults in six runs; one arena
+alone 599 MB, two 636 MB; the tuned heap 556-590 MB, 557-570 MB with the preparing thread
+waiting for Whisper (tts.NeuralVoice.prepare); the full bench 562 MB.
 Not for the whole round and not for espeak-ng rounds (their peak is ~530 MB untuned): with a
 4 MiB threshold throughout, Whisper (its 4-16 MB buffers re-mapped each window) decoded a 3.8 s
 draft in 150-200 ms instead of 110-140 ms, and the turn latency waits for the draft.
