@@ -37,8 +37,15 @@ def _export(store: Store, sid: str, with_audio: bool = True) -> dict:
     return json.loads(json.dumps(store.export_session(sid, with_audio=with_audio)))
 
 
+# SQLite's side files come and go as any connection opens or closes, also the connections of
+# earlier tests (their homes share `root`) when the garbage collector closes them: a clean-clone
+# CI run saw two such -wal/-shm pairs vanish mid-test. An import writes turn audio (.wav) and
+# the database, never these by a name from the document.
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
 def _files_under(root: Path) -> set[Path]:
-    return {p for p in root.rglob("*") if p.is_file()}
+    return {p for p in root.rglob("*") if p.is_file() and not p.name.endswith(_SQLITE_SIDE_FILES)}
 
 
 def _one_line(exc: StoreError) -> str:
