@@ -50,6 +50,7 @@ from trainer.lexicon import (
     words_with_marks,
 )
 from trainer.questions import (
+    SPEAKER_WORDS,
     Clause,
     choice_form,
     clauses,
@@ -695,7 +696,7 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
         return "declarative"
     # "so it's free", "so they just left" after their telling: the upshot, put to them
     if n_clauses == 1 and exp[0] == "so" and core[0] in _SO_SUBJ and 3 <= len(core) <= 7 and \
-            not set(core) & (_SPEAKER | _VERDICT_ADJ | _SO_NOT) and not _said_little(partner) \
+            not set(core) & (SPEAKER_WORDS | _VERDICT_ADJ | _SO_NOT) and not _said_little(partner) \
             and core[:3] not in (["that", "is", "it"], ["that", "is", "all"]):
         return "declarative"
     # "you enjoy it", "you like it there" after their news: how they find it, checked
@@ -746,7 +747,6 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
 
 
 _SO_SUBJ = word_set("it they he she that there")
-_SPEAKER = word_set("i me my mine we us our i'm")
 # "so it goes", "so that's that", "so it seems", "so there you go": formulas, not checks
 _SO_NOT = word_set("goes seems seemed go sad shame pity thing okay ok why what whatever life")
 _LIKE_VERBS = word_set("like love enjoy miss mind hate prefer")

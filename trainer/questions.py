@@ -587,7 +587,8 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
 # ("you go all the way to the end and turn left" gives directions: no present tense here)
 _CAME_VERBS = word_set("came drove flew travelled traveled went walked biked cycled moved")
 _REPORT_TELLS = word_set("and but because cause so nothing")
-_SPEAKER_WORDS = word_set("i me my mine we us our")
+# The speaker's own words (on expanded text: "i'm" is "i am" by then).
+SPEAKER_WORDS = word_set("i me my mine we us our")
 _STILL_NEXT = word_set("in at with living working teaching studying doing going")
 _REPORT_NOT_NEXT = word_set("so it that this yourself again best too once twice")
 _EMPHATIC_DO_VERBS = word_set(
@@ -620,7 +621,7 @@ def _report_check(core: list[str]) -> str | None:
                 _REPORT_NOT_NEXT:
             return "declarative"
     if core[:2] == ["you", "are"] and 4 <= n <= 8 and core[-1] != "it" and not (
-            set(core) & (_SPEAKER_WORDS | _EXCLAIM_ADJ | _WOW_ADJ)) and (
+            set(core) & (SPEAKER_WORDS | _EXCLAIM_ADJ | _WOW_ADJ)) and (
             core[2] == "from" or core[2:4] in (["not", "from"], ["originally", "from"])
             or (core[2] == "still" and core[3] in _STILL_NEXT)):
         return "declarative"  # where they are from, or still are: "you're from ohio",
