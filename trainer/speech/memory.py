@@ -28,7 +28,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter numbers (malloc.h)
 M_ARENA_MAX = -8
@@ -40,24 +40,15 @@ _state = {"tuned": False, "synthesising": 0, "transcribing": 0}
 _state_lock = threading.Lock()
 
 
-@lru_cache(maxsize=1)
-def _malloc_trim():
+@cache
+def _libc_function(name: str):
+    """glibc's `name` (malloc_trim, mallopt), or None off glibc: nothing to do then."""
     import ctypes
 
     # By soname, not ctypes.util.find_library: that forks `ldconfig -p`, and a fork of a
     # 500 MB process briefly doubles what a process-tree memory sample sees.
     try:
-        return ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        return None
-
-
-@lru_cache(maxsize=1)
-def _mallopt():
-    import ctypes
-
-    try:
-        return ctypes.CDLL("libc.so.6").mallopt
+        return getattr(ctypes.CDLL("libc.so.6"), name)
     except (OSError, AttributeError):
         return None
 
@@ -67,7 +58,7 @@ def tune_heap() -> bool:
 
     An option the user set in the environment (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_) wins.
     """
-    mallopt = _mallopt()
+    mallopt = _libc_function("mallopt")
     if mallopt is None:
         return False
     ok = True
@@ -84,7 +75,7 @@ def tune_heap() -> bool:
 def synthesising() -> Iterator[None]:
     """While a voice synthesises (any thread): large blocks mapped on their own once
     `tune_heap` ran; back to its threshold when no synthesis runs."""
-    mallopt = _mallopt()
+    mallopt = _libc_function("mallopt")
     with _state_lock:
         _state["synthesising"] += 1
         if _state["synthesising"] == 1 and _state["tuned"] and mallopt is not None:
@@ -100,7 +91,7 @@ def synthesising() -> Iterator[None]:
 
 @contextmanager
 def transcribing() -> Iterator[None]:
-    """Marks a transcription in progress (any thread), for work that can wait (`busy`)."""
+    """Marks a transcription in progress (any thread), for work that can wait (`transcribing_now`)."""
     with _state_lock:
         _state["transcribing"] += 1
     try:
@@ -123,6 +114,6 @@ def release_freed_memory() -> None:
     and the heaps keep what it frees (measured: a 12-reply round with the neural voice peaked
     at 943 MB, 357 MB with espeak-ng).
     """
-    trim = _malloc_trim()
+    trim = _libc_function("malloc_trim")
     if trim is not None:
         trim(0)
