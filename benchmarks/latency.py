@@ -4,7 +4,8 @@ premature cut-offs (the persona starts while the user still had words to say).
 Measured through the real audio path on a private PulseAudio (benchmarks/pulse.py): a reply
 is spoken into the virtual microphone, the trainer listens with MicSource (sounddevice ->
 Silero VAD -> end-of-turn rule), transcribes with the bundled tiny.en, picks the reply with
-trainer.conversation.Conversation, and synthesises and plays it the way a round does
+trainer.conversation.Conversation and its meaning router (the draft's sentence vectors computed
+on the draft worker during the silence, as in a round), and synthesises and plays it the way a round does
 (practice.Round._feed: piece by piece into a Player's StreamingPlayback).
 The truth for "end of speech" is when the reply's last voiced sample was written into the
 microphone; "first sample" is when the Player's first sample reaches the speaker (PortAudio's
@@ -187,10 +188,13 @@ class _Persona:
     def __init__(self, persona_id: str = "dana", neural: bool = False):
         from trainer.conversation import Conversation
         from trainer.personas import load_persona
+        from trainer.round_setup import meaning_router
         from trainer.speech.tts import NeuralVoice, Voice
 
         self._conv_cls = Conversation
         self.persona = load_persona(persona_id)
+        # understanding by meaning, as a round has it once loaded (round_setup.RouterLoader)
+        self.router = meaning_router(self.persona)
         v = self.persona.voice
         self.voice = (NeuralVoice(v.piper_voice, v.rate_wpm, speaker=v.speaker) if neural
                       else Voice(v.id, v.rate_wpm))
@@ -211,8 +215,13 @@ class _Persona:
         return time.monotonic() - t0
 
     def _new(self):
-        self.conv = self._conv_cls(self.persona, seed=len(REPLIES))
+        self.conv = self._conv_cls(self.persona, seed=len(REPLIES), router=self.router)
         self.last_line = " ".join(line.text for line in self.conv.start())
+
+    def prepare_draft(self, result) -> None:
+        """The draft worker's speculative analysis, as in a round (practice.Round
+        ._make_speculative): the draft's sentence vectors, computed during the silence."""
+        self.conv.prepare(getattr(result, "text", "") or "")
 
     def next_lines(self, text: str) -> list[str]:
         reply = self.conv.respond(text)
@@ -270,11 +279,14 @@ def _turn(va, src, clip, truth_end_s, transcribe, persona, player, context: str,
         finally:
             drafts.append((t0, time.monotonic()))
 
-    spec = SpeculativeTranscriber(timed)
+    spec = SpeculativeTranscriber(timed, analyse_fn=persona.prepare_draft)
     policy = AdaptiveEndOfTurn(spec, draft_judge(context)) if adaptive else None
     spoken = va.say(clip, at_mono=time.monotonic() + 0.4)
     try:
-        utt = src.listen(on_pause=spec.on_pause, end_of_turn=policy)
+        # As a round listens (practice.Round._listen): the policy starts each pause's draft;
+        # the fixed rule has no policy, so the pause callback starts it. Both at once would
+        # draft every pause twice, the second waiting for the first on the one draft worker.
+        utt = src.listen(on_pause=None if adaptive else spec.on_pause, end_of_turn=policy)
         t_end = time.monotonic()
         if utt.timed_out or spoken.start_mono is None:
             raise RuntimeError(f"the benchmark reply was not heard ({utt})")
@@ -312,6 +324,10 @@ def _turn(va, src, clip, truth_end_s, transcribe, persona, player, context: str,
         # the last transcription: when it finished after the end of speech, and its length
         "draft_ready": drafts[-1][1] - truth_end if drafts else None,
         "draft_s": drafts[-1][1] - drafts[-1][0] if drafts else None,
+        # every transcription of the turn, (start, end) from the end of speech, and where the
+        # endpointer put the end of speech (its VAD's view through the microphone)
+        "drafts": [(round(a - truth_end, 3), round(b - truth_end, 3)) for a, b in drafts],
+        "detected_end": round(utt.end_s - src.clock.from_mono(truth_end), 3),
         "verdicts": [(r.text if r else "", round(w, 2)) for r, w in policy.verdicts]
         if policy else [],
     }

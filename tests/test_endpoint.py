@@ -366,6 +366,28 @@ def test_speculative_transcription_is_reused_only_when_the_turn_ended_there(wav)
     spec.close()
 
 
+def test_a_pause_reported_twice_is_drafted_once(wav):
+    """listen()'s on_pause and an AdaptiveEndOfTurn over the same transcriber both report
+    each pause: one draft, not a second one queued behind the first (issue 15: that cost a
+    whole transcription, ~0.2 s, on every turn of the latency benchmark)."""
+    from trainer.speech.sources import AdaptiveEndOfTurn
+
+    calls = []
+
+    def transcribe(audio):
+        calls.append(len(audio))
+        return len(audio)
+
+    src = WavFileSource([wav("one.wav", silence(0.5), synth("How did you start?"),
+                             silence(0.8))])
+    spec = SpeculativeTranscriber(transcribe)
+    policy = AdaptiveEndOfTurn(spec, lambda result, voiced_s: 0.3)
+    utt = src.listen(on_pause=spec.on_pause, end_of_turn=policy)
+    assert spec.transcribe(utt.audio) == len(utt.audio)
+    assert spec.last_reused and calls == [len(utt.audio)] and spec.drafts_started == 1
+    spec.close()
+
+
 def test_speculative_analysis_runs_on_the_draft_worker_while_the_silence_is_confirmed(wav):
     """The place for work on the draft's text (e.g. its sentence embedding) that should not
     add to the turn's latency: it runs on the draft worker right after the draft."""

@@ -604,6 +604,10 @@ embedding, trainer/meaning.py) run on the draft worker right after the draft, wh
 is still being confirmed, so the reply does not wait for it (SpeculativeTranscriber)."""
 
 
+def _same_audio(a: np.ndarray, b: np.ndarray) -> bool:
+    return a is b or (len(a) == len(b) and np.array_equal(a, b))
+
+
 class SpeculativeTranscriber:
     """Starts transcription when the user pauses, before the end of the turn is confirmed.
 
@@ -649,8 +653,12 @@ class SpeculativeTranscriber:
 
     def on_pause(self, audio: np.ndarray) -> None:
         """Start a draft transcription of `audio` (the listen() pause callback); it replaces
-        the previous draft."""
+        the previous draft. The same pause reported twice (a caller passing this as
+        listen()'s `on_pause` besides an AdaptiveEndOfTurn over this transcriber) is drafted
+        once: a second draft would wait for the first on the one worker, ~0.2 s per turn."""
         with self._lock:
+            if self._draft is not None and _same_audio(self._draft[0], audio):
+                return
             if self._draft is not None:
                 self.drafts_cancelled += int(self._drop(self._draft[1]))
                 self._drop(self._draft[2])
@@ -678,8 +686,7 @@ class SpeculativeTranscriber:
             # one, which is transcribed here now instead of after the stale one.
             if self._drop(future):
                 self.drafts_cancelled += 1
-            if (not future.cancelled() and len(draft_audio) == len(audio)
-                    and np.array_equal(draft_audio, audio)):
+            if not future.cancelled() and _same_audio(draft_audio, audio):
                 self.last_reused = True  # running or done: the quickest way to the result
                 self.drafts_used += 1
                 result = future.result()
