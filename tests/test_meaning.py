@@ -125,3 +125,39 @@ def test_without_the_onnx_package_the_installed_model_is_used(tmp_path):
     assert proc.returncode == 0, proc.stderr
     same, sim = proc.stdout.split()
     assert same == "True" and float(sim) > 0.3
+
+
+def test_a_reply_embeds_only_the_users_words():
+    """Issue 15: the persona's own lines (its prompts, hook lines, what the scorecard compares
+    with) come embedded from the persona's cache, so choosing a reply never runs the model on
+    them (each cost 15-40 ms on the turn's path); only the user's words are new."""
+    from trainer.conversation import Conversation
+    from trainer.personas import load_persona
+    from trainer.round_setup import meaning_router
+
+    persona = load_persona("dana")
+    router = meaning_router(persona)
+    conv = Conversation(persona, seed=3, router=router)
+    conv.start()
+    encoded: list[str] = []
+    model = router.embedder
+    real = model._encode_one
+
+    def counting(text):
+        encoded.append(text)
+        return real(text)
+
+    model._encode_one = counting
+    try:
+        lines = ["It is going well, thanks. What brings you to the fair?",
+                 "I have been building data pipelines in my internship this summer.",
+                 "What does a typical week look like for your team?",
+                 "How is the new puppy settling in?", "Is the team hiring graduates this year?",
+                 "Thanks, that is really helpful advice."]
+        for line in lines:
+            conv.prepare(line)  # the draft worker's work during the silence
+            encoded.clear()
+            reply = conv.respond(line)
+            assert reply.lines and encoded == [], (line, encoded)
+    finally:
+        model._encode_one = real

@@ -229,6 +229,17 @@ class Meaning:
             out[i] = vec
         return out
 
+    def remember(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Put known vectors of `texts` (e.g. from embed_cached's disk cache) in the in-memory
+        cache, so embedding those texts later costs nothing."""
+        with self._lock:
+            for text, vec in zip(texts, vectors, strict=True):
+                key = " ".join(str(text).split())
+                if key and key not in self._cache:
+                    self._cache[key] = np.asarray(vec, dtype=np.float32)
+            while len(self._cache) > CACHE_TEXTS:
+                self._cache.popitem(last=False)
+
     def similarity(self, a: str, b: str) -> float:
         """Cosine similarity of two texts (-1..1; unrelated sentences score near 0)."""
         va, vb = self.embed([a, b])

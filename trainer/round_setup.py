@@ -85,14 +85,40 @@ def persona_key(persona) -> str:
     return hashlib.sha256(persona.model_dump_json().encode()).hexdigest()
 
 
+def embedded_lines(persona) -> list[str]:
+    """The fixed texts a round with this persona embeds besides the user's words: each of the
+    persona's lines as written (its prompts are compared with the user's question) and each
+    sentence of it as the scorecard reads it (follow-ups and hooks are judged against the
+    persona's lines), plus the stock questions and offers every round compares with."""
+    from trainer.analysis import _STOCK_QUESTIONS, _sentences
+    from trainer.offers import OFFER_EXAMPLES
+    from trainer.personas import iter_lines
+
+    texts = [*_STOCK_QUESTIONS, *OFFER_EXAMPLES]
+    lines = [text for _path, text in iter_lines(persona)]
+    lines += [t for h in persona.hooks for t in (h.label, h.suggestion)]  # the scorecard's
+    for text in lines:
+        if text and "{" not in text:  # a line with a {slot} is filled in at run time
+            texts += [text, *_sentences(text)]
+    return list(dict.fromkeys(" ".join(t.split()) for t in texts if t.strip()))
+
+
 def meaning_router(persona, embedder=None, options=None):
     """The MeaningRouter a round uses: the persona's example vectors from the disk cache
-    (trainer.meaning.embed_cached, keyed by the file's hash), on the shared model by default."""
+    (trainer.meaning.embed_cached, keyed by the file's hash), on the shared model by default.
+
+    The vectors of the persona's own lines (embedded_lines) come from that cache too and are
+    handed to the model's text cache: a reply then embeds only the user's words (issue 15:
+    the prompts compared at each reply cost 15-40 ms apiece on the turn's path)."""
     from trainer.meaning import embed_cached, shared
     from trainer.routing import ROUTER_OPTIONS, MeaningRouter
 
     m = embedder if embedder is not None else shared()
-    vecs = embed_cached(m, MeaningRouter.texts(persona), persona_key(persona))
+    key = persona_key(persona)
+    vecs = embed_cached(m, MeaningRouter.texts(persona), key)
+    if hasattr(m, "remember"):
+        lines = embedded_lines(persona)
+        m.remember(lines, embed_cached(m, lines, key + ":lines"))
     return MeaningRouter(persona, m, vectors=vecs, options=options or ROUTER_OPTIONS)
 
 
