@@ -162,10 +162,11 @@ def chat_question_scores(lines: list[ChatLine], legacy_rules: bool = False):
 
 
 def load_ami(path: Path = AMI) -> list[ChatLine]:
-    """Spoken meeting lines (AMI Meeting Corpus, CC BY 4.0), no context: a second real source
-    (rules were written from its dev split's misses only; its test split is held out)."""
-    return [ChatLine(text, "", label == "1", split)
-            for _id, _meeting, split, label, text in _tsv_rows(path)]
+    """Spoken meeting lines (AMI Meeting Corpus, CC BY 4.0): a second real source (rules were
+    written from its dev split's misses only; its test split is held out). The file has five
+    columns (no context) or six, the last the act said before it by another speaker."""
+    return [ChatLine(row[4], row[5] if len(row) > 5 else "", row[3] == "1", row[2])
+            for row in _tsv_rows(path)]
 
 
 def load_spoken(path: Path = SPOKEN) -> list[ChatLine]:
