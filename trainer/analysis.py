@@ -651,6 +651,14 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
         return "declarative"  # which one they mean: "the one on fifth", "the one by the river"
     if partner.asked:
         return None
+    if n_clauses == 1 and _or_option(core):
+        return "yes_no"  # another option put to them: "or both", "or for the secret functions"
+    if n_clauses == 1 and core in (["something", "else"], ["somebody", "else"],
+                                   ["someone", "else"]):
+        return "yes_no"  # "(is there) something else", "(does) someone else (want to)"
+    if n_clauses == 1 and _echo_extended(core, partner.words):
+        return "declarative"  # their words said back with the part to confirm: "easy to find
+        # in a room" after "easy to find"
     if n_clauses == 1 and _first_time(core) and (
             not _said_little(partner) or core[-1] in ("here", "there")):
         return "yes_no"  # "(is it your) first one", after their telling of the race
@@ -697,7 +705,8 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
     # "so it's free", "so they just left" after their telling: the upshot, put to them
     if n_clauses == 1 and exp[0] == "so" and core[0] in _SO_SUBJ and 3 <= len(core) <= 7 and \
             not set(core) & (SPEAKER_WORDS | _VERDICT_ADJ | _SO_NOT) and not _said_little(partner) \
-            and core[:3] not in (["that", "is", "it"], ["that", "is", "all"]):
+            and core[:3] not in (["that", "is", "it"], ["that", "is", "all"]) and not (
+                core[0] == "that" and core[1] in PRON_SUBJ):  # "so that it lights up": a purpose
         return "declarative"
     # "you enjoy it", "you like it there" after their news: how they find it, checked
     if n_clauses == 1 and core[:1] == ["you"] and len(core) in (3, 4) and \
@@ -737,7 +746,8 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
             w not in BACKCHANNEL_WORDS and w not in LEAD and w not in ("not", "so", "too")
             for w in core):
         return "declarative"  # their last words said back: "all day", "since november"
-    if len(core) <= 4 and n_clauses == 1 and shared and not (
+    # (a hedge they said does not make a fragment theirs: "maybe there" after "maybe the x")
+    if len(core) <= 4 and n_clauses == 1 and bool((mine - _HEDGES) & theirs) and not (
             set(core) & (AUX | PRON_SUBJ | {"i'm", "me", "my"})) and not _verdict(core) and not (
             set(exp[:len(exp) - len(core)]) & _ANSWER_WORDS) and any(
             w not in BACKCHANNEL_WORDS and w not in _SOCIAL_WORDS and w not in _HEDGES
@@ -819,6 +829,41 @@ def _elliptical_check(core: list[str]) -> bool:
     k = 1 if core[0] == "all" else 0
     return core[k] in _CHECK_PREP and len(core) > k + 1 and core[k + 1] in (
         "yourself", "yourselves", "your", "you") and not set(core) & _NOT_CHECK_NOUN
+
+
+# After "or" these add to the speaker's own line, they offer no option: "or just release it",
+# "or as you said", "or even better", "or maybe not"
+_NOT_OR_OPTION = word_set(
+    """just maybe as even so rather else like and um uh probably perhaps also actually
+    basically whatever something anything somewhere someone nothing more less two three
+    later never other another not""")
+
+
+def _or_option(core: list[str]) -> bool:
+    """ "or one", "or both", "or for all those secret functions", "or it's something else": an
+    option added to a question in the air, as a turn of its own (no verb but "'s/is").
+    After a question of theirs it is an answer's alternative; they are excluded before."""
+    if core[:1] != ["or"] or not 2 <= len(core) <= 9:
+        return False
+    rest = core[1:]
+    if rest[0] in _NOT_OR_OPTION or rest[-1] in _NOT_OR_OPTION or set(rest) & SPEAKER_WORDS:
+        return False
+    if rest[0] in ("it", "that", "this", "they") and rest[1:2] and rest[1] in (
+            "is", "are", "was", "'s"):
+        return not set(rest[2:]) & (AUX | PRON_SUBJ | {"'s"})
+    return len(rest) <= 6 and not set(rest) & (AUX | PRON_SUBJ | {"'s"})
+
+
+def _echo_extended(core: list[str], theirs: Sequence[str]) -> bool:
+    """Their short line said back whole with a few words more and no verb of its own: "easy to
+    find in a room" after "easy to find", "the red one with the stripes" after "the red one":
+    the part they left open, put to them to confirm."""
+    n = len(theirs)
+    if not 2 <= n <= 4 or not n < len(core) <= n + 4 or list(core[:n]) != list(theirs):
+        return False
+    if all(w in BACKCHANNEL_WORDS or w in STOPWORDS for w in theirs):
+        return False
+    return not set(core) & (AUX | PRON_SUBJ | SPEAKER_WORDS | {"'s", "me"})
 
 
 def _echoes(core: list[str], theirs: Sequence[str]) -> bool:

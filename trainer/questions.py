@@ -103,6 +103,8 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
     nxt3 = exp[i + 3] if i + 3 < len(exp) else ""
     if prev in _REPORTING:
         return False  # a question quoted in a story: "and i said what are you doing"
+    if w in WH and prev in ("a", "an"):
+        return False  # a restart inside a clause: "the design of what is inside a what is"
     if prev == "like" and i >= 2 and exp[i - 2] in _QUOTATIVE_BE:
         return False  # quoted with "be like": "everyone was like are you moving"
     if w in WH and nxt in AUX and nxt2 in ("you", "your", "they", "he", "she") and \
@@ -181,7 +183,7 @@ def clauses(tokens: list[str]) -> list[Clause]:
                 open_wh = False
                 continue
             cur = pieces[-1]
-            if len(cur) >= 2 and not open_wh:
+            if len(cur) >= 2 and not open_wh and not _coordinated_wh(cur, w):
                 # run-on: a question starting in the middle, e.g. "i work in sales what do you
                 # do"; a window of words around the split point keeps this linear.
                 before = expand(cur[-4:])
@@ -213,6 +215,16 @@ def clauses(tokens: list[str]) -> list[Clause]:
 
 
 _RELATIVE_WH = word_set("which who whose")
+
+
+def _coordinated_wh(cur: list[str], w: str) -> bool:
+    """Is the wh-word `w`, after "and"/"or", a second embedded clause of the same sentence,
+    the first one also embedded: "show you what is inside and what are the parts", "i don't
+    know where she lives or what she does"? Then no question starts at it."""
+    if w not in WH or cur[-1] not in ("and", "or"):
+        return False
+    return any(cur[j] in WH and expand([cur[j - 1]])[-1] in _EMBED_PREV
+               for j in range(1, len(cur) - 1))
 
 
 def _relative_after_comma(prev: list[str], piece: list[str]) -> bool:
@@ -326,6 +338,12 @@ _HEDGED_CHECK_RE = re.compile(
     r"(?:i take it|i assume|i am assuming|i am guessing|i gather|i understand|i hear)"
     r" (?:that )?(?:you|your)\b(?! (?:are|were) (?:right|welcome|kidding)$) \w+ \w+")
 _LATER = word_set("later tomorrow sometime tonight afterwards eventually")
+# "(so) if you have any questions", "if anyone's got any comments": said alone, it invites them
+# (with more after it, "if you have any questions just ask", it tells them what to do)
+_IF_ANY_RE = re.compile(
+    r"^if (?:you|anyone|anybody|everyone|you guys|you all) (?:has |have |has got |have got |got )"
+    r"(?:any |anything )(?:other |more |further |else )?(?:questions|question|comments|thoughts"
+    r"|ideas|suggestions|objections|concerns|to add)?(?: at all)?(?: (?:then|now|for me))?$")
 
 
 # Formulas shaped like questions that expect no answer ("who knows", "how about that").
@@ -354,6 +372,8 @@ def question_form(exp: list[str], mark: str) -> str | None:
         return "yes_no"  # "you wouldn't happen to know...", "you're not sam by any chance"
     if _HEDGED_CHECK_RE.match(joined):
         return "declarative"  # "i take it you're from here"
+    if _IF_ANY_RE.match(joined):
+        return "yes_no"  # the room invited to ask: "so if you have any questions"
     if len(exp) == 3 and exp[1] in AUX and exp[2] in PRON_SUBJ and (
             exp[0] in ("neither", "nor") or (exp[0] == "so" and exp[2] != "you")):
         return None  # "so do we", "neither did they": likewise, not a question
@@ -413,8 +433,13 @@ def _wh_form(core: list[str]) -> str | None:
         for k in range(2, min(len(core) - 1, 6)):
             if (core[k] in AUX or (core[k] == "'s" and k == 2)) and core[k + 1] in SUBJ:
                 return "wh"  # the "'s" of "which one's yours", "what time's the talk"
+            if core[k] in AUX and k == len(core) - 2 and core[k + 1] in _POSSESSIVE:
+                return "wh"  # "which one was mine", "whose coat is hers"
         return _elliptical_wh(core)
     return None
+
+
+_POSSESSIVE = word_set("mine yours ours theirs hers his")
 
 
 def _uninverted(core: list[str]) -> bool:
@@ -526,7 +551,8 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
     if len(core) < 2:
         return None
     hit = (
-        (w0 in ("want", "care", "need") and w1 in ("to", "me", "us", "any", "a"))
+        (w0 in ("want", "care", "need") and w1 in ("to", "me", "us", "any", "a")
+         and core != ["need", "to"])  # ("need to" alone answers: "do you have to?")
         or w0 in ("ever", "fancy", "mind")
         or (w0 in ("any", "anything") and w1 in _ELLIPTICAL_ANY)
         or (w0 == "been" and w1 in ("here", "to", "in", "busy", "waiting", "long"))
@@ -545,6 +571,10 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
         or (w0 == "you" and w1 in ("agree", "reckon", "think", "reckoned") and len(core) <= 3
             and core[2:] in ([], ["so"], ["too"]))
         or (w0 == "you" and w1 in ("know", "seen", "heard", "been") and mark == "?")
+        # "(do) you know how much", "you know how long it takes": "how" with a degree
+        # word asks; "you know how it is", "you know how much i love it" do not
+        or (core[1:3] == ["know", "how"] and len(core) in range(4, 8) and core[3] in _DEGREE
+            and not set(core[4:]) & (SPEAKER_WORDS | AUX | {"you"}))
     )
     if _your_view(core):
         return "wh"
@@ -651,7 +681,8 @@ _IRREGULAR_PAST = word_set(
 def is_past_verb(word: str) -> bool:
     """Is `word` a verb in the past tense? ("went", "moved"; "need" and "bed" are not)."""
     return word in _IRREGULAR_PAST or (len(word) > 4 and word.endswith("ed")
-                                       and word not in ("need", "indeed", "speed", "feed"))
+                                       and word not in ("need", "indeed", "speed", "feed",
+                                                        "hundred", "kindred"))
 
 
 # "does that make sense", "is that okay with you", "are you with me", said without the verb
@@ -890,8 +921,8 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
     if 2 <= len(core) <= 8 and core[-1] in _IN_SITU_WH and core[-2] in _IN_SITU_BEFORE and \
             core[:2] != ["that", "is"]:
         return "wh"  # the wh-word left in place: "you went where", "and it cost what"
-    if _in_situ_amount(core):
-        return "wh"
+    if _in_situ_amount(core) or (core[:2] in _GUESS_LEAD and _in_situ_amount(core[2:])):
+        return "wh"  # ("i guess you pay what ten quid": the guess asks to be put right)
     if len(core) >= 3 and core[-1] == "or" and core[0] not in _NOT_A_CHOICE_START and \
             "either" not in core and "whether" not in core and "if" not in core:
         return "tag"  # a choice left open: "is that paid or", "lisbon the whole time or"
@@ -907,9 +938,14 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
         return "tag"  # "i think i have all the gammas no", "it's going to eat the cat no"
     if last == "eh" or (last in ("yeah", "no", "huh", "yes") and mark == "?"):
         return "tag"
-    if last == "then" and prev not in _NOT_TAG_BEFORE_THEN and 3 <= len(core) <= 8 and \
-            core[0] in _THEN_SUBJ and "if" not in core and core[:3] != ["that", "is", "it"] \
-            and not any(w in _NOT_THEN_CHECK or w.endswith("ed") for w in core):
+    # after "so", what follows for us is put back too: "so we'll have a profit then"
+    so_we = exp[0] == "so" and core[:1] in (["we"], ["you"])
+    not_check = _NOT_THEN_CHECK - ({"will", "would"} if so_we else set())
+    if last == "then" and prev not in _NOT_TAG_BEFORE_THEN and 3 <= len(core) <= 10 and \
+            (core[0] in _THEN_SUBJ or so_we) and "if" not in core and \
+            core[:3] != ["that", "is", "it"] and len(core) <= (10 if so_we else 8) \
+            and not any(w in not_check or is_past_verb(w) for w in core) and not (
+                so_we and core[-2] in ("you", "him", "her", "them")):  # "see you then"
         return "tag"  # an inference put to them: "you go every year then", "she's the oldest
         # then" (not "back then", "see you then", "he was young then")
     return None
@@ -923,6 +959,11 @@ _AMOUNT_START = word_set(
     forty fifty sixty hundred a about like around maybe almost nearly""")
 
 
+_GUESS_LEAD = (["i", "guess"], ["i", "suppose"], ["i", "imagine"], ["i", "reckon"])
+# "you know what two things...", "you mean what": formulas, not an amount left to fill in
+_NOT_SITU_YOU_VERB = word_set("know mean see guess say said think thought tell told")
+
+
 def _in_situ_amount(core: list[str]) -> bool:
     """The wh-word left in place after "is/are/got", before an amount or at the end: "they're
     how old now", "and she's what five", "you've got what three kids", "you're where". Not a
@@ -930,7 +971,9 @@ def _in_situ_amount(core: list[str]) -> bool:
     if not 3 <= len(core) <= 8 or core[0] not in _SITU_SUBJ:
         return False
     for k in range(2, min(len(core), 4)):
-        if core[k] in ("what", "where", "how", "who") and core[k - 1] in _SITU_VERB:
+        you_verb = k == 2 and core[0] == "you" and core[1] not in _NOT_SITU_YOU_VERB and \
+            core[1] not in AUX and core[k] == "what"  # "you pay what ten quid"
+        if core[k] in ("what", "where", "how", "who") and (core[k - 1] in _SITU_VERB or you_verb):
             rest = core[k + 1:]
             if core[k] == "how":
                 return rest[:1] != [] and rest[0] in _DEGREE and len(rest) <= 3 and not (
@@ -939,7 +982,7 @@ def _in_situ_amount(core: list[str]) -> bool:
                 return core[k] != "what" or core[0] == "you"  # "the thing is what" is cut off
             if core[k] == "where":
                 return False
-            return rest[0] in _AMOUNT_START and len(rest) <= 4 and (
+            return rest[0] in _AMOUNT_START and len(rest) <= (5 if you_verb else 4) and (
                 rest[0] not in ("a", "about", "like", "around", "maybe", "almost", "nearly")
                 or (len(rest) > 1 and (rest[1].isdigit() or rest[1] in _AMOUNT_START
                                        or rest[1] in ("couple", "few"))))
@@ -990,6 +1033,9 @@ _DAY_WORDS = word_set(
     mondays tuesdays wednesdays thursdays fridays saturdays sundays""")
 
 
+_CLOCK = word_set("o'clock oclock thirty fifteen ish am pm")
+
+
 def _so_when(rest: list[str]) -> bool:
     """ "so friday", "so tomorrow then", "so next week", "so not at all": the upshot of what
     they said, put back to them (a time, or none at all) with nothing else."""
@@ -999,6 +1045,10 @@ def _so_when(rest: list[str]) -> bool:
         return False
     if rest in (["not", "at", "all"], ["never"], ["not", "until", "then"]):
         return True
+    if rest[0] in ("about", "around", "at") and len(rest) >= 2 and (
+            rest[1].isdigit() or rest[1] in _AMOUNT_START) and all(
+            w in _CLOCK or w.isdigit() or w in _AMOUNT_START for w in rest[2:]):
+        return True  # a time put to them: "so about two o'clock", "so at ten then"
     k = 1 if rest[0] in ("on", "next", "this", "by", "until", "till") else 0
     if rest[0] == "this" and rest[1:2] != ["weekend"]:
         return False  # "so this one" points, "so this weekend" asks
