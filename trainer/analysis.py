@@ -643,7 +643,7 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
         return None
     exp = c.exp
     core = strip_lead(exp)
-    if not core or len(core) > 10:
+    if not core or len(core) > 10 or _greets(core):
         return None
     if n_clauses == 1 and core[:2] == ["the", "one"] and 4 <= len(core) <= 6 and core[2] in (
             _CLARIFY_PREP) and not (set(core[3:]) & (AUX | PRON_SUBJ | {"'s"})) and not (
@@ -861,9 +861,25 @@ def _echo_extended(core: list[str], theirs: Sequence[str]) -> bool:
     n = len(theirs)
     if not 2 <= n <= 4 or not n < len(core) <= n + 4 or list(core[:n]) != list(theirs):
         return False
-    if all(w in BACKCHANNEL_WORDS or w in STOPWORDS for w in theirs):
+    if all(w in BACKCHANNEL_WORDS or w in STOPWORDS for w in theirs) or set(core) & (
+            _SOCIAL_WORDS):
+        return False
+    # the words added name what is asked about ("in a room"), not agree ("very nice indeed")
+    if not any(len(w) >= 3 and w not in STOPWORDS and w not in BACKCHANNEL_WORDS
+               and w not in _HEDGES and w not in _NOT_EXTENSION for w in core[n:]):
         return False
     return not set(core) & (AUX | PRON_SUBJ | SPEAKER_WORDS | {"'s", "me"})
+
+
+_GREETING_TIME = word_set("morning afternoon evening night day weekend")
+
+
+def _greets(core: list[str]) -> bool:
+    """ "good morning everyone", "good night all": a greeting said back, no question."""
+    return any(a == "good" and b in _GREETING_TIME for a, b in zip(core, core[1:], strict=False))
+
+
+_NOT_EXTENSION = word_set("indeed too though again also either really actually then yet all")
 
 
 def _echoes(core: list[str], theirs: Sequence[str]) -> bool:

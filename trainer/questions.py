@@ -897,8 +897,19 @@ def choice_form(exp: list[str]) -> str | None:
     return None
 
 
+# Words a speaker starts the next sentence with after a tag, cut off: "... is it, it's"
+_DANGLING = word_set("it is i and but so uh um the a we")
+
+
 def _tag_form(exp: list[str], mark: str) -> str | None:
     """Tags at the end of a clause: "you work in finance right", "it is huge isn't it"."""
+    for k in (1, 2):
+        # a tag and then the next sentence begun and dropped: "that won't need much, is it,
+        # it's" (an auxiliary + pronoun tag only: "right and" may run on)
+        if len(exp) >= 5 + k and all(w in _DANGLING for w in exp[-k:]) and \
+                exp[-k - 1] in _TAG_SUBJ and exp[-k - 2] in AUX | {"not"} and \
+                _tag_form(exp[:-k], mark) == "tag":
+            return "tag"
     for tag in _TAG_ENDINGS:
         n = len(tag)
         # "you know what i mean" on its own is still a check ("you know what I mean?").
