@@ -656,6 +656,8 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
     if n_clauses == 1 and core in (["something", "else"], ["somebody", "else"],
                                    ["someone", "else"]):
         return "yes_no"  # "(is there) something else", "(does) someone else (want to)"
+    if n_clauses == 1 and _ready_or_when(exp, core):
+        return "yes_no"  # "ready to go", "maybe at eleven o'clock" (after their question: told)
     if n_clauses == 1 and _echo_extended(core, partner.words):
         return "declarative"  # their words said back with the part to confirm: "easy to find
         # in a room" after "easy to find"
@@ -852,6 +854,25 @@ def _or_option(core: list[str]) -> bool:
             "is", "are", "was", "'s"):
         return not set(rest[2:]) & (AUX | PRON_SUBJ | {"'s"})
     return len(rest) <= 6 and not set(rest) & (AUX | PRON_SUBJ | {"'s"})
+
+
+_READY_TO = word_set("go start begin roll")
+_AT_TIME = word_set("at about around")
+_CLOCK_WORDS = word_set(
+    """o'clock oclock thirty fifteen one two three four five six seven eight nine ten eleven
+    twelve ish am pm""")
+
+
+def _ready_or_when(exp: list[str], core: list[str]) -> bool:
+    """ "(are you all) ready to go", "(shall we say) maybe at eleven o'clock": the room asked,
+    with no verb; not after a question of theirs (then it answers it)."""
+    if core in (["ready", "to", w] for w in _READY_TO) or (
+            core[:1] == ["all"] and core[1:3] == ["ready", "to"] and core[3:] and
+            core[3] in _READY_TO and len(core) == 4):
+        return True
+    return exp[:1] == ["maybe"] and 3 <= len(exp) <= 5 and exp[1] in _AT_TIME and (
+        exp[2] in _CLOCK_WORDS or exp[2].isdigit()) and all(
+        w in _CLOCK_WORDS or w.isdigit() for w in exp[3:])
 
 
 def _echo_extended(core: list[str], theirs: Sequence[str]) -> bool:

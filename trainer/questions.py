@@ -137,6 +137,10 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
         subj = nxt2 if nxt == "not" else nxt
         if w == "shall" and subj in ("we", "i"):
             return True
+        if w in ("can", "could", "may", "should") and nxt == "i" and nxt2 and nxt2 not in (
+                "think", "guess", "suppose", "mean", "say", "just", "tell", "imagine") and \
+                prev not in _AUX_EMBED_PREV and prev not in STOPWORDS - {"do", "it", "this"}:
+            return True  # "how would i do | can i do that with this", "it's heavy | may i"
         if subj in ("we", "they") and prev not in _AUX_EMBED_PREV and (
                 w not in ("is", "was") and w != "am"):
             return True
@@ -379,6 +383,8 @@ def question_form(exp: list[str], mark: str) -> str | None:
         return None  # "so do we", "neither did they": likewise, not a question
     if any(core[k] == "shall" and core[k + 1] in ("we", "i") for k in range(min(3, len(core) - 1))):
         return "yes_no"  # "see shall we wait": "shall we" only ever asks
+    if _vocative_first(core) and _aux_form(core[1:]):
+        return "yes_no"  # their name first: "brian, have you finished", "anna can you start"
     form = (_wh_form(core) or _aux_form(core) or _elliptical_form(core, mark)
             or _tag_form(exp, mark) or _declarative_form(exp) or _or_form(core))
     if form:
@@ -386,6 +392,20 @@ def question_form(exp: list[str], mark: str) -> str | None:
     if mark == "?" and (len(core) > 1 or core[0] not in BACKCHANNEL_WORDS):
         return "declarative"
     return None
+
+
+def _vocative_first(core: list[str]) -> bool:
+    """Is core[0] a name (or a word like one) said before a yes/no question to "you": "brian
+    have you finished", "tomorrow will you be there"? Not a subject: "i have you", "they did
+    you", "that can you" never start a question."""
+    return len(core) >= 4 and core[0].isalpha() and core[0] not in STOPWORDS and \
+        core[0] not in SUBJ and core[0] not in AUX and core[0] not in WH and \
+        not is_lead(core[0]) and core[1] in AUX and core[1] not in ("is", "was", "am") and \
+        core[2] == "you" and core[3] not in _AUX_YOU_NOT_NEXT_Q
+
+
+# "x did you a favour", "x would you know like": no question after a name
+_AUX_YOU_NOT_NEXT_Q = word_set("a an the to no wrong right good")
 
 
 _WH_PREP = word_set("for in to by from with at on of about into under after since until")
@@ -695,6 +715,9 @@ _CONSENT_RE = re.compile(
     r"|^(?:sounds|sound|looks|look|seems|seem) (?:good|okay|ok|alright|fine|right|fair)"
     r" to (?:you|everyone|everybody|you guys|you all)$"
     r"|^works for you$"
+    # "everybody agree with this", "we all agreed on that": the room asked to agree
+    r"|^(?:everybody|everyone|we all|you all|all) (?:agree|agreed)(?: (?:with|on) (?:this|that|it"
+    r"|the \w+))?$"
     r"|^(?:(?:that|this|it|everything|everyone|everybody|we|you|you guys) )?(?:all )?"
     r"(?:okay|ok|alright|good|fine|cool|happy) with (?:you|that|this|it|everyone|everybody"
     r"|you guys|you all)$"
@@ -739,7 +762,8 @@ def _yet_check(core: list[str]) -> bool:
 # to add". ("any questions" itself is an _ELLIPTICAL_ANY word.)
 _MEETING_ANY = _ELLIPTICAL_ANY | word_set(
     "comments objections concerns updates feedback volunteers takers preferences points")
-_ADD_VERB = word_set("add say share mention report ask")
+_ADD_VERB = word_set("add say share mention report ask discuss raise")
+_MEETING_THING = word_set("thing things items points business issues")
 
 
 def _meeting_elliptical(core: list[str]) -> bool:
@@ -747,6 +771,8 @@ def _meeting_elliptical(core: list[str]) -> bool:
         return False
     if core[0] == "any":
         k = 2 if core[1] in ("other", "more", "further", "final", "last") else 1
+        if core[k:k + 1] and core[k] in _MEETING_THING and core[k + 1:k + 2] == ["to"]:
+            return len(core) == k + 3 and core[k + 2] in _ADD_VERB  # "any things to discuss"
         return len(core) == k + 1 and core[k] in _MEETING_ANY
     if core[0] == "anything" and len(core) >= 3:
         rest = core[2:] if core[1] == "else" else core[1:]
@@ -858,6 +884,9 @@ _NOT_A_CHOICE = word_set(
     """something so anything whatever two three more less later never other else not another
     nothing someone somewhere""")
 _NOT_A_CHOICE_START = word_set("i we i'm my either whether both if one more sooner now")
+_NUMBER_WORD = word_set(
+    """one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty
+    forty fifty hundred thousand""")
 
 
 def _or_form(core: list[str]) -> str | None:
@@ -889,10 +918,14 @@ def choice_form(exp: list[str]) -> str | None:
     before, after = core[:k], core[k + 1:]
     if not before or not after or after[0] in _NOT_A_CHOICE or after[-1] in _NOT_A_CHOICE:
         return None
-    if any(w in ("i", "we", "me", "my") for w in core) or before[-1].isdigit():
-        return None
-    # either both sides are short phrases, or it is put to "you" ("you live on or off campus")
-    if (len(before) <= 2 and len(after) <= 3) or before[0] in ("you", "so"):
+    if any(w in ("i", "we", "me", "my") for w in core) or before[-1].isdigit() or (
+            before[-1] in _NUMBER_WORD and after[0] in _NUMBER_WORD):
+        return None  # a range, not a choice: "four or five channels"
+    # either both sides are short phrases, or it is put to "you" ("you live on or off campus"),
+    # or the thing is named first: "so the scroll wheel, in or out"
+    if (len(before) <= 2 and len(after) <= 3) or before[0] in ("you", "so") or (
+            exp[0] == "so" and len(after) <= 2 and len(before) <= 5
+            and not set(core) & (AUX | PRON_SUBJ)):
         return "declarative"
     return None
 
