@@ -594,7 +594,7 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
         # "(do) you know how much", "you know how long it takes": "how" with a degree
         # word asks; "you know how it is", "you know how much i love it" do not
         or (core[1:3] == ["know", "how"] and len(core) in range(4, 8) and core[3] in _DEGREE
-            and not set(core[4:]) & (SPEAKER_WORDS | AUX | {"you"}))
+            and not set(core[4:]) & (SPEAKER_WORDS | {"you"}))
     )
     if _your_view(core):
         return "wh"
