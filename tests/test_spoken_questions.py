@@ -572,3 +572,16 @@ MEETING_SPEECH = [
 @pytest.mark.parametrize(("text", "partner", "asks"), MEETING_SPEECH)
 def test_meeting_speech_questions_and_the_same_words_telling(text, partner, asks):
     assert analyze_utterance(text, TurnContext(partner)).is_question is asks, (text, partner)
+
+
+# What was said put back to them or to the room, in the words of a meeting.
+@pytest.mark.parametrize(("text", "asks"), [
+    ("so we're saying we want it smaller", True),
+    ("we're saying that the budget is fixed", True),
+    ("we're saying that a lot these days", False),
+    ("we're saying goodbye to the old office", False),
+    ("you say that's the cheaper one", True),
+    ("you said that is it", False),  # "that's it": agreement
+])
+def test_the_view_put_back_and_the_same_words_telling(text, asks):
+    assert analyze_utterance(text).is_question is asks, text

@@ -660,6 +660,10 @@ def _report_check(core: list[str]) -> str | None:
         return None  # an account or a reproach: "you said you'd come and you didn't"
     if core[:3] == ["you", "are", "saying"] and n >= 4 and core[3:] not in (["so"], ["it"]):
         return "declarative"
+    if core[:3] == ["we", "are", "saying"] and n >= 5 and (
+            core[3] in PRON_SUBJ | {"there", "well"}
+            or (core[3] == "that" and core[4] in PRON_SUBJ | {"is", "the"})):
+        return "declarative"  # the room's view put back: "so we're saying we want it smaller"
     if core[:4] == ["you", "are", "telling", "me"] and n >= 5:
         return "declarative"  # (alone, "you're telling me" agrees)
     if core[:5] == ["what", "you", "are", "saying", "is"] and n >= 7 and core[5] in (
@@ -670,6 +674,8 @@ def _report_check(core: list[str]) -> str | None:
         if k < n - 1 and core[k] in PRON_SUBJ | {"there"} and core[k + 1] not in \
                 _REPORT_NOT_NEXT:
             return "declarative"
+        if core[2:4] == ["that", "is"] and n >= 5 and core[4:] != ["it"]:
+            return "declarative"  # "you say that's a required one", "you said that's free"
     if core[:2] == ["you", "are"] and 4 <= n <= 8 and core[-1] != "it" and not (
             set(core) & (SPEAKER_WORDS | _EXCLAIM_ADJ | _WOW_ADJ)) and (
             core[2] == "from" or core[2:4] in (["not", "from"], ["originally", "from"])
