@@ -499,7 +499,8 @@ def test_hedged_questions_and_guesses_put_to_them(text, asks):
 MEETING_SPEECH = [
     # another option added as a turn of its own; after their question it is an answer
     ("or both", "we could do the workshop on monday", True),
-    ("or the one by the station", "i was thinking of the cafe on king street", True),
+    ("or neither", "we could take the train or drive", True),
+    ("or is it at the other hotel", "the dinner is at the grand", True),
     ("or for the evening session", "i signed up for the morning workshop", True),
     ("or both", "tea or coffee", False),
     ("or something", "we could get pizza", False),
