@@ -586,3 +586,18 @@ def test_meeting_speech_questions_and_the_same_words_telling(text, partner, asks
 ])
 def test_the_view_put_back_and_the_same_words_telling(text, asks):
     assert analyze_utterance(text).is_question is asks, text
+
+
+# A guess about them with "then", and a check on how long or where they have done something.
+@pytest.mark.parametrize(("text", "partner", "asks"), [
+    ("i guess you're still in school then", "i'm nineteen", True),
+    ("i guess you have a dog then", "we have a big yard", True),
+    ("i guess i'll see you then", "the party starts at eight", False),
+    ("i guess he was young then", "my dad moved here in the sixties", False),
+    ("you've lived there all your life", "i'm from dallas", True),
+    ("you've worked here since may", "i'm on the third floor", True),
+    ("you've done a great job", "i finished the report", False),  # praise
+    ("you've lived there all your life", "uh-huh", False),  # after a back-channel: told
+])
+def test_guesses_and_checks_on_their_past(text, partner, asks):
+    assert analyze_utterance(text, TurnContext(partner)).is_question is asks, (text, partner)

@@ -698,6 +698,12 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
     if n_clauses == 1 and core[0] == "you" and 3 <= len(core) <= 8 and is_past_verb(core[1]) and \
             core[1] not in _NOT_CHECK_PAST and not _said_little(partner):
         return "declarative"
+    # "you've lived there all your life" after "i'm from dallas": the same with "have"; not
+    # praise or agreement ("you've done a great job", "you've been so kind", "you've got it")
+    if n_clauses == 1 and core[:2] == ["you", "have"] and 4 <= len(core) <= 9 and \
+            is_past_verb(core[2]) and core[2] not in _NOT_CHECK_PAST | _NOT_CHECK_PERFECT and \
+            set(core[3:]) & _PLACE_OR_SPAN and not _said_little(partner):
+        return "declarative"
     # "so she's looking at colleges" after "she's a junior": their news, checked
     if n_clauses == 1 and len(exp) >= 3 and exp[0] == "so" and core[0] in _THIRD_PERSON and \
             len(core) <= 8 and (core[1] in ("is", "are", "was", "were", "'s") or (
@@ -787,6 +793,9 @@ _FRAG_PREP = word_set("in on at for from near during after before since until")
 _FRAG_DET = word_set("the a an this that these those")
 _NOT_CHECK_PAST = word_set(
     "got had did made said told knew thought felt wanted asked meant mentioned")
+_NOT_CHECK_PERFECT = word_set("done been gotten earned deserved helped saved")
+# where or how long: "you've lived there all your life", "you've worked here since may"
+_PLACE_OR_SPAN = word_set("there here all since years long whole ever always before")
 _ANY_WORDS = word_set("anywhere anyone anybody anything")
 _CHECK_PREP = word_set("by with on in at near")
 # "with your help", "in your dreams", "at your service": formulas, not checks

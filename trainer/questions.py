@@ -991,6 +991,9 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
     # after "so", what follows for us is put back too: "so we'll have a profit then"
     so_we = exp[0] == "so" and core[:1] in (["we"], ["you"])
     not_check = _NOT_THEN_CHECK - ({"will", "would"} if so_we else set())
+    if last == "then" and core[:2] in _GUESS_LEAD and len(core) >= 5 and core[2] in (
+            "you", "they", "he", "she") and not set(core[2:]) & SPEAKER_WORDS:
+        return _tag_form(core[2:], mark)  # "i guess you're still in school then"
     if last == "then" and prev not in _NOT_TAG_BEFORE_THEN and 3 <= len(core) <= 10 and \
             (core[0] in _THEN_SUBJ or so_we) and "if" not in core and \
             core[:3] != ["that", "is", "it"] and len(core) <= (10 if so_we else 8) \
