@@ -652,15 +652,15 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
     if partner.asked:
         return None
     if n_clauses == 1 and _or_option(core):
-        return "yes_no"  # another option put to them: "or both", "or for the secret functions"
+        return "yes_no"  # another option put to them: "or both", "or for the evening session"
     if n_clauses == 1 and core in (["something", "else"], ["somebody", "else"],
                                    ["someone", "else"]):
         return "yes_no"  # "(is there) something else", "(does) someone else (want to)"
     if n_clauses == 1 and _ready_or_when(exp, core):
-        return "yes_no"  # "ready to go", "maybe at eleven o'clock" (after their question: told)
+        return "yes_no"  # "ready to go", "maybe at ten o'clock" (after their question: told)
     if n_clauses == 1 and _echo_extended(core, partner.words):
-        return "declarative"  # their words said back with the part to confirm: "easy to find
-        # in a room" after "easy to find"
+        return "declarative"  # their words said back with the part to confirm: "easy to park
+        # near the office" after "easy to park"
     if n_clauses == 1 and _first_time(core) and (
             not _said_little(partner) or core[-1] in ("here", "there")):
         return "yes_no"  # "(is it your) first one", after their telling of the race
@@ -714,7 +714,7 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
     if n_clauses == 1 and exp[0] == "so" and core[0] in _SO_SUBJ and 3 <= len(core) <= 7 and \
             not set(core) & (SPEAKER_WORDS | _VERDICT_ADJ | _SO_NOT) and not _said_little(partner) \
             and core[:3] not in (["that", "is", "it"], ["that", "is", "all"]) and not (
-                core[0] == "that" and core[1] in PRON_SUBJ):  # "so that it lights up": a purpose
+                core[0] == "that" and core[1] in PRON_SUBJ):  # "so that it lasts longer": a purpose
         return "declarative"
     # "you enjoy it", "you like it there" after their news: how they find it, checked
     if n_clauses == 1 and core[:1] == ["you"] and len(core) in (3, 4) and \
@@ -851,9 +851,9 @@ _NOT_OR_OPTION = word_set(
 
 
 def _or_option(core: list[str]) -> bool:
-    """ "or both", "or for all those secret functions", "or it's done by the remote": an
+    """ "or both", "or for the evening session", "or it's the one downstairs": an
     option added to a question in the air, as a turn of its own. A bare noun phrase ("or a
-    solar battery", "or carrot shaped") is left out: in meetings it mostly goes on with the
+    bigger room", "or second hand") is left out: in meetings it mostly goes on with the
     speaker's own list (AMI dev meetings: about two in three such acts were not asked).
     After a question of theirs it is an answer's alternative; they are excluded before."""
     if core[:1] != ["or"] or not 2 <= len(core) <= 9:
@@ -868,7 +868,7 @@ def _or_option(core: list[str]) -> bool:
         return False
     if rest[0] in _OR_QUANT:
         return len(rest) == 1 or rest[1:] in (["of", "them"], ["of", "those"], ["of", "these"])
-    # a place, time or use for it: "or for the secret functions", "or in the evening"
+    # a place, time or use for it: "or for the evening session", "or in the morning"
     return rest[0] in _OR_PREP and 3 <= len(rest) <= 6
 
 
@@ -884,7 +884,7 @@ _CLOCK_WORDS = word_set(
 
 
 def _ready_or_when(exp: list[str], core: list[str]) -> bool:
-    """ "(are you all) ready to go", "(shall we say) maybe at eleven o'clock": the room asked,
+    """ "(are you all) ready to go", "(shall we say) maybe at ten o'clock": the room asked,
     with no verb; not after a question of theirs (then it answers it)."""
     if core in (["ready", "to", w] for w in _READY_TO) or (
             core[:1] == ["all"] and core[1:3] == ["ready", "to"] and core[3:] and
@@ -897,7 +897,7 @@ def _ready_or_when(exp: list[str], core: list[str]) -> bool:
 
 def _echo_extended(core: list[str], theirs: Sequence[str]) -> bool:
     """Their short line said back whole with a few words more and no verb of its own: "easy to
-    find in a room" after "easy to find", "the red one with the stripes" after "the red one":
+    park near the office" after "easy to park", "the red one with the stripes" after "the red one":
     the part they left open, put to them to confirm."""
     n = len(theirs)
     if not 2 <= n <= 4 or not n < len(core) <= n + 4 or list(core[:n]) != list(theirs):
@@ -905,7 +905,7 @@ def _echo_extended(core: list[str], theirs: Sequence[str]) -> bool:
     if all(w in BACKCHANNEL_WORDS or w in STOPWORDS for w in theirs) or set(core) & (
             _SOCIAL_WORDS):
         return False
-    # the words added name what is asked about ("in a room"), not agree ("very nice indeed")
+    # the words added name what is asked about ("near the office"), not agree ("very nice indeed")
     if not any(len(w) >= 3 and w not in STOPWORDS and w not in BACKCHANNEL_WORDS
                and w not in _HEDGES and w not in _NOT_EXTENSION for w in core[n:]):
         return False

@@ -42,7 +42,7 @@ LEAD = word_set(
     "so and but oh okay ok well um uh er erm hmm ah yeah yes wow cool nice interesting really"
     " then hey great alright anyway also sorry wait actually right huh mm hm now like ha haha"
     " aw aww ooh no"
-    # "'kay" (the apostrophe goes with the tokens): "'kay, do you get a good grip on it"
+    # "'kay" (the apostrophe goes with the tokens): "'kay, do you want to start"
     " kay"
     # issue 13, from real chat and speech: greetings, laughter and reactions before a question
     # ("hello are you still there", "btw whats your major", "lol same when's your last day")

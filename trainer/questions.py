@@ -104,7 +104,7 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
     if prev in _REPORTING:
         return False  # a question quoted in a story: "and i said what are you doing"
     if w in WH and prev in ("a", "an"):
-        return False  # a restart inside a clause: "the design of what is inside a what is"
+        return False  # a restart inside a clause: "a list of what goes in a what goes in it"
     if prev == "like" and i >= 2 and exp[i - 2] in _QUOTATIVE_BE:
         return False  # quoted with "be like": "everyone was like are you moving"
     if w in WH and nxt in AUX and nxt2 in ("you", "your", "they", "he", "she") and \
@@ -140,7 +140,7 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
         if w in ("can", "could", "may", "should") and nxt == "i" and nxt2 and nxt2 not in (
                 "think", "guess", "suppose", "mean", "say", "just", "tell", "imagine") and \
                 prev not in _AUX_EMBED_PREV and prev not in STOPWORDS - {"do", "it", "this"}:
-            return True  # "how would i do | can i do that with this", "it's heavy | may i"
+            return True  # "how would i do that | can i do it from my phone", "it's heavy | may i"
         if subj in ("we", "they") and prev not in _AUX_EMBED_PREV and (
                 w not in ("is", "was") and w != "am"):
             return True
@@ -223,7 +223,7 @@ _RELATIVE_WH = word_set("which who whose")
 
 def _coordinated_wh(cur: list[str], w: str) -> bool:
     """Is the wh-word `w`, after "and"/"or", a second embedded clause of the same sentence,
-    the first one also embedded: "show you what is inside and what are the parts", "i don't
+    the first one also embedded: "show you what the job involves and what the team does", "i don't
     know where she lives or what she does"? Then no question starts at it."""
     if w not in WH or cur[-1] not in ("and", "or"):
         return False
@@ -384,7 +384,7 @@ def question_form(exp: list[str], mark: str) -> str | None:
     if any(core[k] == "shall" and core[k + 1] in ("we", "i") for k in range(min(3, len(core) - 1))):
         return "yes_no"  # "see shall we wait": "shall we" only ever asks
     if _vocative_first(core) and _aux_form(core[1:]):
-        return "yes_no"  # their name first: "brian, have you finished", "anna can you start"
+        return "yes_no"  # their name first: "sarah, have you met tom", "anna can you start"
     form = (_wh_form(core) or _aux_form(core) or _elliptical_form(core, mark)
             or _tag_form(exp, mark) or _declarative_form(exp) or _or_form(core))
     if form:
@@ -395,8 +395,8 @@ def question_form(exp: list[str], mark: str) -> str | None:
 
 
 def _vocative_first(core: list[str]) -> bool:
-    """Is core[0] a name (or a word like one) said before a yes/no question to "you": "brian
-    have you finished", "tomorrow will you be there"? Not a subject: "i have you", "they did
+    """Is core[0] a name (or a word like one) said before a yes/no question to "you": "sarah
+    have you met tom", "tomorrow will you be there"? Not a subject: "i have you", "they did
     you", "that can you" never start a question."""
     return len(core) >= 4 and core[0].isalpha() and core[0] not in STOPWORDS and \
         core[0] not in SUBJ and core[0] not in AUX and core[0] not in WH and \
@@ -454,7 +454,7 @@ def _wh_form(core: list[str]) -> str | None:
             if (core[k] in AUX or (core[k] == "'s" and k == 2)) and core[k + 1] in SUBJ:
                 return "wh"  # the "'s" of "which one's yours", "what time's the talk"
             if core[k] in AUX and k == len(core) - 2 and core[k + 1] in _POSSESSIVE:
-                return "wh"  # "which one was mine", "whose coat is hers"
+                return "wh"  # "which seat is mine", "whose coat is hers"
         return _elliptical_wh(core)
     return None
 
@@ -778,7 +778,7 @@ def _meeting_elliptical(core: list[str]) -> bool:
     if core[0] == "any":
         k = 2 if core[1] in ("other", "more", "further", "final", "last") else 1
         if core[k:k + 1] and core[k] in _MEETING_THING and core[k + 1:k + 2] == ["to"]:
-            return len(core) == k + 3 and core[k + 2] in _ADD_VERB  # "any things to discuss"
+            return len(core) == k + 3 and core[k + 2] in _ADD_VERB  # "any items to add"
         return len(core) == k + 1 and core[k] in _MEETING_ANY
     if core[0] == "anything" and len(core) >= 3:
         rest = core[2:] if core[1] == "else" else core[1:]
@@ -926,9 +926,9 @@ def choice_form(exp: list[str]) -> str | None:
         return None
     if any(w in ("i", "we", "me", "my") for w in core) or before[-1].isdigit() or (
             before[-1] in _NUMBER_WORD and after[0] in _NUMBER_WORD):
-        return None  # a range, not a choice: "four or five channels"
+        return None  # a range, not a choice: "four or five applicants"
     # either both sides are short phrases, or it is put to "you" ("you live on or off campus"),
-    # or the thing is named first: "so the scroll wheel, in or out"
+    # or the thing is named first: "so the venue, indoors or outdoors"
     if (len(before) <= 2 and len(after) <= 3) or before[0] in ("you", "so") or (
             exp[0] == "so" and len(after) <= 2 and len(before) <= 5
             and not set(core) & (AUX | PRON_SUBJ)):
@@ -936,7 +936,7 @@ def choice_form(exp: list[str]) -> str | None:
     return None
 
 
-# Words a speaker starts the next sentence with after a tag, cut off: "... is it, it's"
+# Words a speaker starts the next sentence with after a tag, cut off: "... isn't it, it's"
 _DANGLING = word_set("it is i and but so uh um the a we")
 
 
@@ -972,7 +972,7 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
             core[:2] != ["that", "is"]:
         return "wh"  # the wh-word left in place: "you went where", "and it cost what"
     if _in_situ_amount(core) or (core[:2] in _GUESS_LEAD and _in_situ_amount(core[2:])):
-        return "wh"  # ("i guess you pay what ten quid": the guess asks to be put right)
+        return "wh"  # ("i guess you pay what twenty a month": the guess asks to be put right)
     if len(core) >= 3 and core[-1] == "or" and core[0] not in _NOT_A_CHOICE_START and \
             "either" not in core and "whether" not in core and "if" not in core:
         return "tag"  # a choice left open: "is that paid or", "lisbon the whole time or"
@@ -988,7 +988,7 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
         return "tag"  # "i think i have all the gammas no", "it's going to eat the cat no"
     if last == "eh" or (last in ("yeah", "no", "huh", "yes") and mark == "?"):
         return "tag"
-    # after "so", what follows for us is put back too: "so we'll have a profit then"
+    # after "so", what follows for us is put back too: "so we'll split the bill then"
     so_we = exp[0] == "so" and core[:1] in (["we"], ["you"])
     not_check = _NOT_THEN_CHECK - ({"will", "would"} if so_we else set())
     if last == "then" and core[:2] in _GUESS_LEAD and len(core) >= 5 and core[2] in (
@@ -1025,7 +1025,7 @@ def _in_situ_amount(core: list[str]) -> bool:
         return False
     for k in range(2, min(len(core), 4)):
         you_verb = k == 2 and core[0] == "you" and core[1] not in _NOT_SITU_YOU_VERB and \
-            core[1] not in AUX and core[k] == "what"  # "you pay what ten quid"
+            core[1] not in AUX and core[k] == "what"  # "you pay what twenty a month"
         if core[k] in ("what", "where", "how", "who") and (core[k - 1] in _SITU_VERB or you_verb):
             rest = core[k + 1:]
             if core[k] == "how":
@@ -1101,7 +1101,7 @@ def _so_when(rest: list[str]) -> bool:
     if rest[0] in ("about", "around", "at") and len(rest) >= 2 and (
             rest[1].isdigit() or rest[1] in _AMOUNT_START) and all(
             w in _CLOCK or w.isdigit() or w in _AMOUNT_START for w in rest[2:]):
-        return True  # a time put to them: "so about two o'clock", "so at ten then"
+        return True  # a time put to them: "so about six o'clock", "so at ten then"
     k = 1 if rest[0] in ("on", "next", "this", "by", "until", "till") else 0
     if rest[0] == "this" and rest[1:2] != ["weekend"]:
         return False  # "so this one" points, "so this weekend" asks
