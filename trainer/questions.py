@@ -943,8 +943,8 @@ _DANGLING = word_set("it is i and but so uh um the a we")
 def _tag_form(exp: list[str], mark: str) -> str | None:
     """Tags at the end of a clause: "you work in finance right", "it is huge isn't it"."""
     for k in (1, 2):
-        # a tag and then the next sentence begun and dropped: "that won't need much, is it,
-        # it's" (an auxiliary + pronoun tag only: "right and" may run on)
+        # a tag and then the next sentence begun and dropped: "that wasn't too bad, was it,
+        # and" (an auxiliary + pronoun tag only: "right and" may run on)
         if len(exp) >= 5 + k and all(w in _DANGLING for w in exp[-k:]) and \
                 exp[-k - 1] in _TAG_SUBJ and exp[-k - 2] in AUX | {"not"} and \
                 _tag_form(exp[:-k], mark) == "tag":
