@@ -559,7 +559,7 @@ MEETING_SPEECH = [
     ("we usually get four or five applicants", "", False),
     # a tag, then the next sentence begun and dropped
     ("that wasn't too bad was it and", "", True),
-    ("it's a long drive isn't it it's", "", True),
+    ("it's a long drive isn't it but", "", True),
     # not questions: "need to" alone, a purpose, coordinated embedded clauses, a hedge shared
     ("need to", "do you have to leave early", False),
     ("so that it lasts longer", "we coat the wood twice", False),

@@ -936,8 +936,11 @@ def choice_form(exp: list[str]) -> str | None:
     return None
 
 
-# Words a speaker starts the next sentence with after a tag, cut off: "... isn't it, it's"
-_DANGLING = word_set("it is i and but so uh um the a we")
+# Words a speaker starts the next sentence with after a tag, cut off: "... isn't it, and".
+# Only those that turn_end already reads as unfinished (a conjunction, a filler): a tag with
+# "it's" or "i" after it asks too, but the speaker is still talking, and turn_end's short wait
+# after a question would cut them off.
+_DANGLING = word_set("and but so uh um")
 
 
 def _tag_form(exp: list[str], mark: str) -> str | None:
