@@ -4,9 +4,10 @@ Data:
 - real conversation written by others: benchmarks/data/chitchat_questions.tsv (typed chats from
   the `chitchat-dataset` package, MIT; labelled by hand, see benchmarks/data/README.md), read
   lower-case without punctuation, as a transcript arrives;
-- a second real source, spoken: benchmarks/data/ami_questions.tsv (AMI Meeting Corpus lines,
-  CC BY 4.0; labelled by hand), speech with its disfluencies; rules were written from its
-  dev split's misses only, its test split is held out;
+- a second real source, spoken: benchmarks/data/ami_questions.tsv (AMI Meeting Corpus acts,
+  CC BY 4.0; labelled by hand; with the act said before by another speaker), speech with its
+  disfluencies; rules were written from its dev split's misses only, its test split is held
+  out;
 - our own: tests/data/utterances.tsv (labelled utterances), tests/data/followups.yaml and
   benchmarks/data/networking_dialogues.yaml (68 dialogues with hooks);
 - our own spoken-style lines: benchmarks/data/spoken_questions.tsv (421 lines of disfluent,
@@ -162,10 +163,11 @@ def chat_question_scores(lines: list[ChatLine], legacy_rules: bool = False):
 
 
 def load_ami(path: Path = AMI) -> list[ChatLine]:
-    """Spoken meeting lines (AMI Meeting Corpus, CC BY 4.0), no context: a second real source
-    (rules were written from its dev split's misses only; its test split is held out)."""
-    return [ChatLine(text, "", label == "1", split)
-            for _id, _meeting, split, label, text in _tsv_rows(path)]
+    """Spoken meeting lines (AMI Meeting Corpus, CC BY 4.0): a second real source (rules were
+    written from its dev split's misses only; its test split is held out). The file has five
+    columns (no context) or six, the last the act said before it by another speaker."""
+    return [ChatLine(row[4], row[5] if len(row) > 5 else "", row[3] == "1", row[2])
+            for row in _tsv_rows(path)]
 
 
 def load_spoken(path: Path = SPOKEN) -> list[ChatLine]:
@@ -522,7 +524,7 @@ def figures(quick: bool = False) -> list[dict]:
     if ami:
         by_split(ami, "spoken_meetings", ("recall", "f1"), lambda part: (
             f"{len(part)} AMI meeting lines ({n_asked(part)} questions; "
-            "stratified: 40% ended with '?'), lower-case, no punctuation, no context"))
+            "stratified: 40% ended with '?'), lower-case, no punctuation, with the act before"))
 
     # Our own spoken-style lines (written before tuning): with and without the partner's line.
     spoken = load_spoken()

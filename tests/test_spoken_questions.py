@@ -491,3 +491,113 @@ HEDGED = [
 @pytest.mark.parametrize(("text", "asks"), HEDGED)
 def test_hedged_questions_and_guesses_put_to_them(text, asks):
     assert analyze_utterance(text).is_question is asks, text
+
+
+# Session 19 (AMI meeting speech, dev misses): families of spoken questions and the statements
+# in the same words. Lines written for this test (none from a benchmark split), each with the
+# partner's last line: (line, partner, asks?).
+MEETING_SPEECH = [
+    # another option added as a turn of its own; after their question it is an answer
+    ("or both", "we could do the workshop on monday", True),
+    ("or neither", "we could take the train or drive", True),
+    ("or is it at the other hotel", "the dinner is at the grand", True),
+    ("or for the evening session", "i signed up for the morning workshop", True),
+    ("or both", "tea or coffee", False),
+    ("or something", "we could get pizza", False),
+    ("or so", "it takes about an hour", False),
+    ("or whatever", "we could meet in the lobby", False),
+    # their short line said back whole with the part to confirm
+    ("easy to park near the office", "easy to park", True),
+    ("the blue folder on the left", "the blue folder", True),
+    ("very nice indeed", "very nice", False),  # agreement
+    ("good morning everyone", "good morning", False),  # a greeting
+    # a wh-question ending in a possessive
+    ("which seat is mine", "", True),
+    ("that one is mine", "", False),
+    # "you know how much": asked with a degree word, a formula without one
+    ("you know how long the flight is", "", True),
+    ("you know how much it costs", "", True),
+    ("you know how it is", "", False),
+    ("you know how much i love that place", "", False),
+    # a guess with the wh-word left in place
+    ("i guess you pay what twenty dollars a month", "i joined the gym in march", True),
+    ("you spent what three years there", "", True),
+    ("i guess you get what you pay for", "", False),
+    # "so ... then": an inference about us put back; a goodbye is not one
+    ("so we'll split the bill then", "", True),
+    ("so you'll be at the dinner then", "", True),
+    ("so we'll see you then", "", False),
+    ("so i'll call you then", "", False),
+    # a time put to them with nothing else
+    ("so about six o'clock", "", True),
+    ("so around eight then", "", True),
+    ("maybe at ten o'clock", "", True),
+    ("maybe at ten o'clock", "when should we meet", False),  # answering
+    # the room asked, the verb dropped
+    ("so if anyone has any questions", "", True),
+    ("if you have any questions just ask", "", False),  # telling them what to do
+    ("if you have any questions send me an email", "", False),
+    ("everyone agree with that", "", True),
+    ("everyone agrees with that", "", False),
+    ("any items to add", "", True),
+    ("ready to start", "okay that's everyone here", True),
+    ("ready to start", "are you ready", False),
+    # a name first, then the question; a subject first is a statement
+    ("sarah have you met tom", "", True),
+    ("tomorrow will you be at the fair", "", True),
+    ("they have you on the list", "", False),
+    ("i did you a favour", "", False),
+    # a question run on after a wh-start or a statement
+    ("how would i do that can i do it from my phone", "", True),
+    ("it's a bit heavy can i put it down here", "", True),
+    ("i'll do what i can i think", "", False),
+    # "'kay" leads like "okay"
+    ("'kay so do you want to start", "", True),
+    # a thing named, then its choice; a range is no choice
+    ("so the venue indoors or outdoors", "we still have to book it", True),
+    ("we usually get four or five applicants", "how many apply", False),
+    ("we usually get four or five applicants", "", False),
+    # a tag, then the next sentence begun and dropped
+    ("that wasn't too bad was it and", "", True),
+    ("it's a long drive isn't it but", "", True),
+    # not questions: "need to" alone, a purpose, coordinated embedded clauses, a hedge shared
+    ("need to", "do you have to leave early", False),
+    ("so that it lasts longer", "we coat the wood twice", False),
+    ("i can show you what the job involves and what the team does", "", False),
+    ("i'm not sure where she works or what she does", "", False),
+    ("i work in sales and what do you do", "", True),  # a run-on question is still one
+    ("maybe over there", "maybe the other room", False),
+]
+
+
+@pytest.mark.parametrize(("text", "partner", "asks"), MEETING_SPEECH)
+def test_meeting_speech_questions_and_the_same_words_telling(text, partner, asks):
+    assert analyze_utterance(text, TurnContext(partner)).is_question is asks, (text, partner)
+
+
+# What was said put back to them or to the room, in the words of a meeting.
+@pytest.mark.parametrize(("text", "asks"), [
+    ("so we're saying we want it smaller", True),
+    ("we're saying that the budget is fixed", True),
+    ("we're saying that a lot these days", False),
+    ("we're saying goodbye to the old office", False),
+    ("you say that's the cheaper one", True),
+    ("you said that is it", False),  # "that's it": agreement
+])
+def test_the_view_put_back_and_the_same_words_telling(text, asks):
+    assert analyze_utterance(text).is_question is asks, text
+
+
+# A guess about them with "then", and a check on how long or where they have done something.
+@pytest.mark.parametrize(("text", "partner", "asks"), [
+    ("i guess you're still in school then", "i'm nineteen", True),
+    ("i guess you have a dog then", "we have a big yard", True),
+    ("i guess i'll see you then", "the party starts at eight", False),
+    ("i guess he was young then", "my dad moved here in the sixties", False),
+    ("you've lived there all your life", "i'm from dallas", True),
+    ("you've worked here since may", "i'm on the third floor", True),
+    ("you've done a great job", "i finished the report", False),  # praise
+    ("you've lived there all your life", "uh-huh", False),  # after a back-channel: told
+])
+def test_guesses_and_checks_on_their_past(text, partner, asks):
+    assert analyze_utterance(text, TurnContext(partner)).is_question is asks, (text, partner)

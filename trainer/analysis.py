@@ -643,7 +643,7 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
         return None
     exp = c.exp
     core = strip_lead(exp)
-    if not core or len(core) > 10:
+    if not core or len(core) > 10 or _greets(core):
         return None
     if n_clauses == 1 and core[:2] == ["the", "one"] and 4 <= len(core) <= 6 and core[2] in (
             _CLARIFY_PREP) and not (set(core[3:]) & (AUX | PRON_SUBJ | {"'s"})) and not (
@@ -651,6 +651,16 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
         return "declarative"  # which one they mean: "the one on fifth", "the one by the river"
     if partner.asked:
         return None
+    if n_clauses == 1 and _or_option(core):
+        return "yes_no"  # another option put to them: "or both", "or for the evening session"
+    if n_clauses == 1 and core in (["something", "else"], ["somebody", "else"],
+                                   ["someone", "else"]):
+        return "yes_no"  # "(is there) something else", "(does) someone else (want to)"
+    if n_clauses == 1 and _ready_or_when(exp, core):
+        return "yes_no"  # "ready to go", "maybe at ten o'clock" (after their question: told)
+    if n_clauses == 1 and _echo_extended(core, partner.words):
+        return "declarative"  # their words said back with the part to confirm: "easy to park
+        # near the office" after "easy to park"
     if n_clauses == 1 and _first_time(core) and (
             not _said_little(partner) or core[-1] in ("here", "there")):
         return "yes_no"  # "(is it your) first one", after their telling of the race
@@ -688,6 +698,12 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
     if n_clauses == 1 and core[0] == "you" and 3 <= len(core) <= 8 and is_past_verb(core[1]) and \
             core[1] not in _NOT_CHECK_PAST and not _said_little(partner):
         return "declarative"
+    # "you've lived there all your life" after "i'm from dallas": the same with "have"; not
+    # praise or agreement ("you've done a great job", "you've been so kind", "you've got it")
+    if n_clauses == 1 and core[:2] == ["you", "have"] and 4 <= len(core) <= 9 and \
+            is_past_verb(core[2]) and core[2] not in _NOT_CHECK_PAST | _NOT_CHECK_PERFECT and \
+            set(core[3:]) & _PLACE_OR_SPAN and not _said_little(partner):
+        return "declarative"
     # "so she's looking at colleges" after "she's a junior": their news, checked
     if n_clauses == 1 and len(exp) >= 3 and exp[0] == "so" and core[0] in _THIRD_PERSON and \
             len(core) <= 8 and (core[1] in ("is", "are", "was", "were", "'s") or (
@@ -697,7 +713,8 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
     # "so it's free", "so they just left" after their telling: the upshot, put to them
     if n_clauses == 1 and exp[0] == "so" and core[0] in _SO_SUBJ and 3 <= len(core) <= 7 and \
             not set(core) & (SPEAKER_WORDS | _VERDICT_ADJ | _SO_NOT) and not _said_little(partner) \
-            and core[:3] not in (["that", "is", "it"], ["that", "is", "all"]):
+            and core[:3] not in (["that", "is", "it"], ["that", "is", "all"]) and not (
+                core[0] == "that" and core[1] in PRON_SUBJ):  # "so that it lasts longer": a purpose
         return "declarative"
     # "you enjoy it", "you like it there" after their news: how they find it, checked
     if n_clauses == 1 and core[:1] == ["you"] and len(core) in (3, 4) and \
@@ -737,7 +754,8 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
             w not in BACKCHANNEL_WORDS and w not in LEAD and w not in ("not", "so", "too")
             for w in core):
         return "declarative"  # their last words said back: "all day", "since november"
-    if len(core) <= 4 and n_clauses == 1 and shared and not (
+    # (a hedge they said does not make a fragment theirs: "maybe there" after "maybe the x")
+    if len(core) <= 4 and n_clauses == 1 and bool((mine - _HEDGES) & theirs) and not (
             set(core) & (AUX | PRON_SUBJ | {"i'm", "me", "my"})) and not _verdict(core) and not (
             set(exp[:len(exp) - len(core)]) & _ANSWER_WORDS) and any(
             w not in BACKCHANNEL_WORDS and w not in _SOCIAL_WORDS and w not in _HEDGES
@@ -775,6 +793,9 @@ _FRAG_PREP = word_set("in on at for from near during after before since until")
 _FRAG_DET = word_set("the a an this that these those")
 _NOT_CHECK_PAST = word_set(
     "got had did made said told knew thought felt wanted asked meant mentioned")
+_NOT_CHECK_PERFECT = word_set("done been gotten earned deserved helped saved")
+# where or how long: "you've lived there all your life", "you've worked here since may"
+_PLACE_OR_SPAN = word_set("there here all since years long whole ever always before")
 _ANY_WORDS = word_set("anywhere anyone anybody anything")
 _CHECK_PREP = word_set("by with on in at near")
 # "with your help", "in your dreams", "at your service": formulas, not checks
@@ -819,6 +840,87 @@ def _elliptical_check(core: list[str]) -> bool:
     k = 1 if core[0] == "all" else 0
     return core[k] in _CHECK_PREP and len(core) > k + 1 and core[k + 1] in (
         "yourself", "yourselves", "your", "you") and not set(core) & _NOT_CHECK_NOUN
+
+
+# After "or" these add to the speaker's own line, they offer no option: "or just release it",
+# "or as you said", "or even better", "or maybe not"
+_NOT_OR_OPTION = word_set(
+    """just maybe as even so rather else like and um uh probably perhaps also actually
+    basically whatever something anything somewhere someone nothing more less two three
+    later never other another not""")
+
+
+def _or_option(core: list[str]) -> bool:
+    """ "or both", "or for the evening session", "or it's the one downstairs": an
+    option added to a question in the air, as a turn of its own. A bare noun phrase ("or a
+    bigger room", "or second hand") is left out: in meetings it mostly goes on with the
+    speaker's own list (AMI dev meetings: about two in three such acts were not asked).
+    After a question of theirs it is an answer's alternative; they are excluded before."""
+    if core[:1] != ["or"] or not 2 <= len(core) <= 9:
+        return False
+    rest = core[1:]
+    if rest[0] in _NOT_OR_OPTION or rest[-1] in _NOT_OR_OPTION or set(rest) & SPEAKER_WORDS:
+        return False
+    if rest[0] in ("it", "that", "this", "they") and rest[1:2] and rest[1] in (
+            "is", "are", "was", "'s"):
+        return not set(rest[2:]) & (AUX | PRON_SUBJ | {"'s"})
+    if set(rest) & (AUX | PRON_SUBJ | {"'s"}):
+        return False
+    if rest[0] in _OR_QUANT:
+        return len(rest) == 1 or rest[1:] in (["of", "them"], ["of", "those"], ["of", "these"])
+    # a place, time or use for it: "or for the evening session", "or in the morning"
+    return rest[0] in _OR_PREP and 3 <= len(rest) <= 6
+
+
+_OR_QUANT = word_set("both neither one none all each")
+_OR_PREP = word_set("for in on at by with from during after before")
+
+
+_READY_TO = word_set("go start begin roll")
+_AT_TIME = word_set("at about around")
+_CLOCK_WORDS = word_set(
+    """o'clock oclock thirty fifteen one two three four five six seven eight nine ten eleven
+    twelve ish am pm""")
+
+
+def _ready_or_when(exp: list[str], core: list[str]) -> bool:
+    """ "(are you all) ready to go", "(shall we say) maybe at ten o'clock": the room asked,
+    with no verb; not after a question of theirs (then it answers it)."""
+    if core in (["ready", "to", w] for w in _READY_TO) or (
+            core[:1] == ["all"] and core[1:3] == ["ready", "to"] and core[3:] and
+            core[3] in _READY_TO and len(core) == 4):
+        return True
+    return exp[:1] == ["maybe"] and 3 <= len(exp) <= 5 and exp[1] in _AT_TIME and (
+        exp[2] in _CLOCK_WORDS or exp[2].isdigit()) and all(
+        w in _CLOCK_WORDS or w.isdigit() for w in exp[3:])
+
+
+def _echo_extended(core: list[str], theirs: Sequence[str]) -> bool:
+    """Their short line said back whole with a few words more and no verb of its own: "easy to
+    park near the office" after "easy to park", "the red one with the stripes" after "the red one":
+    the part they left open, put to them to confirm."""
+    n = len(theirs)
+    if not 2 <= n <= 4 or not n < len(core) <= n + 4 or list(core[:n]) != list(theirs):
+        return False
+    if all(w in BACKCHANNEL_WORDS or w in STOPWORDS for w in theirs) or set(core) & (
+            _SOCIAL_WORDS):
+        return False
+    # the words added name what is asked about ("near the office"), not agree ("very nice indeed")
+    if not any(len(w) >= 3 and w not in STOPWORDS and w not in BACKCHANNEL_WORDS
+               and w not in _HEDGES and w not in _NOT_EXTENSION for w in core[n:]):
+        return False
+    return not set(core) & (AUX | PRON_SUBJ | SPEAKER_WORDS | {"'s", "me"})
+
+
+_GREETING_TIME = word_set("morning afternoon evening night day weekend")
+
+
+def _greets(core: list[str]) -> bool:
+    """ "good morning everyone", "good night all": a greeting said back, no question."""
+    return any(a == "good" and b in _GREETING_TIME for a, b in zip(core, core[1:], strict=False))
+
+
+_NOT_EXTENSION = word_set("indeed too though again also either really actually then yet all")
 
 
 def _echoes(core: list[str], theirs: Sequence[str]) -> bool:

@@ -42,6 +42,8 @@ LEAD = word_set(
     "so and but oh okay ok well um uh er erm hmm ah yeah yes wow cool nice interesting really"
     " then hey great alright anyway also sorry wait actually right huh mm hm now like ha haha"
     " aw aww ooh no"
+    # "'kay" (the apostrophe goes with the tokens): "'kay, do you want to start"
+    " kay"
     # issue 13, from real chat and speech: greetings, laughter and reactions before a question
     # ("hello are you still there", "btw whats your major", "lol same when's your last day")
     " hello hi hiya yo btw lol lmao hehe yea ya yep yup yay woah whoa omg dang same ahh ohh"
@@ -68,7 +70,7 @@ BACKCHANNEL_WORDS = word_set(
     "mm hmm mhm mm-hm mm-hmm uh-huh uhhuh yeah yep yup yes ok okay sure right oh wow really"
     " interesting cool nice totally exactly absolutely true gotcha indeed huh ah aha great"
     " awesome lovely definitely fair sounds good ha haha i see got it makes sense that's"
-    " thats that is of course no way for sure"
+    " thats that is of course no way for sure kay"
 )
 
 

@@ -103,6 +103,8 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
     nxt3 = exp[i + 3] if i + 3 < len(exp) else ""
     if prev in _REPORTING:
         return False  # a question quoted in a story: "and i said what are you doing"
+    if w in WH and prev in ("a", "an"):
+        return False  # a restart inside a clause: "a list of what goes in a what goes in it"
     if prev == "like" and i >= 2 and exp[i - 2] in _QUOTATIVE_BE:
         return False  # quoted with "be like": "everyone was like are you moving"
     if w in WH and nxt in AUX and nxt2 in ("you", "your", "they", "he", "she") and \
@@ -135,6 +137,10 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
         subj = nxt2 if nxt == "not" else nxt
         if w == "shall" and subj in ("we", "i"):
             return True
+        if w in ("can", "could", "may", "should") and nxt == "i" and nxt2 and nxt2 not in (
+                "think", "guess", "suppose", "mean", "say", "just", "tell", "imagine") and \
+                prev not in _AUX_EMBED_PREV and prev not in STOPWORDS - {"do", "it", "this"}:
+            return True  # "how would i do that | can i do it from my phone", "it's heavy | may i"
         if subj in ("we", "they") and prev not in _AUX_EMBED_PREV and (
                 w not in ("is", "was") and w != "am"):
             return True
@@ -181,7 +187,7 @@ def clauses(tokens: list[str]) -> list[Clause]:
                 open_wh = False
                 continue
             cur = pieces[-1]
-            if len(cur) >= 2 and not open_wh:
+            if len(cur) >= 2 and not open_wh and not _coordinated_wh(cur, w):
                 # run-on: a question starting in the middle, e.g. "i work in sales what do you
                 # do"; a window of words around the split point keeps this linear.
                 before = expand(cur[-4:])
@@ -213,6 +219,16 @@ def clauses(tokens: list[str]) -> list[Clause]:
 
 
 _RELATIVE_WH = word_set("which who whose")
+
+
+def _coordinated_wh(cur: list[str], w: str) -> bool:
+    """Is the wh-word `w`, after "and"/"or", a second embedded clause of the same sentence,
+    the first one also embedded: "show you what the job involves and what the team does", "i don't
+    know where she lives or what she does"? Then no question starts at it."""
+    if w not in WH or cur[-1] not in ("and", "or"):
+        return False
+    return any(cur[j] in WH and expand([cur[j - 1]])[-1] in _EMBED_PREV
+               for j in range(1, len(cur) - 1))
 
 
 def _relative_after_comma(prev: list[str], piece: list[str]) -> bool:
@@ -326,6 +342,12 @@ _HEDGED_CHECK_RE = re.compile(
     r"(?:i take it|i assume|i am assuming|i am guessing|i gather|i understand|i hear)"
     r" (?:that )?(?:you|your)\b(?! (?:are|were) (?:right|welcome|kidding)$) \w+ \w+")
 _LATER = word_set("later tomorrow sometime tonight afterwards eventually")
+# "(so) if you have any questions", "if anyone's got any comments": said alone, it invites them
+# (with more after it, "if you have any questions just ask", it tells them what to do)
+_IF_ANY_RE = re.compile(
+    r"^if (?:you|anyone|anybody|everyone|you guys|you all) (?:has |have |has got |have got |got )"
+    r"(?:any |anything )(?:other |more |further |else )?(?:questions|question|comments|thoughts"
+    r"|ideas|suggestions|objections|concerns|to add)?(?: at all)?(?: (?:then|now|for me))?$")
 
 
 # Formulas shaped like questions that expect no answer ("who knows", "how about that").
@@ -354,11 +376,15 @@ def question_form(exp: list[str], mark: str) -> str | None:
         return "yes_no"  # "you wouldn't happen to know...", "you're not sam by any chance"
     if _HEDGED_CHECK_RE.match(joined):
         return "declarative"  # "i take it you're from here"
+    if _IF_ANY_RE.match(joined):
+        return "yes_no"  # the room invited to ask: "so if you have any questions"
     if len(exp) == 3 and exp[1] in AUX and exp[2] in PRON_SUBJ and (
             exp[0] in ("neither", "nor") or (exp[0] == "so" and exp[2] != "you")):
         return None  # "so do we", "neither did they": likewise, not a question
     if any(core[k] == "shall" and core[k + 1] in ("we", "i") for k in range(min(3, len(core) - 1))):
         return "yes_no"  # "see shall we wait": "shall we" only ever asks
+    if _vocative_first(core) and _aux_form(core[1:]):
+        return "yes_no"  # their name first: "sarah, have you met tom", "anna can you start"
     form = (_wh_form(core) or _aux_form(core) or _elliptical_form(core, mark)
             or _tag_form(exp, mark) or _declarative_form(exp) or _or_form(core))
     if form:
@@ -366,6 +392,20 @@ def question_form(exp: list[str], mark: str) -> str | None:
     if mark == "?" and (len(core) > 1 or core[0] not in BACKCHANNEL_WORDS):
         return "declarative"
     return None
+
+
+def _vocative_first(core: list[str]) -> bool:
+    """Is core[0] a name (or a word like one) said before a yes/no question to "you": "sarah
+    have you met tom", "tomorrow will you be there"? Not a subject: "i have you", "they did
+    you", "that can you" never start a question."""
+    return len(core) >= 4 and core[0].isalpha() and core[0] not in STOPWORDS and \
+        core[0] not in SUBJ and core[0] not in AUX and core[0] not in WH and \
+        not is_lead(core[0]) and core[1] in AUX and core[1] not in ("is", "was", "am") and \
+        core[2] == "you" and core[3] not in _AUX_YOU_NOT_NEXT_Q
+
+
+# "x did you a favour", "x would you know like": no question after a name
+_AUX_YOU_NOT_NEXT_Q = word_set("a an the to no wrong right good")
 
 
 _WH_PREP = word_set("for in to by from with at on of about into under after since until")
@@ -413,8 +453,13 @@ def _wh_form(core: list[str]) -> str | None:
         for k in range(2, min(len(core) - 1, 6)):
             if (core[k] in AUX or (core[k] == "'s" and k == 2)) and core[k + 1] in SUBJ:
                 return "wh"  # the "'s" of "which one's yours", "what time's the talk"
+            if core[k] in AUX and k == len(core) - 2 and core[k + 1] in _POSSESSIVE:
+                return "wh"  # "which seat is mine", "whose coat is hers"
         return _elliptical_wh(core)
     return None
+
+
+_POSSESSIVE = word_set("mine yours ours theirs hers his")
 
 
 def _uninverted(core: list[str]) -> bool:
@@ -526,7 +571,8 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
     if len(core) < 2:
         return None
     hit = (
-        (w0 in ("want", "care", "need") and w1 in ("to", "me", "us", "any", "a"))
+        (w0 in ("want", "care", "need") and w1 in ("to", "me", "us", "any", "a")
+         and core != ["need", "to"])  # ("need to" alone answers: "do you have to?")
         or w0 in ("ever", "fancy", "mind")
         or (w0 in ("any", "anything") and w1 in _ELLIPTICAL_ANY)
         or (w0 == "been" and w1 in ("here", "to", "in", "busy", "waiting", "long"))
@@ -545,6 +591,10 @@ def _elliptical_form(core: list[str], mark: str) -> str | None:
         or (w0 == "you" and w1 in ("agree", "reckon", "think", "reckoned") and len(core) <= 3
             and core[2:] in ([], ["so"], ["too"]))
         or (w0 == "you" and w1 in ("know", "seen", "heard", "been") and mark == "?")
+        # "(do) you know how much", "you know how long it takes": "how" with a degree
+        # word asks; "you know how it is", "you know how much i love it" do not
+        or (core[1:3] == ["know", "how"] and len(core) in range(4, 8) and core[3] in _DEGREE
+            and not set(core[4:]) & (SPEAKER_WORDS | {"you"}))
     )
     if _your_view(core):
         return "wh"
@@ -610,6 +660,10 @@ def _report_check(core: list[str]) -> str | None:
         return None  # an account or a reproach: "you said you'd come and you didn't"
     if core[:3] == ["you", "are", "saying"] and n >= 4 and core[3:] not in (["so"], ["it"]):
         return "declarative"
+    if core[:3] == ["we", "are", "saying"] and n >= 5 and (
+            core[3] in PRON_SUBJ | {"there", "well"}
+            or (core[3] == "that" and core[4] in PRON_SUBJ | {"is", "the"})):
+        return "declarative"  # the room's view put back: "so we're saying we want it smaller"
     if core[:4] == ["you", "are", "telling", "me"] and n >= 5:
         return "declarative"  # (alone, "you're telling me" agrees)
     if core[:5] == ["what", "you", "are", "saying", "is"] and n >= 7 and core[5] in (
@@ -620,6 +674,8 @@ def _report_check(core: list[str]) -> str | None:
         if k < n - 1 and core[k] in PRON_SUBJ | {"there"} and core[k + 1] not in \
                 _REPORT_NOT_NEXT:
             return "declarative"
+        if core[2:4] == ["that", "is"] and n >= 5 and core[4:] != ["it"]:
+            return "declarative"  # "you say that's a required one", "you said that's free"
     if core[:2] == ["you", "are"] and 4 <= n <= 8 and core[-1] != "it" and not (
             set(core) & (SPEAKER_WORDS | _EXCLAIM_ADJ | _WOW_ADJ)) and (
             core[2] == "from" or core[2:4] in (["not", "from"], ["originally", "from"])
@@ -651,7 +707,8 @@ _IRREGULAR_PAST = word_set(
 def is_past_verb(word: str) -> bool:
     """Is `word` a verb in the past tense? ("went", "moved"; "need" and "bed" are not)."""
     return word in _IRREGULAR_PAST or (len(word) > 4 and word.endswith("ed")
-                                       and word not in ("need", "indeed", "speed", "feed"))
+                                       and word not in ("need", "indeed", "speed", "feed",
+                                                        "hundred", "kindred"))
 
 
 # "does that make sense", "is that okay with you", "are you with me", said without the verb
@@ -664,6 +721,9 @@ _CONSENT_RE = re.compile(
     r"|^(?:sounds|sound|looks|look|seems|seem) (?:good|okay|ok|alright|fine|right|fair)"
     r" to (?:you|everyone|everybody|you guys|you all)$"
     r"|^works for you$"
+    # "everybody agree with this", "we all agreed on that": the room asked to agree
+    r"|^(?:everybody|everyone|we all|you all|all) (?:agree|agreed)(?: (?:with|on) (?:this|that|it"
+    r"|the \w+))?$"
     r"|^(?:(?:that|this|it|everything|everyone|everybody|we|you|you guys) )?(?:all )?"
     r"(?:okay|ok|alright|good|fine|cool|happy) with (?:you|that|this|it|everyone|everybody"
     r"|you guys|you all)$"
@@ -708,7 +768,8 @@ def _yet_check(core: list[str]) -> bool:
 # to add". ("any questions" itself is an _ELLIPTICAL_ANY word.)
 _MEETING_ANY = _ELLIPTICAL_ANY | word_set(
     "comments objections concerns updates feedback volunteers takers preferences points")
-_ADD_VERB = word_set("add say share mention report ask")
+_ADD_VERB = word_set("add say share mention report ask discuss raise")
+_MEETING_THING = word_set("thing things items points business issues")
 
 
 def _meeting_elliptical(core: list[str]) -> bool:
@@ -716,6 +777,8 @@ def _meeting_elliptical(core: list[str]) -> bool:
         return False
     if core[0] == "any":
         k = 2 if core[1] in ("other", "more", "further", "final", "last") else 1
+        if core[k:k + 1] and core[k] in _MEETING_THING and core[k + 1:k + 2] == ["to"]:
+            return len(core) == k + 3 and core[k + 2] in _ADD_VERB  # "any items to add"
         return len(core) == k + 1 and core[k] in _MEETING_ANY
     if core[0] == "anything" and len(core) >= 3:
         rest = core[2:] if core[1] == "else" else core[1:]
@@ -827,6 +890,9 @@ _NOT_A_CHOICE = word_set(
     """something so anything whatever two three more less later never other else not another
     nothing someone somewhere""")
 _NOT_A_CHOICE_START = word_set("i we i'm my either whether both if one more sooner now")
+_NUMBER_WORD = word_set(
+    """one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty
+    forty fifty hundred thousand""")
 
 
 def _or_form(core: list[str]) -> str | None:
@@ -858,16 +924,34 @@ def choice_form(exp: list[str]) -> str | None:
     before, after = core[:k], core[k + 1:]
     if not before or not after or after[0] in _NOT_A_CHOICE or after[-1] in _NOT_A_CHOICE:
         return None
-    if any(w in ("i", "we", "me", "my") for w in core) or before[-1].isdigit():
-        return None
-    # either both sides are short phrases, or it is put to "you" ("you live on or off campus")
-    if (len(before) <= 2 and len(after) <= 3) or before[0] in ("you", "so"):
+    if any(w in ("i", "we", "me", "my") for w in core) or before[-1].isdigit() or (
+            before[-1] in _NUMBER_WORD and after[0] in _NUMBER_WORD):
+        return None  # a range, not a choice: "four or five applicants"
+    # either both sides are short phrases, or it is put to "you" ("you live on or off campus"),
+    # or the thing is named first: "so the venue, indoors or outdoors"
+    if (len(before) <= 2 and len(after) <= 3) or before[0] in ("you", "so") or (
+            exp[0] == "so" and len(after) <= 2 and len(before) <= 5
+            and not set(core) & (AUX | PRON_SUBJ)):
         return "declarative"
     return None
 
 
+# Words a speaker starts the next sentence with after a tag, cut off: "... isn't it, and".
+# Only those that turn_end already reads as unfinished (a conjunction, a filler): a tag with
+# "it's" or "i" after it asks too, but the speaker is still talking, and turn_end's short wait
+# after a question would cut them off.
+_DANGLING = word_set("and but so uh um")
+
+
 def _tag_form(exp: list[str], mark: str) -> str | None:
     """Tags at the end of a clause: "you work in finance right", "it is huge isn't it"."""
+    for k in (1, 2):
+        # a tag and then the next sentence begun and dropped: "that wasn't too bad, was it,
+        # and" (an auxiliary + pronoun tag only: "right and" may run on)
+        if len(exp) >= 5 + k and all(w in _DANGLING for w in exp[-k:]) and \
+                exp[-k - 1] in _TAG_SUBJ and exp[-k - 2] in AUX | {"not"} and \
+                _tag_form(exp[:-k], mark) == "tag":
+            return "tag"
     for tag in _TAG_ENDINGS:
         n = len(tag)
         # "you know what i mean" on its own is still a check ("you know what I mean?").
@@ -890,8 +974,8 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
     if 2 <= len(core) <= 8 and core[-1] in _IN_SITU_WH and core[-2] in _IN_SITU_BEFORE and \
             core[:2] != ["that", "is"]:
         return "wh"  # the wh-word left in place: "you went where", "and it cost what"
-    if _in_situ_amount(core):
-        return "wh"
+    if _in_situ_amount(core) or (core[:2] in _GUESS_LEAD and _in_situ_amount(core[2:])):
+        return "wh"  # ("i guess you pay what twenty a month": the guess asks to be put right)
     if len(core) >= 3 and core[-1] == "or" and core[0] not in _NOT_A_CHOICE_START and \
             "either" not in core and "whether" not in core and "if" not in core:
         return "tag"  # a choice left open: "is that paid or", "lisbon the whole time or"
@@ -907,9 +991,17 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
         return "tag"  # "i think i have all the gammas no", "it's going to eat the cat no"
     if last == "eh" or (last in ("yeah", "no", "huh", "yes") and mark == "?"):
         return "tag"
-    if last == "then" and prev not in _NOT_TAG_BEFORE_THEN and 3 <= len(core) <= 8 and \
-            core[0] in _THEN_SUBJ and "if" not in core and core[:3] != ["that", "is", "it"] \
-            and not any(w in _NOT_THEN_CHECK or w.endswith("ed") for w in core):
+    # after "so", what follows for us is put back too: "so we'll split the bill then"
+    so_we = exp[0] == "so" and core[:1] in (["we"], ["you"])
+    not_check = _NOT_THEN_CHECK - ({"will", "would"} if so_we else set())
+    if last == "then" and core[:2] in _GUESS_LEAD and len(core) >= 5 and core[2] in (
+            "you", "they", "he", "she") and not set(core[2:]) & SPEAKER_WORDS:
+        return _tag_form(core[2:], mark)  # "i guess you're still in school then"
+    if last == "then" and prev not in _NOT_TAG_BEFORE_THEN and 3 <= len(core) <= 10 and \
+            (core[0] in _THEN_SUBJ or so_we) and "if" not in core and \
+            core[:3] != ["that", "is", "it"] and len(core) <= (10 if so_we else 8) \
+            and not any(w in not_check or is_past_verb(w) for w in core) and not (
+                so_we and core[-2] in ("you", "him", "her", "them")):  # "see you then"
         return "tag"  # an inference put to them: "you go every year then", "she's the oldest
         # then" (not "back then", "see you then", "he was young then")
     return None
@@ -923,6 +1015,11 @@ _AMOUNT_START = word_set(
     forty fifty sixty hundred a about like around maybe almost nearly""")
 
 
+_GUESS_LEAD = (["i", "guess"], ["i", "suppose"], ["i", "imagine"], ["i", "reckon"])
+# "you know what two things...", "you mean what": formulas, not an amount left to fill in
+_NOT_SITU_YOU_VERB = word_set("know mean see guess say said think thought tell told")
+
+
 def _in_situ_amount(core: list[str]) -> bool:
     """The wh-word left in place after "is/are/got", before an amount or at the end: "they're
     how old now", "and she's what five", "you've got what three kids", "you're where". Not a
@@ -930,7 +1027,9 @@ def _in_situ_amount(core: list[str]) -> bool:
     if not 3 <= len(core) <= 8 or core[0] not in _SITU_SUBJ:
         return False
     for k in range(2, min(len(core), 4)):
-        if core[k] in ("what", "where", "how", "who") and core[k - 1] in _SITU_VERB:
+        you_verb = k == 2 and core[0] == "you" and core[1] not in _NOT_SITU_YOU_VERB and \
+            core[1] not in AUX and core[k] == "what"  # "you pay what twenty a month"
+        if core[k] in ("what", "where", "how", "who") and (core[k - 1] in _SITU_VERB or you_verb):
             rest = core[k + 1:]
             if core[k] == "how":
                 return rest[:1] != [] and rest[0] in _DEGREE and len(rest) <= 3 and not (
@@ -939,7 +1038,7 @@ def _in_situ_amount(core: list[str]) -> bool:
                 return core[k] != "what" or core[0] == "you"  # "the thing is what" is cut off
             if core[k] == "where":
                 return False
-            return rest[0] in _AMOUNT_START and len(rest) <= 4 and (
+            return rest[0] in _AMOUNT_START and len(rest) <= (5 if you_verb else 4) and (
                 rest[0] not in ("a", "about", "like", "around", "maybe", "almost", "nearly")
                 or (len(rest) > 1 and (rest[1].isdigit() or rest[1] in _AMOUNT_START
                                        or rest[1] in ("couple", "few"))))
@@ -990,6 +1089,9 @@ _DAY_WORDS = word_set(
     mondays tuesdays wednesdays thursdays fridays saturdays sundays""")
 
 
+_CLOCK = word_set("o'clock oclock thirty fifteen ish am pm")
+
+
 def _so_when(rest: list[str]) -> bool:
     """ "so friday", "so tomorrow then", "so next week", "so not at all": the upshot of what
     they said, put back to them (a time, or none at all) with nothing else."""
@@ -999,6 +1101,10 @@ def _so_when(rest: list[str]) -> bool:
         return False
     if rest in (["not", "at", "all"], ["never"], ["not", "until", "then"]):
         return True
+    if rest[0] in ("about", "around", "at") and len(rest) >= 2 and (
+            rest[1].isdigit() or rest[1] in _AMOUNT_START) and all(
+            w in _CLOCK or w.isdigit() or w in _AMOUNT_START for w in rest[2:]):
+        return True  # a time put to them: "so about six o'clock", "so at ten then"
     k = 1 if rest[0] in ("on", "next", "this", "by", "until", "till") else 0
     if rest[0] == "this" and rest[1:2] != ["weekend"]:
         return False  # "so this one" points, "so this weekend" asks
