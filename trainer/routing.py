@@ -304,7 +304,8 @@ _INTENT_CUES = {t: re.compile(p, re.IGNORECASE) for t, p in {
                  r"going wrong|sideways|frustrat\w*|keeps you up)\b",
     "week_best": r"\b(?:highlight|best part|best thing|favourite part|favorite part|"
                  r"most rewarding)\b",
-    "surprising": r"\b(?:weird\w*|surpris\w*|strange\w*|fun fact|nobody knows|"
+    "surprising": r"\b(?:weird\w*|surpris\w*|strange\w*|oddest|odd (?:thing|fact|pattern)s?|"
+                  r"fun fact|nobody knows|"
                   r"people don'?t know)\b",
     "current_work": r"\b(?:working on|on your plate|keeping you busy|what'?s next|up next)\b",
 }.items()}
@@ -523,6 +524,14 @@ class MeaningRouter:
         self.vectors = vectors if vectors is not None else embedder.embed(texts)
         self.weights = np.array([e[2] for e in self.examples], dtype=np.float32)
         self._keys = [f"{e[1].kind}:{e[1].id}" for e in self.examples]
+        # A way of asking said twice in one topic (under the topic and under one of its
+        # answers, or as a shared ask too) is one piece of evidence, not two: a target's score
+        # is taken over its distinct example texts, each at its best row.
+        units: dict[tuple[str, str], int] = {}
+        self._unit = np.array([units.setdefault((k, ask_key(e[0])), len(units))
+                               for k, e in zip(self._keys, self.examples, strict=True)],
+                              dtype=np.int64)
+        self._unit_key = [k for k, _ in units]
         self._private_topics = {t.id for t in persona.topics if t.kind == "personal"}
         self._unsure_topics = {t.id for t in persona.topics if t.kind == "unsure"}
         self._standard = {c: t.id for t in persona.topics for c in (t.id, *t.covers)}
@@ -675,8 +684,10 @@ class MeaningRouter:
             if exclude and tg in exclude:
                 scores[i] -= 0.5
         per: dict[str, list[float]] = {}
-        for key, sc in zip(self._keys, scores, strict=True):
-            per.setdefault(key, []).append(float(sc))
+        unit = self._np.full(len(self._unit_key), -9.0, dtype=self._np.float64)
+        self._np.maximum.at(unit, self._unit, scores)
+        for key, sc in zip(self._unit_key, unit.tolist(), strict=True):
+            per.setdefault(key, []).append(sc)
         best = {k: _best(v, o) for k, v in per.items()}
         top_key = max(best, key=best.get)
         if last is not None:
@@ -689,7 +700,13 @@ class MeaningRouter:
                    == (last.kind, last.id, last.answer) and not (exclude and tg in exclude)]
             if fus:
                 j = max(fus, key=lambda i: scores[i])
-                if scores[j] >= best[top_key] and scores[j] >= o.threshold:
+                # "what's the hardest part?" right after the running answer asks the hardest
+                # part of running: a word that names an ordinary topic is no evidence against
+                # the answer just given's own detail, so its bonus does not count here
+                named = {f"topic:{t}" for t in intents}
+                rival = max(v - (o.intent_bonus if k in named else 0.0)
+                            for k, v in best.items())
+                if scores[j] >= rival and scores[j] >= o.threshold:
                     return Match(target=self.examples[j][1], score=float(scores[j]),
                                  scores=best)
         # the target: the best example of the best topic/hook (its answer or follow-up)
