@@ -768,7 +768,13 @@ class Conversation:
             named = (m is not None and m.score >= self.router.options.threshold
                      and (m.target.kind, m.target.id, m.target.answer)
                      == (last.kind, last.id, last.answer) and m.target.follow_up is not None)
-            self._target = m.target if named else Target(last.kind, last.id, last.answer, -1)
+            # "how long ago was that?" when nothing left of that answer says when: the line
+            # the router found in the same topic (another answer or its detail) is the reply
+            other = (not named and m is not None and m.score >= self.router.options.threshold
+                     and (m.target.kind, m.target.id) == (last.kind, last.id)
+                     and not self._can_say(last, clause or text))
+            self._target = m.target if named or other else Target(last.kind, last.id,
+                                                                   last.answer, -1)
             return last.id if last.kind == "topic" else None
         if m is not None and m.score >= self.router.options.threshold:
             self._target = m.target
@@ -781,6 +787,17 @@ class Conversation:
                                   self._last_target.answer, -1)
             return self._target.id if self._target.kind == "topic" else None
         return None
+
+    def _can_say(self, last: Target, question: str) -> bool:
+        """Some detail of the answer `last` not said yet says the time `question` asks for
+        ("how long?" -> a duration, "when?" -> a date); True when it asks for none."""
+        if says_what_is_asked(question, "", time_only=True) is None or last.answer is None:
+            return True
+        items = (self.persona.topic(last.id).answers if last.kind == "topic"
+                 else self.persona.hook(last.id).warm_answers)
+        return any(says_what_is_asked(question, fu.text, time_only=True)
+                   for k, fu in enumerate(items[last.answer].follow_ups)
+                   if Target(last.kind, last.id, last.answer, k) not in self._said_targets)
 
     def _mirror_of_statement(self, feats: UtteranceFeatures) -> Target | None:
         """"I spend Saturdays at my allotment. What about you?" asks the persona what the
