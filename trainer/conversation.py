@@ -32,7 +32,14 @@ from transitions import Machine, State
 from trainer.analysis import TurnContext, UtteranceFeatures, analyze_utterance, hooks_said
 from trainer.errors import UsageError
 from trainer.offers import ASK_BACK_RE, offered_help
-from trainer.personas import COUNT_FACTS, FLAG_FACTS, Condition, Persona, parse_condition
+from trainer.personas import (
+    COUNT_FACTS,
+    FLAG_FACTS,
+    Condition,
+    Persona,
+    facts_stated,
+    parse_condition,
+)
 
 # Paraphrase routing lives in trainer/routing.py; re-exported here for callers of the old name.
 from trainer.routing import (
@@ -1073,9 +1080,13 @@ class Conversation:
                 # the detail asked for belongs to an answer not given yet: the answer, then
                 # the detail ("Where are the warehouses?" -> what Northwind is, then where)
                 choice = Target(target.kind, target.id, target.answer)
-                if cand and self._asks_for_detail(target, feats.text, clause):
+                # "Why the smoke?" after Marcus said he keeps bees: the hook's mention already
+                # set the subject, so the detail asked for is the reply, not the warm answer
+                mentioned = target.kind == "hook" and target.id in self._dropped and bool(cand) \
+                    and self._fits_detail(target, feats.text, clause)
+                if cand and (mentioned or self._asks_for_detail(target, feats.text, clause)):
                     detail = Target(target.kind, target.id, target.answer, cand[0])
-                    if short:  # a short reply is the detail asked for, not the answer's start
+                    if short or mentioned:  # the detail asked for, not the answer's start
                         choice, detail = detail, None
             elif cand:
                 choice = Target(target.kind, target.id, target.answer, cand[0])
@@ -1111,13 +1122,13 @@ class Conversation:
         self._said_targets.add(choice)
         self._last_target = choice
         self._last_subject = item.subject or ans.subject or self._last_subject
-        text = item.text
+        text = item.text if choice.follow_up is None else self._not_restated(item.text)
         if short:
             text = _first_sentence(text)
         hooks = tuple(h for h in item.hooks)
         if detail is not None and not short:
             more = ans.follow_ups[detail.follow_up]
-            text = f"{text} {more.text}"
+            text = f"{text} {self._not_restated(more.text, also=text)}"
             hooks = tuple(dict.fromkeys((*hooks, *more.hooks)))
             self._said_targets.add(detail)
             self._last_target = detail
@@ -1137,6 +1148,29 @@ class Conversation:
             kind = "deflection" if t.kind == "personal" else "answer"
             return Line(text=text, kind=kind, phase=self.phase, topic=target.id, hooks=hooks)
         return Line(text=text, kind="hook_answer", phase=self.phase, hooks=hooks)
+
+    def _not_restated(self, text: str, also: str = "") -> str:
+        """A detail without its opening sentences that only restate a fact the persona said
+        earlier in the round ("Thirty jars last summer." after "...I got thirty jars of honey"),
+        as long as something is left to say."""
+        if not self.persona.facts:
+            return text
+        sentences = _SENTENCE_END.split(text.strip())
+        if len(sentences) < 2:
+            return text
+        said: set[str] = facts_stated(self.persona, also)
+        for who, line in self.history:
+            if who == "persona":
+                said |= facts_stated(self.persona, line)
+        if not said:
+            return text
+        while len(sentences) > 1:
+            stated = facts_stated(self.persona, sentences[0])
+            if not stated or not stated <= said:
+                break
+            sentences = sentences[1:]
+        out = " ".join(sentences)
+        return out[:1].upper() + out[1:]
 
     def _already_said(self, text: str) -> bool:
         """This line, or its first sentence, was said by the persona earlier in the round."""
@@ -1164,6 +1198,11 @@ class Conversation:
                     and says_what_is_asked(question, ans.follow_ups[k].text):
                 return t
         return None
+
+    def _fits_detail(self, target: Target, text: str, clause: str | None) -> bool:
+        """The detail `target` fits the line well in itself."""
+        fu = dict(self.router.rank_follow_ups(target, text, clause)).get(target.follow_up)
+        return fu is not None and fu >= DETAIL_MIN
 
     def _asks_for_detail(self, target: Target, text: str, clause: str | None) -> bool:
         """The question asks for that detail rather than for its answer ("Where are the
