@@ -253,6 +253,20 @@ _ANSWER_START_RE = re.compile(
     r"of course|never|once|twice|always|sometimes|first (?:one|time))\b", re.IGNORECASE)
 
 
+# A question that only offers an alternative to the one before it ("..., or is it just you?").
+_ALTERNATIVE_RE = re.compile(r"^\s*(?:or|or else)\b", re.IGNORECASE)
+
+
+def _question_clause(questions: Sequence[str]) -> str | None:
+    """The question a line ends on; "Do you have kids, or does the association count?" is one
+    question in two parts, both of them the clause."""
+    if not questions:
+        return None
+    if len(questions) > 1 and _ALTERNATIVE_RE.match(questions[-1]):
+        return f"{questions[-2]}, {questions[-1]}"
+    return questions[-1]
+
+
 def _points_back(text: str) -> bool:
     return bool(_POINTS_BACK_RE.match(text.strip())) and len(text.split()) <= 9
 
@@ -714,7 +728,7 @@ class Conversation:
         if self.router is None or not text.strip():
             return
         feats = analyze_utterance(text, self.context(), meaning=self._embedder())
-        clause = feats.questions[-1] if feats.questions else None
+        clause = _question_clause(feats.questions)
         self.router.embedder.embed(self.router.queries(text, clause, self._last_subject))
 
     def _implicit_question(self, feats: UtteranceFeatures) -> bool:
@@ -746,7 +760,7 @@ class Conversation:
     def _clause(self, feats: UtteranceFeatures) -> str | None:
         """The question part of the line: its last question, or the clause asked without a
         question's form ("..., would volunteering here help")."""
-        return feats.questions[-1] if feats.questions else self._implicit_clause
+        return _question_clause(feats.questions) or self._implicit_clause
 
     def _embedder(self):
         return self.router.embedder if self.router is not None else None

@@ -310,10 +310,13 @@ _INTENT_CUES = {t: re.compile(p, re.IGNORECASE) for t, p in {
     "current_work": r"\b(?:working on|on your plate|keeping you busy|what'?s next|up next)\b",
 }.items()}
 
-# "when you're not behind the booth, what does your actual job look like?" asks about the job
+# "when you're not behind the booth, what does your actual job look like?" asks about the job;
+# "do you work weekends?" asks about the working week, not what the weekends are for
 _JOB_DAY_RE = re.compile(
     r"\b(?:your|the) (?:actual |normal |typical |average |usual |real )?(?:job|day|work|role|"
-    r"workday|working day)\b(?:\s+\w+){0,2}\s+(?:look|looks|like|involve|involves)\b", re.I)
+    r"workday|working day)\b(?:\s+\w+){0,2}\s+(?:look|looks|like|involve|involves)\b|"
+    r"\b(?:work|working|on call|on shift)\s+(?:at |on |over |the |most |many |any |every )*"
+    r"(?:weekends?|saturdays?|sundays?)\b", re.I)
 
 # "Do you happen to know which room...": asks for a fact, often outside the persona's world.
 _DO_YOU_KNOW_RE = re.compile(
@@ -324,6 +327,8 @@ SHORT_WORDS = 6  # a question this short leans on the conversation so far (doubl
 # What people ask that a persona would rather not say: pay, age, politics, religion, dating.
 _SENSITIVE_RE = re.compile(
     r"\b(?:earn|earns|earning|salary|salaries|paid|wage|wages|income|how much do you make|"
+    r"pays? (?:you|u|yourself|recruiters|founders|engineers|directors|managers)\b|"
+    r"take[- ]home pay|"
     r"make a year|how old (?:are|r) (?:you|u)\b|your age|vote|voted|politics|political|religious|religion|"
     r"girlfriend|boyfriend|dating|divorced|blame|strikes?|independence|brexit|whose side|"
     r"which side|your side|yes or (?:a )?no|left or right|"
