@@ -707,6 +707,143 @@ def test_a_short_reply_to_a_closed_question_is_the_detail_asked_for(meaning):
     assert re.search(r"\b(?:\d+|hundred|thousand|big|huge|small)\b", said[0].text, re.I), said
 
 
+def test_a_way_of_asking_written_twice_in_a_topic_counts_once():
+    """Dana's "What's the starting salary?" is written under the role topic and under one of
+    its answers: one piece of evidence, so the topic scores the same as with it written once
+    (two copies in the mean of the best two would lift the topic over better-fitting ones)."""
+    data = _data("dana")
+    p = validate_persona(copy.deepcopy(data), "dana.yaml")
+    role = p.topic("the_role")
+    ask = next(a for a in role.asks if any(a in ans.asks for ans in role.answers))
+    once = copy.deepcopy(data)
+    for t in once["topics"]:
+        if t["id"] == "the_role":
+            for ans in t["answers"]:
+                if isinstance(ans, dict) and ask in ans.get("asks", []):
+                    ans["asks"] = [a for a in ans["asks"] if a != ask]
+    twice = MeaningRouter(p, FakeEmbedder()).match(ask, ask).scores["topic:the_role"]
+    single = MeaningRouter(validate_persona(once, "dana.yaml"), FakeEmbedder()).match(
+        ask, ask).scores["topic:the_role"]
+    assert twice == pytest.approx(single), (ask, twice, single)
+
+
+def test_the_kind_of_thing_an_answer_says_reads_capitals_as_names_and_places():
+    """"Where should I start?" is not answered by "Ask the people who type the data in"
+    (only "in" + a capitalised word is a place), "who started it?" is by "Funmi, a retired
+    head teacher" but not by "The best boss I've had"."""
+    from trainer.routing import says_what_is_asked
+
+    assert says_what_is_asked("where should i start", "Ask the people who type it in.") is False
+    assert says_what_is_asked("where is it", "Above a bookshop on the high street.") is True
+    assert says_what_is_asked("where do you live", "We live in Leeds, near the canal.") is True
+    assert says_what_is_asked("who started it", "Funmi, a retired head teacher.") is True
+    assert says_what_is_asked("who do you work for", "The best boss I've had.") is False
+    assert says_what_is_asked("how long have you lived there", "Since Ellie was a baby.") is True
+
+
+@pytest.mark.model
+def test_a_detail_of_the_answer_just_given_beats_the_topic_its_words_name(meaning):
+    """"What's the hardest part?" right after Dana's running answer asks the hardest part of
+    running, not her hardest part of the week at work: the word naming an ordinary topic is no
+    evidence against the answer just given's own detail."""
+    p = load_persona("dana")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    first = conv.respond("do you do any sport")
+    assert [ln.topic for ln in first.lines if ln.kind == "answer"] == ["weekends"]
+    reply = conv.respond("what's the hardest part")
+    got = [(ln.kind, ln.topic) for ln in reply.lines if ln.kind in ("answer", "hook_answer")]
+    assert got == [("answer", "weekends")], [(ln.kind, ln.topic, ln.text) for ln in reply.lines]
+
+
+_TIME = re.compile(r"\b(?:since|ago|19\d\d|20\d\d|last (?:year|autumn|spring|summer|winter)|"
+                   r"(?:\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|"
+                   r"twenty|a few|a couple of) (?:years?|months?))\b", re.I)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid, first, line", [
+    ("grace", "what do you do?", "how long have you been in this job"),
+    ("grace", "how did you get into this?", "how long have you been doing this?"),
+    ("sam", "how did you get into this?", "how long ago was that"),
+    ("dana", None, "How long have you been at Northwind?"),
+])
+def test_a_time_question_gets_a_time_not_a_count_of_something_else(pid, first, line, meaning):
+    """"How long have you been in this job?" after Grace said what she does: the detail that
+    says since when, not the size of her team ("Seven of us around two tables"); "how long ago
+    was that?" when no detail of the answer just given says when: the line of that topic
+    that does."""
+    p = load_persona(pid)
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    if first:
+        conv.respond(first)
+    reply = conv.respond(line)
+    said = " ".join(ln.text for ln in reply.lines if ln.kind in ("answer", "hook_answer"))
+    assert _TIME.search(said), (line, [(ln.kind, ln.topic, ln.text) for ln in reply.lines])
+
+
+def _marcus_after_his_bees(meaning) -> Conversation:
+    """A Marcus round in which he has just mentioned his bees in passing."""
+    p = load_persona("marcus")
+    router = MeaningRouter(p, meaning)
+    for seed in range(1, 20):
+        conv = Conversation(p, seed=seed, router=router)
+        conv.start()
+        conv.respond("Yes, first time.")
+        if "bees" in conv.hooks_dropped:
+            return conv
+    raise AssertionError("Marcus never mentioned his bees after a first reply")
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("line", ["do you get stung?", "how much honey do you get"])
+def test_a_hook_taken_up_gets_the_detail_asked_for(line, meaning):
+    """After Marcus mentions his bees, "do you get stung?" is answered by the detail about
+    stings, not by the hook's warm answer about his two hives."""
+    conv = _marcus_after_his_bees(meaning)
+    bees = conv.persona.hook("bees")
+    reply = conv.respond(line)
+    said = [ln.text for ln in reply.lines if ln.kind == "hook_answer"]
+    details = [fu.text for a in bees.warm_answers for fu in a.follow_ups]
+    assert said and not any(a.text in said[0] for a in bees.warm_answers), said
+    assert any(said[0] in d or d in said[0] for d in details), said
+
+
+@pytest.mark.model
+def test_a_detail_does_not_restate_a_fact_already_said_in_the_round(meaning):
+    """"Do you keep bees?" gets the hives answer with its thirty jars of honey; "how much honey
+    do you get?" then says what is new (this year's), not the thirty jars again."""
+    from trainer.personas import facts_stated
+
+    p = load_persona("marcus")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    first = conv.respond("do you keep bees?")
+    before = set().union(*(facts_stated(p, ln.text) for ln in first.lines))
+    assert before, [ln.text for ln in first.lines]
+    reply = conv.respond("how much honey do you get?")
+    said = [ln for ln in reply.lines if ln.kind == "hook_answer"]
+    assert said and "bees" in said[0].hooks, [(ln.kind, ln.text) for ln in reply.lines]
+    assert not facts_stated(p, said[0].text) & before, said[0].text
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid, line, topic", [
+    ("grace", "Do you have kids, or does the association count?", "family"),
+    ("dana", "how much does Northwind pay you", "personal_private"),
+])
+def test_a_question_in_two_parts_and_a_pay_question_reach_their_topic(pid, line, topic, meaning):
+    """"..., or does the association count?" only offers an alternative: the question is about
+    kids; "how much does Northwind pay you" is about her pay, not about Northwind."""
+    p = load_persona(pid)
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    reply = conv.respond(line)
+    got = [ln.topic for ln in reply.lines if ln.kind in ("answer", "deflection") and ln.topic]
+    assert got[:1] == [topic], [(ln.kind, ln.topic, ln.text) for ln in reply.lines]
+
+
 @pytest.mark.parametrize("pid", ["dana", "priya"])
 def test_a_hard_thing_told_as_a_good_story_gets_no_sympathy(pid):
     """"It was hard but I loved it" is good news: no "Oh, I'm sorry" for it; "it was hard and

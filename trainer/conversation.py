@@ -32,7 +32,14 @@ from transitions import Machine, State
 from trainer.analysis import TurnContext, UtteranceFeatures, analyze_utterance, hooks_said
 from trainer.errors import UsageError
 from trainer.offers import ASK_BACK_RE, offered_help
-from trainer.personas import COUNT_FACTS, FLAG_FACTS, Condition, Persona, parse_condition
+from trainer.personas import (
+    COUNT_FACTS,
+    FLAG_FACTS,
+    Condition,
+    Persona,
+    facts_stated,
+    parse_condition,
+)
 
 # Paraphrase routing lives in trainer/routing.py; re-exported here for callers of the old name.
 from trainer.routing import (
@@ -244,6 +251,20 @@ _ANSWER_START_RE = re.compile(
     r"^(?:(?:um|uh|oh|well|ha|haha)[,\s]+)*(?:yes|yeah|yep|yup|no|nope|nah|not (?:really|yet|"
     r"quite|much|at all)|sort of|kind of|kinda|a bit|a little|definitely|absolutely|sure|"
     r"of course|never|once|twice|always|sometimes|first (?:one|time))\b", re.IGNORECASE)
+
+
+# A question that only offers an alternative to the one before it ("..., or is it just you?").
+_ALTERNATIVE_RE = re.compile(r"^\s*(?:or|or else)\b", re.IGNORECASE)
+
+
+def _question_clause(questions: Sequence[str]) -> str | None:
+    """The question a line ends on; "Do you have kids, or does the association count?" is one
+    question in two parts, both of them the clause."""
+    if not questions:
+        return None
+    if len(questions) > 1 and _ALTERNATIVE_RE.match(questions[-1]):
+        return f"{questions[-2]}, {questions[-1]}"
+    return questions[-1]
 
 
 def _points_back(text: str) -> bool:
@@ -707,7 +728,7 @@ class Conversation:
         if self.router is None or not text.strip():
             return
         feats = analyze_utterance(text, self.context(), meaning=self._embedder())
-        clause = feats.questions[-1] if feats.questions else None
+        clause = _question_clause(feats.questions)
         self.router.embedder.embed(self.router.queries(text, clause, self._last_subject))
 
     def _implicit_question(self, feats: UtteranceFeatures) -> bool:
@@ -739,7 +760,7 @@ class Conversation:
     def _clause(self, feats: UtteranceFeatures) -> str | None:
         """The question part of the line: its last question, or the clause asked without a
         question's form ("..., would volunteering here help")."""
-        return feats.questions[-1] if feats.questions else self._implicit_clause
+        return _question_clause(feats.questions) or self._implicit_clause
 
     def _embedder(self):
         return self.router.embedder if self.router is not None else None
@@ -768,7 +789,13 @@ class Conversation:
             named = (m is not None and m.score >= self.router.options.threshold
                      and (m.target.kind, m.target.id, m.target.answer)
                      == (last.kind, last.id, last.answer) and m.target.follow_up is not None)
-            self._target = m.target if named else Target(last.kind, last.id, last.answer, -1)
+            # "how long ago was that?" when nothing left of that answer says when: the line
+            # the router found in the same topic (another answer or its detail) is the reply
+            other = (not named and m is not None and m.score >= self.router.options.threshold
+                     and (m.target.kind, m.target.id) == (last.kind, last.id)
+                     and not self._can_say(last, clause or text))
+            self._target = m.target if named or other else Target(last.kind, last.id,
+                                                                   last.answer, -1)
             return last.id if last.kind == "topic" else None
         if m is not None and m.score >= self.router.options.threshold:
             self._target = m.target
@@ -781,6 +808,17 @@ class Conversation:
                                   self._last_target.answer, -1)
             return self._target.id if self._target.kind == "topic" else None
         return None
+
+    def _can_say(self, last: Target, question: str) -> bool:
+        """Some detail of the answer `last` not said yet says the time `question` asks for
+        ("how long?" -> a duration, "when?" -> a date); True when it asks for none."""
+        if says_what_is_asked(question, "", time_only=True) is None or last.answer is None:
+            return True
+        items = (self.persona.topic(last.id).answers if last.kind == "topic"
+                 else self.persona.hook(last.id).warm_answers)
+        return any(says_what_is_asked(question, fu.text, time_only=True)
+                   for k, fu in enumerate(items[last.answer].follow_ups)
+                   if Target(last.kind, last.id, last.answer, k) not in self._said_targets)
 
     def _mirror_of_statement(self, feats: UtteranceFeatures) -> Target | None:
         """"I spend Saturdays at my allotment. What about you?" asks the persona what the
@@ -1056,9 +1094,13 @@ class Conversation:
                 # the detail asked for belongs to an answer not given yet: the answer, then
                 # the detail ("Where are the warehouses?" -> what Northwind is, then where)
                 choice = Target(target.kind, target.id, target.answer)
-                if cand and self._asks_for_detail(target, feats.text, clause):
+                # "Why the smoke?" after Marcus said he keeps bees: the hook's mention already
+                # set the subject, so the detail asked for is the reply, not the warm answer
+                mentioned = target.kind == "hook" and target.id in self._dropped and bool(cand) \
+                    and self._fits_detail(target, feats.text, clause)
+                if cand and (mentioned or self._asks_for_detail(target, feats.text, clause)):
                     detail = Target(target.kind, target.id, target.answer, cand[0])
-                    if short:  # a short reply is the detail asked for, not the answer's start
+                    if short or mentioned:  # the detail asked for, not the answer's start
                         choice, detail = detail, None
             elif cand:
                 choice = Target(target.kind, target.id, target.answer, cand[0])
@@ -1094,13 +1136,13 @@ class Conversation:
         self._said_targets.add(choice)
         self._last_target = choice
         self._last_subject = item.subject or ans.subject or self._last_subject
-        text = item.text
+        text = item.text if choice.follow_up is None else self._not_restated(item.text)
         if short:
             text = _first_sentence(text)
         hooks = tuple(h for h in item.hooks)
         if detail is not None and not short:
             more = ans.follow_ups[detail.follow_up]
-            text = f"{text} {more.text}"
+            text = f"{text} {self._not_restated(more.text, also=text)}"
             hooks = tuple(dict.fromkeys((*hooks, *more.hooks)))
             self._said_targets.add(detail)
             self._last_target = detail
@@ -1120,6 +1162,29 @@ class Conversation:
             kind = "deflection" if t.kind == "personal" else "answer"
             return Line(text=text, kind=kind, phase=self.phase, topic=target.id, hooks=hooks)
         return Line(text=text, kind="hook_answer", phase=self.phase, hooks=hooks)
+
+    def _not_restated(self, text: str, also: str = "") -> str:
+        """A detail without its opening sentences that only restate a fact the persona said
+        earlier in the round ("Thirty jars last summer." after "...I got thirty jars of honey"),
+        as long as something is left to say."""
+        if not self.persona.facts:
+            return text
+        sentences = _SENTENCE_END.split(text.strip())
+        if len(sentences) < 2:
+            return text
+        said: set[str] = facts_stated(self.persona, also)
+        for who, line in self.history:
+            if who == "persona":
+                said |= facts_stated(self.persona, line)
+        if not said:
+            return text
+        while len(sentences) > 1:
+            stated = facts_stated(self.persona, sentences[0])
+            if not stated or not stated <= said:
+                break
+            sentences = sentences[1:]
+        out = " ".join(sentences)
+        return out[:1].upper() + out[1:]
 
     def _already_said(self, text: str) -> bool:
         """This line, or its first sentence, was said by the persona earlier in the round."""
@@ -1147,6 +1212,11 @@ class Conversation:
                     and says_what_is_asked(question, ans.follow_ups[k].text):
                 return t
         return None
+
+    def _fits_detail(self, target: Target, text: str, clause: str | None) -> bool:
+        """The detail `target` fits the line well in itself."""
+        fu = dict(self.router.rank_follow_ups(target, text, clause)).get(target.follow_up)
+        return fu is not None and fu >= DETAIL_MIN
 
     def _asks_for_detail(self, target: Target, text: str, clause: str | None) -> bool:
         """The question asks for that detail rather than for its answer ("Where are the

@@ -746,6 +746,32 @@ def fact_problems(p: Persona) -> list[tuple[str, str]]:
     return list(dict.fromkeys(out))
 
 
+def facts_stated(p: Persona, text: str) -> set[str]:
+    """Ids of the number facts `text` states ("thirty jars of honey last summer" ->
+    {"honey_jars"}), by the rule `fact_problems` checks them with: the fact's value before its
+    unit, within six words of one of its `near` words."""
+    out: set[str] = set()
+    nums = [f for f in p.facts if isinstance(f.value, int) and f.unit]
+    if not nums:
+        return out
+    for sentence in _SENT_RE.split(text):
+        words = _WORD_RE.findall(sentence)
+        low = [w.lower() for w in words]
+        i = 0
+        while i < len(words):
+            got = _number_at(words, i)
+            if got is None:
+                i += 1
+                continue
+            value, used = got
+            for f in nums:
+                if f.value == value and _unit_follows(low, i, used, f.unit) and any(
+                        abs(k - i) <= 6 for k in _near_at(low, f.near)):
+                    out.add(f.id)
+            i += used
+    return out
+
+
 # Steer-back lines must not claim ignorance of the persona's own world (issue 12).
 _IGNORANCE_RE = re.compile(
     r"\b(?:i (?:honestly |really |just )?(?:do not|don't|dont) know|no idea|not sure|"

@@ -304,15 +304,19 @@ _INTENT_CUES = {t: re.compile(p, re.IGNORECASE) for t, p in {
                  r"going wrong|sideways|frustrat\w*|keeps you up)\b",
     "week_best": r"\b(?:highlight|best part|best thing|favourite part|favorite part|"
                  r"most rewarding)\b",
-    "surprising": r"\b(?:weird\w*|surpris\w*|strange\w*|fun fact|nobody knows|"
+    "surprising": r"\b(?:weird\w*|surpris\w*|strange\w*|oddest|odd (?:thing|fact|pattern)s?|"
+                  r"fun fact|nobody knows|"
                   r"people don'?t know)\b",
     "current_work": r"\b(?:working on|on your plate|keeping you busy|what'?s next|up next)\b",
 }.items()}
 
-# "when you're not behind the booth, what does your actual job look like?" asks about the job
+# "when you're not behind the booth, what does your actual job look like?" asks about the job;
+# "do you work weekends?" asks about the working week, not what the weekends are for
 _JOB_DAY_RE = re.compile(
     r"\b(?:your|the) (?:actual |normal |typical |average |usual |real )?(?:job|day|work|role|"
-    r"workday|working day)\b(?:\s+\w+){0,2}\s+(?:look|looks|like|involve|involves)\b", re.I)
+    r"workday|working day)\b(?:\s+\w+){0,2}\s+(?:look|looks|like|involve|involves)\b|"
+    r"\b(?:work|working|on call|on shift)\s+(?:at |on |over |the |most |many |any |every )*"
+    r"(?:weekends?|saturdays?|sundays?)\b", re.I)
 
 # "Do you happen to know which room...": asks for a fact, often outside the persona's world.
 _DO_YOU_KNOW_RE = re.compile(
@@ -323,6 +327,8 @@ SHORT_WORDS = 6  # a question this short leans on the conversation so far (doubl
 # What people ask that a persona would rather not say: pay, age, politics, religion, dating.
 _SENSITIVE_RE = re.compile(
     r"\b(?:earn|earns|earning|salary|salaries|paid|wage|wages|income|how much do you make|"
+    r"pays? (?:you|u|yourself|recruiters|founders|engineers|directors|managers)\b|"
+    r"take[- ]home pay|"
     r"make a year|how old (?:are|r) (?:you|u)\b|your age|vote|voted|politics|political|religious|religion|"
     r"girlfriend|boyfriend|dating|divorced|blame|strikes?|independence|brexit|whose side|"
     r"which side|your side|yes or (?:a )?no|left or right|"
@@ -427,35 +433,47 @@ _NOT_A_NAME = {"half", "full", "university", "college", "school", "marathon", "s
 # What kind of answer a question wants, and what such an answer says: "how long" wants a
 # duration, "where" a place. An answer or detail that says the right kind of thing is a
 # better fit than one that is only on the subject.
-_WANTS = [(re.compile(p, re.IGNORECASE), re.compile(a, re.IGNORECASE)) for p, a in (
+# The answer patterns are case-sensitive where a capital says something (a place or a person's
+# name: "in Leeds", "Funmi, a retired head teacher"); their word lists ignore case.
+_NAME = (r"(?:(?<=[a-z,;:] )|(?:^|(?<=[.!?] )|(?<=[.!?]  ))(?!(?:The|It|I|We|They|He|She|You|"
+         r"This|That|There|Then|So|But|And|Oh|Ha|Well|Yes|No|Now|Not|Our|My|Your|Every|Most|"
+         r"Some|One|Two|Three|About|Just|Mostly|Only|What|When|Where|Who|Why|How|If|In|At|On|"
+         r"For|From|After|Before|Since|Because|Last|Next|Right|Sorry|Honestly)\b))[A-Z][a-z]+\b")
+_WANTS = [(re.compile(p, re.IGNORECASE), re.compile(a)) for p, a in (
     (r"\bhow long\b|\bsince when\b|\bhow many (?:years|months|weeks|days|hours)\b",
-     r"\b(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
-     r"twenty|thirty|forty|fifty|a few|a couple of|several|half an?)[ -](?:years?|months?|weeks?|"
-     r"days?|hours?|minutes?|nights?|weekends?|seasons?|terms?)\b|\bsince (?:\d{4}|I|we|last|"
-     r"then|january|february|march|april|may|june|july|august|september|october|november|"
-     r"december|school|uni|university|college)\b"),
-    (r"\bwhere\b", r"\b(?:in|at|near|from|on|up|outside|to) (?:the )?[A-Z][a-z]+|\b(?:garage|"
-     r"garden|kitchen|office|home|house|flat|street|road|park|canal|coast|city|town|village|"
-     r"warehouse|building|hall|room|school|hospital|shed|allotment|beach|lake|loch|river)\b"),
-    (r"\bwhen\b|\bwhat time\b", r"\b(?:\d{4}|january|february|march|april|may|june|july|"
+     r"(?i:\b(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+     r"fifteen|twenty|thirty|forty|fifty|a few|a couple of|several|half an?)[ -](?:years?|"
+     r"months?|weeks?|days?|hours?|minutes?|nights?|weekends?|seasons?|terms?)\b|\bsince "
+     r"(?:\d{4}|I|we|last|then|january|february|march|april|may|june|july|august|september|"
+     r"october|november|december|school|uni|university|college)\b|\ball my life\b|"
+     r"\bever since\b)|(?i:\bsince) (?:(?i:the|my|our) |[A-Z][a-z]+ )?\w+ (?:was|were)\b"),
+    (r"\bwhere\b", r"(?i:\b(?:in|at|near|from|on|up|outside|to) (?:the )?)[A-Z][a-z]+|"
+     r"(?i:\b(?:garage|garden|kitchen|office|home|house|flat|street|road|park|canal|coast|city|"
+     r"town|village|warehouse|building|hall|room|school|hospital|shed|allotment|beach|lake|loch|"
+     r"river)\b)"),
+    (r"\bwhen\b|\bwhat time\b", r"(?i:\b(?:\d{4}|january|february|march|april|may|june|july|"
      r"august|september|october|november|december|monday|tuesday|wednesday|thursday|friday|"
      r"saturday|sunday|weekend|morning|evening|night|spring|summer|autumn|winter|ago|last|"
-     r"next|yesterday|tomorrow|tonight|year|month|week|o'clock|a\.m\.|p\.m\.)\b"),
-    (r"\bhow (?:many|much|big|often)\b", r"\b(?:\d+|one|two|three|four|five|six|seven|eight|"
-     r"nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|half|dozen|"
-     r"every|once|twice|daily|weekly)\b"),
-    (r"\bwho\b", r"\b[A-Z][a-z]+\b(?<!\bI)|\b(?:my|our|a|the) (?:friend|colleague|boss|manager|"
-     r"team|partner|wife|husband|mum|dad|mother|father|sister|brother|daughter|son|kids)\b"),
-    (r"\bwhy\b|\bhow come\b|\bwhat made you\b", r"\b(?:because|so that|since|that's why|"
-     r"the reason|to (?:be|get|see|make|help|stop)|so I|so we)\b"),
+     r"next|yesterday|tomorrow|tonight|year|month|week|o'clock|a\.m\.|p\.m\.)\b)"),
+    (r"\bhow (?:many|much|big|often)\b", r"(?i:\b(?:\d+|one|two|three|four|five|six|seven|"
+     r"eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|half|"
+     r"dozen|every|once|twice|daily|weekly)\b)"),
+    (r"\bwho\b", _NAME + r"|(?i:\b(?:my|our|a|the) (?:friend|colleague|boss|manager|"
+     r"team|partner|wife|husband|mum|dad|mother|father|sister|brother|daughter|son|kids)\b)"),
+    (r"\bwhy\b|\bhow come\b|\bwhat made you\b", r"(?i:\b(?:because|so that|since|that's why|"
+     r"the reason|to (?:be|get|see|make|help|stop)|so I|so we)\b)"),
 )]
 TYPE_BONUS = 0.05  # an answer of the kind the question wants ("how long" -> "six years")
+TYPE_PICK = 0.1  # ...when the router picks which answer or detail of a time question is meant
+_TIME_KINDS = (0, 2)  # "how long" and "when": the kinds of _WANTS an answer plainly says or not
 
 
-def says_what_is_asked(question: str, text: str) -> bool | None:
+def says_what_is_asked(question: str, text: str, time_only: bool = False) -> bool | None:
     """Whether `text` says the kind of thing `question` wants ("how long?" -> a duration,
-    "where?" -> a place); None when the question wants no particular kind."""
-    wants = [k for k, (q, _) in enumerate(_WANTS) if q.search(question)]
+    "where?" -> a place); None when the question wants no particular kind (`time_only`: of
+    the kinds "how long" and "when")."""
+    wants = [k for k, (q, _) in enumerate(_WANTS) if q.search(question)
+             and (not time_only or k in _TIME_KINDS)]
     if not wants:
         return None
     # "three mornings a week" says how often, not for how long
@@ -523,6 +541,14 @@ class MeaningRouter:
         self.vectors = vectors if vectors is not None else embedder.embed(texts)
         self.weights = np.array([e[2] for e in self.examples], dtype=np.float32)
         self._keys = [f"{e[1].kind}:{e[1].id}" for e in self.examples]
+        # A way of asking said twice in one topic (under the topic and under one of its
+        # answers, or as a shared ask too) is one piece of evidence, not two: a target's score
+        # is taken over its distinct example texts, each at its best row.
+        units: dict[tuple[str, str], int] = {}
+        self._unit = np.array([units.setdefault((k, ask_key(e[0])), len(units))
+                               for k, e in zip(self._keys, self.examples, strict=True)],
+                              dtype=np.int64)
+        self._unit_key = [k for k, _ in units]
         self._private_topics = {t.id for t in persona.topics if t.kind == "personal"}
         self._unsure_topics = {t.id for t in persona.topics if t.kind == "unsure"}
         self._standard = {c: t.id for t in persona.topics for c in (t.id, *t.covers)}
@@ -675,10 +701,17 @@ class MeaningRouter:
             if exclude and tg in exclude:
                 scores[i] -= 0.5
         per: dict[str, list[float]] = {}
-        for key, sc in zip(self._keys, scores, strict=True):
-            per.setdefault(key, []).append(float(sc))
+        unit = self._np.full(len(self._unit_key), -9.0, dtype=self._np.float64)
+        self._np.maximum.at(unit, self._unit, scores)
+        for key, sc in zip(self._unit_key, unit.tolist(), strict=True):
+            per.setdefault(key, []).append(sc)
         best = {k: _best(v, o) for k, v in per.items()}
         top_key = max(best, key=best.get)
+        # "how long have you been there?": which answer or detail of a topic is meant leans to
+        # the ones that say the kind of thing asked (a duration), not a count of something else
+        wants = [k for k, (q, _) in enumerate(_WANTS) if k in _TIME_KINDS
+                 and q.search(clause or text)]
+        typed = (scores + TYPE_PICK * self._kinds[:, wants].any(axis=1)) if wants else scores
         if last is not None:
             # "how far have you got up to?" right after the running answer: a detail of the
             # answer just given is judged by its own best example (the conversation is the
@@ -688,13 +721,19 @@ class MeaningRouter:
                    if tg.follow_up is not None and (tg.kind, tg.id, tg.answer)
                    == (last.kind, last.id, last.answer) and not (exclude and tg in exclude)]
             if fus:
-                j = max(fus, key=lambda i: scores[i])
-                if scores[j] >= best[top_key] and scores[j] >= o.threshold:
+                j = max(fus, key=lambda i: typed[i])
+                # "what's the hardest part?" right after the running answer asks the hardest
+                # part of running: a word that names an ordinary topic is no evidence against
+                # the answer just given's own detail, so its bonus does not count here
+                named = {f"topic:{t}" for t in intents}
+                rival = max(v - (o.intent_bonus if k in named else 0.0)
+                            for k, v in best.items())
+                if typed[j] >= rival and scores[j] >= o.threshold:
                     return Match(target=self.examples[j][1], score=float(scores[j]),
                                  scores=best)
         # the target: the best example of the best topic/hook (its answer or follow-up)
         idx = [i for i, k in enumerate(self._keys) if k == top_key]
-        i = max(idx, key=lambda j: scores[j])
+        i = max(idx, key=lambda j: typed[j])
         return Match(target=self.examples[i][1], score=best[top_key], scores=best)
 
     def _typed(self, sims, question: str):
