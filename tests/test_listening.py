@@ -856,3 +856,45 @@ def test_a_hard_thing_told_as_a_good_story_gets_no_sympathy(pid):
     conv = _fake_round(pid)
     reply = conv.respond("Mechanical engineering. The course was hard and I nearly quit.")
     assert [ln.text for ln in reply.lines if ln.text in sympathy], reply.lines
+
+
+# the partner or the children by name (a sister's answer names her son Tayo, the pets answer
+# names Ngozi and Tobi: neither counts)
+_FAMILY_NAMES = {"dana": r"\b(?:Jonah|Ellie)\b", "grace": r"\bDaniel\b",
+                 "marcus": r"\b(?:Amara|[Mm]arried)\b"}
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid", ["dana", "grace", "marcus"])
+def test_asked_about_a_family_the_persona_tells_of_partner_or_children(meaning, pid):
+    """"Got a family at home?" is about a partner and children, not where the persona lives or
+    a sister: the family answer that names them, as a speech transcript says it."""
+    p = load_persona(pid)
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    reply = conv.respond("oh nice so have you got a family at home yourself")
+    said = [ln for ln in reply.lines if ln.kind == "answer"]
+    assert [ln.topic for ln in said] == ["family"], [(ln.kind, ln.text) for ln in reply.lines]
+    assert re.search(_FAMILY_NAMES[pid], said[0].text), said[0].text
+
+
+_PARTNER_JOB = {"dana": ("husband", r"\b(?:paramedic|shifts?|nights|ambulances?|loves it)\b"),
+                "grace": ("husband", r"\b(?:music|choirs?|steel band|school)\b"),
+                "marcus": ("wife", r"\b(?:nurse|ward|shifts?|hospital)\b")}
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid", ["dana", "grace", "marcus"])
+def test_asked_what_the_partner_does_right_after_hearing_it_the_persona_says_more(meaning, pid):
+    """The marriage answer names the partner's job; "so what does your husband do" right after
+    gets more about that job, not another family answer (a sister, the pets)."""
+    who, job = _PARTNER_JOB[pid]
+    p = load_persona(pid)
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    first = " ".join(ln.text for ln in conv.respond("are you married").lines)
+    assert re.search(job, first, re.I), first
+    reply = conv.respond(f"oh right so what does your {who} do")
+    said = " ".join(ln.text for ln in reply.lines if ln.kind == "answer")
+    assert re.search(job, said, re.I), said
+    assert not re.search(r"\b(?:sister|brother|pets?|dog)\b", said, re.I), said
