@@ -898,3 +898,44 @@ def test_asked_what_the_partner_does_right_after_hearing_it_the_persona_says_mor
     said = " ".join(ln.text for ln in reply.lines if ln.kind == "answer")
     assert re.search(job, said, re.I), said
     assert not re.search(r"\b(?:sister|brother|pets?|dog)\b", said, re.I), said
+
+
+@pytest.mark.model
+def test_where_sam_lives_is_the_flat_not_the_family_abroad(meaning):
+    """"Do you live close to here?" asks where Sam lives (the flat by the canal in Birmingham),
+    not where Sam's family is from (a Swedish dad from Gothenburg): "around here" in the
+    family answer's ways of asking must not pull the question there."""
+    p = load_persona("sam")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    reply = conv.respond("do you live close to here then")
+    said = " ".join(ln.text for ln in reply.lines if ln.kind == "answer")
+    assert re.search(r"\b(?:flat|canal|Birmingham)\b", said), said
+    assert "Gothenburg" not in said, said
+
+
+@pytest.mark.model
+def test_is_it_your_first_one_after_the_marathon_says_whether_it_is(meaning):
+    """After Ewan mentions the Loch Ness Marathon, "is it your first one?" gets whether it is
+    his first (it is), not how the training is going."""
+    p = load_persona("ewan")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    conv.respond("i heard you're doing a marathon")
+    reply = conv.respond("is it your first one")
+    said = " ".join(ln.text for ln in reply.lines if ln.kind in ("answer", "hook_answer"))
+    assert re.search(r"\bfirst marathon\b", said, re.I), said
+
+
+@pytest.mark.model
+def test_how_often_the_pager_goes_off_gets_a_number_of_pages(meaning):
+    """After Ewan explains the on-call rota, "does the pager go off much?" gets how many pages
+    a week (none at night on a good week), not his own working day."""
+    p = load_persona("ewan")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    conv.respond("what's on call like at fernbank")
+    reply = conv.respond("does the pager go off much")
+    said = [ln for ln in reply.lines if ln.kind == "answer"]
+    assert said and said[0].topic == "on_call", [(ln.kind, ln.topic, ln.text) for ln in reply.lines]
+    assert re.search(r"\bpages?\b", said[0].text), said[0].text
