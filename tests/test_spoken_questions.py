@@ -601,3 +601,19 @@ def test_the_view_put_back_and_the_same_words_telling(text, asks):
 ])
 def test_guesses_and_checks_on_their_past(text, partner, asks):
     assert analyze_utterance(text, TurnContext(partner)).is_question is asks, (text, partner)
+
+
+# A sentence adverb before the question, and "do you ..." run on after a statement about a
+# thing, as a transcript gives them (no punctuation): what a user says to a persona.
+@pytest.mark.parametrize(("text", "asks"), [
+    ("honestly what do you make of the new office", True),
+    ("seriously how do you keep up with it all", True),
+    ("genuinely what was the best part", True),
+    ("honestly i think it went well", False),
+    ("seriously that was a great morning", False),
+    ("i'm thinking of starting my own thing do you think i should wait a year", True),
+    ("that sort of thing do you ever get tired of it", True),
+    ("we sell that kind of thing to schools", False),
+])
+def test_a_sentence_adverb_or_a_thing_before_the_question(text, asks):
+    assert analyze_utterance(text).is_question is asks, text

@@ -48,6 +48,8 @@ LEAD = word_set(
     # ("hello are you still there", "btw whats your major", "lol same when's your last day")
     " hello hi hiya yo btw lol lmao hehe yea ya yep yup yay woah whoa omg dang same ahh ohh"
     " sweet awesome neat"
+    # sentence adverbs before a question ("honestly what do you make of it")
+    " honestly seriously genuinely basically"
     # speech transcripts spell back-channels with a hyphen ("uh-huh do you")
     " uh-huh mm-hmm mm-hm mhm huh-uh uh-uh um-hum"
 )

@@ -53,7 +53,9 @@ _REACTION_ADJ = word_set(
 
 
 # After these an auxiliary + "you" is still embedded or part of the same clause.
-_AUX_EMBED_PREV = (_EMBED_PREV - {"that", "like", "love", "sure", "is", "was"}) | word_set(
+# ("my own thing | do you think i should...": a noun before "do you" ends the statement)
+_AUX_EMBED_PREV = (_EMBED_PREV - {"that", "like", "love", "sure", "is", "was", "thing",
+                                  "things"}) | word_set(
     "i we they you he she to")
 
 
