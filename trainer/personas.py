@@ -710,16 +710,8 @@ def fact_problems(p: Persona) -> list[tuple[str, str]]:
     known |= {w.lower() for w in _WORD_RE.findall(f"{p.name} {p.role} {p.setting}")}
     out: list[tuple[str, str]] = []
     for path, text in iter_lines(p):
-        for sentence in _SENT_RE.split(text):
-            words = _WORD_RE.findall(sentence)
-            low = [w.lower() for w in words]
-            i = 0
-            while i < len(words):
-                got = _number_at(words, i)
-                if got is None:
-                    i += 1
-                    continue
-                value, used = got
+        for words, low, numbers in _sentence_numbers(text):
+            for i, value, used in numbers:
                 # "first year" is not a count of years: ordinals only meet facts without a unit
                 ordinal = low[i] in _ORDINALS or bool(re.fullmatch(r"\d+(?:st|nd|rd|th)", low[i]))
                 cands = []
@@ -734,7 +726,6 @@ def fact_problems(p: Persona) -> list[tuple[str, str]]:
                     shown = " ".join(words[i:i + used])
                     out.append((path, f"expected {f.value}{' ' + f.unit if f.unit else ''} "
                                 f"(fact {f.id}), the line says {shown!r}"))
-                i += used
             for f in names:
                 for k in _near_at(low, f.near):
                     for m in range(max(1, k - 2), min(len(words), k + 3)):
@@ -754,22 +745,30 @@ def facts_stated(p: Persona, text: str) -> set[str]:
     nums = [f for f in p.facts if isinstance(f.value, int) and f.unit]
     if not nums:
         return out
+    for _words, low, numbers in _sentence_numbers(text):
+        for i, value, used in numbers:
+            for f in nums:
+                if f.value == value and _unit_follows(low, i, used, f.unit) and any(
+                        abs(k - i) <= 6 for k in _near_at(low, f.near)):
+                    out.add(f.id)
+    return out
+
+
+def _sentence_numbers(text: str):
+    """Per sentence of `text`: (its words, the same lower-cased, [(index, value, words used)]
+    for each number said in it, digits or words)."""
     for sentence in _SENT_RE.split(text):
         words = _WORD_RE.findall(sentence)
-        low = [w.lower() for w in words]
+        numbers = []
         i = 0
         while i < len(words):
             got = _number_at(words, i)
             if got is None:
                 i += 1
                 continue
-            value, used = got
-            for f in nums:
-                if f.value == value and _unit_follows(low, i, used, f.unit) and any(
-                        abs(k - i) <= 6 for k in _near_at(low, f.near)):
-                    out.add(f.id)
-            i += used
-    return out
+            numbers.append((i, *got))
+            i += got[1]
+        yield words, [w.lower() for w in words], numbers
 
 
 # Steer-back lines must not claim ignorance of the persona's own world (issue 12).
