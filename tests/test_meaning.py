@@ -136,7 +136,7 @@ def test_a_reply_embeds_only_the_users_words():
     from trainer.round_setup import meaning_router
 
     persona = load_persona("dana")
-    router = meaning_router(persona)
+    router = meaning_router(persona, warm_lines=True)  # as `trainer persona warm` leaves it
     conv = Conversation(persona, seed=3, router=router)
     conv.start()
     encoded: list[str] = []

@@ -143,7 +143,7 @@ def persona_warm(persona_ids):
     ids = list(persona_ids) or [p.id for p in list_personas()]
     for pid in ids:
         t0 = time.monotonic()
-        router = meaning_router(load_persona(pid))
+        router = meaning_router(load_persona(pid), warm_lines=True)
         _say(f"ok {pid}: {len(router.examples)} examples ({time.monotonic() - t0:.1f} s)")
     return 0
 

@@ -247,7 +247,7 @@ class Meaning:
 
 
 def embed_cached(embedder: Embedder, texts: Sequence[str], key: str,
-                 cache_dir: Path | None = None) -> np.ndarray:
+                 cache_dir: Path | None = None, compute: bool = True) -> np.ndarray | None:
     """`embedder.embed(texts)`, kept on disk under `key` (e.g. a persona file's hash).
 
     The file holds the texts too, so a changed list is re-embedded, never misread. Only the
@@ -265,6 +265,8 @@ def embed_cached(embedder: Embedder, texts: Sequence[str], key: str,
             return vecs
     except (OSError, ValueError):
         pass  # absent or damaged: embed again
+    if not compute:
+        return None  # only what is on disk (`compute=False`)
     vecs = embedder.embed(texts)
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)

@@ -103,13 +103,15 @@ def embedded_lines(persona) -> list[str]:
     return list(dict.fromkeys(" ".join(t.split()) for t in texts if t.strip()))
 
 
-def meaning_router(persona, embedder=None, options=None):
+def meaning_router(persona, embedder=None, options=None, warm_lines: bool = False):
     """The MeaningRouter a round uses: the persona's example vectors from the disk cache
     (trainer.meaning.embed_cached, keyed by the file's hash), on the shared model by default.
 
     The vectors of the persona's own lines (embedded_lines) come from that cache too and are
     handed to the model's text cache: a reply then embeds only the user's words (issue 15:
-    the prompts compared at each reply cost 15-40 ms apiece on the turn's path)."""
+    the prompts compared at each reply cost 15-40 ms apiece on the turn's path). They are
+    computed only with `warm_lines` (`trainer persona warm`, which setup runs): ~1,500 lines
+    take 15-60 s, too long for a round's loading thread, which only reads them from disk."""
     from trainer.meaning import embed_cached, shared
     from trainer.routing import ROUTER_OPTIONS, MeaningRouter
 
@@ -118,7 +120,9 @@ def meaning_router(persona, embedder=None, options=None):
     vecs = embed_cached(m, MeaningRouter.texts(persona), key)
     if hasattr(m, "remember"):
         lines = embedded_lines(persona)
-        m.remember(lines, embed_cached(m, lines, key + ":lines"))
+        vectors = embed_cached(m, lines, key + ":lines", compute=warm_lines)
+        if vectors is not None:
+            m.remember(lines, vectors)
     return MeaningRouter(persona, m, vectors=vecs, options=options or ROUTER_OPTIONS)
 
 
