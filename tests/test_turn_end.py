@@ -133,6 +133,21 @@ def test_voiced_end_is_where_the_voice_stops_not_the_audio():
     assert voiced_end_s(silence(0.5)) is None and voiced_end_s(np.zeros(0, np.float32)) is None
 
 
+def test_the_hiss_of_a_final_s_is_not_a_word_the_draft_left_out():
+    """A final "s" hisses on after the voice stops ("That makes sense.", "It helps."); read as
+    speech, it made a finished statement look as if a word were missing (a draft that ended on
+    "weekend" for "weekends" waited 1.4 s in the latency bench). A dropped "and" is voiced."""
+    for text in ("That makes sense.", "It helps."):
+        speech = synth(text)
+        last = np.flatnonzero(np.abs(speech) > 0.01)[-1] + 1
+        end = voiced_end_s(np.concatenate([silence(0.3), speech, silence(0.4)]))
+        assert end < 0.3 + last / 16_000 - 0.05, (text, end, 0.3 + last / 16_000)
+    speech = synth("Computer science and")
+    last = np.flatnonzero(np.abs(speech) > 0.01)[-1] + 1
+    end = voiced_end_s(np.concatenate([silence(0.3), speech, silence(0.4)]))
+    assert end > 0.3 + last / 16_000 - 0.05, (end, 0.3 + last / 16_000)
+
+
 def _pause_verdict(first_part: str, partner: str) -> tuple[str, float]:
     """A reply spoken up to a pause, cut as the microphone cuts it (0.3 s pre-roll, 0.1 s of
     the pause), drafted by tiny.en and judged by AdaptiveEndOfTurn: (draft, silence_s)."""

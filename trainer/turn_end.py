@@ -96,7 +96,9 @@ class EndOfTurnOptions:
     # data pipelines and," -> "I work on data pipeline."). Measured on espeak-ng speech
     # (benchmarks/latency.py's replies, each cut the way the microphone's pause cuts it):
     # 0.21-0.33 s after three such drafts (0.11 s after a fourth, missed), -0.08..+0.07 s after
-    # 33 finished statements; 0.22 s after one question, so questions are left alone.
+    # 33 finished statements; 0.22 s after one question, so questions are left alone. Since
+    # session 20 the voiced audio is the low band (sources.voiced_end_s): the hiss of a final
+    # "s" ran 0.1 s past its word and made "...on weekend." look unfinished (1.4 s).
     untranscribed_s: float = 0.12
 
 

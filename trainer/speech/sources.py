@@ -718,22 +718,35 @@ Judge = Callable[[Any, float | None], float]
 audio's start, see `voiced_end_s`) -> the silence (seconds) that ends the turn in this pause."""
 
 VOICED_BELOW_PEAK_DB = 35.0  # a 10 ms window within this of the loudest is voiced
+# Voicing lives in the low band (the vowels and nasals of a dropped "and" or "um"); the hiss
+# of a final "s" or "t" (unvoiced, mostly above 2 kHz) is the end of the last word heard, not
+# a word the draft left out. Through the virtual microphone the band cut the tail of s-final
+# words ("thanks", "helps", "sense", "process") by about 0.1 s, and left the dropped "and"s
+# as they were (0.21-0.22 s past the last word, from 0.22-0.23 s with every frequency).
+VOICED_BAND_HZ = (80.0, 1000.0)
+VOICED_LOOK_BACK_S = 10.0  # only the end of a long reply is read (a 2-minute one took 0.2 s)
 
 
 def voiced_end_s(audio: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ) -> float | None:
     """Where the voiced audio ends (seconds from its start): the end of the last 10 ms window
-    within VOICED_BELOW_PEAK_DB of the loudest one (relative, so a quiet microphone and a loud
-    one read alike; a room's noise floor is 40-60 dB under speech). None for silence."""
+    whose low-band energy (VOICED_BAND_HZ) is within VOICED_BELOW_PEAK_DB of the loudest
+    window's in the last VOICED_LOOK_BACK_S (relative, so a quiet microphone and a loud one
+    read alike; a room's noise floor is 40-60 dB under speech). None for silence."""
     win = sample_rate_hz // 100
     n = len(audio) // win
     if not n:
         return None
-    rms = np.sqrt(np.mean(np.square(audio[:n * win].reshape(n, win), dtype=np.float64), axis=1))
-    peak = float(rms.max())
+    skip = max(0, n - int(VOICED_LOOK_BACK_S * 100))
+    frames = np.asarray(audio[skip * win:n * win], dtype=np.float64).reshape(n - skip, win)
+    power = np.abs(np.fft.rfft(frames * np.hanning(win), axis=1)) ** 2
+    freqs = np.fft.rfftfreq(win, 1.0 / sample_rate_hz)
+    lo, hi = VOICED_BAND_HZ
+    band = np.sqrt(power[:, (freqs >= lo) & (freqs <= hi)].sum(axis=1))
+    peak = float(band.max())
     if peak <= 1e-6:
         return None
-    loud = np.flatnonzero(rms >= peak * 10 ** (-VOICED_BELOW_PEAK_DB / 20))
-    return (int(loud[-1]) + 1) * win / sample_rate_hz
+    loud = np.flatnonzero(band >= peak * 10 ** (-VOICED_BELOW_PEAK_DB / 20))
+    return (skip + int(loud[-1]) + 1) * win / sample_rate_hz
 
 
 class AdaptiveEndOfTurn:
