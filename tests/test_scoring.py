@@ -575,3 +575,37 @@ def test_an_offer_in_the_users_own_words_counts_as_the_persona_heard_it(meaning)
     )
     assert metric(score_round(turns, meaning=meaning), "offer").passed is True
     assert metric(score_round(turns[-1:], meaning=meaning), "offer").passed is False
+
+
+def test_a_round_at_the_food_bank_scores_as_a_listener_would():
+    """A typed round with Marcus (session 20): his story came with a question back, and "what
+    got you started" built on it; asking how to help is offering it; an ask for coffee after
+    his line about last week's collection is no follow-up on it; the opener is never the
+    example of a changed subject; the tip names what he told, not "the name"."""
+    turns = conversation(
+        ("persona", "Ah, fresh hands, brilliant. I'm Marcus, head of operations. What brings "
+                    "you in on a Saturday?", 5, "opener"),
+        ("user", "hi im jo, yeah first time here, how long have you been volunteering here", 4),
+        ("persona", "I've been here six years. I volunteered on Saturdays for a year first, "
+                    "exactly like you, and they asked me to apply when Brenda, the last ops "
+                    "manager, retired. What do you do when you're not sorting beans?", 10),
+        ("user", "oh wow what got you started", 2),
+        ("persona", "It started in a church hall on Harbour Street about twenty years ago, "
+                    "hence the name.", 5),
+        ("user", "thats lovely. what do you do when youre not at the food bank", 3),
+        ("persona", "Sunday afternoons I cook with my son Tobi.", 3),
+        ("user", "ha nice. is there anything i could do to help beyond sorting", 3),
+        ("persona", "We're sorting last week's supermarket collection.", 3),
+        ("user", "great. would you want to grab a coffee sometime next week", 3),
+    )
+    card = score_round(turns, partner_name="Marcus Okafor")
+    labels = {ln.text: ln.labels for ln in card.lines if ln.labels}
+    assert labels["oh wow what got you started"]["follow_up"] == "partner"
+    assert labels["great. would you want to grab a coffee sometime next week"]["follow_up"] \
+        is None
+    assert labels["ha nice. is there anything i could do to help beyond sorting"]["is_offer"]
+    metrics = {m.key: m for m in card.metrics}
+    assert metrics["offer"].passed is True and metrics["closing_ask"].passed is True
+    tip = next(t for t in card.tips if t.key == "follow_ups")  # one follow-up of two
+    assert tip.quote == "thats lovely. what do you do when youre not at the food bank"
+    assert tip.suggestion == "You mentioned Harbour Street - what's the story there?"

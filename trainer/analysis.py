@@ -1048,7 +1048,8 @@ _WORK_WORDS = word_set("work works working worked job jobs")
 # rescue puppy" and "what do you think of the new iphone" share only "new"; "this place" is
 # the venue whoever mentions it.
 _WEAK_LINK = frozenset(stem(w) for w in word_set("""new old big small first last next best
-    better whole real high low early late few place"""))
+    better whole real high low early late few place week weeks today tomorrow tonight month
+    months morning evening sometime"""))
 
 
 def _partner_words(partner_text: str) -> list[str]:
@@ -1292,6 +1293,11 @@ def _builds_by_meaning(exp: list[str], mine: set[str], ctx: TurnContext,
     """
     partner = _Partner.of(ctx.partner_text)
     told = len(content_stems(list(partner.words))) >= 4 and not partner.asked
+    if partner.asked and not told:
+        # they told their story, then asked back ("I volunteered on Saturdays for a year
+        # first, and they asked me to apply... What do you do?"): "what got you started?"
+        # still builds on the story
+        told = len(content_stems(_told_words(ctx.partner_text))) >= 6
     core = strip_lead(exp)
     if told and core and core[0] in WH and not any(not _story_word(w) for w in mine):
         return True
@@ -1300,9 +1306,11 @@ def _builds_by_meaning(exp: list[str], mine: set[str], ctx: TurnContext,
     if partner.words and not partner.asked and core and core[0] in WH and len(core) <= 4 \
             and not (set(core) & (AUX | PRON_SUBJ)):
         return True
-    if meaning is None:
-        return False
     question = " ".join(exp)
+    if meaning is None or ASK_RE.search(question):
+        # an ask to meet again ("would you want to grab a coffee sometime?") is close in
+        # meaning to any line about plans; it builds on theirs only by naming it (the words)
+        return False
     # the last line only: the line before last is matched by its words (embedding both would
     # double the cost of `trainer analyze` on a long transcript)
     sims = _sims(meaning, question, _sentences(ctx.partner_text))
@@ -1312,6 +1320,15 @@ def _builds_by_meaning(exp: list[str], mine: set[str], ctx: TurnContext,
     # Closer to what they said than to any stock question: it builds on their line.
     stock = max(_sims(meaning, question, _STOCK_QUESTIONS), default=0.0)
     return near >= FOLLOW_SIM_NEAR and near - stock >= FOLLOW_MARGIN
+
+
+def _told_words(partner_text: str) -> list[str]:
+    """The words of the partner's line before the question it ends on."""
+    cl = clauses(tokens(partner_text))
+    while cl and (question_form(cl[-1].exp, cl[-1].mark) is not None
+                  or choice_form(cl[-1].exp) is not None):
+        cl = cl[:-1]
+    return [w for c in cl for w in c.exp]
 
 
 def _linked(mine: set[str], theirs: set[str]) -> bool:

@@ -212,7 +212,16 @@ OFFER_RE = re.compile(
     r"|that)|let me (?:send|introduce|connect you|put you in touch|intro|share)"
     r"|i (?:can|could) (?:make|do) an (?:intro|introduction)"
     r"|would it help if i (?:introduced|sent|connected|put|shared|made)"
-    r"|how can i help|anything i can do to help|can i help)"
+    r"|how can i help|anything i can do to help|can i help"
+    # asking how to help is an offer ("figure out how you can help them"): "is there anything
+    # i could do to help", "how could we support you", "do you need a hand with the boxes"
+    r"|anything (?:else )?(?:i|we) (?:can|could|might) (?:do (?:to help|for you)|help (?:with|out))"
+    r"|(?:is there )?(?:any way|anything) (?:that )?(?:i|we) (?:can|could|might) (?:help|support|"
+    r"be of use|chip in|pitch in)"
+    r"|how (?:can|could|might) (?:i|we) (?:\w+ )?(?:help|support you|chip in|pitch in|be useful)"
+    r"|what (?:can|could|should) (?:i|we) do to help|what (?:can|could) (?:i|we) help (?:with|out)"
+    r"|(?:can|could|may) (?:i|we) help (?:with anything|at all|out|in any way|you with)"
+    r"|do you need (?:a hand|any help|help|an extra pair of hands|more volunteers) with)"
 )
 
 

@@ -829,20 +829,23 @@ def _drop_tips_already_asked(card: Scorecard, users: list[_UserTurn],
 def _missed_follow_up(users: list[_UserTurn]) -> tuple[_UserTurn, str] | None:
     """A reply that could have followed up on the partner's line, and the follow-up to ask.
 
-    Topic-switching questions first, then statements that did not build on the line.
+    Topic-switching questions first, then introductory ones, then statements that did not
+    build on the line. Not the opener (the first reply has little to build on), an ask to
+    meet again or an offer: each is a move of its own, not a missed follow-up.
     """
-    def candidates(questions: bool):
+    def candidates(kind: str | None):
         for u in users:
             if not u.context.partner_text or u.feats.is_backchannel or u.feats.is_goodbye:
                 continue
-            if questions and u.feats.is_question and u.feats.question_kind in (
-                    "topic_switch", "introductory"):
-                yield u
-            if not questions and not u.feats.is_question and u.feats.builds_on is None:
+            if kind is not None:
+                if (u.feats.is_question and u.feats.question_kind == kind and u is not users[0]
+                        and not u.feats.is_ask and not u.feats.is_offer):
+                    yield u
+            elif not u.feats.is_question and u.feats.builds_on is None:
                 yield u
 
-    for questions in (True, False):
-        for u in candidates(questions):
+    for kind in ("topic_switch", "introductory", None):
+        for u in candidates(kind):
             suggestion = _follow_up_for(u.context.partner_text, u.context.partner_name)
             if suggestion != "What about you?":
                 return u, suggestion
@@ -917,7 +920,8 @@ _NOT_A_TOPIC = frozenset(re.findall(r"[a-z]+", """tonight today yesterday tomorr
     evening afternoon week weekend weekends month months ages honest rather quite pretty sure
     three four five six seven eight nine twenty thirty hundred thousand first second last next
     these those there here where while thanks thank maybe perhaps probably else before after
-    during around again until through without within across still""" + " ".join(
+    during around again until through without within across still name names thing things
+    stuff kind sort idea ideas""" + " ".join(
     _NUMBERS.values())))
 
 
@@ -931,11 +935,33 @@ def _follow_up_for(partner_text: str, partner_name: str | None = None) -> str:
         content = [w for w in words if w.lower() not in STOPWORDS and len(w) > 3
                    and w.lower() not in skip and w.lower() not in _NOT_A_TOPIC
                    and "'" not in w and not w.lower().endswith("ly")]
+        # a name they gave ("a church hall on Harbour Street ..., hence the name"), else the
+        # last content word: new information comes last in an English sentence
+        names = _proper_names(words[1:], skip)
+        if names:
+            return f"You mentioned {names[-1]} - what's the story there?"
         if content:
-            focus = content[-1]  # new information comes last in an English sentence
+            focus = content[-1]
             focus = focus if focus[:1].isupper() and focus != words[0] else focus.lower()
             return f"You mentioned {focus} - what's the story there?"
     return "What about you?"
+
+
+def _proper_names(words: list[str], skip: set[str]) -> list[str]:
+    """Runs of capitalised words (not the sentence's first, not "I", not the partner's name):
+    "Harbour Street", "Yosemite"."""
+    names: list[str] = []
+    run: list[str] = []
+    for w in [*words, ""]:
+        if (w[:1].isupper() and w not in ("I", "I'm", "I've", "I'd", "I'll") and "'" not in w
+                and w.lower() not in skip and w.lower() not in _NOT_A_TOPIC
+                and w.lower() not in STOPWORDS):
+            run.append(w)
+            continue
+        if run:
+            names.append(" ".join(run))
+            run = []
+    return names
 
 
 def _quote_question(text: str, f: UtteranceFeatures, kind: str | None = None) -> str:
