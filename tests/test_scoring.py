@@ -609,3 +609,44 @@ def test_a_round_at_the_food_bank_scores_as_a_listener_would():
     tip = next(t for t in card.tips if t.key == "follow_ups")  # one follow-up of two
     assert tip.quote == "thats lovely. what do you do when youre not at the food bank"
     assert tip.suggestion == "You mentioned Harbour Street - what's the story there?"
+
+
+def test_a_question_after_naming_what_she_just_said_takes_the_hook_up():
+    """The issue's Dana round, typed (session 20): right after "I taught chemistry for six
+    years...", "wow from teaching to recruiting thats a big change, do you miss the
+    classroom" takes up her teaching (it was marked missed, with the user's own question as
+    the tip); "what do you look for in a graduate application" right after the graduate
+    intake takes that one up. Hooks nobody asked about stay missed."""
+    from trainer.personas import load_persona
+
+    dana = load_persona("dana")
+    turns = conversation(
+        ("persona", "Hello! I'm Dana Whitfield from Northwind. What's your field?", 4, "opener"),
+        ("user", "hey im sam, im in my final year of computer science", 3),
+        ("persona", "Sorry, I keep checking my phone. The dog-walker is sending photos of "
+                    "Biscuit, our new rescue puppy.", 5, "hook", ["puppy"]),
+        ("persona", "What got you interested in your field?", 2),
+        ("user", "interesting, and how did you end up in recruiting", 3),
+        ("persona", "Honestly, by accident. I taught chemistry for six years, then my friend "
+                    "Leah, an operations manager at Northwind, said I'd be good at talking to "
+                    "nervous twenty-year-olds. She was right.", 9),
+        ("persona", "Have you ever worked somewhere with a warehouse or a supply chain?", 3),
+        ("user", "wow from teaching to recruiting thats a big change, do you miss the "
+                 "classroom", 4),
+        ("persona", "The kids, yes, and the experiments. Not the marking.", 4),
+        ("persona", "By the way, we doubled the graduate intake this year, twelve places, and "
+                    "the deadline is the end of March.", 5, "hook", ["graduate_program"]),
+        ("user", "what do you look for in a graduate application", 3),
+    )
+    hooks = dana.hook_cues()
+    assert {"puppy", "teaching", "graduate_program"} <= {h.id for h in hooks}
+    card = score_round(turns, hooks, "Dana Whitfield")
+    labels = {ln.text: ln.labels for ln in card.lines if ln.labels}
+    assert labels["wow from teaching to recruiting thats a big change, do you miss the "
+                  "classroom"]["follow_up"] == "hook:teaching"
+    assert labels["what do you look for in a graduate application"]["follow_up"] == \
+        "hook:graduate_program"
+    taken = {h.id: h.taken_up for h in card.hooks}
+    assert taken["teaching"] and taken["graduate_program"] and not taken["puppy"]
+    assert not any("teaching chemistry to recruiting" in (t.suggestion or "")
+                   for t in card.tips)

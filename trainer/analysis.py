@@ -1138,6 +1138,14 @@ def _hook_followed(exp: list[str], stems_all: list[str], ctx: TurnContext,
                 _asks_suggestion(exp, hook):
             return hook.id
     here = _hooks_in_partner(ctx) if partner else []
+    intro = bool(INTRO_RE.search(" ".join(strip_lead(exp))))
+    # 1b: named just before the question, right after they said it ("wow from teaching to
+    # recruiting, that's a big change, do you miss the classroom"); not a word somewhere in a
+    # long story of the user's own
+    just_before = stems_all[-(len(exp) + _NAMED_BEFORE_WORDS):]
+    for hook in here:
+        if not intro and _hook_in(hook, just_before):
+            return hook.id
     if not here and pointer and ctx.earlier_partner_text:
         # "how far along are you with it?" two lines after "I'm renovating an old barn"
         earlier = [stem(w) for w in _partner_words(ctx.earlier_partner_text)]
@@ -1146,14 +1154,22 @@ def _hook_followed(exp: list[str], stems_all: list[str], ctx: TurnContext,
     own = (mine | {w for w in exp if w in _WORK_WORDS}) - partner_stems - _FRAME_STEMS
     if here and (pointer == "person" or (pointer == "thing" and not own)):  # 2: pointing back
         return here[0].id
-    if here and not own:  # 3: a word said next to the hook
+    if here and not intro:  # 3: a word said next to the hook
+        # ("what do you look for in a graduate application" after "we doubled the graduate
+        # intake this year, twelve places"); with a subject of its own, two such words or a
+        # word of the hook's label ("twelve graduate places")
         seq = [stem(w) for w in partner]
         for hook in here:
-            if (mine - _WEAK_LINK) & _near_hook(hook, seq):
+            near = (mine - _WEAK_LINK) & _near_hook(hook, seq)
+            label = content_stems(expand(words_with_marks(tokens(hook.label))[0]))
+            if near and (not own or len(near) >= 2 or near & label):
                 return hook.id
     if meaning is not None and ctx.hooks and mine - _FRAME_STEMS:  # 4: by meaning
         return _hook_by_meaning(" ".join(exp), ctx.hooks, meaning)
     return None
+
+
+_NAMED_BEFORE_WORDS = 10  # how far before a question a hook named still leads into it
 
 
 def _asks_suggestion(exp: list[str], hook: HookCue) -> bool:
