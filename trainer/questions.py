@@ -152,6 +152,8 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
     if w in AUX and prev not in _AUX_EMBED_PREV:
         if w in ("is", "was") and nxt == "you":
             return False  # "the cool thing is you can...": never a question ("are you")
+        if w in ("is", "was") and nxt == "that" and prev not in STOPWORDS and prev.isalpha():
+            return False  # "the problem is that...", "the reason was that the parser..."
         if nxt in ("you", "your"):
             return True
         # "hello i am tom is this your first time": aux + it/this/there + a telling word.
@@ -308,6 +310,12 @@ _SELF_WONDER_RE = re.compile(
     # "i was wondering that myself", "i wondered the same": sharing a thought, asking nothing
     r"|\bwonder(?:ing|ed)? (?:that|the same|too|myself)\b"
     r"|\bwonder(?:ing|ed)? about (?:that|it|this) (?:myself|too)\b"
+    # wondering aloud, not asking them: "i was wondering" said alone, "i'm wondering about
+    # that", "i wonder how we can fix it" (a wish to know about a third party, "i wonder what
+    # the keynote is about", still invites their view)
+    r"|^(?:(?:and|so|but|well|actually|yeah|now) )*(?:i am|i was|i) (?:just |still |also |really )?"
+    r"wonder(?:ing|ed)?(?:$| about (?!you|your|yours)\w+$"
+    r"| (?:how|what|why|where|when|who|which) (?:\w+ )?(?:we|i)\b)"
 )
 
 
@@ -396,6 +404,56 @@ def question_form(exp: list[str], mark: str) -> str | None:
     return None
 
 
+# A "which" + verb at the start goes on with the speaker's own statement ("which would be
+# great", "which is still too slow", "which probably means..."); it asks when a subject, a
+# choice word or "which" comes next ("which is yours", "which is better", "which is which").
+_WHICH_VERB = word_set(
+    """is was are were would could might may will should can must sounds sounded means meant
+    seems seemed makes made gives gave leaves helps explains brings takes has had""")
+_WHICH_ADVERB = word_set(
+    "probably perhaps maybe of course also actually again just still then obviously i")
+_WHICH_ASKS_NEXT = (PRON_SUBJ - {"i"}) | word_set(
+    """it this that these those which yours mine his hers theirs ours your my their better
+    best worse worst easier harder faster slower cheaper bigger smaller closer nicer right
+    correct true wrong one ones first second last preferable""")
+
+
+def _relative_which(core: list[str]) -> bool:
+    """Is a clause opening "which ..." a relative clause going on with a statement?"""
+    if len(core) < 3 or core[1] not in _WHICH_VERB | _WHICH_ADVERB:
+        return False
+    if core[1] in _WHICH_ADVERB:
+        return True  # "which probably means ...", "which i think is fine"
+    nxt = core[2]
+    if nxt in _WHICH_ASKS_NEXT or nxt.endswith("est"):
+        return False
+    if nxt == "the" and len(core) > 3 and (core[3].endswith("est") or core[3] in (
+            "one", "ones", "best", "worst", "right", "better", "first", "last", "most")):
+        return False  # "which is the best", "which is the one you like"
+    if nxt in ("more", "less") and "than" not in core and len(core) <= 6:
+        return False  # "which is more important" asks; "which is more than we need" tells
+    return True
+
+
+# A pseudo-cleft: a "what" clause as the subject of "is/was" ("what happens is that...",
+# "what's nice is the price", "what we need is time"): it tells.
+_CLEFT_VERB_S = re.compile(r"^(?!is$|was$|does$|has$|'s$)[a-z]+s$")
+
+
+def _pseudo_cleft(core: list[str]) -> bool:
+    for k in range(2, min(len(core) - 1, 7)):
+        if core[k] not in ("is", "was") or core[k - 1] in AUX | PRON_SUBJ | word_set(
+                "it this that there not"):
+            continue
+        if core[k + 1] == "that" or core[k + 1:k + 2] == ["is"]:
+            return True  # "what happens is that", "what i'm saying is is..."
+        if core[1] in ("'s", "is", "was") and k >= 3:
+            return True  # "what's interesting is the price", "what's under it is silence"
+        if _CLEFT_VERB_S.match(core[1]) and k == 2:
+            return True  # "what matters is the timing", "what happens is they..."
+    return False
+
+
 def _vocative_first(core: list[str]) -> bool:
     """Is core[0] a name (or a word like one) said before a yes/no question to "you": "sarah
     have you met tom", "tomorrow will you be there"? Not a subject: "i have you", "they did
@@ -430,6 +488,10 @@ def _wh_form(core: list[str]) -> str | None:
         return "wh"
     if w0 == "which" and w1 in ("is", "was") and w2 in _WHICH_IS_NOT_Q:
         return None  # "which is why I came"
+    if w0 == "which" and _relative_which(core):
+        return None  # "which would be great", "which sounds odd": their own telling goes on
+    if w0 == "what" and _pseudo_cleft(core):
+        return None  # "what happens is that...", "what's nice is the price": a statement
     if w0 == "how" and w1 in _EXCLAIM_ADJ and w2 in ("is", "was") and core[3:] in (
             ["that"], ["this"]):
         return None  # "how lucky is that" exclaims
