@@ -436,6 +436,8 @@ def analyze_utterance(
         partner = _Partner.of(ctx.partner_text)
         for c in all_clauses:
             form = question_form(c.exp, c.mark) or _context_form(c, partner, len(all_clauses))
+            if form == "declarative" and _so_you_goes_on(c, partner):
+                form = None
             if form:
                 q_clauses.append((c, form))
         if not q_clauses and all_clauses and final_rise_st is not None:
@@ -821,6 +823,23 @@ def _verdict(core: list[str]) -> bool:
 _VERDICT_ADJ = word_set(
     """nice great good lovely beautiful pretty cool fun fine awesome amazing wonderful terrible
     awful bad hard tough crazy expensive cheap big small far close""")
+
+
+def _so_you_goes_on(c: Clause, partner: _Partner) -> bool:
+    """A "so you ..." after a back-channel of theirs ("uh-huh", "yeah") goes on with the
+    speaker's own explanation ("so you take the first bus and change at the station"): a
+    declarative check needs something of theirs to check."""
+    if c.mark == "?" or not partner.words or not _said_little(partner):
+        return False
+    exp = c.exp
+    if not exp or exp[0] not in ("so", "oh", "wait"):
+        return False
+    k = 1
+    while k < len(exp) and exp[k] in LEAD:
+        k += 1
+    if any(exp[j] in AUX and exp[j + 1] == "you" for j in range(k + 1, len(exp) - 1)):
+        return False  # asked anew after a restart: "so you have | have you read it yet"
+    return k < len(exp) and exp[k] in ("you", "your")
 
 
 def _said_little(partner: _Partner) -> bool:
