@@ -520,6 +520,14 @@ def _collapse_restarts(toks: list[str]) -> list[str]:
                 last.insert(0, i)
                 if len(last) == 3:
                     break
+        if last and t.startswith(out[last[-1]] + "'") and out[last[-1]].isalpha():
+            out[last[-1]] = t  # said again contracted: "what what's", "it it's", "that that's"
+            continue
+        if len(last) == 3 and out[last[0]] == out[last[2]] and out[last[1]].isalpha() and \
+                t.startswith(out[last[1]] + "'"):
+            del out[last[0]:last[2]]  # "and what | and what's northern" -> "and what's"
+            out.append(t)
+            continue
         if last and out[last[-1]] == t and t not in _REAL_DOUBLES:
             del out[last[-1] + 1:]
             continue

@@ -454,6 +454,30 @@ def _pseudo_cleft(core: list[str]) -> bool:
     return False
 
 
+# A topic said first and then asked about with a pronoun: "this second stream will it add
+# latency", "the new printer does it take a4", "your parents do they live nearby". Not with
+# "is" ("the thing is it works").
+_TOPIC_DET = word_set("this that these those the your his her their our")
+_TOPIC_AUX = word_set("do does did will would can could should has have")
+
+
+def _dislocated_topic(core: list[str]) -> str | None:
+    if len(core) < 5 or core[0] not in _TOPIC_DET:
+        return None
+    for k in range(2, min(len(core) - 2, 6)):
+        if core[k] in _TOPIC_AUX and core[k + 1] in ("it", "they", "he", "she"):
+            topic = core[1:k]
+            if any(w in AUX or w in PRON_SUBJ or w in STOPWORDS or w == "'s" for w in topic):
+                return None
+            nxt = core[k + 2]
+            if nxt in STOPWORDS - word_set("have get take make go work look need cost"):
+                return None
+            return "yes_no"
+        if core[k] in AUX or core[k] == "'s":
+            return None
+    return None
+
+
 def _vocative_first(core: list[str]) -> bool:
     """Is core[0] a name (or a word like one) said before a yes/no question to "you": "sarah
     have you met tom", "tomorrow will you be there"? Not a subject: "i have you", "they did
@@ -483,9 +507,12 @@ def _wh_form(core: list[str]) -> str | None:
                 rest[k] in AUX and rest[k + 1] in PRON_SUBJ for k in range(len(rest) - 1)):
             return "wh"
     if w0 not in WH:
-        return None
+        return _dislocated_topic(core)
     if not w1:
         return "wh"
+    if w0 == "what" and w1 == "if" and len(core) >= 4 and (w2 in SUBJ or w2 in (
+            "the", "this", "that", "there", "your", "my", "our", "their")):
+        return "wh"  # a case put to them: "what if you had done it the other way"
     if w0 == "which" and w1 in ("is", "was") and w2 in _WHICH_IS_NOT_Q:
         return None  # "which is why I came"
     if w0 == "which" and _relative_which(core):
@@ -1007,6 +1034,18 @@ def choice_form(exp: list[str]) -> str | None:
 _DANGLING = word_set("and but so uh um")
 
 
+_RIGHT_ADVERB = word_set(
+    "definitely probably completely perfectly certainly partly half also very not dead maybe")
+
+
+def _right_predicate(exp: list[str]) -> bool:
+    """Is a final "right" a predicate, not a tag: "you are definitely right", "she's right"?
+    ("get those right" stays a tag: it may ask to confirm the plan.)"""
+    prev = exp[-2]
+    return prev in ("'s", "'re", "is", "are", "was", "were") or (
+        prev in _RIGHT_ADVERB and exp[-3] in ("'s", "'re", "is", "are", "was", "were", "be"))
+
+
 def _tag_form(exp: list[str], mark: str) -> str | None:
     """Tags at the end of a clause: "you work in finance right", "it is huge isn't it"."""
     for k in (1, 2):
@@ -1046,7 +1085,7 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
     if len(exp) < 3:
         return None
     last, prev = exp[-1], exp[-2]
-    if last == "right" and prev not in _NOT_TAG_BEFORE_RIGHT:
+    if last == "right" and prev not in _NOT_TAG_BEFORE_RIGHT and not _right_predicate(exp):
         return "tag"
     if last == "correct" and prev not in _NOT_TAG_BEFORE_CORRECT:
         return "tag"
