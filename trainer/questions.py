@@ -351,6 +351,10 @@ _HEDGED_ASK_RE = re.compile(
 _HEDGED_CHECK_RE = re.compile(
     r"(?:i take it|i assume|i am assuming|i am guessing|i gather|i understand|i hear)"
     r" (?:that )?(?:you|your)\b(?! (?:are|were) (?:right|welcome|kidding)$) \w+ \w+")
+# Their words taken up to be made clear: "when you say X, is that / do you mean / you mean Y"
+_WHEN_YOU_SAY_RE = re.compile(
+    r"when you (?:say|said|talk about|mention|mentioned)\b.*?\b(?:is that|is it|was that"
+    r"|does that|do you mean|did you mean|you mean|are you|are we)\b")
 _LATER = word_set("later tomorrow sometime tonight afterwards eventually")
 # "(so) if you have any questions", "if anyone's got any comments": said alone, it invites them
 # (with more after it, "if you have any questions just ask", it tells them what to do)
@@ -358,6 +362,17 @@ _IF_ANY_RE = re.compile(
     r"^if (?:you|anyone|anybody|everyone|you guys|you all) (?:has |have |has got |have got |got )"
     r"(?:any |anything )(?:other |more |further |else )?(?:questions|question|comments|thoughts"
     r"|ideas|suggestions|objections|concerns|to add)?(?: at all)?(?: (?:then|now|for me))?$")
+
+
+# A question announced and then put: "my question is if we did that would it take less time",
+# "the question is to what extent does it help", "so the big question is who pays" (not a
+# thought aloud: "the question is whether we can scale it")
+_QUESTION_IS_RE = re.compile(
+    r"\b(?:my|the|our|one|a|another|first|other|real|big|only) (?:\w+ )?questions? (?:is|was)"
+    r" (?:(?:just|really|then|now|basically|simply) )?(?:(?:how|what|why|where|when|who|which)\b"
+    r"(?! (?:we|i)\b)|if\b.*\b(?:would|will|does|do|is|can|could) (?:it|you|we|that|they)\b"
+    r"|to what\b|(?:do|does|did|is|are|can|could|would|will|should) (?:it|you|we|they|that|this"
+    r"|there)\b)")
 
 
 # Formulas shaped like questions that expect no answer ("who knows", "how about that").
@@ -380,10 +395,14 @@ def question_form(exp: list[str], mark: str) -> str | None:
         if _SELF_WONDER_RE.search(joined) or _SOMETIME_RE.search(joined):
             return None
         return "embedded"
+    if _QUESTION_IS_RE.search(joined):
+        return "embedded"  # "my question is would it take less time", "the question is how"
     if _REQUEST_RE.match(joined) and core[-1] not in _LATER:
         return "embedded"  # a request for their telling, like "tell me about..."
     if _HEDGED_ASK_RE.match(joined) or joined.endswith(" by any chance"):
         return "yes_no"  # "you wouldn't happen to know...", "you're not sam by any chance"
+    if _WHEN_YOU_SAY_RE.match(joined):
+        return "yes_no"  # "when you say we is that sunil", "when you say soon you mean today"
     if _HEDGED_CHECK_RE.match(joined):
         return "declarative"  # "i take it you're from here"
     if _IF_ANY_RE.match(joined):
@@ -496,6 +515,8 @@ _WH_PREP = word_set("for in to by from with at on of about into under after sinc
 
 
 def _wh_form(core: list[str]) -> str | None:
+    if len(core) >= 3 and core[0] in ("the", "a", "an") and core[1] in WH and core[1] != "when":
+        core = core[1:]  # a determiner broken off before the wh-word: "the which one"
     w0, w1, w2 = (core + ["", "", ""])[:3]
     if w0 in _WH_PREP and w1 in WH and len(core) <= 3 and not (set(core[2:]) & PRON_SUBJ):
         return "wh"  # "since when", "for how long", "from where", "to whom"
@@ -920,7 +941,7 @@ _NOT_A_PARTICIPLE = word_set(
 _YOU_STATE = word_set(
     """okay ok alright ready sure hungry done set free busy new serious interested available
     allowed around home comfortable warm cold tired awake married single retired divorced
-    finished up good fine alone lost hurt nervous excited next""")
+    finished up good fine alone lost hurt nervous excited next happy""")
 # "(does) anyone want coffee", "anybody need a ride", "(is) anyone home": the bare verb asks
 # ("anyone knows that" tells)
 _ANYONE_NEXT = word_set(
@@ -958,6 +979,9 @@ def _dropped_aux(core: list[str]) -> bool:
     if w0 == "you" and w1 in _YOU_STATE and len(core) <= 4 and no_verb and not (
             rest[:1] and rest[0] in _OBJ_PRON):
         return True  # "(are) you okay", "you all set"
+    if w0 == "you" and w1 in _YOU_STATE and rest[:1] in (["with"], ["about"]) and \
+            len(core) <= 7 and not (set(rest) & (AUX | {"'s", "i", "me", "my"})):
+        return True  # "(are) you happy with the new place", "you okay with where we are"
     if w0 == "you" and rest[:1] == ["much"] and w1 not in AUX and w1 not in ("not", "very"):
         return True  # "(do) you watch much tv", "y'all get much snow" (a statement says "a lot")
     if w0 == "you" and core[-1] == "much" and len(core) >= 4 and core[-2] not in (
@@ -1229,6 +1253,11 @@ def _declarative_form(exp: list[str]) -> str | None:
         return None
     if exp[:1] == ["so"] and _so_when(exp[1:]):
         return "declarative"
+    k = 0
+    while k < len(exp) - 3 and exp[k] in ("okay", "ok", "alright", "yeah", "well", "oh") and \
+            exp[k + 1] in ("so", "wait", "okay", "ok", "alright", "yeah", "well", "oh"):
+        k += 1  # "okay so you're doing it yourself": a lead before the "so"
+    exp = exp[k:]
     if len(exp) < 3 or exp[0] not in ("so", "wait", "oh") or len(exp) > 14 or "if" in exp:
         return None
     i = 1
