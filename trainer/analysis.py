@@ -776,7 +776,10 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
 
 _SO_SUBJ = word_set("it they he she that there")
 # "so it goes", "so that's that", "so it seems", "so there you go": formulas, not checks
-_SO_NOT = word_set("goes seems seemed go sad shame pity thing okay ok why what whatever life")
+_SO_NOT = word_set("goes seems seemed go sad shame pity thing okay ok why what whatever life"
+                   # a guess or a should of the speaker's own ("so he might be around", "so
+                   # that may or may not happen", "so it should work"): reasoning, not a check
+                   " might may could would should must ought")
 _LIKE_VERBS = word_set("like love enjoy miss mind hate prefer")
 _CLARIFY_PREP = word_set("on by in at near with from across behind next")
 # "you're retired" after their news checks it; "you're lucky", "you're hired", "you're

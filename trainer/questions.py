@@ -634,6 +634,9 @@ def _aux_form(core: list[str]) -> str | None:
         return None
     if w0 in ("was", "is") and w1 in ("a", "an"):
         return None  # "was a good day for me", a statement with its subject dropped
+    if w0 in ("was", "is") and w1 == "that" and w2 in ("you", "we", "they", "he", "she", "i") \
+            and len(core) >= 4 and (core[3] in AUX or core[3] == "not"):
+        return None  # "(the point) is that you would look at it": "that" begins a clause
     if w0 in ("is", "was") and core[1:3] == ["not", "that"] and len(core) == 4 and \
             core[3] in _EXCLAIM_ISNT:
         return None  # "(oh) isn't that nice" exclaims
