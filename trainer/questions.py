@@ -354,7 +354,8 @@ _HEDGED_CHECK_RE = re.compile(
 # Their words taken up to be made clear: "when you say X, is that / do you mean / you mean Y"
 _WHEN_YOU_SAY_RE = re.compile(
     r"when you (?:say|said|talk about|mention|mentioned)\b.*?\b(?:is that|is it|was that"
-    r"|does that|do you mean|did you mean|you mean|are you|are we)\b")
+    r"|does that|do you mean|did you mean|you mean|you meant|are you|are we"
+    r"|you were (?:talking about|referring to|thinking of))\b")
 _LATER = word_set("later tomorrow sometime tonight afterwards eventually")
 # "(so) if you have any questions", "if anyone's got any comments": said alone, it invites them
 # (with more after it, "if you have any questions just ask", it tells them what to do)
@@ -619,6 +620,10 @@ def _elliptical_wh(core: list[str]) -> str | None:
     return "wh"
 
 
+_ASK_LEAVE = word_set(
+    "ask check confirm clarify mention add interrupt borrow grab have get see jump squeeze")
+
+
 def _aux_form(core: list[str]) -> str | None:
     w0, w1, w2 = (core + ["", "", ""])[:3]
     if w0 not in AUX:
@@ -644,6 +649,10 @@ def _aux_form(core: list[str]) -> str | None:
         return None  # "had a feeling...", "have a good one"
     if w0 == "did" and w1 == "a" and w2 in ("bit", "little", "ton", "lot"):
         return None  # "did a bit of everything"
+    if w1 == "i" and w2 == "just" and core[3:4] and core[3] in _ASK_LEAVE:
+        return "yes_no"  # leave asked: "can i just ask about the data", "could i just check"
+    if w1 == "i" and w2 == "be" and core[3:4] and core[3] in ("excused", "of", "next"):
+        return "yes_no"  # "can i be excused", "can i be of help", "can i be next"
     if w1 == "i" and w2 in ("just", "tell", "say", "be"):
         return None  # "can i just say..."
     if w0 == "do" and w1 == "your" and w2 in _DO_YOUR_THING:
@@ -882,7 +891,9 @@ def _yet_check(core: list[str]) -> bool:
 # What a meeting asks the room with no verb: "any other questions", "any comments", "anything
 # to add". ("any questions" itself is an _ELLIPTICAL_ANY word.)
 _MEETING_ANY = _ELLIPTICAL_ANY | word_set(
-    "comments objections concerns updates feedback volunteers takers preferences points")
+    "comments objections concerns updates feedback volunteers takers preferences points"
+    # said of one: "any other comment", "any other question", "any final thought"
+    " comment objection concern update question thought suggestion point item items issue issues")
 _ADD_VERB = word_set("add say share mention report ask discuss raise")
 _MEETING_THING = word_set("thing things items points business issues")
 
