@@ -432,6 +432,7 @@ _WHICH_VERB = word_set(
     seems seemed makes made gives gave leaves helps explains brings takes has had""")
 _WHICH_ADVERB = word_set(
     "probably perhaps maybe of course also actually again just still then obviously i")
+_WHICH_TELLS = word_set("means meant sounds sounded seems seemed explains")
 _WHICH_ASKS_NEXT = (PRON_SUBJ - {"i"}) | word_set(
     """it this that these those which yours mine his hers theirs ours your my their better
     best worse worst easier harder faster slower cheaper bigger smaller closer nicer right
@@ -442,9 +443,11 @@ def _relative_which(core: list[str]) -> bool:
     """Is a clause opening "which ..." a relative clause going on with a statement?"""
     if len(core) < 3 or core[1] not in _WHICH_VERB | _WHICH_ADVERB:
         return False
-    if core[1] in _WHICH_ADVERB:
-        return True  # "which probably means ...", "which i think is fine"
+    if core[1] in _WHICH_ADVERB or core[1] in _WHICH_TELLS:
+        return True  # "which probably means ...", "which i think is fine", "which means that"
     nxt = core[2]
+    if core[1] in ("is", "was") and nxt in ("we", "you", "they", "he", "she") and len(core) >= 4:
+        return True  # "which is we'll do a batch", "which is you get it for free"
     if nxt in _WHICH_ASKS_NEXT or nxt.endswith("est"):
         return False
     if nxt == "the" and len(core) > 3 and (core[3].endswith("est") or core[3] in (
@@ -461,6 +464,12 @@ _CLEFT_VERB_S = re.compile(r"^(?!is$|was$|does$|has$|'s$)[a-z]+s$")
 
 
 def _pseudo_cleft(core: list[str]) -> bool:
+    if core[1:3] in (["would", "be"], ["could", "be"], ["might", "be"], ["will", "be"]):
+        # "what would be great is...", "what would be helpful would be..."
+        rest = core[3:8]
+        if any(rest[j] in ("is", "was") or rest[j:j + 2] == ["would", "be"]
+               for j in range(1, len(rest))):
+            return True
     for k in range(2, min(len(core) - 1, 7)):
         if core[k] not in ("is", "was") or core[k - 1] in AUX | PRON_SUBJ | word_set(
                 "it this that there not"):
@@ -620,6 +629,7 @@ def _elliptical_wh(core: list[str]) -> str | None:
     return "wh"
 
 
+_CLAUSE_ADVERB = word_set("not actually really just always never probably all also")
 _ASK_LEAVE = word_set(
     "ask check confirm clarify mention add interrupt borrow grab have get see jump squeeze")
 
@@ -639,8 +649,9 @@ def _aux_form(core: list[str]) -> str | None:
         return None
     if w0 in ("was", "is") and w1 in ("a", "an"):
         return None  # "was a good day for me", a statement with its subject dropped
-    if w0 in ("was", "is") and w1 == "that" and w2 in ("you", "we", "they", "he", "she", "i") \
-            and len(core) >= 4 and (core[3] in AUX or core[3] == "not"):
+    if w0 in ("was", "is") and w1 == "that" and w2 in (
+            "you", "we", "they", "he", "she", "i", "it", "people") and len(core) >= 4 and (
+            core[3] in AUX or core[3] in _CLAUSE_ADVERB):
         return None  # "(the point) is that you would look at it": "that" begins a clause
     if w0 in ("is", "was") and core[1:3] == ["not", "that"] and len(core) == 4 and \
             core[3] in _EXCLAIM_ISNT:
