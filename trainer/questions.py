@@ -373,7 +373,7 @@ _QUESTION_IS_RE = re.compile(
     r" (?:(?:just|really|then|now|basically|simply) )?(?:(?:how|what|why|where|when|who|which)\b"
     r"(?! (?:we|i)\b)|if\b.*\b(?:would|will|does|do|is|can|could) (?:it|you|we|that|they)\b"
     r"|to what\b|(?:do|does|did|is|are|can|could|would|will|should) (?:it|you|we|they|that|this"
-    r"|there)\b)")
+    r"|there|some|any|the|a|an|our|your|their)\b)")
 
 
 # Formulas shaped like questions that expect no answer ("who knows", "how about that").
@@ -419,6 +419,9 @@ def question_form(exp: list[str], mark: str) -> str | None:
             or _tag_form(exp, mark) or _declarative_form(exp) or _or_form(core))
     if form:
         return form
+    form = _restarted(core) or _after_condition(core)
+    if form:
+        return form
     if mark == "?" and (len(core) > 1 or core[0] not in BACKCHANNEL_WORDS):
         return "declarative"
     return None
@@ -453,9 +456,8 @@ def _relative_which(core: list[str]) -> bool:
     if nxt == "the" and len(core) > 3 and (core[3].endswith("est") or core[3] in (
             "one", "ones", "best", "worst", "right", "better", "first", "last", "most")):
         return False  # "which is the best", "which is the one you like"
-    if nxt in ("more", "less") and "than" not in core and len(core) <= 6:
-        return False  # "which is more important" asks; "which is more than we need" tells
-    return True
+    # "which is more important" asks; "which is more than we need" tells
+    return not (nxt in ("more", "less") and "than" not in core and len(core) <= 6)
 
 
 # A pseudo-cleft: a "what" clause as the subject of "is/was" ("what happens is that...",
@@ -505,6 +507,63 @@ def _dislocated_topic(core: list[str]) -> str | None:
         if core[k] in AUX or core[k] == "'s":
             return None
     return None
+
+
+_RESTART_NOT_NEXT = word_set("have be been being")
+# ("the idea was | why not start with it" tells: not after "was")
+_WH_RESTART_AUX = word_set("is are can could would will should")
+_HEDGE_FIRST = word_set("maybe perhaps also plus like")
+
+
+def _restarted(core: list[str]) -> str | None:
+    """A question begun, dropped and begun anew with another word: "are | did they mean",
+    "should i | is there a board", "is | what is the difference"; or after a hedge: "maybe
+    do we have their addresses"."""
+    if len(core) < 3:
+        return None
+    if core[0] in _HEDGE_FIRST and core[1] in AUX and core[2] in ("we", "you", "i"):
+        return _aux_form(core[1:])  # "maybe do we have...", "also can you send it"
+    if core[0] not in AUX:
+        return None
+    if core[1] in AUX and core[1] not in _RESTART_NOT_NEXT and \
+            core[2] in _CONDITION_SUBJ - word_set("that this"):
+        return _aux_form(core[1:])  # ("could do that": a plan told)
+    if core[1] in WH and core[0] in _WH_RESTART_AUX:  # ("do what you like", "have whoever")
+        return _wh_form(core[1:])
+    if core[1] in PRON_SUBJ and core[2] in AUX and core[2] not in _RESTART_NOT_NEXT and \
+            len(core) >= 5:
+        return _aux_form(core[2:])
+    return None
+
+
+_CONDITION = word_set("if when once after before whenever")
+
+
+def _after_condition(core: list[str]) -> str | None:
+    """A condition or a time first, then the question: "when they removed the frames did they
+    insert a marker", "if a sound is voiced is it voiced in this band"."""
+    if core[0] not in _CONDITION or len(core) < 6:
+        return None
+    for k in range(3, len(core) - 2):
+        w, prev, nxt = core[k], core[k - 1], core[k + 1]
+        if "then" in core[:k]:
+            return None  # "if it rains then we stay": the condition's outcome, told
+        if w not in AUX or prev in AUX or nxt not in _CONDITION_SUBJ:
+            continue
+        if w in ("is", "was", "are", "were") and nxt not in ("it", "there", "that", "this"):
+            continue  # "if we call that one what you're saying is that..."
+        if prev in PRON_SUBJ or prev in STOPWORDS:
+            continue  # "when that is done", "if you just did a job": the condition's own verb
+        after = core[k + 2]
+        if after in AUX or after in ("and", "or", "but") or (
+                nxt in ("that", "this") and after in PRON_SUBJ):
+            continue  # "the range was | it was", "there and we...", "is that we...": told
+        return _aux_form(core[k:])
+    return None
+
+
+_CONDITION_SUBJ = word_set(
+    "you we they he she it there that this someone anyone anybody somebody everyone")
 
 
 def _vocative_first(core: list[str]) -> bool:
@@ -645,6 +704,10 @@ def _aux_form(core: list[str]) -> str | None:
             and rest[0] not in STOPWORDS and rest[0] not in _NOT_A_SUBJECT \
             and not rest[0].endswith(("ly", "ing", "ed")):
         return "yes_no"  # a bare noun subject: "is translation work steady", "are dogs allowed"
+    if rest and rest[0] not in SUBJ and w0 in ("have", "has") and rest[0] not in STOPWORDS and \
+            rest[0] not in _NOT_A_SUBJECT and any(
+                w == "been" or (w.endswith("ed") and len(w) > 4) for w in rest[1:5]):
+        return "yes_no"  # a bare noun subject: "have folks from the lab been in touch"
     if not rest or rest[0] not in SUBJ:
         return None
     if w0 in ("was", "is") and w1 in ("a", "an"):
@@ -1123,6 +1186,9 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
     if len(exp) >= 2 and exp[-1] == "huh" and exp[-2] not in ("uh", "ah", "mm", "oh"):
         return "tag"  # "weird huh", "pretty late huh"
     core = strip_lead(exp)
+    if 3 <= len(core) <= 8 and core[-1] == "what" and core[-2] in _IN_SITU_PREP and \
+            core[-3].endswith(("s", "ed", "ing")) and core[-3] not in AUX | {"'s", "this"}:
+        return "wh"  # "and it refers to what", "you were talking about what"
     if 2 <= len(core) <= 8 and core[-1] in _IN_SITU_WH and core[-2] in _IN_SITU_BEFORE and \
             core[:2] != ["that", "is"]:
         return "wh"  # the wh-word left in place: "you went where", "and it cost what"
@@ -1220,6 +1286,9 @@ _IN_SITU_WH = word_set("what when where who")
 _IN_SITU_BEFORE = word_set(
     """did went said go going moved live lives living work works working met saw bought got
     found paid cost costs left""")
+# A preposition before the wh-word at the end, after a verb: "it refers to what", "you're
+# talking about what" (not "the level of what", "similar to what": a telling broken off)
+_IN_SITU_PREP = word_set("to of about for with")
 _POS_TAG_AUX = word_set("is was does did will would can could do are have has")
 # Before these an auxiliary + pronoun at the end is no tag: "so do they", "where is it",
 # "i know you do", "not as much as it did".
