@@ -694,3 +694,12 @@ def test_meeting_talk_told_and_the_same_openings_asking(text, partner, asks):
 ])
 def test_meeting_questions_restarted_conditioned_or_announced(text, partner, asks):
     assert analyze_utterance(text, TurnContext(partner)).is_question is asks, (text, partner)
+
+
+@pytest.mark.parametrize(("text", "partner"), [
+    ("oh you mean the blue one", "yes"),  # their words checked, even after a "yes"
+    ("so you're saying it starts later", "yeah"),
+    ("and you were mainly working on what", "yeah"),
+])
+def test_checks_on_their_words_after_a_back_channel_still_ask(text, partner):
+    assert analyze_utterance(text, TurnContext(partner)).is_question, (text, partner)

@@ -850,6 +850,8 @@ def _so_you_goes_on(c: Clause, partner: _Partner) -> bool:
         k += 1
     if any(exp[j] in AUX and exp[j + 1] == "you" for j in range(k + 1, len(exp) - 1)):
         return False  # asked anew after a restart: "so you have | have you read it yet"
+    if exp[k + 1:k + 2] in (["mean"], ["meant"], ["said"]) or exp[k + 1:k + 3] == ["are", "saying"]:
+        return False  # "oh you mean the red one", "so you're saying...": their words checked
     return k < len(exp) and exp[k] in ("you", "your")
 
 

@@ -1288,7 +1288,7 @@ _IN_SITU_BEFORE = word_set(
     found paid cost costs left""")
 # A preposition before the wh-word at the end, after a verb: "it refers to what", "you're
 # talking about what" (not "the level of what", "similar to what": a telling broken off)
-_IN_SITU_PREP = word_set("to of about for with")
+_IN_SITU_PREP = word_set("to of about for with on at in from")
 _POS_TAG_AUX = word_set("is was does did will would can could do are have has")
 # Before these an auxiliary + pronoun at the end is no tag: "so do they", "where is it",
 # "i know you do", "not as much as it did".
