@@ -136,29 +136,49 @@ def _usable(seg: dict) -> bool:
             and not label.startswith(("z", "x")))
 
 
-def sample(source: Path, per_meeting: int = PER_MEETING) -> list[tuple]:
-    meetings = _meetings(source)
+def split_of(meetings: list[str]) -> dict[str, str]:
+    """dev or test per meeting: the sorted meetings shuffled with Random(13), alternating."""
     order = meetings[:]
     random.Random(13).shuffle(order)
-    split_of = {m: ("dev" if i % 2 == 0 else "test") for i, m in enumerate(order)}
+    return {m: ("dev" if i % 2 == 0 else "test") for i, m in enumerate(order)}
+
+
+def _candidates(segs: list[dict]) -> list[tuple[dict, str]]:
+    """The usable segments of a meeting, each with the last line of another speaker before."""
+    out = []
+    for i, seg in enumerate(segs):
+        if not _usable(seg):
+            continue
+        partner = ""
+        for prev in reversed(segs[:i]):
+            if prev["speaker"] != seg["speaker"] and prev["text"]:
+                partner = prev["text"]
+                break
+        out.append((seg, partner))
+    return out
+
+
+def dev_pool(source: Path = DEFAULT_SOURCE) -> list[tuple[str, str, bool]]:
+    """Every usable segment of the dev meetings (text, partner, is_question): a larger pool to
+    read misses from during development. The test meetings are never read here."""
+    meetings = _meetings(source)
+    split = split_of(meetings)
+    return [(seg["text"], partner, label_is_question(seg["label"]))
+            for m in meetings if split[m] == "dev"
+            for seg, partner in _candidates(meeting_segments(source, m))]
+
+
+def sample(source: Path, per_meeting: int = PER_MEETING) -> list[tuple]:
+    meetings = _meetings(source)
+    split = split_of(meetings)
     rows = []
     for index, meeting in enumerate(meetings):
-        segs = meeting_segments(source, meeting)
-        candidates = []
-        for i, seg in enumerate(segs):
-            if not _usable(seg):
-                continue
-            partner = ""
-            for prev in reversed(segs[:i]):
-                if prev["speaker"] != seg["speaker"] and prev["text"]:
-                    partner = prev["text"]
-                    break
-            candidates.append((seg, partner))
+        candidates = _candidates(meeting_segments(source, meeting))
         rng = random.Random(13 + index)
         chosen = rng.sample(candidates, min(per_meeting, len(candidates)))
         chosen.sort(key=lambda c: c[0]["start"])
         for seg, partner in chosen:
-            rows.append((seg["id"], meeting, split_of[meeting],
+            rows.append((seg["id"], meeting, split[meeting],
                          "1" if label_is_question(seg["label"]) else "0", seg["text"], partner,
                          seg["label"]))
     return rows
@@ -177,7 +197,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--per-meeting", type=int, default=PER_MEETING)
+    ap.add_argument("--dev-pool", action="store_true",
+                    help="only print the rules' question P/R/F1 on every dev-meeting segment")
     args = ap.parse_args(argv)
+    if args.dev_pool:
+        from benchmarks.analysis import prf, strip_text
+        from trainer.analysis import TurnContext, analyze_utterance
+
+        pool = dev_pool(args.source)
+        pred = [analyze_utterance(strip_text(t), TurnContext(strip_text(p))).is_question
+                for t, p, _ in pool]
+        p, r, f = prf(pred, [g for *_, g in pool])
+        print(f"dev pool: {len(pool)} segments, {sum(g for *_, g in pool)} questions: "
+              f"P {p:.3f}  R {r:.3f}  F1 {f:.3f}")
+        return
     rows = sample(args.source, args.per_meeting)
     with args.out.open("w", encoding="utf-8") as f:
         f.write(HEADER)
