@@ -8,6 +8,9 @@ Data:
   CC BY 4.0; labelled by hand; with the act said before by another speaker), speech with its
   disfluencies; rules were written from its dev split's misses only, its test split is held
   out;
+- a third real source, spoken: benchmarks/data/mrda_questions.tsv (ICSI Meeting Recorder
+  Dialog Act corpus segments, questions by their human dialogue-act tags; built locally by
+  benchmarks/mrda_sample.py from a snapshot, never committed; whole meetings split dev/test);
 - our own: tests/data/utterances.tsv (labelled utterances), tests/data/followups.yaml and
   benchmarks/data/networking_dialogues.yaml (68 dialogues with hooks);
 - our own spoken-style lines: benchmarks/data/spoken_questions.tsv (421 lines of disfluent,
@@ -52,6 +55,7 @@ FOLLOWUPS = ROOT / "tests" / "data" / "followups.yaml"
 DIALOGUES = ROOT / "benchmarks" / "data" / "networking_dialogues.yaml"
 CHITCHAT = ROOT / "benchmarks" / "data" / "chitchat_questions.tsv"
 AMI = ROOT / "benchmarks" / "data" / "ami_questions.tsv"
+MRDA = ROOT / "benchmarks" / "data" / "mrda_questions.tsv"
 SPOKEN = ROOT / "benchmarks" / "data" / "spoken_questions.tsv"
 PHONE = ROOT / "benchmarks" / "data" / "phone_questions.tsv"
 
@@ -168,6 +172,13 @@ def load_ami(path: Path = AMI) -> list[ChatLine]:
     columns (no context) or six, the last the act said before it by another speaker."""
     return [ChatLine(row[4], row[5] if len(row) > 5 else "", row[3] == "1", row[2])
             for row in _tsv_rows(path)]
+
+
+def load_mrda(path: Path = MRDA) -> list[ChatLine]:
+    """Spoken meeting segments of the ICSI MRDA corpus (built by benchmarks/mrda_sample.py;
+    see benchmarks/data/README.md): label from the human dialogue-act tags, `partner` the
+    segment said before by another speaker; whole meetings split dev/test."""
+    return [ChatLine(row[4], row[5], row[3] == "1", row[2]) for row in _tsv_rows(path)]
 
 
 def load_spoken(path: Path = SPOKEN) -> list[ChatLine]:
@@ -526,6 +537,15 @@ def figures(quick: bool = False) -> list[dict]:
             f"{len(part)} AMI meeting lines ({n_asked(part)} questions; "
             "stratified: 40% ended with '?'), lower-case, no punctuation, with the act before"))
 
+    # A third real source, spoken: MRDA meeting segments (whole meetings split dev/test). Not in
+    # the repository: measured only where benchmarks/mrda_sample.py built the file.
+    mrda = load_mrda() if MRDA.exists() else []
+    if mrda:
+        by_split(mrda, "mrda_meetings", ("precision", "recall", "f1"), lambda part: (
+            f"{len(part)} MRDA meeting segments ({n_asked(part)} questions, the corpus's own "
+            "share; labels from its dialogue-act tags), lower-case, no punctuation, with the "
+            "segment before by another speaker"))
+
     # Our own spoken-style lines (written before tuning): with and without the partner's line.
     spoken = load_spoken()
     for split in ("test", "dev"):
@@ -617,7 +637,7 @@ def chat_errors(which: str = "chitchat", split: str = "dev") -> list[tuple[str, 
     """Misclassified real-chat or spoken-style lines (text, partner, gold), dev split by
     default: the lines rules may be written from."""
     lines = {"chitchat": load_chitchat, "spoken": load_spoken, "phone": load_phone,
-             "ami": load_ami}[which]()
+             "ami": load_ami, "mrda": load_mrda}[which]()
     out = []
     for c in lines:
         if c.split != split:
@@ -640,7 +660,8 @@ def errors(stripped: bool, split: str | None = "dev") -> list[tuple[str, bool]]:
     return out
 
 
-_SOURCES = ("chitchat", "ami", "spoken", "phone")
+_SOURCES = ("chitchat", "ami", "mrda", "spoken", "phone")
+_LOCAL = {"ami": AMI, "mrda": MRDA}  # sources measured only where their file was put
 
 
 def dev_figures(split: str = "dev") -> dict[str, tuple[float, float, float, int]]:
@@ -648,10 +669,10 @@ def dev_figures(split: str = "dev") -> dict[str, tuple[float, float, float, int]
     `figures` reads them (lower-case, no punctuation, the partner's line as context); the AMI
     file only where it was put here. For development: the dev split by default."""
     loaders = {"chitchat": load_chitchat, "spoken": load_spoken, "phone": load_phone,
-               "ami": load_ami}
+               "ami": load_ami, "mrda": load_mrda}
     out = {}
     for name in _SOURCES:
-        if name == "ami" and not AMI.exists():
+        if name in _LOCAL and not _LOCAL[name].exists():
             continue
         part = [c for c in loaders[name]() if c.split == split]
         out[name] = (*chat_question_scores(part), len(part))
@@ -688,10 +709,10 @@ def convention_figures(split: str = "dev") -> dict[str, dict[str, tuple]]:
     and "bh" (Switchboard's: they are back-channels, not questions), each with the rules that
     follow it, plus the rules of one scored against the labels of the other."""
     loaders = {"chitchat": load_chitchat, "spoken": load_spoken, "phone": load_phone,
-               "ami": load_ami}
+               "ami": load_ami, "mrda": load_mrda}
     out = {}
     for name, load in loaders.items():
-        if name == "ami" and not AMI.exists():
+        if name in _LOCAL and not _LOCAL[name].exists():
             continue
         part = [c for c in load() if c.split == split]
         texts = [(strip_text(c.text), strip_text(c.partner)) for c in part]
@@ -738,7 +759,7 @@ def _main(argv: list[str] | None = None) -> None:
         print(f"dev {name:11s} P {p:.3f}  R {r:.3f}  F1 {f:.3f}  ({n} lines)")
     if args.misses is not None:
         for name in args.misses or _SOURCES:
-            if name == "ami" and not AMI.exists():
+            if name in _LOCAL and not _LOCAL[name].exists():
                 continue
             errs = chat_errors(name)
             print(f"\n== {name} dev misses: {sum(g for *_, g in errs)} missed questions (FN), "

@@ -617,3 +617,89 @@ def test_guesses_and_checks_on_their_past(text, partner, asks):
 ])
 def test_a_sentence_adverb_or_a_thing_before_the_question(text, asks):
     assert analyze_utterance(text).is_question is asks, text
+
+
+# Meeting talk (issue 13, from the MRDA dev meetings' misses; lines written here): a statement
+# going on with "which", a "what" clause as a subject, "the point is that...", wondering aloud,
+# and "so you ..." after a back-channel: told, not asked; the same openings that do ask.
+@pytest.mark.parametrize(("text", "partner", "asks"), [
+    ("which would be great", "we could meet on friday", False),
+    ("which probably means we'll be late", "the train is delayed", False),
+    ("which means that the room is free", "they moved the class", False),
+    ("which is we'll send it on monday", "the draft is ready", False),
+    ("which is better", "there's the red one and the blue one", True),
+    ("which is the best one", "i tried three of them", True),
+    ("which is yours", "those are the bags", True),
+    ("what happens is that the battery runs down", "how does it break", False),
+    ("what's nice is the price", "", False),
+    ("what would be great is a list of names", "", False),
+    ("what would be best", "", True),
+    ("what is the price", "", True),
+    ("the reason was that the bus was late", "why were you late", False),
+    ("the problem is that nobody reads it", "", False),
+    ("is that you would just send it later", "that's right", False),
+    ("is that you in the photo", "", True),
+    ("i was wondering", "it's made of red stone", False),
+    ("i'm wondering how we can fix that", "", False),
+    ("i was wondering if you could help me", "", True),
+    ("so you take the first bus and change at the station", "uh-huh", False),
+    ("so you take the first bus", "i live out past the mall", True),
+    ("so um you have have you read it yet", "yeah", True),
+    ("so he might be around", "i saw his car this morning", False),
+    ("so he's around", "i saw his car this morning", True),
+    ("you are definitely right", "i know", False),
+    ("but she's right", "because", False),
+    ("you work downtown right", "", True),
+])
+def test_meeting_talk_told_and_the_same_openings_asking(text, partner, asks):
+    assert analyze_utterance(text, TurnContext(partner)).is_question is asks, (text, partner)
+
+
+# Questions as meetings and calls put them (issue 13, MRDA dev meetings; lines written here):
+# restarts said anew with another word, a condition first, a topic first, a question
+# announced, "when you say X...", leave asked.
+@pytest.mark.parametrize(("text", "partner", "asks"), [
+    ("so what what's going on", "not yet", True),
+    ("well and what and what's the north", "i said the west", True),
+    ("what if you had done it the other way", "uh-huh", True),
+    ("the new printer does it take a4", "we bought it last week", True),
+    ("your parents do they live nearby", "i grew up here", True),
+    ("the thing is it works", "", False),
+    ("okay so you're going to do the whole thing yourself", "and the slides", True),
+    ("yeah and my question is if you did that would it take less time", "only the overlap", True),
+    ("the question is how long it takes", "", True),
+    ("the question is whether we can scale it", "", False),  # a thought aloud
+    ("the which one", "so", True),
+    ("so when you say we is that you and anna", "we're using the new filters", True),
+    ("when you say soon you mean today", "i'll send it soon", True),
+    ("when you say that it makes me laugh", "", False),
+    ("you happy with the new place", "we moved last month", True),
+    ("any other comment", "okay", True),
+    ("can i just ask about the budget", "that's the plan", True),
+    ("can i be excused", "we're almost done", True),
+    ("can i just say it was great", "", False),
+    ("are did they mean the early train", "uh-huh", True),
+    ("should i is there a pen here i can use", "let's sign it", True),
+    ("is what is the difference between the two", "it says basic", True),
+    ("maybe uh do we have their addresses", "they never reply", True),
+    ("when they moved the files did they keep a copy", "it was all sorted", True),
+    ("if a room is booked is it booked for the whole day", "the rooms go fast", True),
+    ("if it rains then we stay inside", "", False),
+    ("when we are done we can go", "", False),
+    ("could do that", "", False),
+    ("do what you want", "", False),
+    ("have your friends from the lab been in touch", "they said they'd write", True),
+    ("and that word refers to what", "yeah", True),
+    ("still at the level of what", "", False),
+])
+def test_meeting_questions_restarted_conditioned_or_announced(text, partner, asks):
+    assert analyze_utterance(text, TurnContext(partner)).is_question is asks, (text, partner)
+
+
+@pytest.mark.parametrize(("text", "partner"), [
+    ("oh you mean the blue one", "yes"),  # their words checked, even after a "yes"
+    ("so you're saying it starts later", "yeah"),
+    ("and you were mainly working on what", "yeah"),
+])
+def test_checks_on_their_words_after_a_back_channel_still_ask(text, partner):
+    assert analyze_utterance(text, TurnContext(partner)).is_question, (text, partner)

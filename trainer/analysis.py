@@ -436,6 +436,8 @@ def analyze_utterance(
         partner = _Partner.of(ctx.partner_text)
         for c in all_clauses:
             form = question_form(c.exp, c.mark) or _context_form(c, partner, len(all_clauses))
+            if form == "declarative" and _so_you_goes_on(c, partner):
+                form = None
             if form:
                 q_clauses.append((c, form))
         if not q_clauses and all_clauses and final_rise_st is not None:
@@ -518,6 +520,14 @@ def _collapse_restarts(toks: list[str]) -> list[str]:
                 last.insert(0, i)
                 if len(last) == 3:
                     break
+        if last and t.startswith(out[last[-1]] + "'") and out[last[-1]].isalpha():
+            out[last[-1]] = t  # said again contracted: "what what's", "it it's", "that that's"
+            continue
+        if len(last) == 3 and out[last[0]] == out[last[2]] and out[last[1]].isalpha() and \
+                t.startswith(out[last[1]] + "'"):
+            del out[last[0]:last[2]]  # "and what | and what's northern" -> "and what's"
+            out.append(t)
+            continue
         if last and out[last[-1]] == t and t not in _REAL_DOUBLES:
             del out[last[-1] + 1:]
             continue
@@ -766,7 +776,10 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
 
 _SO_SUBJ = word_set("it they he she that there")
 # "so it goes", "so that's that", "so it seems", "so there you go": formulas, not checks
-_SO_NOT = word_set("goes seems seemed go sad shame pity thing okay ok why what whatever life")
+_SO_NOT = word_set("goes seems seemed go sad shame pity thing okay ok why what whatever life"
+                   # a guess or a should of the speaker's own ("so he might be around", "so
+                   # that may or may not happen", "so it should work"): reasoning, not a check
+                   " might may could would should must ought")
 _LIKE_VERBS = word_set("like love enjoy miss mind hate prefer")
 _CLARIFY_PREP = word_set("on by in at near with from across behind next")
 # "you're retired" after their news checks it; "you're lucky", "you're hired", "you're
@@ -821,6 +834,25 @@ def _verdict(core: list[str]) -> bool:
 _VERDICT_ADJ = word_set(
     """nice great good lovely beautiful pretty cool fun fine awesome amazing wonderful terrible
     awful bad hard tough crazy expensive cheap big small far close""")
+
+
+def _so_you_goes_on(c: Clause, partner: _Partner) -> bool:
+    """A "so you ..." after a back-channel of theirs ("uh-huh", "yeah") goes on with the
+    speaker's own explanation ("so you take the first bus and change at the station"): a
+    declarative check needs something of theirs to check."""
+    if c.mark == "?" or not partner.words or not _said_little(partner):
+        return False
+    exp = c.exp
+    if not exp or exp[0] not in ("so", "oh", "wait"):
+        return False
+    k = 1
+    while k < len(exp) and exp[k] in LEAD:
+        k += 1
+    if any(exp[j] in AUX and exp[j + 1] == "you" for j in range(k + 1, len(exp) - 1)):
+        return False  # asked anew after a restart: "so you have | have you read it yet"
+    if exp[k + 1:k + 2] in (["mean"], ["meant"], ["said"]) or exp[k + 1:k + 3] == ["are", "saying"]:
+        return False  # "oh you mean the red one", "so you're saying...": their words checked
+    return k < len(exp) and exp[k] in ("you", "your")
 
 
 def _said_little(partner: _Partner) -> bool:

@@ -152,6 +152,8 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
     if w in AUX and prev not in _AUX_EMBED_PREV:
         if w in ("is", "was") and nxt == "you":
             return False  # "the cool thing is you can...": never a question ("are you")
+        if w in ("is", "was") and nxt == "that" and prev not in STOPWORDS and prev.isalpha():
+            return False  # "the problem is that...", "the reason was that the parser..."
         if nxt in ("you", "your"):
             return True
         # "hello i am tom is this your first time": aux + it/this/there + a telling word.
@@ -308,6 +310,12 @@ _SELF_WONDER_RE = re.compile(
     # "i was wondering that myself", "i wondered the same": sharing a thought, asking nothing
     r"|\bwonder(?:ing|ed)? (?:that|the same|too|myself)\b"
     r"|\bwonder(?:ing|ed)? about (?:that|it|this) (?:myself|too)\b"
+    # wondering aloud, not asking them: "i was wondering" said alone, "i'm wondering about
+    # that", "i wonder how we can fix it" (a wish to know about a third party, "i wonder what
+    # the keynote is about", still invites their view)
+    r"|^(?:(?:and|so|but|well|actually|yeah|now) )*(?:i am|i was|i) (?:just |still |also |really )?"
+    r"wonder(?:ing|ed)?(?:$| about (?!you|your|yours)\w+$"
+    r"| (?:how|what|why|where|when|who|which) (?:\w+ )?(?:we|i)\b)"
 )
 
 
@@ -343,6 +351,11 @@ _HEDGED_ASK_RE = re.compile(
 _HEDGED_CHECK_RE = re.compile(
     r"(?:i take it|i assume|i am assuming|i am guessing|i gather|i understand|i hear)"
     r" (?:that )?(?:you|your)\b(?! (?:are|were) (?:right|welcome|kidding)$) \w+ \w+")
+# Their words taken up to be made clear: "when you say X, is that / do you mean / you mean Y"
+_WHEN_YOU_SAY_RE = re.compile(
+    r"when you (?:say|said|talk about|mention|mentioned)\b.*?\b(?:is that|is it|was that"
+    r"|does that|do you mean|did you mean|you mean|you meant|are you|are we"
+    r"|you were (?:talking about|referring to|thinking of))\b")
 _LATER = word_set("later tomorrow sometime tonight afterwards eventually")
 # "(so) if you have any questions", "if anyone's got any comments": said alone, it invites them
 # (with more after it, "if you have any questions just ask", it tells them what to do)
@@ -350,6 +363,17 @@ _IF_ANY_RE = re.compile(
     r"^if (?:you|anyone|anybody|everyone|you guys|you all) (?:has |have |has got |have got |got )"
     r"(?:any |anything )(?:other |more |further |else )?(?:questions|question|comments|thoughts"
     r"|ideas|suggestions|objections|concerns|to add)?(?: at all)?(?: (?:then|now|for me))?$")
+
+
+# A question announced and then put: "my question is if we did that would it take less time",
+# "the question is to what extent does it help", "so the big question is who pays" (not a
+# thought aloud: "the question is whether we can scale it")
+_QUESTION_IS_RE = re.compile(
+    r"\b(?:my|the|our|one|a|another|first|other|real|big|only) (?:\w+ )?questions? (?:is|was)"
+    r" (?:(?:just|really|then|now|basically|simply) )?(?:(?:how|what|why|where|when|who|which)\b"
+    r"(?! (?:we|i)\b)|if\b.*\b(?:would|will|does|do|is|can|could) (?:it|you|we|that|they)\b"
+    r"|to what\b|(?:do|does|did|is|are|can|could|would|will|should) (?:it|you|we|they|that|this"
+    r"|there|some|any|the|a|an|our|your|their)\b)")
 
 
 # Formulas shaped like questions that expect no answer ("who knows", "how about that").
@@ -372,10 +396,14 @@ def question_form(exp: list[str], mark: str) -> str | None:
         if _SELF_WONDER_RE.search(joined) or _SOMETIME_RE.search(joined):
             return None
         return "embedded"
+    if _QUESTION_IS_RE.search(joined):
+        return "embedded"  # "my question is would it take less time", "the question is how"
     if _REQUEST_RE.match(joined) and core[-1] not in _LATER:
         return "embedded"  # a request for their telling, like "tell me about..."
     if _HEDGED_ASK_RE.match(joined) or joined.endswith(" by any chance"):
         return "yes_no"  # "you wouldn't happen to know...", "you're not sam by any chance"
+    if _WHEN_YOU_SAY_RE.match(joined):
+        return "yes_no"  # "when you say we is that sunil", "when you say soon you mean today"
     if _HEDGED_CHECK_RE.match(joined):
         return "declarative"  # "i take it you're from here"
     if _IF_ANY_RE.match(joined):
@@ -391,9 +419,151 @@ def question_form(exp: list[str], mark: str) -> str | None:
             or _tag_form(exp, mark) or _declarative_form(exp) or _or_form(core))
     if form:
         return form
+    form = _restarted(core) or _after_condition(core)
+    if form:
+        return form
     if mark == "?" and (len(core) > 1 or core[0] not in BACKCHANNEL_WORDS):
         return "declarative"
     return None
+
+
+# A "which" + verb at the start goes on with the speaker's own statement ("which would be
+# great", "which is still too slow", "which probably means..."); it asks when a subject, a
+# choice word or "which" comes next ("which is yours", "which is better", "which is which").
+_WHICH_VERB = word_set(
+    """is was are were would could might may will should can must sounds sounded means meant
+    seems seemed makes made gives gave leaves helps explains brings takes has had""")
+_WHICH_ADVERB = word_set(
+    "probably perhaps maybe of course also actually again just still then obviously i")
+_WHICH_TELLS = word_set("means meant sounds sounded seems seemed explains")
+_WHICH_ASKS_NEXT = (PRON_SUBJ - {"i"}) | word_set(
+    """it this that these those which yours mine his hers theirs ours your my their better
+    best worse worst easier harder faster slower cheaper bigger smaller closer nicer right
+    correct true wrong one ones first second last preferable""")
+
+
+def _relative_which(core: list[str]) -> bool:
+    """Is a clause opening "which ..." a relative clause going on with a statement?"""
+    if len(core) < 3 or core[1] not in _WHICH_VERB | _WHICH_ADVERB:
+        return False
+    if core[1] in _WHICH_ADVERB or core[1] in _WHICH_TELLS:
+        return True  # "which probably means ...", "which i think is fine", "which means that"
+    nxt = core[2]
+    if core[1] in ("is", "was") and nxt in ("we", "you", "they", "he", "she") and len(core) >= 4:
+        return True  # "which is we'll do a batch", "which is you get it for free"
+    if nxt in _WHICH_ASKS_NEXT or nxt.endswith("est"):
+        return False
+    if nxt == "the" and len(core) > 3 and (core[3].endswith("est") or core[3] in (
+            "one", "ones", "best", "worst", "right", "better", "first", "last", "most")):
+        return False  # "which is the best", "which is the one you like"
+    # "which is more important" asks; "which is more than we need" tells
+    return not (nxt in ("more", "less") and "than" not in core and len(core) <= 6)
+
+
+# A pseudo-cleft: a "what" clause as the subject of "is/was" ("what happens is that...",
+# "what's nice is the price", "what we need is time"): it tells.
+_CLEFT_VERB_S = re.compile(r"^(?!is$|was$|does$|has$|'s$)[a-z]+s$")
+
+
+def _pseudo_cleft(core: list[str]) -> bool:
+    if core[1:3] in (["would", "be"], ["could", "be"], ["might", "be"], ["will", "be"]):
+        # "what would be great is...", "what would be helpful would be..."
+        rest = core[3:8]
+        if any(rest[j] in ("is", "was") or rest[j:j + 2] == ["would", "be"]
+               for j in range(1, len(rest))):
+            return True
+    for k in range(2, min(len(core) - 1, 7)):
+        if core[k] not in ("is", "was") or core[k - 1] in AUX | PRON_SUBJ | word_set(
+                "it this that there not"):
+            continue
+        if core[k + 1] == "that" or core[k + 1:k + 2] == ["is"]:
+            return True  # "what happens is that", "what i'm saying is is..."
+        if core[1] in ("'s", "is", "was") and k >= 3:
+            return True  # "what's interesting is the price", "what's under it is silence"
+        if _CLEFT_VERB_S.match(core[1]) and k == 2:
+            return True  # "what matters is the timing", "what happens is they..."
+    return False
+
+
+# A topic said first and then asked about with a pronoun: "this second stream will it add
+# latency", "the new printer does it take a4", "your parents do they live nearby". Not with
+# "is" ("the thing is it works").
+_TOPIC_DET = word_set("this that these those the your his her their our")
+_TOPIC_AUX = word_set("do does did will would can could should has have")
+
+
+def _dislocated_topic(core: list[str]) -> str | None:
+    if len(core) < 5 or core[0] not in _TOPIC_DET:
+        return None
+    for k in range(2, min(len(core) - 2, 6)):
+        if core[k] in _TOPIC_AUX and core[k + 1] in ("it", "they", "he", "she"):
+            topic = core[1:k]
+            if any(w in AUX or w in PRON_SUBJ or w in STOPWORDS or w == "'s" for w in topic):
+                return None
+            nxt = core[k + 2]
+            if nxt in STOPWORDS - word_set("have get take make go work look need cost"):
+                return None
+            return "yes_no"
+        if core[k] in AUX or core[k] == "'s":
+            return None
+    return None
+
+
+_RESTART_NOT_NEXT = word_set("have be been being")
+# ("the idea was | why not start with it" tells: not after "was")
+_WH_RESTART_AUX = word_set("is are can could would will should")
+_HEDGE_FIRST = word_set("maybe perhaps also plus like")
+
+
+def _restarted(core: list[str]) -> str | None:
+    """A question begun, dropped and begun anew with another word: "are | did they mean",
+    "should i | is there a board", "is | what is the difference"; or after a hedge: "maybe
+    do we have their addresses"."""
+    if len(core) < 3:
+        return None
+    if core[0] in _HEDGE_FIRST and core[1] in AUX and core[2] in ("we", "you", "i"):
+        return _aux_form(core[1:])  # "maybe do we have...", "also can you send it"
+    if core[0] not in AUX:
+        return None
+    if core[1] in AUX and core[1] not in _RESTART_NOT_NEXT and \
+            core[2] in _CONDITION_SUBJ - word_set("that this"):
+        return _aux_form(core[1:])  # ("could do that": a plan told)
+    if core[1] in WH and core[0] in _WH_RESTART_AUX:  # ("do what you like", "have whoever")
+        return _wh_form(core[1:])
+    if core[1] in PRON_SUBJ and core[2] in AUX and core[2] not in _RESTART_NOT_NEXT and \
+            len(core) >= 5:
+        return _aux_form(core[2:])
+    return None
+
+
+_CONDITION = word_set("if when once after before whenever")
+
+
+def _after_condition(core: list[str]) -> str | None:
+    """A condition or a time first, then the question: "when they removed the frames did they
+    insert a marker", "if a sound is voiced is it voiced in this band"."""
+    if core[0] not in _CONDITION or len(core) < 6:
+        return None
+    for k in range(3, len(core) - 2):
+        w, prev, nxt = core[k], core[k - 1], core[k + 1]
+        if "then" in core[:k]:
+            return None  # "if it rains then we stay": the condition's outcome, told
+        if w not in AUX or prev in AUX or nxt not in _CONDITION_SUBJ:
+            continue
+        if w in ("is", "was", "are", "were") and nxt not in ("it", "there", "that", "this"):
+            continue  # "if we call that one what you're saying is that..."
+        if prev in PRON_SUBJ or prev in STOPWORDS:
+            continue  # "when that is done", "if you just did a job": the condition's own verb
+        after = core[k + 2]
+        if after in AUX or after in ("and", "or", "but") or (
+                nxt in ("that", "this") and after in PRON_SUBJ):
+            continue  # "the range was | it was", "there and we...", "is that we...": told
+        return _aux_form(core[k:])
+    return None
+
+
+_CONDITION_SUBJ = word_set(
+    "you we they he she it there that this someone anyone anybody somebody everyone")
 
 
 def _vocative_first(core: list[str]) -> bool:
@@ -414,6 +584,8 @@ _WH_PREP = word_set("for in to by from with at on of about into under after sinc
 
 
 def _wh_form(core: list[str]) -> str | None:
+    if len(core) >= 3 and core[0] in ("the", "a", "an") and core[1] in WH and core[1] != "when":
+        core = core[1:]  # a determiner broken off before the wh-word: "the which one"
     w0, w1, w2 = (core + ["", "", ""])[:3]
     if w0 in _WH_PREP and w1 in WH and len(core) <= 3 and not (set(core[2:]) & PRON_SUBJ):
         return "wh"  # "since when", "for how long", "from where", "to whom"
@@ -425,11 +597,18 @@ def _wh_form(core: list[str]) -> str | None:
                 rest[k] in AUX and rest[k + 1] in PRON_SUBJ for k in range(len(rest) - 1)):
             return "wh"
     if w0 not in WH:
-        return None
+        return _dislocated_topic(core)
     if not w1:
         return "wh"
+    if w0 == "what" and w1 == "if" and len(core) >= 4 and (w2 in SUBJ or w2 in (
+            "the", "this", "that", "there", "your", "my", "our", "their")):
+        return "wh"  # a case put to them: "what if you had done it the other way"
     if w0 == "which" and w1 in ("is", "was") and w2 in _WHICH_IS_NOT_Q:
         return None  # "which is why I came"
+    if w0 == "which" and _relative_which(core):
+        return None  # "which would be great", "which sounds odd": their own telling goes on
+    if w0 == "what" and _pseudo_cleft(core):
+        return None  # "what happens is that...", "what's nice is the price": a statement
     if w0 == "how" and w1 in _EXCLAIM_ADJ and w2 in ("is", "was") and core[3:] in (
             ["that"], ["this"]):
         return None  # "how lucky is that" exclaims
@@ -509,6 +688,11 @@ def _elliptical_wh(core: list[str]) -> str | None:
     return "wh"
 
 
+_CLAUSE_ADVERB = word_set("not actually really just always never probably all also")
+_ASK_LEAVE = word_set(
+    "ask check confirm clarify mention add interrupt borrow grab have get see jump squeeze")
+
+
 def _aux_form(core: list[str]) -> str | None:
     w0, w1, w2 = (core + ["", "", ""])[:3]
     if w0 not in AUX:
@@ -520,10 +704,18 @@ def _aux_form(core: list[str]) -> str | None:
             and rest[0] not in STOPWORDS and rest[0] not in _NOT_A_SUBJECT \
             and not rest[0].endswith(("ly", "ing", "ed")):
         return "yes_no"  # a bare noun subject: "is translation work steady", "are dogs allowed"
+    if rest and rest[0] not in SUBJ and w0 in ("have", "has") and rest[0] not in STOPWORDS and \
+            rest[0] not in _NOT_A_SUBJECT and any(
+                w == "been" or (w.endswith("ed") and len(w) > 4) for w in rest[1:5]):
+        return "yes_no"  # a bare noun subject: "have folks from the lab been in touch"
     if not rest or rest[0] not in SUBJ:
         return None
     if w0 in ("was", "is") and w1 in ("a", "an"):
         return None  # "was a good day for me", a statement with its subject dropped
+    if w0 in ("was", "is") and w1 == "that" and w2 in (
+            "you", "we", "they", "he", "she", "i", "it", "people") and len(core) >= 4 and (
+            core[3] in AUX or core[3] in _CLAUSE_ADVERB):
+        return None  # "(the point) is that you would look at it": "that" begins a clause
     if w0 in ("is", "was") and core[1:3] == ["not", "that"] and len(core) == 4 and \
             core[3] in _EXCLAIM_ISNT:
         return None  # "(oh) isn't that nice" exclaims
@@ -531,6 +723,10 @@ def _aux_form(core: list[str]) -> str | None:
         return None  # "had a feeling...", "have a good one"
     if w0 == "did" and w1 == "a" and w2 in ("bit", "little", "ton", "lot"):
         return None  # "did a bit of everything"
+    if w1 == "i" and w2 == "just" and core[3:4] and core[3] in _ASK_LEAVE:
+        return "yes_no"  # leave asked: "can i just ask about the data", "could i just check"
+    if w1 == "i" and w2 == "be" and core[3:4] and core[3] in ("excused", "of", "next"):
+        return "yes_no"  # "can i be excused", "can i be of help", "can i be next"
     if w1 == "i" and w2 in ("just", "tell", "say", "be"):
         return None  # "can i just say..."
     if w0 == "do" and w1 == "your" and w2 in _DO_YOUR_THING:
@@ -769,7 +965,9 @@ def _yet_check(core: list[str]) -> bool:
 # What a meeting asks the room with no verb: "any other questions", "any comments", "anything
 # to add". ("any questions" itself is an _ELLIPTICAL_ANY word.)
 _MEETING_ANY = _ELLIPTICAL_ANY | word_set(
-    "comments objections concerns updates feedback volunteers takers preferences points")
+    "comments objections concerns updates feedback volunteers takers preferences points"
+    # said of one: "any other comment", "any other question", "any final thought"
+    " comment objection concern update question thought suggestion point item items issue issues")
 _ADD_VERB = word_set("add say share mention report ask discuss raise")
 _MEETING_THING = word_set("thing things items points business issues")
 
@@ -831,7 +1029,7 @@ _NOT_A_PARTICIPLE = word_set(
 _YOU_STATE = word_set(
     """okay ok alright ready sure hungry done set free busy new serious interested available
     allowed around home comfortable warm cold tired awake married single retired divorced
-    finished up good fine alone lost hurt nervous excited next""")
+    finished up good fine alone lost hurt nervous excited next happy""")
 # "(does) anyone want coffee", "anybody need a ride", "(is) anyone home": the bare verb asks
 # ("anyone knows that" tells)
 _ANYONE_NEXT = word_set(
@@ -869,6 +1067,9 @@ def _dropped_aux(core: list[str]) -> bool:
     if w0 == "you" and w1 in _YOU_STATE and len(core) <= 4 and no_verb and not (
             rest[:1] and rest[0] in _OBJ_PRON):
         return True  # "(are) you okay", "you all set"
+    if w0 == "you" and w1 in _YOU_STATE and rest[:1] in (["with"], ["about"]) and \
+            len(core) <= 7 and not (set(rest) & (AUX | {"'s", "i", "me", "my"})):
+        return True  # "(are) you happy with the new place", "you okay with where we are"
     if w0 == "you" and rest[:1] == ["much"] and w1 not in AUX and w1 not in ("not", "very"):
         return True  # "(do) you watch much tv", "y'all get much snow" (a statement says "a lot")
     if w0 == "you" and core[-1] == "much" and len(core) >= 4 and core[-2] not in (
@@ -945,6 +1146,18 @@ def choice_form(exp: list[str]) -> str | None:
 _DANGLING = word_set("and but so uh um")
 
 
+_RIGHT_ADVERB = word_set(
+    "definitely probably completely perfectly certainly partly half also very not dead maybe")
+
+
+def _right_predicate(exp: list[str]) -> bool:
+    """Is a final "right" a predicate, not a tag: "you are definitely right", "she's right"?
+    ("get those right" stays a tag: it may ask to confirm the plan.)"""
+    prev = exp[-2]
+    return prev in ("'s", "'re", "is", "are", "was", "were") or (
+        prev in _RIGHT_ADVERB and exp[-3] in ("'s", "'re", "is", "are", "was", "were", "be"))
+
+
 def _tag_form(exp: list[str], mark: str) -> str | None:
     """Tags at the end of a clause: "you work in finance right", "it is huge isn't it"."""
     for k in (1, 2):
@@ -973,6 +1186,9 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
     if len(exp) >= 2 and exp[-1] == "huh" and exp[-2] not in ("uh", "ah", "mm", "oh"):
         return "tag"  # "weird huh", "pretty late huh"
     core = strip_lead(exp)
+    if 3 <= len(core) <= 8 and core[-1] == "what" and core[-2] in _IN_SITU_PREP and \
+            core[-3].endswith(("s", "ed", "ing")) and core[-3] not in AUX | {"'s", "this"}:
+        return "wh"  # "and it refers to what", "you were talking about what"
     if 2 <= len(core) <= 8 and core[-1] in _IN_SITU_WH and core[-2] in _IN_SITU_BEFORE and \
             core[:2] != ["that", "is"]:
         return "wh"  # the wh-word left in place: "you went where", "and it cost what"
@@ -984,7 +1200,7 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
     if len(exp) < 3:
         return None
     last, prev = exp[-1], exp[-2]
-    if last == "right" and prev not in _NOT_TAG_BEFORE_RIGHT:
+    if last == "right" and prev not in _NOT_TAG_BEFORE_RIGHT and not _right_predicate(exp):
         return "tag"
     if last == "correct" and prev not in _NOT_TAG_BEFORE_CORRECT:
         return "tag"
@@ -1070,6 +1286,9 @@ _IN_SITU_WH = word_set("what when where who")
 _IN_SITU_BEFORE = word_set(
     """did went said go going moved live lives living work works working met saw bought got
     found paid cost costs left""")
+# A preposition before the wh-word at the end, after a verb: "it refers to what", "you're
+# talking about what" (not "the level of what", "similar to what": a telling broken off)
+_IN_SITU_PREP = word_set("to of about for with on at in from")
 _POS_TAG_AUX = word_set("is was does did will would can could do are have has")
 # Before these an auxiliary + pronoun at the end is no tag: "so do they", "where is it",
 # "i know you do", "not as much as it did".
@@ -1128,6 +1347,11 @@ def _declarative_form(exp: list[str]) -> str | None:
         return None
     if exp[:1] == ["so"] and _so_when(exp[1:]):
         return "declarative"
+    k = 0
+    while k < len(exp) - 3 and exp[k] in ("okay", "ok", "alright", "yeah", "well", "oh") and \
+            exp[k + 1] in ("so", "wait", "okay", "ok", "alright", "yeah", "well", "oh"):
+        k += 1  # "okay so you're doing it yourself": a lead before the "so"
+    exp = exp[k:]
     if len(exp) < 3 or exp[0] not in ("so", "wait", "oh") or len(exp) > 14 or "if" in exp:
         return None
     i = 1
