@@ -939,3 +939,40 @@ def test_how_often_the_pager_goes_off_gets_a_number_of_pages(meaning):
     said = [ln for ln in reply.lines if ln.kind == "answer"]
     assert said and said[0].topic == "on_call", [(ln.kind, ln.topic, ln.text) for ln in reply.lines]
     assert re.search(r"\bpages?\b", said[0].text), said[0].text
+
+
+def _answered_topics(reply) -> list[str | None]:
+    return [ln.topic for ln in reply.lines if ln.kind in ("answer", "deflection")]
+
+
+_ROUTERS: dict[str, MeaningRouter] = {}
+
+
+def _round(pid: str, meaning, seed: int = 1) -> Conversation:
+    """A started round with the real model (each persona's examples embedded once per run)."""
+    p = load_persona(pid)
+    if pid not in _ROUTERS:
+        _ROUTERS[pid] = MeaningRouter(p, meaning)
+    conv = Conversation(p, seed=seed, router=_ROUTERS[pid])
+    conv.start()
+    return conv
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid,line,topics", [
+    ("dana", "sorry i didn't catch what you do", ["work_day"]),
+    ("grace", "sorry i didn't catch what you do", ["work_day", "her_career"]),
+    ("ewan", "sorry i didn't quite catch what you do", ["work_day"]),
+    ("marcus", "i'm new to this any tips for today", ["advice"]),
+    ("sam", "i'm trying to get into data any tips", ["advice"]),
+    ("priya", "i've always wondered how people find a co-founder", ["advice"]),
+])
+def test_an_ask_in_ordinary_speech_is_answered_not_reacted_to(pid, line, topics, meaning):
+    """A repair ("i didn't catch what you do"), "any tips" run on after a statement, a wonder
+    put to the persona: each asks (no "?" in a transcript), and gets the answer it asks for,
+    not "That makes sense." to a statement."""
+    conv = _round(pid, meaning)
+    reply = conv.respond(line)
+    got = _answered_topics(reply)
+    assert len(got) == 1 and got[0] in {conv.persona.topic(t).id for t in topics}, [
+        (ln.kind, ln.topic, ln.text) for ln in reply.lines]

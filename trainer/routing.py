@@ -343,6 +343,22 @@ _THIRD_PERSON_RE = re.compile(r"\b(?:he|she|it|they|him|her|them|his|hers|its|th
 _SECOND_PERSON_RE = re.compile(r"\b(?:you|your|yours|yourself|u|ya)\b", re.I)
 
 
+# An indirect question's frame: a repair ("i didn't catch what you do") or a wonder put to the
+# listener ("i've always wondered how..."); what follows it is the question.
+_FRAME_RE = re.compile(
+    r"(?:\bsorry,?\s+)?\bi(?:'ve| have|'d| had)?\s+(?:(?:always|often|sometimes|long|never really|"
+    r"kind of|sort of)\s+)?(?:wondered|(?:did not|didn'?t|do not|don'?t|never)\s+(?:quite\s+|"
+    r"really\s+)?(?:catch|hear)|missed|misheard)\s+(?=(?:what|where|who|how|which|when|why|"
+    r"whether|if|your)\b)", re.IGNORECASE)
+
+
+def _unframed(text: str) -> str:
+    """`text` without an indirect question's frame ("sorry i didn't catch what you do" ->
+    "what you do"), or as it is when it has none."""
+    out = _FRAME_RE.sub("", text, count=1).strip()
+    return out if len(out.split()) >= 2 else text
+
+
 @dataclass(frozen=True)
 class Target:
     """What a line is about: a topic or a hook, maybe one answer of it, maybe one follow-up."""
@@ -590,6 +606,10 @@ class MeaningRouter:
                                   if q is not None))
 
     def _queries(self, text: str, clause: str | None, subject: str | None):
+        # "sorry i didn't catch what you do", "i've always wondered what recruiters look for":
+        # the frame says how it is asked, the rest what is asked ("what you do")
+        text = _unframed(text)
+        clause = _unframed(clause) if clause else clause
         clause = clause.strip() if clause and clause.strip() != text.strip() else None
         base = clause or text
         sub = None
