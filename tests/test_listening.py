@@ -976,3 +976,40 @@ def test_an_ask_in_ordinary_speech_is_answered_not_reacted_to(pid, line, topics,
     got = _answered_topics(reply)
     assert len(got) == 1 and got[0] in {conv.persona.topic(t).id for t in topics}, [
         (ln.kind, ln.topic, ln.text) for ln in reply.lines]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid,line", [
+    ("dana", "what's the salary for the graduate role"),
+    ("dana", "how much would i earn on the grad scheme"),
+    ("ewan", "what's the salary for the job you're hiring for"),
+])
+def test_the_pay_of_the_job_on_offer_is_told_not_dodged(pid, line, meaning):
+    """A recruiter (or a hiring engineer) tells the pay of the job on offer, or where to find
+    it; only the persona's own pay is personal, and that is still dodged."""
+    conv = _round(pid, meaning)
+    reply = conv.respond(line)
+    personal = {t.id for t in conv.persona.topics if t.kind == "personal"}
+    got = _answered_topics(reply)
+    assert got and got[0] not in personal, [(ln.kind, ln.topic, ln.text) for ln in reply.lines]
+    said = " ".join(ln.text for ln in reply.lines if ln.kind == "answer")
+    assert re.search(r"\b(?:thousand|range|pounds|advert|salary)\b", said, re.I), said
+    own = conv.respond("and how much do you earn yourself")
+    assert _answered_topics(own)[:1] and _answered_topics(own)[0] in personal, [
+        (ln.kind, ln.topic, ln.text) for ln in own.lines]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid", ["grace", "marcus", "priya"])
+def test_is_there_anything_i_could_help_with_gets_how_to_help(pid, meaning):
+    """"Is there anything I could help with?" asks how to help: a persona whose file says how
+    people can help (get involved, what they need) says it, instead of thanking the user for
+    an offer that was never made."""
+    conv = _round(pid, meaning)
+    reply = conv.respond("is there anything i could help with")
+    helps = {t.id for t in conv.persona.topics
+             if t.id in ("get_involved", "helping", "help_needed")
+             or {"get_involved", "help_needed"} & set(t.covers)}
+    got = _answered_topics(reply)
+    assert got and got[0] in helps, [(ln.kind, ln.topic, ln.text) for ln in reply.lines]
+    assert not any(ln.text in conv.persona.reactions.offer for ln in reply.lines)

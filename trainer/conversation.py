@@ -200,6 +200,14 @@ _THEIR_NAME_RE = re.compile(
     r"\b(?:what(?:'s| is| was) your name|your name again|(?:didn'?t|did not) (?:quite )?catch "
     r"your name|remind me (?:of )?your name|what (?:do|should) i call you|how do you say your "
     r"name|who are you again|what was it again)\b", re.IGNORECASE)
+# "is there anything i could help with", "how can i help", "what could i do to help"
+_HOW_TO_HELP_RE = re.compile(
+    r"\b(?:(?:is there |was there )?anything (?:else )?(?:i|we) (?:can|could|might) (?:do|help)|"
+    r"how (?:can|could|might|do|would) (?:i|we|people|someone|one) (?:\w+ )?(?:help|support|"
+    r"chip in|pitch in|get involved)|what (?:can|could|should) (?:i|we) do to help|"
+    r"what (?:can|could) (?:i|we) help with|(?:can|could|may) (?:i|we) help (?:with anything|"
+    r"at all|out|somehow|in any way)|do you need (?:a hand|any help|help) with)\b", re.IGNORECASE)
+HOW_TO_HELP_SCORE = 0.6  # ...routed when the file's content on helping is a clear match
 IMPLICIT_QUESTION_SCORE = 0.7  # a line without a question's form routed only when this clear
 # "any wins lately", "any plans for the weekend": "any" + a noun opens a question in speech (the
 # transcript drops the "?"); "any kind of job, really" answers one
@@ -474,6 +482,7 @@ class Conversation:
         self._last_own: str | None = None
         self._target: Target | None = None  # what the current question is about
         self._offer_only = False  # the turn's only question is an offer ("want me to ...?")
+        self._how_to_help = False  # the offer asks how to help, and the persona's file says how
         self._implicit_clause: str | None = None  # "..., would X help": a question without "?"
 
     # --- state --------------------------------------------------------------------------------
@@ -659,6 +668,10 @@ class Conversation:
         # "I know some SREs, want me to send them your way?": the question only makes the
         # offer; the thanks answers it, it is not a question about the persona's topics
         self._offer_only = f.offered and self._asks_only_to_offer(feats)
+        self._how_to_help = False
+        if f.offered and feats.is_question and self._asks_how_to_help(feats):
+            # "is there anything I could help with?": it asks how, and the persona says how
+            self._offer_only, self._how_to_help = False, True
         if not feats.is_question and self._implicit_question(feats):
             f.asked = True  # "any big plans for the weekend": asked without a question's form
         if _THEIR_NAME_RE.search(feats.text) and not f.asked_to_meet:
@@ -895,6 +908,15 @@ class Conversation:
             return False
         return offered_help(feats.text, self.router.embedder, asked=feats.is_question)
 
+    def _asks_how_to_help(self, feats: UtteranceFeatures) -> bool:
+        """"Is there anything I could help with?", "how can I help?": an offer that asks how,
+        answered by what the persona's file says about helping (a clear match by meaning);
+        with nothing in the file on it, the offer is thanked as before."""
+        if self.router is None or not _HOW_TO_HELP_RE.search(feats.text):
+            return False
+        m = self.router.match(feats.text, self._clause(feats), exclude=self._said_targets)
+        return m is not None and m.score >= HOW_TO_HELP_SCORE
+
     def _asks_only_to_offer(self, feats: UtteranceFeatures) -> bool:
         """Every question the line asks is itself the offer ("I could put you two in touch?",
         "would you fancy doing your talk at our meetup?"), none asks about the persona."""
@@ -943,7 +965,7 @@ class Conversation:
             lines.append(self._line("interrupted", r.interrupted, kind="reaction"))
         if f.monologue:
             lines.append(self._line("monologue", r.monologue, kind="reaction"))
-        if f.offered:
+        if f.offered and not self._how_to_help:
             lines.append(self._offer_line(feats))
         name = introduced_name(feats.text)
         if f.asked and name and r.introduced and "introduced" not in self._used:

@@ -335,6 +335,27 @@ _SENSITIVE_RE = re.compile(
     r"make(?= a year| per| roughly| an hour| in a year|\s*[?,.]|\s*$)|"
     r"what (?:do|does|would|did) (?:\w+ ){1,3}(?:make|earn|get paid)\b(?! (?:of|it|sense|with|from|for|out|them|that|this|those)\b))",
     re.IGNORECASE)
+_PAY_RE = re.compile(r"\b(?:salary|salaries|pay|pays|paid|wages?|earn|earns|earning|make|"
+                     r"package|starting)\b", re.I)
+# A job on offer, or the user's own pay in it ("would i earn", "the starting salary")
+_ON_OFFER_RE = re.compile(
+    r"\b(?:roles?|jobs?|positions?|scheme|programme|program|internships?|placements?|"
+    r"vacanc(?:y|ies)|openings?|grads?|graduates?|interns?|new starters?|"
+    r"would i|will i|do i|i would|i'd)\b|"
+    r"\bthe (?:starting |base )?(?:salary|pay|wage|package)\b|\bstarting salary\b", re.I)
+# ...unless it asks what the persona itself is paid
+_OWN_PAY_RE = re.compile(
+    r"\b(?:you|u) (?:\w+ ){0,2}(?:earn|make|take home|get paid)\b|\byour (?:own )?(?:salary|pay|"
+    r"wage|income|package)\b|\bpay (?:you|yourself)\b|\bare you paid\b", re.I)
+
+
+def _job_pay(text: str) -> bool:
+    """The line asks the pay of a job on offer (the recruiter's role tells it), not the
+    persona's own."""
+    return bool(_PAY_RE.search(text) and _ON_OFFER_RE.search(text)
+                and not _OWN_PAY_RE.search(text))
+
+
 _POINTS_AT_RE = re.compile(r"\b(?:that|it|this|there)[\s?.!]*$", re.I)  # ends on "that"
 _PRONOUN_RE = re.compile(r"\b(it|that|this|there|they|them|those|he|she|him|her)\b", re.I)
 # "how old is she?", "is he married?": about someone else (the kids, a pet, a colleague), not the
@@ -672,10 +693,13 @@ class MeaningRouter:
         lex = dict(topic_scores(self.persona, clause or text))
         cued = self._cued(text)
         named = self._named(text)
-        private = self._private_topics if _SENSITIVE_RE.search(text) else ()
+        # "what's the salary for the graduate role?": the pay of a job on offer, which a
+        # recruiter tells; only the persona's own pay is personal
+        job_pay = _job_pay(text)
+        private = self._private_topics if _SENSITIVE_RE.search(text) and not job_pay else ()
         # "how old is he?" after the persona spoke of her husband: his age, not hers to dodge
-        others = not private and bool(_THIRD_PERSON_RE.search(text)) \
-            and not _SECOND_PERSON_RE.search(text)
+        others = job_pay or (not private and bool(_THIRD_PERSON_RE.search(text))
+                             and not _SECOND_PERSON_RE.search(text))
         unsure = self._unsure_topics if _DO_YOU_KNOW_RE.search(text) else ()
         intents = {self._standard.get(std) for std, rx in _INTENT_CUES.items()
                    if rx.search(text) and not (std == "weekends" and _JOB_DAY_RE.search(text))
