@@ -1013,3 +1013,39 @@ def test_is_there_anything_i_could_help_with_gets_how_to_help(pid, meaning):
     got = _answered_topics(reply)
     assert got and got[0] in helps, [(ln.kind, ln.topic, ln.text) for ln in reply.lines]
     assert not any(ln.text in conv.persona.reactions.offer for ln in reply.lines)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("pid,line", [
+    ("dana", "i guess you must be tired by now"),
+    ("priya", "i bet running a startup is exhausting"),
+    ("grace", "i bet you know everyone here"),
+    ("grace", "i guess that makes sense"),
+])
+def test_a_guess_about_the_persona_is_not_echoed_back_nor_pitied(pid, line, seed):
+    """"I guess you must be tired by now" guesses at the persona's day: no "Ooh, you must be
+    tired by. That's interesting.", and "I bet running a startup is exhausting" is no bad news
+    of the user's to be sorry about."""
+    conv = _fake_round(pid, seed=seed)
+    reply = conv.respond(line)
+    p = conv.persona
+    pity = {*SYMPATHY_LINES, *(p.reactions.sympathy or ())}
+    for ln in reply.lines:
+        if ln.kind == "reaction":
+            assert ln.text not in pity, ln.text
+            assert not re.search(r"\b(?:you must|running a startup|you know everyone|"
+                                 r"that makes sense)\b", ln.text, re.I), ln.text
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid,line,topic", [
+    ("marcus", "i bet it gets busy in here on a saturday", "today"),
+    ("ewan", "i bet the migration was stressful", "the_talk"),
+])
+def test_a_guess_that_plainly_names_a_subject_is_answered(pid, line, topic, meaning):
+    """"I bet it gets busy in here on a Saturday" is put to Marcus to confirm: he answers with
+    how busy today is, as if asked."""
+    conv = _round(pid, meaning)
+    reply = conv.respond(line)
+    assert _answered_topics(reply) == [conv.persona.topic(topic).id], [
+        (ln.kind, ln.topic, ln.text) for ln in reply.lines]

@@ -200,6 +200,24 @@ _THEIR_NAME_RE = re.compile(
     r"\b(?:what(?:'s| is| was) your name|your name again|(?:didn'?t|did not) (?:quite )?catch "
     r"your name|remind me (?:of )?your name|what (?:do|should) i call you|how do you say your "
     r"name|who are you again|what was it again)\b", re.IGNORECASE)
+# "i bet you get asked that all day", "i guess you must meet hundreds of students": a guess about
+# the persona's world, put to it to confirm (a check, not news of the user's to echo back)
+_GUESS_RE = re.compile(
+    r"^(?:(?:so|well|oh|ha|haha|wow|and|yeah|um|uh|gosh)[,!.\s]+)*i (?:bet|guess|suppose|imagine|"
+    r"reckon|expect|assume|(?:would|'d) (?:think|imagine|guess))(?: that)?[,\s]+"
+    r"(?!(?:i|i'm|im|i've|i'll|i'd|my|me|we|we're|our|so|not)\b)(?P<rest>.+)$", re.IGNORECASE)
+GUESS_SCORE = 0.6  # a guess is answered as a question when it matches a subject this clearly
+# ...else a reaction that neither echoes it nor confirms a fact the persona may not hold
+GUESS_LINES = ("Ha, you'd be surprised.", "Ha, sometimes!", "Ha, maybe a little.")
+_YOU_RE = re.compile(r"\b(?:you|your|you're|youre|you've|yourself)\b", re.IGNORECASE)
+
+
+def _guess(text: str) -> str | None:
+    """What a guess about the persona says ("i bet you're busy" -> "you're busy"), or None."""
+    m = _GUESS_RE.match(text.strip())
+    return m.group("rest").strip(" ,.!?") if m else None
+
+
 # "is there anything i could help with", "how can i help", "what could i do to help"
 _HOW_TO_HELP_RE = re.compile(
     r"\b(?:(?:is there |was there )?anything (?:else )?(?:i|we) (?:can|could|might) (?:do|help)|"
@@ -753,6 +771,14 @@ class Conversation:
             return False  # an offer in their own words is thanked, not answered as a question
         if _TELL_ME_RE.search(feats.text):
             return True  # "tell me something surprising about...": asked, as an imperative
+        guess = _guess(feats.text)
+        if guess is not None:
+            m = self.router.match(feats.text, guess, subject=self._last_subject,
+                                  last=self._last_target, exclude=self._said_targets)
+            if m is not None and m.score >= GUESS_SCORE:
+                self._implicit_clause = guess  # "...you must be tired": answered as asked
+                return True
+            return False
         trailing = _TRAILING_ASK_RE.search(feats.text.strip().rstrip(".!"))
         if trailing and trailing.start() > 0 and len(trailing.group(0).split()) >= 3:
             clause = (trailing.group(1) + trailing.group(2)).strip()
@@ -1006,8 +1032,15 @@ class Conversation:
                 hands_back = True
             # ("want me to put you in touch?" asks only to offer: the thanks is the answer)
         elif not (feats.is_backchannel or f.offered or f.monologue or cool):
-            echo = key_phrase(feats.text) if r.echo else None
-            if _BAD_NEWS_RE.search(feats.text) and not _GOOD_TURN_RE.search(feats.text):
+            guess = _guess(feats.text)
+            echo = key_phrase(feats.text) if r.echo and guess is None else None
+            if guess is not None:
+                # "i bet running a startup is exhausting": the persona's world, not the
+                # user's bad news; "i guess that makes sense": agreement, acknowledged
+                content = (Line(text=self._pick("guess", GUESS_LINES), kind="reaction",
+                                phase=self.phase) if _YOU_RE.search(guess)
+                           else self._line("acknowledge", r.acknowledge, kind="reaction"))
+            elif _BAD_NEWS_RE.search(feats.text) and not _GOOD_TURN_RE.search(feats.text):
                 content = Line(text=self._pick("sympathy", r.sympathy or SYMPATHY_LINES),
                                kind="reaction", phase=self.phase)
             elif (feats.is_opener or introduced_name(feats.text)) and r.introduced \
