@@ -1049,3 +1049,25 @@ def test_a_guess_that_plainly_names_a_subject_is_answered(pid, line, topic, mean
     reply = conv.respond(line)
     assert _answered_topics(reply) == [conv.persona.topic(topic).id], [
         (ln.kind, ln.topic, ln.text) for ln in reply.lines]
+
+
+def test_a_coffee_asked_in_passing_gets_a_yes_and_the_round_goes_on():
+    """"Would you want to grab a coffee sometime tomorrow?" early in the chat: Priya says yes
+    (her ask_to_meet answer) and the chat continues until the user says goodbye; an ask that
+    wraps up ("this was great, could we...") or swaps contacts still ends the round."""
+    conv = _fake_round("priya")
+    p = conv.persona
+    reply = conv.respond("would you want to grab a coffee sometime tomorrow")
+    assert [ln.kind for ln in reply.lines][:1] == ["ask_answer"], reply.lines
+    assert reply.lines[0].text in p.reactions.ask_to_meet
+    assert not conv.finished and conv.close_reason is None
+    assert conv.respond("so what does your startup do").answered and not conv.finished
+    conv.respond("great, see you then, bye")
+    assert conv.finished and conv.close_reason == "goodbye"
+
+    for line in ("this was great could we grab a coffee next week",
+                 "could we grab a coffee sometime, can i get your email"):
+        conv = _fake_round("priya")
+        conv.respond("so what does your startup do")
+        conv.respond(line)
+        assert conv.finished and conv.close_reason == "ask", (line, conv.history)

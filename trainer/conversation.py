@@ -200,6 +200,17 @@ _THEIR_NAME_RE = re.compile(
     r"\b(?:what(?:'s| is| was) your name|your name again|(?:didn'?t|did not) (?:quite )?catch "
     r"your name|remind me (?:of )?your name|what (?:do|should) i call you|how do you say your "
     r"name|who are you again|what was it again)\b", re.IGNORECASE)
+# An ask to meet that also wraps up the chat, or swaps contacts: the round's end.
+_WRAP_UP_RE = re.compile(
+    r"\b(?:this|that|it|tonight|today)(?:'s| is| was| has)?(?: been)? (?:really |so |very |such )?"
+    r"(?:great|lovely|good|fun|nice|helpful|brilliant|amazing|useful|a pleasure|a great chat)\b|"
+    r"\b(?:great|lovely|nice|good|a pleasure) (?:to meet|meeting|talking|chatting|to talk|to chat)|"
+    r"\bthanks?\b|\bthank you\b|\blet you go\b|\b(?:should|must|have to|gotta|need to) (?:go|head|get "
+    r"going|run|let you)\b|\bbefore (?:i|you) go\b|\bbye\b|\bsee you\b|\bleave you\b",
+    re.IGNORECASE)
+_CONTACTS_RE = re.compile(
+    r"\b(?:linkedin|card|cards|email|e-mail|number|numbers|contacts?|details|in touch|connect|"
+    r"follow you|add you|reach out|drop you a line|message you|text you|socials)\b", re.IGNORECASE)
 # "i bet you get asked that all day", "i guess you must meet hundreds of students": a guess about
 # the persona's world, put to it to confirm (a check, not news of the user's to echo back)
 _GUESS_RE = re.compile(
@@ -501,6 +512,7 @@ class Conversation:
         self._target: Target | None = None  # what the current question is about
         self._offer_only = False  # the turn's only question is an offer ("want me to ...?")
         self._how_to_help = False  # the offer asks how to help, and the persona's file says how
+        self._plan = False  # an ask to meet made in passing: a warm yes, and the round goes on
         self._implicit_clause: str | None = None  # "..., would X help": a question without "?"
 
     # --- state --------------------------------------------------------------------------------
@@ -623,6 +635,13 @@ class Conversation:
         hook_fu, topic = self._read_turn(feats, silence, capped, interrupted, duration_s)
         trigger = ("silence" if f.silent else "ask_to_meet" if f.asked_to_meet
                    else "goodbye" if f.said_goodbye else "reply")
+        # "want to grab a coffee tomorrow?" in the middle of a chat is a plan, not a goodbye:
+        # a warm yes, and the round goes on (an ask that wraps up, a swap of contacts, or one
+        # in the last phase still closes it, as the file's ask_to_meet edge says)
+        self._plan = trigger == "ask_to_meet" and not f.said_goodbye \
+            and self._ask_in_passing(feats) and self._ask_accepted()
+        if self._plan:
+            trigger = "reply"
         # What the user does to end the round (ask, goodbye) comes first; otherwise a stall
         # (goodwill run out) is checked before the ordinary edges of the turn.
         order = [trigger, "stall"] if trigger in ("ask_to_meet", "goodbye") else ["stall", trigger]
@@ -934,6 +953,27 @@ class Conversation:
             return False
         return offered_help(feats.text, self.router.embedder, asked=feats.is_question)
 
+    def _ask_in_passing(self, feats: UtteranceFeatures) -> bool:
+        """An ask to meet made in passing ("would you want to grab a coffee tomorrow?"): not
+        a wrap-up ("this was great", "I'll let you go"), not a swap of contacts, and not in
+        the round's last phase."""
+        live = [ph.id for ph in self.persona.phases if not ph.final]
+        if live and self.phase == live[-1]:
+            return False
+        return not (_WRAP_UP_RE.search(feats.text) or _CONTACTS_RE.search(feats.text))
+
+    def _ask_accepted(self) -> bool:
+        """The file's ask_to_meet edge from this phase would close the round now (its
+        conditions hold): the ask is welcome, not too early."""
+        for t in self.persona.transitions:
+            if t.trigger != "ask_to_meet" or (t.sources() != ["*"]
+                                              and self.phase not in t.sources()):
+                continue
+            if all(parse_condition(c).holds(self._facts) for c in t.conditions) and not any(
+                    parse_condition(c).holds(self._facts) for c in t.unless):
+                return t.dest in self._final
+        return False
+
     def _asks_how_to_help(self, feats: UtteranceFeatures) -> bool:
         """"Is there anything I could help with?", "how can I help?": an offer that asks how,
         answered by what the persona's file says about helping (a clear match by meaning);
@@ -1005,6 +1045,8 @@ class Conversation:
         if trigger == "ask_to_meet":  # an ask the machine did not close on: too early
             content = self._line("early_ask", r.early_ask or r.ask_to_meet, kind="ask_answer")
             hands_back = bool(r.early_ask)
+        elif self._plan:
+            content = self._line("ask_to_meet", r.ask_to_meet, kind="ask_answer")
         elif hook_fu:
             if not short and hook_fu in self._dropped:
                 # "Oh, you remembered!" only of what the persona did say in this round
@@ -1108,8 +1150,8 @@ class Conversation:
             self._turns_since_nudge = 0
         elif moved_by is not None and (cool or hook is None):
             lines.append(self._prompt(feats.text))  # a new phase is announced, even when cool
-        elif not cool and not asked:
-            lines.append(self._prompt(feats.text))
+        elif not cool and (not asked or self._plan):
+            lines.append(self._prompt(feats.text))  # (after a plan made in passing: go on)
         if not lines:  # never leave the user with nothing: a cool "Mm." at least
             lines.append(self._line("monologue", r.monologue, kind="reaction"))
         return lines
