@@ -1071,3 +1071,19 @@ def test_a_coffee_asked_in_passing_gets_a_yes_and_the_round_goes_on():
         conv.respond("so what does your startup do")
         conv.respond(line)
         assert conv.finished and conv.close_reason == "ask", (line, conv.history)
+
+
+@pytest.mark.model
+def test_asked_again_right_after_an_answer_the_persona_tells_more_of_it(meaning):
+    """"So are you a runner?" right after Dana's running answer asks again what that answer
+    told (it is one of its ways of asking): the reply is a detail of it not told yet, not the
+    half-marathon hook's answer retelling the Riverside Half it just named."""
+    conv = _round("dana", meaning)
+    first = conv.respond("do you do any sport")
+    assert _answered_topics(first) == ["weekends"]
+    running = conv.persona.topic("weekends").answers[conv._last_target.answer]
+    reply = conv.respond("so are you a runner")
+    said = [ln for ln in reply.lines if ln.kind in ("answer", "hook_answer")]
+    assert [(ln.kind, ln.topic) for ln in said] == [("answer", "weekends")], [
+        (ln.kind, ln.topic, ln.text) for ln in reply.lines]
+    assert said[0].text in {fu.text for fu in running.follow_ups}, said[0].text

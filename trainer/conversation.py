@@ -855,6 +855,12 @@ class Conversation:
             self._target = m.target if named or other else Target(last.kind, last.id,
                                                                    last.answer, -1)
             return last.id if last.kind == "topic" else None
+        again = self._asked_again(text, clause, m)
+        if again is not None:
+            # "so are you a runner?" right after the running answer: asked again, it wants
+            # more of that answer (its details), not a second telling of it elsewhere
+            self._target = again
+            return again.id if again.kind == "topic" else None
         if m is not None and m.score >= self.router.options.threshold:
             self._target = m.target
             return m.target.id if m.target.kind == "topic" else None
@@ -866,6 +872,29 @@ class Conversation:
                                   self._last_target.answer, -1)
             return self._target.id if self._target.kind == "topic" else None
         return None
+
+    def _asked_again(self, text: str, clause: str | None, m) -> Target | None:
+        """The line asks again what the answer just given answered (its best match, were
+        nothing excluded, is that answer): continue that answer's subject with a detail not
+        told yet, when one is left and the line's match elsewhere is no clearly better fit."""
+        last = self._last_target
+        if last is None or last.answer is None:
+            return None
+        said = Target(last.kind, last.id, last.answer)
+        raw = self.router.match(text, clause, subject=self._last_subject, last=last)
+        if raw is None or raw.score < self.router.options.threshold \
+                or Target(raw.target.kind, raw.target.id, raw.target.answer) != said:
+            return None
+        if m is not None and (m.target.kind, m.target.id, m.target.answer) == \
+                (said.kind, said.id, said.answer):
+            return None  # the router already found a detail of that answer
+        items = (self.persona.topic(said.id).answers if said.kind == "topic"
+                 else self.persona.hook(said.id).warm_answers)
+        left = [k for k in range(len(items[said.answer].follow_ups))
+                if Target(said.kind, said.id, said.answer, k) not in self._said_targets]
+        if not left:
+            return None
+        return Target(said.kind, said.id, said.answer, -1)
 
     def _can_say(self, last: Target, question: str) -> bool:
         """Some detail of the answer `last` not said yet says the time `question` asks for
@@ -922,6 +951,8 @@ class Conversation:
                               exclude=self._said_targets)
         if m is None:
             return False
+        if self._asked_again(feats.text, clause, m) is not None:
+            return True  # "so are you a runner?" after the running answer that told the hook
         if (m.target.kind, m.target.id, m.target.answer) == (last.kind, last.id, last.answer) \
                 and m.target.follow_up is not None and m.score >= self.router.options.threshold \
                 and m.score > m.scores.get(f"hook:{hook_id}", -1.0):
