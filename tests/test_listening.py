@@ -1087,3 +1087,16 @@ def test_asked_again_right_after_an_answer_the_persona_tells_more_of_it(meaning)
     assert [(ln.kind, ln.topic) for ln in said] == [("answer", "weekends")], [
         (ln.kind, ln.topic, ln.text) for ln in reply.lines]
     assert said[0].text in {fu.text for fu in running.follow_ups}, said[0].text
+
+
+@pytest.mark.model
+def test_was_it_hard_to_switch_careers_asks_about_switching_not_the_last_answer(meaning):
+    """"Oh lovely, was it hard to switch careers?" after Dana's answer on the internship: the
+    "it" stands for switching careers (not for the internship), so it is about her path."""
+    conv = _round("dana", meaning)
+    first = conv.respond("i'm studying chemistry do you think i should apply for the graduate "
+                         "scheme")
+    assert _answered_topics(first) == ["application"]
+    reply = conv.respond("oh lovely was it hard to switch careers")
+    assert _answered_topics(reply) == [conv.persona.topic("path").id], [
+        (ln.kind, ln.topic, ln.text) for ln in reply.lines]

@@ -47,6 +47,7 @@ from trainer.routing import (
     ANSWER_TIE,
     MeaningRouter,
     Target,
+    extraposed_it,
     normalise,
     route_topic,
     says_what_is_asked,
@@ -305,6 +306,8 @@ def _question_clause(questions: Sequence[str]) -> str | None:
 
 
 def _points_back(text: str) -> bool:
+    if extraposed_it(text):
+        return False  # "was it hard to switch careers?" asks about switching careers
     return bool(_POINTS_BACK_RE.match(text.strip())) and len(text.split()) <= 9
 
 

@@ -357,6 +357,21 @@ def _job_pay(text: str) -> bool:
 
 
 _POINTS_AT_RE = re.compile(r"\b(?:that|it|this|there)[\s?.!]*$", re.I)  # ends on "that"
+# "was it hard to switch careers?": "it" stands for what follows (to switch careers), it does
+# not point back at the last answer ("was it hard?", "was it hard to leave?" do)
+_EXTRAPOSED_RE = re.compile(
+    r"\b(?:is|was|would|will|does|did)(?: it| it be| it feel)? (?:it )?(?:\w+ )?(?:hard|easy|"
+    r"difficult|tough|scary|weird|strange|worth|possible|normal|common|fun|nice|okay|ok|better|"
+    r"worse|tricky|expensive|cheap|a big deal|a shock|a big change|a struggle) to \w+(?: \w+)+",
+    re.IGNORECASE)
+
+
+def extraposed_it(text: str) -> bool:
+    """The line's "it" stands for the clause after it ("was it hard to switch careers?"),
+    not for what was said before."""
+    return bool(_EXTRAPOSED_RE.search(text) and re.search(r"\bit\b", text, re.IGNORECASE))
+
+
 _PRONOUN_RE = re.compile(r"\b(it|that|this|there|they|them|those|he|she|him|her)\b", re.I)
 # "how old is she?", "is he married?": about someone else (the kids, a pet, a colleague), not the
 # persona; a personal dodge is about the persona itself and needs "you" (or a sensitive word)
@@ -634,7 +649,7 @@ class MeaningRouter:
         clause = clause.strip() if clause and clause.strip() != text.strip() else None
         base = clause or text
         sub = None
-        if subject and _PRONOUN_RE.search(base):
+        if subject and _PRONOUN_RE.search(base) and not extraposed_it(base):
             sub = _PRONOUN_RE.sub(subject, base, count=1)
         # "how big is Northwind?": the organisation's name outweighs the question in the
         # embedding ("Where's Northwind based?" scores above "How big is the company?"), so the
