@@ -939,3 +939,164 @@ def test_how_often_the_pager_goes_off_gets_a_number_of_pages(meaning):
     said = [ln for ln in reply.lines if ln.kind == "answer"]
     assert said and said[0].topic == "on_call", [(ln.kind, ln.topic, ln.text) for ln in reply.lines]
     assert re.search(r"\bpages?\b", said[0].text), said[0].text
+
+
+def _answered_topics(reply) -> list[str | None]:
+    return [ln.topic for ln in reply.lines if ln.kind in ("answer", "deflection")]
+
+
+_ROUTERS: dict[str, MeaningRouter] = {}
+
+
+def _round(pid: str, meaning, seed: int = 1) -> Conversation:
+    """A started round with the real model (each persona's examples embedded once per run)."""
+    p = load_persona(pid)
+    if pid not in _ROUTERS:
+        _ROUTERS[pid] = MeaningRouter(p, meaning)
+    conv = Conversation(p, seed=seed, router=_ROUTERS[pid])
+    conv.start()
+    return conv
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid,line,topics", [
+    ("dana", "sorry i didn't catch what you do", ["work_day"]),
+    ("grace", "sorry i didn't catch what you do", ["work_day", "her_career"]),
+    ("ewan", "sorry i didn't quite catch what you do", ["work_day"]),
+    ("marcus", "i'm new to this any tips for today", ["advice"]),
+    ("sam", "i'm trying to get into data any tips", ["advice"]),
+    ("priya", "i've always wondered how people find a co-founder", ["advice"]),
+])
+def test_an_ask_in_ordinary_speech_is_answered_not_reacted_to(pid, line, topics, meaning):
+    """A repair ("i didn't catch what you do"), "any tips" run on after a statement, a wonder
+    put to the persona: each asks (no "?" in a transcript), and gets the answer it asks for,
+    not "That makes sense." to a statement."""
+    conv = _round(pid, meaning)
+    reply = conv.respond(line)
+    got = _answered_topics(reply)
+    assert len(got) == 1 and got[0] in {conv.persona.topic(t).id for t in topics}, [
+        (ln.kind, ln.topic, ln.text) for ln in reply.lines]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid,line", [
+    ("dana", "what's the salary for the graduate role"),
+    ("dana", "how much would i earn on the grad scheme"),
+    ("ewan", "what's the salary for the job you're hiring for"),
+])
+def test_the_pay_of_the_job_on_offer_is_told_not_dodged(pid, line, meaning):
+    """A recruiter (or a hiring engineer) tells the pay of the job on offer, or where to find
+    it; only the persona's own pay is personal, and that is still dodged."""
+    conv = _round(pid, meaning)
+    reply = conv.respond(line)
+    personal = {t.id for t in conv.persona.topics if t.kind == "personal"}
+    got = _answered_topics(reply)
+    assert got and got[0] not in personal, [(ln.kind, ln.topic, ln.text) for ln in reply.lines]
+    said = " ".join(ln.text for ln in reply.lines if ln.kind == "answer")
+    assert re.search(r"\b(?:thousand|range|pounds|advert|salary)\b", said, re.I), said
+    own = conv.respond("and how much do you earn yourself")
+    assert _answered_topics(own)[:1] and _answered_topics(own)[0] in personal, [
+        (ln.kind, ln.topic, ln.text) for ln in own.lines]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid", ["grace", "marcus", "priya"])
+def test_is_there_anything_i_could_help_with_gets_how_to_help(pid, meaning):
+    """"Is there anything I could help with?" asks how to help: a persona whose file says how
+    people can help (get involved, what they need) says it, instead of thanking the user for
+    an offer that was never made."""
+    conv = _round(pid, meaning)
+    reply = conv.respond("is there anything i could help with")
+    helps = {t.id for t in conv.persona.topics
+             if t.id in ("get_involved", "helping", "help_needed")
+             or {"get_involved", "help_needed"} & set(t.covers)}
+    got = _answered_topics(reply)
+    assert got and got[0] in helps, [(ln.kind, ln.topic, ln.text) for ln in reply.lines]
+    assert not any(ln.text in conv.persona.reactions.offer for ln in reply.lines)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("pid,line", [
+    ("dana", "i guess you must be tired by now"),
+    ("priya", "i bet running a startup is exhausting"),
+    ("grace", "i bet you know everyone here"),
+    ("grace", "i guess that makes sense"),
+])
+def test_a_guess_about_the_persona_is_not_echoed_back_nor_pitied(pid, line, seed):
+    """"I guess you must be tired by now" guesses at the persona's day: no "Ooh, you must be
+    tired by. That's interesting.", and "I bet running a startup is exhausting" is no bad news
+    of the user's to be sorry about."""
+    conv = _fake_round(pid, seed=seed)
+    reply = conv.respond(line)
+    p = conv.persona
+    pity = {*SYMPATHY_LINES, *(p.reactions.sympathy or ())}
+    for ln in reply.lines:
+        if ln.kind == "reaction":
+            assert ln.text not in pity, ln.text
+            assert not re.search(r"\b(?:you must|running a startup|you know everyone|"
+                                 r"that makes sense)\b", ln.text, re.I), ln.text
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid,line,topic", [
+    ("marcus", "i bet it gets busy in here on a saturday", "today"),
+    ("ewan", "i bet the migration was stressful", "the_talk"),
+])
+def test_a_guess_that_plainly_names_a_subject_is_answered(pid, line, topic, meaning):
+    """"I bet it gets busy in here on a Saturday" is put to Marcus to confirm: he answers with
+    how busy today is, as if asked."""
+    conv = _round(pid, meaning)
+    reply = conv.respond(line)
+    assert _answered_topics(reply) == [conv.persona.topic(topic).id], [
+        (ln.kind, ln.topic, ln.text) for ln in reply.lines]
+
+
+def test_a_coffee_asked_in_passing_gets_a_yes_and_the_round_goes_on():
+    """"Would you want to grab a coffee sometime tomorrow?" early in the chat: Priya says yes
+    (her ask_to_meet answer) and the chat continues until the user says goodbye; an ask that
+    wraps up ("this was great, could we...") or swaps contacts still ends the round."""
+    conv = _fake_round("priya")
+    p = conv.persona
+    reply = conv.respond("would you want to grab a coffee sometime tomorrow")
+    assert [ln.kind for ln in reply.lines][:1] == ["ask_answer"], reply.lines
+    assert reply.lines[0].text in p.reactions.ask_to_meet
+    assert not conv.finished and conv.close_reason is None
+    assert conv.respond("so what does your startup do").answered and not conv.finished
+    conv.respond("great, see you then, bye")
+    assert conv.finished and conv.close_reason == "goodbye"
+
+    for line in ("this was great could we grab a coffee next week",
+                 "could we grab a coffee sometime, can i get your email"):
+        conv = _fake_round("priya")
+        conv.respond("so what does your startup do")
+        conv.respond(line)
+        assert conv.finished and conv.close_reason == "ask", (line, conv.history)
+
+
+@pytest.mark.model
+def test_asked_again_right_after_an_answer_the_persona_tells_more_of_it(meaning):
+    """"So are you a runner?" right after Dana's running answer asks again what that answer
+    told (it is one of its ways of asking): the reply is a detail of it not told yet, not the
+    half-marathon hook's answer retelling the Riverside Half it just named."""
+    conv = _round("dana", meaning)
+    first = conv.respond("do you do any sport")
+    assert _answered_topics(first) == ["weekends"]
+    running = conv.persona.topic("weekends").answers[conv._last_target.answer]
+    reply = conv.respond("so are you a runner")
+    said = [ln for ln in reply.lines if ln.kind in ("answer", "hook_answer")]
+    assert [(ln.kind, ln.topic) for ln in said] == [("answer", "weekends")], [
+        (ln.kind, ln.topic, ln.text) for ln in reply.lines]
+    assert said[0].text in {fu.text for fu in running.follow_ups}, said[0].text
+
+
+@pytest.mark.model
+def test_was_it_hard_to_switch_careers_asks_about_switching_not_the_last_answer(meaning):
+    """"Oh lovely, was it hard to switch careers?" after Dana's answer on the internship: the
+    "it" stands for switching careers (not for the internship), so it is about her path."""
+    conv = _round("dana", meaning)
+    first = conv.respond("i'm studying chemistry do you think i should apply for the graduate "
+                         "scheme")
+    assert _answered_topics(first) == ["application"]
+    reply = conv.respond("oh lovely was it hard to switch careers")
+    assert _answered_topics(reply) == [conv.persona.topic("path").id], [
+        (ln.kind, ln.topic, ln.text) for ln in reply.lines]

@@ -703,3 +703,34 @@ def test_meeting_questions_restarted_conditioned_or_announced(text, partner, ask
 ])
 def test_checks_on_their_words_after_a_back_channel_still_ask(text, partner):
     assert analyze_utterance(text, TurnContext(partner)).is_question, (text, partner)
+
+
+# Ordinary speech to a persona that the rules missed (issue 12 probes): "any tips" run on after
+# a statement, a repair ("i didn't catch what you do"), a wonder put to them, a reaction word
+# before "was it", and the question after a "when ..." clause; and the statements beside them.
+@pytest.mark.parametrize(("text", "asks"), [
+    ("i'm a second year studying chemistry any tips for the application", True),
+    ("i want to move into data any tips", True),
+    ("i'm new to this any advice on how to network", True),
+    ("if you have any tips let me know", False),
+    ("i'd welcome any advice", False),
+    ("i don't have any advice for you", False),
+    ("sorry i didn't catch what you do", True),
+    ("i didn't quite catch your role", True),
+    ("i missed what you said about the internship", True),
+    ("i didn't catch the train in the end", False),
+    ("i've always wondered what recruiters actually look for", True),
+    ("i always wondered how food banks get their food", True),
+    ("i've always wondered if i could do that", False),
+    ("i wondered what he meant", False),
+    ("oh lovely was it scary", True),
+    ("lovely was it worth it", True),
+    ("oh lovely that sounds great", False),
+    ("when you started here was it hard", True),
+    ("when you hire graduates what do you look for", True),
+    ("when i finish my degree should i apply", True),
+    ("when i was a kid i loved science", False),
+    ("when you think about it it's funny", False),
+])
+def test_ordinary_asks_a_persona_hears(text, asks):
+    assert analyze_utterance(text).is_question is asks, text

@@ -47,6 +47,7 @@ from trainer.routing import (
     ANSWER_TIE,
     MeaningRouter,
     Target,
+    extraposed_it,
     normalise,
     route_topic,
     says_what_is_asked,
@@ -200,6 +201,43 @@ _THEIR_NAME_RE = re.compile(
     r"\b(?:what(?:'s| is| was) your name|your name again|(?:didn'?t|did not) (?:quite )?catch "
     r"your name|remind me (?:of )?your name|what (?:do|should) i call you|how do you say your "
     r"name|who are you again|what was it again)\b", re.IGNORECASE)
+# An ask to meet that also wraps up the chat, or swaps contacts: the round's end.
+_WRAP_UP_RE = re.compile(
+    r"\b(?:this|that|it|tonight|today)(?:'s| is| was| has)?(?: been)? (?:really |so |very |such )?"
+    r"(?:great|lovely|good|fun|nice|helpful|brilliant|amazing|useful|a pleasure|a great chat)\b|"
+    r"\b(?:great|lovely|nice|good|a pleasure) (?:to meet|meeting|talking|chatting|to talk|to chat)|"
+    r"\bthanks?\b|\bthank you\b|\blet you go\b|\b(?:should|must|have to|gotta|need to) (?:go|head|get "
+    r"going|run|let you)\b|\bbefore (?:i|you) go\b|\bbye\b|\bsee you\b|\bleave you\b",
+    re.IGNORECASE)
+_CONTACTS_RE = re.compile(
+    r"\b(?:linkedin|card|cards|email|e-mail|number|numbers|contacts?|details|in touch|connect|"
+    r"follow you|add you|reach out|drop you a line|message you|text you|socials)\b", re.IGNORECASE)
+# "i bet you get asked that all day", "i guess you must meet hundreds of students": a guess about
+# the persona's world, put to it to confirm (a check, not news of the user's to echo back)
+_GUESS_RE = re.compile(
+    r"^(?:(?:so|well|oh|ha|haha|wow|and|yeah|um|uh|gosh)[,!.\s]+)*i (?:bet|guess|suppose|imagine|"
+    r"reckon|expect|assume|(?:would|'d) (?:think|imagine|guess))(?: that)?[,\s]+"
+    r"(?!(?:i|i'm|im|i've|i'll|i'd|my|me|we|we're|our|so|not)\b)(?P<rest>.+)$", re.IGNORECASE)
+GUESS_SCORE = 0.6  # a guess is answered as a question when it matches a subject this clearly
+# ...else a reaction that neither echoes it nor confirms a fact the persona may not hold
+GUESS_LINES = ("Ha, you'd be surprised.", "Ha, sometimes!", "Ha, maybe a little.")
+_YOU_RE = re.compile(r"\b(?:you|your|you're|youre|you've|yourself)\b", re.IGNORECASE)
+
+
+def _guess(text: str) -> str | None:
+    """What a guess about the persona says ("i bet you're busy" -> "you're busy"), or None."""
+    m = _GUESS_RE.match(text.strip())
+    return m.group("rest").strip(" ,.!?") if m else None
+
+
+# "is there anything i could help with", "how can i help", "what could i do to help"
+_HOW_TO_HELP_RE = re.compile(
+    r"\b(?:(?:is there |was there )?anything (?:else )?(?:i|we) (?:can|could|might) (?:do|help)|"
+    r"how (?:can|could|might|do|would) (?:i|we|people|someone|one) (?:\w+ )?(?:help|support|"
+    r"chip in|pitch in|get involved)|what (?:can|could|should) (?:i|we) do to help|"
+    r"what (?:can|could) (?:i|we) help with|(?:can|could|may) (?:i|we) help (?:with anything|"
+    r"at all|out|somehow|in any way)|do you need (?:a hand|any help|help) with)\b", re.IGNORECASE)
+HOW_TO_HELP_SCORE = 0.6  # ...routed when the file's content on helping is a clear match
 IMPLICIT_QUESTION_SCORE = 0.7  # a line without a question's form routed only when this clear
 # "any wins lately", "any plans for the weekend": "any" + a noun opens a question in speech (the
 # transcript drops the "?"); "any kind of job, really" answers one
@@ -268,6 +306,8 @@ def _question_clause(questions: Sequence[str]) -> str | None:
 
 
 def _points_back(text: str) -> bool:
+    if extraposed_it(text):
+        return False  # "was it hard to switch careers?" asks about switching careers
     return bool(_POINTS_BACK_RE.match(text.strip())) and len(text.split()) <= 9
 
 
@@ -474,6 +514,8 @@ class Conversation:
         self._last_own: str | None = None
         self._target: Target | None = None  # what the current question is about
         self._offer_only = False  # the turn's only question is an offer ("want me to ...?")
+        self._how_to_help = False  # the offer asks how to help, and the persona's file says how
+        self._plan = False  # an ask to meet made in passing: a warm yes, and the round goes on
         self._implicit_clause: str | None = None  # "..., would X help": a question without "?"
 
     # --- state --------------------------------------------------------------------------------
@@ -596,6 +638,13 @@ class Conversation:
         hook_fu, topic = self._read_turn(feats, silence, capped, interrupted, duration_s)
         trigger = ("silence" if f.silent else "ask_to_meet" if f.asked_to_meet
                    else "goodbye" if f.said_goodbye else "reply")
+        # "want to grab a coffee tomorrow?" in the middle of a chat is a plan, not a goodbye:
+        # a warm yes, and the round goes on (an ask that wraps up, a swap of contacts, or one
+        # in the last phase still closes it, as the file's ask_to_meet edge says)
+        self._plan = trigger == "ask_to_meet" and not f.said_goodbye \
+            and self._ask_in_passing(feats) and self._ask_accepted()
+        if self._plan:
+            trigger = "reply"
         # What the user does to end the round (ask, goodbye) comes first; otherwise a stall
         # (goodwill run out) is checked before the ordinary edges of the turn.
         order = [trigger, "stall"] if trigger in ("ask_to_meet", "goodbye") else ["stall", trigger]
@@ -659,6 +708,10 @@ class Conversation:
         # "I know some SREs, want me to send them your way?": the question only makes the
         # offer; the thanks answers it, it is not a question about the persona's topics
         self._offer_only = f.offered and self._asks_only_to_offer(feats)
+        self._how_to_help = False
+        if f.offered and feats.is_question and self._asks_how_to_help(feats):
+            # "is there anything I could help with?": it asks how, and the persona says how
+            self._offer_only, self._how_to_help = False, True
         if not feats.is_question and self._implicit_question(feats):
             f.asked = True  # "any big plans for the weekend": asked without a question's form
         if _THEIR_NAME_RE.search(feats.text) and not f.asked_to_meet:
@@ -740,6 +793,14 @@ class Conversation:
             return False  # an offer in their own words is thanked, not answered as a question
         if _TELL_ME_RE.search(feats.text):
             return True  # "tell me something surprising about...": asked, as an imperative
+        guess = _guess(feats.text)
+        if guess is not None:
+            m = self.router.match(feats.text, guess, subject=self._last_subject,
+                                  last=self._last_target, exclude=self._said_targets)
+            if m is not None and m.score >= GUESS_SCORE:
+                self._implicit_clause = guess  # "...you must be tired": answered as asked
+                return True
+            return False
         trailing = _TRAILING_ASK_RE.search(feats.text.strip().rstrip(".!"))
         if trailing and trailing.start() > 0 and len(trailing.group(0).split()) >= 3:
             clause = (trailing.group(1) + trailing.group(2)).strip()
@@ -797,6 +858,12 @@ class Conversation:
             self._target = m.target if named or other else Target(last.kind, last.id,
                                                                    last.answer, -1)
             return last.id if last.kind == "topic" else None
+        again = self._asked_again(text, clause, m)
+        if again is not None:
+            # "so are you a runner?" right after the running answer: asked again, it wants
+            # more of that answer (its details), not a second telling of it elsewhere
+            self._target = again
+            return again.id if again.kind == "topic" else None
         if m is not None and m.score >= self.router.options.threshold:
             self._target = m.target
             return m.target.id if m.target.kind == "topic" else None
@@ -808,6 +875,29 @@ class Conversation:
                                   self._last_target.answer, -1)
             return self._target.id if self._target.kind == "topic" else None
         return None
+
+    def _asked_again(self, text: str, clause: str | None, m) -> Target | None:
+        """The line asks again what the answer just given answered (its best match, were
+        nothing excluded, is that answer): continue that answer's subject with a detail not
+        told yet, when one is left and the line's match elsewhere is no clearly better fit."""
+        last = self._last_target
+        if last is None or last.answer is None:
+            return None
+        said = Target(last.kind, last.id, last.answer)
+        raw = self.router.match(text, clause, subject=self._last_subject, last=last)
+        if raw is None or raw.score < self.router.options.threshold \
+                or Target(raw.target.kind, raw.target.id, raw.target.answer) != said:
+            return None
+        if m is not None and (m.target.kind, m.target.id, m.target.answer) == \
+                (said.kind, said.id, said.answer):
+            return None  # the router already found a detail of that answer
+        items = (self.persona.topic(said.id).answers if said.kind == "topic"
+                 else self.persona.hook(said.id).warm_answers)
+        left = [k for k in range(len(items[said.answer].follow_ups))
+                if Target(said.kind, said.id, said.answer, k) not in self._said_targets]
+        if not left:
+            return None
+        return Target(said.kind, said.id, said.answer, -1)
 
     def _can_say(self, last: Target, question: str) -> bool:
         """Some detail of the answer `last` not said yet says the time `question` asks for
@@ -864,6 +954,8 @@ class Conversation:
                               exclude=self._said_targets)
         if m is None:
             return False
+        if self._asked_again(feats.text, clause, m) is not None:
+            return True  # "so are you a runner?" after the running answer that told the hook
         if (m.target.kind, m.target.id, m.target.answer) == (last.kind, last.id, last.answer) \
                 and m.target.follow_up is not None and m.score >= self.router.options.threshold \
                 and m.score > m.scores.get(f"hook:{hook_id}", -1.0):
@@ -894,6 +986,36 @@ class Conversation:
         if self.router is None:
             return False
         return offered_help(feats.text, self.router.embedder, asked=feats.is_question)
+
+    def _ask_in_passing(self, feats: UtteranceFeatures) -> bool:
+        """An ask to meet made in passing ("would you want to grab a coffee tomorrow?"): not
+        a wrap-up ("this was great", "I'll let you go"), not a swap of contacts, and not in
+        the round's last phase."""
+        live = [ph.id for ph in self.persona.phases if not ph.final]
+        if live and self.phase == live[-1]:
+            return False
+        return not (_WRAP_UP_RE.search(feats.text) or _CONTACTS_RE.search(feats.text))
+
+    def _ask_accepted(self) -> bool:
+        """The file's ask_to_meet edge from this phase would close the round now (its
+        conditions hold): the ask is welcome, not too early."""
+        for t in self.persona.transitions:
+            if t.trigger != "ask_to_meet" or (t.sources() != ["*"]
+                                              and self.phase not in t.sources()):
+                continue
+            if all(parse_condition(c).holds(self._facts) for c in t.conditions) and not any(
+                    parse_condition(c).holds(self._facts) for c in t.unless):
+                return t.dest in self._final
+        return False
+
+    def _asks_how_to_help(self, feats: UtteranceFeatures) -> bool:
+        """"Is there anything I could help with?", "how can I help?": an offer that asks how,
+        answered by what the persona's file says about helping (a clear match by meaning);
+        with nothing in the file on it, the offer is thanked as before."""
+        if self.router is None or not _HOW_TO_HELP_RE.search(feats.text):
+            return False
+        m = self.router.match(feats.text, self._clause(feats), exclude=self._said_targets)
+        return m is not None and m.score >= HOW_TO_HELP_SCORE
 
     def _asks_only_to_offer(self, feats: UtteranceFeatures) -> bool:
         """Every question the line asks is itself the offer ("I could put you two in touch?",
@@ -943,7 +1065,7 @@ class Conversation:
             lines.append(self._line("interrupted", r.interrupted, kind="reaction"))
         if f.monologue:
             lines.append(self._line("monologue", r.monologue, kind="reaction"))
-        if f.offered:
+        if f.offered and not self._how_to_help:
             lines.append(self._offer_line(feats))
         name = introduced_name(feats.text)
         if f.asked and name and r.introduced and "introduced" not in self._used:
@@ -957,6 +1079,8 @@ class Conversation:
         if trigger == "ask_to_meet":  # an ask the machine did not close on: too early
             content = self._line("early_ask", r.early_ask or r.ask_to_meet, kind="ask_answer")
             hands_back = bool(r.early_ask)
+        elif self._plan:
+            content = self._line("ask_to_meet", r.ask_to_meet, kind="ask_answer")
         elif hook_fu:
             if not short and hook_fu in self._dropped:
                 # "Oh, you remembered!" only of what the persona did say in this round
@@ -984,8 +1108,15 @@ class Conversation:
                 hands_back = True
             # ("want me to put you in touch?" asks only to offer: the thanks is the answer)
         elif not (feats.is_backchannel or f.offered or f.monologue or cool):
-            echo = key_phrase(feats.text) if r.echo else None
-            if _BAD_NEWS_RE.search(feats.text) and not _GOOD_TURN_RE.search(feats.text):
+            guess = _guess(feats.text)
+            echo = key_phrase(feats.text) if r.echo and guess is None else None
+            if guess is not None:
+                # "i bet running a startup is exhausting": the persona's world, not the
+                # user's bad news; "i guess that makes sense": agreement, acknowledged
+                content = (Line(text=self._pick("guess", GUESS_LINES), kind="reaction",
+                                phase=self.phase) if _YOU_RE.search(guess)
+                           else self._line("acknowledge", r.acknowledge, kind="reaction"))
+            elif _BAD_NEWS_RE.search(feats.text) and not _GOOD_TURN_RE.search(feats.text):
                 content = Line(text=self._pick("sympathy", r.sympathy or SYMPATHY_LINES),
                                kind="reaction", phase=self.phase)
             elif (feats.is_opener or introduced_name(feats.text)) and r.introduced \
@@ -1053,8 +1184,8 @@ class Conversation:
             self._turns_since_nudge = 0
         elif moved_by is not None and (cool or hook is None):
             lines.append(self._prompt(feats.text))  # a new phase is announced, even when cool
-        elif not cool and not asked:
-            lines.append(self._prompt(feats.text))
+        elif not cool and (not asked or self._plan):
+            lines.append(self._prompt(feats.text))  # (after a plan made in passing: go on)
         if not lines:  # never leave the user with nothing: a cool "Mm." at least
             lines.append(self._line("monologue", r.monologue, kind="reaction"))
         return lines

@@ -48,6 +48,8 @@ LEAD = word_set(
     # ("hello are you still there", "btw whats your major", "lol same when's your last day")
     " hello hi hiya yo btw lol lmao hehe yea ya yep yup yay woah whoa omg dang same ahh ohh"
     " sweet awesome neat"
+    # issue 12, the persona helpers' probes: "oh lovely was it your first job"
+    " lovely brilliant fantastic wonderful"
     # sentence adverbs before a question ("honestly what do you make of it")
     " honestly seriously genuinely basically"
     # speech transcripts spell back-channels with a hyphen ("uh-huh do you")
@@ -144,6 +146,15 @@ STOPWORDS = word_set(
 _EMBEDDED = [
     r"i (?:was |am |have been |been )?wondering\b",
     r"i wonder\b",
+    # "i've always wondered what recruiters look for": present perfect invites the answer (a
+    # plain past "i wondered what he meant" tells a story)
+    r"i (?:have |had )?(?:always |often |sometimes |long |never really |kind of |sort of )"
+    r"wondered (?:what|how|why|where|who|which|when|whether|if|about)\b",
+    r"i have wondered (?:what|how|why|where|who|which|when|whether|if|about)\b",
+    # a repair: "sorry i didn't catch what you do", "i missed where you said you work"
+    r"i (?:did not|do not|didn't|never) (?:quite |really )?(?:(?:catch|hear) (?:what|where|who|"
+    r"how|which|when|why|your)|get what you)\b",
+    r"i (?:missed|misheard) (?:what|where|who|how|which|when|why)\b",
     r"(?:i am |i was |am |just )?curious (?:what|how|why|about|if|whether|where|who|which"
     r"|when|to (?:hear|know|learn))\b",
     r"i(?: would|d)? (?:love|like) to (?:hear|know|learn|understand)\b",

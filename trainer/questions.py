@@ -130,6 +130,9 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
         return False
     if w == "how" and nxt in _HOW_NEXT and nxt2 in AUX and nxt3 in PRON_SUBJ:
         return True  # "it depends | how well did we do"
+    if w in ("any", "anything") and nxt in _ELLIPTICAL_ANY and prev not in _ANY_OBJECT_PREV \
+            and nxt2 in ("", "for", "on", "about", "with", "how", "what", "where", "from"):
+        return True  # a statement, then the ask run on: "i want to move into data | any tips"
     if w in AUX and nxt == "you" and nxt2 == "" and w not in ("is", "was", "am") and \
             prev not in PRON_SUBJ and prev not in _LIKEWISE and prev not in WH:
         return True  # the turn handed back at its end: "i don't know | do you"
@@ -204,6 +207,11 @@ def clauses(tokens: list[str]) -> list[Clause]:
             head = strip_lead(expand(cur[:4]))
             if len(cur) <= 4 and head and head[0] in WH:
                 open_wh = not (AUX & set(expand(cur)[1:])) or len(cur) == 1
+                if head[0] in ("when", "while", "once") and len(head) >= 3 \
+                        and head[1] in PRON_SUBJ and not head[2].endswith("ing"):
+                    # "when you hire graduates | what do you look for": a clause of time with
+                    # its own subject and verb waits for no auxiliary ("when you leaving" asks)
+                    open_wh = False
             elif open_wh and (w in AUX or any(x in AUX for x in expand([w]))):
                 open_wh = False
         pieces = [p for p in pieces if p]
@@ -301,10 +309,19 @@ _WHICH_IS_NOT_Q = word_set(
 _ELLIPTICAL_ANY = word_set(
     "chance plans else tips advice luck idea ideas thoughts news interest recommendations"
     " questions suggestions")
+# Before "any tips", "any advice" these make it the object of the same clause ("if you have any
+# tips", "i'd welcome any advice", "thanks for any ideas"), not an ask of its own.
+_ANY_OBJECT_PREV = word_set(
+    """have has had having got get gets getting give gives gave given need needs needed want
+    wants wanted take takes took offer offers offered find found hear heard see saw seen ask
+    asked share shared appreciate appreciated welcome welcomed receive received without with
+    for of about from in on at to by into no not any some the a an my your our their his her
+    its than make made do does did is are was were am be been there really hardly barely
+    never without or and if""")
 
 
 _SELF_WONDER_RE = re.compile(
-    r"\bwonder(?:ing)? (?:sometimes |often |a lot |too )?(?:if|whether) (?:i|we)"
+    r"\bwonder(?:ing|ed)? (?:sometimes |often |a lot |too )?(?:if|whether) (?:i|we)"
     r" (?!could (?:ask|get|have|grab|send|borrow|join|call|email))"
     r"|\bcurious about (?!.*\byou)(?!how |what |why |where |who |which |when )"
     # "i was wondering that myself", "i wondered the same": sharing a thought, asking nothing

@@ -335,12 +335,64 @@ _SENSITIVE_RE = re.compile(
     r"make(?= a year| per| roughly| an hour| in a year|\s*[?,.]|\s*$)|"
     r"what (?:do|does|would|did) (?:\w+ ){1,3}(?:make|earn|get paid)\b(?! (?:of|it|sense|with|from|for|out|them|that|this|those)\b))",
     re.IGNORECASE)
+_PAY_RE = re.compile(r"\b(?:salary|salaries|pay|pays|paid|wages?|earn|earns|earning|make|"
+                     r"package|starting)\b", re.I)
+# A job on offer, or the user's own pay in it ("would i earn", "the starting salary")
+_ON_OFFER_RE = re.compile(
+    r"\b(?:roles?|jobs?|positions?|scheme|programme|program|internships?|placements?|"
+    r"vacanc(?:y|ies)|openings?|grads?|graduates?|interns?|new starters?|"
+    r"would i|will i|do i|i would|i'd)\b|"
+    r"\bthe (?:starting |base )?(?:salary|pay|wage|package)\b|\bstarting salary\b", re.I)
+# ...unless it asks what the persona itself is paid
+_OWN_PAY_RE = re.compile(
+    r"\b(?:you|u) (?:\w+ ){0,2}(?:earn|make|take home|get paid)\b|\byour (?:own )?(?:salary|pay|"
+    r"wage|income|package)\b|\bpay (?:you|yourself)\b|\bare you paid\b", re.I)
+
+
+def _job_pay(text: str) -> bool:
+    """The line asks the pay of a job on offer (the recruiter's role tells it), not the
+    persona's own."""
+    return bool(_PAY_RE.search(text) and _ON_OFFER_RE.search(text)
+                and not _OWN_PAY_RE.search(text))
+
+
 _POINTS_AT_RE = re.compile(r"\b(?:that|it|this|there)[\s?.!]*$", re.I)  # ends on "that"
+# "was it hard to switch careers?": "it" stands for what follows (to switch careers), it does
+# not point back at the last answer ("was it hard?", "was it hard to leave?" do)
+_EXTRAPOSED_RE = re.compile(
+    r"\b(?:is|was|would|will|does|did)(?: it| it be| it feel)? (?:it )?(?:\w+ )?(?:hard|easy|"
+    r"difficult|tough|scary|weird|strange|worth|possible|normal|common|fun|nice|okay|ok|better|"
+    r"worse|tricky|expensive|cheap|a big deal|a shock|a big change|a struggle) to \w+(?: \w+)+",
+    re.IGNORECASE)
+
+
+def extraposed_it(text: str) -> bool:
+    """The line's "it" stands for the clause after it ("was it hard to switch careers?"),
+    not for what was said before."""
+    return bool(_EXTRAPOSED_RE.search(text) and re.search(r"\bit\b", text, re.IGNORECASE))
+
+
 _PRONOUN_RE = re.compile(r"\b(it|that|this|there|they|them|those|he|she|him|her)\b", re.I)
 # "how old is she?", "is he married?": about someone else (the kids, a pet, a colleague), not the
 # persona; a personal dodge is about the persona itself and needs "you" (or a sensitive word)
 _THIRD_PERSON_RE = re.compile(r"\b(?:he|she|it|they|him|her|them|his|hers|its|their)\b", re.I)
 _SECOND_PERSON_RE = re.compile(r"\b(?:you|your|yours|yourself|u|ya)\b", re.I)
+
+
+# An indirect question's frame: a repair ("i didn't catch what you do") or a wonder put to the
+# listener ("i've always wondered how..."); what follows it is the question.
+_FRAME_RE = re.compile(
+    r"(?:\bsorry,?\s+)?\bi(?:'ve| have|'d| had)?\s+(?:(?:always|often|sometimes|long|never really|"
+    r"kind of|sort of)\s+)?(?:wondered|(?:did not|didn'?t|do not|don'?t|never)\s+(?:quite\s+|"
+    r"really\s+)?(?:catch|hear)|missed|misheard)\s+(?=(?:what|where|who|how|which|when|why|"
+    r"whether|if|your)\b)", re.IGNORECASE)
+
+
+def _unframed(text: str) -> str:
+    """`text` without an indirect question's frame ("sorry i didn't catch what you do" ->
+    "what you do"), or as it is when it has none."""
+    out = _FRAME_RE.sub("", text, count=1).strip()
+    return out if len(out.split()) >= 2 else text
 
 
 @dataclass(frozen=True)
@@ -590,10 +642,14 @@ class MeaningRouter:
                                   if q is not None))
 
     def _queries(self, text: str, clause: str | None, subject: str | None):
+        # "sorry i didn't catch what you do", "i've always wondered what recruiters look for":
+        # the frame says how it is asked, the rest what is asked ("what you do")
+        text = _unframed(text)
+        clause = _unframed(clause) if clause else clause
         clause = clause.strip() if clause and clause.strip() != text.strip() else None
         base = clause or text
         sub = None
-        if subject and _PRONOUN_RE.search(base):
+        if subject and _PRONOUN_RE.search(base) and not extraposed_it(base):
             sub = _PRONOUN_RE.sub(subject, base, count=1)
         # "how big is Northwind?": the organisation's name outweighs the question in the
         # embedding ("Where's Northwind based?" scores above "How big is the company?"), so the
@@ -652,10 +708,13 @@ class MeaningRouter:
         lex = dict(topic_scores(self.persona, clause or text))
         cued = self._cued(text)
         named = self._named(text)
-        private = self._private_topics if _SENSITIVE_RE.search(text) else ()
+        # "what's the salary for the graduate role?": the pay of a job on offer, which a
+        # recruiter tells; only the persona's own pay is personal
+        job_pay = _job_pay(text)
+        private = self._private_topics if _SENSITIVE_RE.search(text) and not job_pay else ()
         # "how old is he?" after the persona spoke of her husband: his age, not hers to dodge
-        others = not private and bool(_THIRD_PERSON_RE.search(text)) \
-            and not _SECOND_PERSON_RE.search(text)
+        others = job_pay or (not private and bool(_THIRD_PERSON_RE.search(text))
+                             and not _SECOND_PERSON_RE.search(text))
         unsure = self._unsure_topics if _DO_YOU_KNOW_RE.search(text) else ()
         intents = {self._standard.get(std) for std, rx in _INTENT_CUES.items()
                    if rx.search(text) and not (std == "weekends" and _JOB_DAY_RE.search(text))
