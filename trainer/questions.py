@@ -112,6 +112,10 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
     if w in WH and nxt in AUX and nxt2 in ("you", "your", "they", "he", "she") and \
             prev not in ("of", "about", "in", "on", "at", "to", "for"):
         return True  # inversion makes it direct: "i can imagine | where do you record"
+    if (w == "any" and nxt in _ADVICE_NOUNS or w == "got" and nxt == "any"
+            and nxt2 in _ADVICE_NOUNS and prev not in PRON_SUBJ | _GOT_INSIDE) \
+            and prev not in _ANY_INSIDE:
+        return True  # "i always freeze in interviews | any tips", "... | got any advice"
     if w == "what" and nxt in ("is", "was") and nxt2 in ("that", "this") and \
             nxt3 in ("about", "like", "for", "") and prev not in _REPORTING:
         return True  # "someone mentioned it when i signed in | what's that about"
@@ -225,6 +229,14 @@ def clauses(tokens: list[str]) -> list[Clause]:
 
 
 _RELATIVE_WH = word_set("which who whose")
+
+# "any tips" run on after a statement asks for them; after these words it is inside the clause
+# ("i don't have any tips", "without any advice", "thanks for any ideas")
+_ADVICE_NOUNS = word_set("tips advice ideas suggestions recommendations pointers tricks thoughts")
+_GOT_INSIDE = word_set("never ever just really finally not also only still already")
+_ANY_INSIDE = word_set(
+    "have has had got get gets need needs want wants give gives gave take took without for of"
+    " with no not if there any hear heard found find")
 
 _IF_MAIN_AUX = word_set("would will could can should do did")
 _IF_MAIN_SUBJ = word_set("i we you they he she")
