@@ -1013,3 +1013,14 @@ def test_asked_how_his_own_first_time_went_marcus_tells_his_first_saturday(meani
     said = [ln for ln in reply.lines if ln.kind == "answer"]
     assert said and said[0].topic != "advice", [(ln.kind, ln.topic, ln.text) for ln in reply.lines]
     assert re.search(r"[Ff]irst Saturday|Brenda", said[0].text), said[0].text
+
+
+@pytest.mark.parametrize("line, echo", [
+    ("thats amazing i had no idea it was that many families", None),
+    ("i did my dissertation on shipping containers so this is kind of my thing",
+     "your dissertation on shipping containers"),
+])
+def test_a_key_phrase_cut_before_its_end_is_not_echoed(line, echo):
+    """"Ah, no idea it. Tell me about it" read as a broken echo: a phrase ending on "it", "the",
+    "was"... was cut mid-clause, and a plain reaction is better; a whole phrase is still echoed."""
+    assert key_phrase(line) == echo
