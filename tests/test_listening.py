@@ -1024,3 +1024,18 @@ def test_a_key_phrase_cut_before_its_end_is_not_echoed(line, echo):
     """"Ah, no idea it. Tell me about it" read as a broken echo: a phrase ending on "it", "the",
     "was"... was cut mid-clause, and a plain reaction is better; a whole phrase is still echoed."""
     assert key_phrase(line) == echo
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("line, offer", [
+    ("i could tell my housemates about the internship if you like", True),
+    ("I could tell you were nervous", False),
+    ("i could tell it was going to rain", False),
+])
+def test_telling_others_about_the_persona_is_an_offer_telling_you_noticed_is_not(line, offer,
+                                                                                 meaning):
+    """"I could tell my housemates about the internship if you like" offers to spread the
+    word; "I could tell you were nervous" only noticed something."""
+    from trainer.offers import offered_help
+
+    assert offered_help(line, meaning) is offer
