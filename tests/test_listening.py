@@ -987,6 +987,11 @@ def test_transcript_question_forms_are_heard_as_questions(line, asks):
     ("marcus", None, "does your family help out here at all", r"Ngozi|Tobi|Amara"),
     ("dana", None, "um i always freeze in interviews any tips for when my mind goes blank",
      r"blank|nervous|[Nn]erves"),
+    ("dana", "so what does northwind do", "and how big is it", r"four thousand|thirty-one"),
+    ("dana", None, "how many people usually apply for the grad scheme",
+     r"seven hundred|nine hundred"),
+    ("grace", None, "so how would i sign up to be a mentor", r"email|form"),
+    ("marcus", None, "do people ever try to take advantage", r"referral"),
 ])
 def test_a_transcript_line_gets_the_fact_it_asks_for(pid, first, line, said_re, meaning):
     """What a user asks right after the opener (or after the persona's answer to `first`) is
