@@ -1100,3 +1100,108 @@ def test_was_it_hard_to_switch_careers_asks_about_switching_not_the_last_answer(
     reply = conv.respond("oh lovely was it hard to switch careers")
     assert _answered_topics(reply) == [conv.persona.topic("path").id], [
         (ln.kind, ln.topic, ln.text) for ln in reply.lines]
+
+
+# --- session 20 (p1): lines said the way a transcript arrives, dev5 dev misses ----------------
+
+
+@pytest.mark.parametrize("line, asks", [
+    ("has anything good happened this week like a win at work", True),
+    ("did something go wrong with the vans", True),
+    ("someone mentioned it when i signed in whats that about", True),
+    ("if i wanted to help with the van would i need to do anything special", True),
+    ("if i wanted to apply what would i need to do", True),
+    ("i always freeze in interviews any tips for when my mind goes blank", True),
+    # the same shapes, telling: no inversion after the if-clause, an aux inside a clause
+    ("if i wanted to help i would need a van", False),
+    ("if we had more time we could do it", False),
+    ("if you ever need help with the van i can drive", False),
+    ("i never got any advice from anyone", False),
+    ("i dont have any tips for you", False),
+])
+def test_transcript_question_forms_are_heard_as_questions(line, asks):
+    """Unpunctuated speech: an indefinite subject after the auxiliary ("has anything..."), "what's
+    that about" after a preposition ("...when i signed in"), the inverted main clause of a
+    conditional and "any tips" run on after a statement are questions; a conditional told in
+    statement order, or "any advice" inside a clause, is not."""
+    from trainer.analysis import analyze_utterance
+
+    assert analyze_utterance(line).is_question is asks, line
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid, first, line, said_re", [
+    # a detail of the answer just given, asked for by what it asks
+    ("marcus", "is there anything big you're saving up for", "so when do you need the money by",
+     r"Christmas"),
+    ("marcus", "how many people does the food bank feed", "how do families get referred to you",
+     r"referral|GP|Citizens Advice"),
+    ("marcus", "what's the hardest part of the job", "is it getting worse",
+     r"three hundred|eleven hundred"),
+    ("dana", "tell me about the grad scheme", "would you help me with accommodation for the "
+     "placements", r"room|accommodation"),
+    ("grace", "so what's your day job", "oh and who started it", r"Funmi"),
+    ("grace", "do you have any hobbies", "where do you do that", r"front rooms|host"),
+    # the persona's own story, asked without a question mark or with a preamble
+    ("marcus", None, "how long has this place been around", r"twenty years|church hall"),
+    ("marcus", None, "if i wanted to help on the van would i need anything", r"licence"),
+    ("marcus", None, "does your family help out here at all", r"Ngozi|Tobi|Amara"),
+    ("dana", None, "um i always freeze in interviews any tips for when my mind goes blank",
+     r"blank|nervous|[Nn]erves"),
+    ("dana", "so what does northwind do", "and how big is it", r"four thousand|thirty-one"),
+    ("dana", None, "how many people usually apply for the grad scheme",
+     r"seven hundred|nine hundred"),
+    ("grace", None, "so how would i sign up to be a mentor", r"email|form"),
+    ("marcus", None, "do people ever try to take advantage", r"referral"),
+])
+def test_a_transcript_line_gets_the_fact_it_asks_for(pid, first, line, said_re, meaning):
+    """What a user asks right after the opener (or after the persona's answer to `first`) is
+    answered with the fact asked for: the cold store's deadline, how referrals work, the
+    growth from three hundred households, who founded Open Pages, how old the food bank is."""
+    p = load_persona(pid)
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    if first:
+        conv.respond(first)
+    reply = conv.respond(line)
+    said = " ".join(ln.text for ln in reply.lines if ln.kind in ("answer", "hook_answer"))
+    assert re.search(said_re, said), (line, [(ln.kind, ln.topic, ln.text) for ln in reply.lines])
+
+
+@pytest.mark.model
+def test_asked_how_his_own_first_time_went_marcus_tells_his_first_saturday(meaning):
+    """"First time volunteering with us?" - "yeah, bit nervous, how was your first time?": his
+    own first Saturday (as a volunteer, before he was hired), not advice for new volunteers."""
+    p = load_persona("marcus")
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    reply = conv.respond("yeah it is im a bit nervous to be honest how was your first time")
+    said = [ln for ln in reply.lines if ln.kind == "answer"]
+    assert said and said[0].topic != "advice", [(ln.kind, ln.topic, ln.text) for ln in reply.lines]
+    assert re.search(r"[Ff]irst Saturday|Brenda", said[0].text), said[0].text
+
+
+@pytest.mark.parametrize("line, echo", [
+    ("thats amazing i had no idea it was that many families", None),
+    ("i did my dissertation on shipping containers so this is kind of my thing",
+     "your dissertation on shipping containers"),
+])
+def test_a_key_phrase_cut_before_its_end_is_not_echoed(line, echo):
+    """"Ah, no idea it. Tell me about it" read as a broken echo: a phrase ending on "it", "the",
+    "was"... was cut mid-clause, and a plain reaction is better; a whole phrase is still echoed."""
+    assert key_phrase(line) == echo
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("line, offer", [
+    ("i could tell my housemates about the internship if you like", True),
+    ("I could tell you were nervous", False),
+    ("i could tell it was going to rain", False),
+])
+def test_telling_others_about_the_persona_is_an_offer_telling_you_noticed_is_not(line, offer,
+                                                                                 meaning):
+    """"I could tell my housemates about the internship if you like" offers to spread the
+    word; "I could tell you were nervous" only noticed something."""
+    from trainer.offers import offered_help
+
+    assert offered_help(line, meaning) is offer

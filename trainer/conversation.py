@@ -462,9 +462,16 @@ def key_phrase(text: str, offer: bool = False, max_words: int = 5) -> str | None
     if not words or words[0].lower() in ("it", "that", "this", "to", "the", "you", "a", "an") \
             and len(words) == 1:
         return None
+    if len(words) > 1 and words[-1].lower() in _DANGLING:
+        return None  # "no idea it": a phrase cut before its end is worse than a plain reaction
     flipped = [_FLIP.get(w.lower(), w) for w in words]
     return " ".join(flipped)
 
+
+# Words a noun phrase never ends on: a key phrase ending on one was cut mid-clause.
+_DANGLING = frozenset(
+    "it that this the a an to of and but so or was is were are be my your our their his her"
+    " its if as than".split())
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 

@@ -22,13 +22,13 @@ ASK_BACK_RE = re.compile(
 AGENCY_RE = re.compile(
     r"\b(?:i could|i can|i'?ll|i will|i would|i'?d|let me|want me to|happy to|glad to|"
     r"i know (?:a|an|some|someone|somebody|people)|my \w+ (?:could|can|runs|works|has)|"
-    r"i(?:'ve| have) got|if you need|shall i)\b(?!'t| not| never| love| like| probably| tell| see| imagine| relate| understand| say| believe| guess| bet)"
+    r"i(?:'ve| have) got|if you need|shall i)\b(?!'t| not| never| love| like| probably| tell(?! (?:my|people|everyone|others|friends|them|the|our|all|everybody)\b)| see| imagine| relate| understand| say| believe| guess| bet)"
     r"(?! be\b(?! (?:happy|glad|keen|up for|delighted|more than happy|a|an|your)\b))",
     re.IGNORECASE)
 # ...aimed at the partner: "I could get you", "send you", "if you need", "if that helps".
 FOR_THEM_RE = re.compile(
     r"\b(?:you|your|yours|want me to|if (?:you|it|that)(?:'s| is| would| ever)? ?"
-    r"(?:need|want|helps?|any use|useful)|for free|put you in touch|introduce|put \w+(?: \w+)? "
+    r"(?:need|want|like|helps?|any use|useful)|for free|put you in touch|introduce|put \w+(?: \w+)? "
     r"forward|recommend \w+|vouch)\b", re.IGNORECASE)
 # Offers without "I could": "you'd be welcome to...", "if you want someone to..., I'm good at";
 # an invitation ("we could get you in to give a talk", "would you fancy doing your talk at our

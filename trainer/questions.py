@@ -112,6 +112,13 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
     if w in WH and nxt in AUX and nxt2 in ("you", "your", "they", "he", "she") and \
             prev not in ("of", "about", "in", "on", "at", "to", "for"):
         return True  # inversion makes it direct: "i can imagine | where do you record"
+    if (w == "any" and nxt in _ADVICE_NOUNS or w == "got" and nxt == "any"
+            and nxt2 in _ADVICE_NOUNS and prev not in PRON_SUBJ | _GOT_INSIDE) \
+            and prev not in _ANY_INSIDE:
+        return True  # "i always freeze in interviews | any tips", "... | got any advice"
+    if w == "what" and nxt in ("is", "was") and nxt2 in ("that", "this") and \
+            nxt3 in ("about", "like", "for", "") and prev not in _REPORTING:
+        return True  # "someone mentioned it when i signed in | what's that about"
     if w in ("what", "which") and nxt and nxt not in STOPWORDS and nxt2 in AUX and \
             prev not in _EMBED_PREV:
         return True  # "nice range | which book was that"
@@ -199,7 +206,8 @@ def clauses(tokens: list[str]) -> list[Clause]:
                 # do"; a window of words around the split point keeps this linear.
                 before = expand(cur[-4:])
                 window = before + expand(words[i:i + 4])
-                if len(window) > len(before) and _is_clause_start(window, len(before)):
+                if len(window) > len(before) and (_is_clause_start(window, len(before))
+                                                  or _after_if_clause(cur, window, len(before))):
                     pieces.append([])
                     cur = pieces[-1]
             cur.append(w)
@@ -231,6 +239,33 @@ def clauses(tokens: list[str]) -> list[Clause]:
 
 
 _RELATIVE_WH = word_set("which who whose")
+
+# "any tips" run on after a statement asks for them; after these words it is inside the clause
+# ("i don't have any tips", "without any advice", "thanks for any ideas")
+_ADVICE_NOUNS = word_set("tips advice ideas suggestions recommendations pointers tricks thoughts")
+_GOT_INSIDE = word_set("never ever just really finally not also only still already")
+_ANY_INSIDE = word_set(
+    "have has had got get gets need needs want wants give gives gave take took without for of"
+    " with no not if there any hear heard found find")
+
+_IF_MAIN_AUX = word_set("would will could can should do did")
+_IF_MAIN_SUBJ = word_set("i we you they he she")
+
+
+def _after_if_clause(cur: list[str], exp: list[str], i: int) -> bool:
+    """The main clause of a conditional asks, inverted: "if i wanted to help | would i need
+    anything", "if i wanted to apply | what would i need to do". The statement has no inversion
+    ("if i wanted to help i would need..."), so an auxiliary (or wh + auxiliary) before its
+    subject starts the question."""
+    head = strip_lead(expand(cur[:3]))
+    if not head or head[0] != "if" or len(expand(cur)) < 3:
+        return False
+    j = i + 1 if exp[i] in WH else i
+    if not (j + 1 < len(exp) and exp[j] in _IF_MAIN_AUX and exp[j + 1] in _IF_MAIN_SUBJ):
+        return False
+    # "if we had more time we could | do it": an auxiliary, "to" or a subject before it
+    # makes it part of the clause, not the start of a question
+    return exp[i] in WH or exp[j - 1] not in PRON_SUBJ | AUX | {"to", "not"}
 
 
 def _coordinated_wh(cur: list[str], w: str) -> bool:
@@ -725,6 +760,8 @@ def _aux_form(core: list[str]) -> str | None:
             rest[0] not in _NOT_A_SUBJECT and any(
                 w == "been" or (w.endswith("ed") and len(w) > 4) for w in rest[1:5]):
         return "yes_no"  # a bare noun subject: "have folks from the lab been in touch"
+    if rest and rest[0] in _THING_SUBJ and w0 not in ("am", "must") and len(rest) >= 2:
+        return "yes_no"  # "has anything good happened this week", "did something go wrong"
     if not rest or rest[0] not in SUBJ:
         return None
     if w0 in ("was", "is") and w1 in ("a", "an"):
@@ -752,6 +789,8 @@ def _aux_form(core: list[str]) -> str | None:
         return None  # a reaction, not a question
     return "yes_no"
 
+
+_THING_SUBJ = word_set("anything something everything nothing")
 
 _EXCLAIM_ISNT = word_set(
     "nice sweet lovely wonderful beautiful great cute amazing awful terrible funny neat cool")
