@@ -186,6 +186,7 @@ def test_a_statement_gets_a_reaction_that_uses_what_was_said():
     ("I mean, it's fine", None),
     ("this is my first one of these", "your first one of these"),
     ("we use postgres for everything, even the queues", "postgres for everything"),
+    ("i've only just moved to birmingham so i'm trying to meet people", "birmingham"),
 ])
 def test_key_phrase(text, phrase):
     assert key_phrase(text) == phrase

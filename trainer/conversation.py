@@ -337,7 +337,7 @@ def _with_name(line: str, name: str) -> str:
 _SUBJECT_VERB_RE = re.compile(
     r"^(?:(?:so|well|oh|um|uh|honestly|actually|yeah|and|but|ha|haha)[,\s]+)*"
     r"(?:i|i'm|im|i've|ive|i'd|i'll|we|we're|we've|my \w+|our \w+)\s+"
-    r"(?:(?:just|actually|also|really|recently|currently|still|never|always|once|sort of|kind of|"
+    r"(?:(?:just|only|actually|also|really|recently|currently|still|never|always|once|sort of|kind of|"
     r"pretty|quite|used to|have|has|had|been|am|is|are|was|were|do|did|got|ve|m|d|ll|s|"
     r"trying to|started|start|going to|gonna|want to|wanted to|get to|got to)\s+)*"
     r"(?:(?:\w+ed|\w+ing|\w+s|run|ran|do|did|make|made|read|write|wrote|grew up|come|came|"
