@@ -186,6 +186,7 @@ def test_a_statement_gets_a_reaction_that_uses_what_was_said():
     ("I mean, it's fine", None),
     ("this is my first one of these", "your first one of these"),
     ("we use postgres for everything, even the queues", "postgres for everything"),
+    ("i've only just moved to birmingham so i'm trying to meet people", "birmingham"),
 ])
 def test_key_phrase(text, phrase):
     assert key_phrase(text) == phrase
@@ -1205,3 +1206,119 @@ def test_telling_others_about_the_persona_is_an_offer_telling_you_noticed_is_not
     from trainer.offers import offered_help
 
     assert offered_help(line, meaning) is offer
+
+
+# --- session 20 (p2): lines as a speech transcript arrives, right after the opener -----------
+
+
+@pytest.mark.parametrize("line,question", [
+    ("ha both really um so when there isn't a migration going on what fills your days",
+     "what fills your days"),
+    ("hang on why was it three in the morning when it broke",
+     "why was it three in the morning when it broke"),
+    ("i've just been put on the on call rota and i'm dreading it any advice", "any advice"),
+    ("i'm doing an sql course but i don't know how to get my first job any ideas", "any ideas"),
+    ("my friend's speaking next month so i came to scope it out what brought you",
+     "what brought you"),
+    ("eighty one percent is that good", "is that good"),
+])
+def test_a_question_run_on_after_a_statement_is_found(line, question):
+    """Speech runs the question on after what the user tells ("...going on | what fills your
+    days", "...dreading it | any advice"): the question is found, as its own clause."""
+    from trainer.lexicon import tokens
+    from trainer.questions import clauses, question_form
+
+    found = [" ".join(c.words) for c in clauses(tokens(line)) if question_form(c.exp, c.mark)]
+    assert found == [question], [(c.words, question_form(c.exp, c.mark))
+                                 for c in clauses(tokens(line))]
+
+
+@pytest.mark.parametrize("line", [
+    "i don't have any ideas", "i tried to find out what brought you here",
+    "it depends on what keeps you going", "we never got any tips"])
+def test_an_embedded_or_object_phrase_is_no_question(line):
+    from trainer.lexicon import tokens
+    from trainer.questions import clauses, question_form
+
+    assert not [c for c in clauses(tokens(line)) if question_form(c.exp, c.mark)], line
+
+
+def test_a_reserved_short_reply_is_never_a_lone_word():
+    from trainer.conversation import _short_reply
+
+    assert _short_reply("Later. Most problems needed a correct join, not a model.") == \
+        "Later. Most problems needed a correct join, not a model."
+    assert _short_reply("I live in Birmingham. With Pickle, my cat.") == "I live in Birmingham."
+    assert _short_reply("Yes.") == "Yes."
+
+
+def _said_after(pid: str, meaning, *lines: str, asked: str | None = None):
+    p = load_persona(pid)
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    if asked:
+        conv.ask(asked)
+    replies = [conv.respond(line) for line in lines]
+    last = replies[-1]
+    said = [ln for ln in last.lines if ln.kind in ("answer", "hook_answer")]
+    return said, " ".join(ln.text for ln in said), [(ln.kind, ln.topic, ln.text)
+                                                     for ln in last.lines]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid,lines,topic,fact", [
+    # the question tacked on after a statement is answered, not reacted to
+    ("ewan", ["i've just been put on the on call rota for the first time and i'm dreading it "
+              "any advice"], "advice", r"on-call|incident"),
+    ("sam", ["i'm doing an sql course at the moment but i don't know how to get my first job "
+             "any ideas"], "advice", r"NHS|contract|SQL"),
+    # what happened, then why it broke at three: when it started
+    ("ewan", ["so what happened with the migration"], "the_talk", r"fourteen hours"),
+    ("ewan", ["so what happened with the migration",
+              "hang on why was it three in the morning when it broke"], "the_talk",
+     r"\bsix\b|Saturday evening"),
+    # "she" right after "our daughter Isla": Isla
+    ("ewan", ["have you got kids", "does she know what you actually do for a living"], "family",
+     r"\bIsla\b"),
+    ("ewan", ["so how does the summit compare to other conferences you go to"], "conference",
+     r"conferences"),
+    ("priya", ["are you hiring", "what would they actually be building"], "hiring",
+     r"tracking|scanner"),
+    ("priya", ["how do you even find your first customers like what would you do if you were "
+               "starting again"], "advice", r"first cafes|free"),
+    ("priya", ["how did you get the idea", "what did your boss say when you quit"], "her_path",
+     r"\bboss\b"),
+    ("priya", ["so what's on your to do list this week"], "current_work", r"interviews"),
+])
+def test_a_new_user_gets_what_was_asked(pid, lines, topic, fact, meaning):
+    said, text, seen = _said_after(pid, meaning, *lines)
+    assert [ln.topic for ln in said if ln.kind == "answer"][:1] == [topic], seen
+    assert re.search(fact, text), text
+
+
+@pytest.mark.model
+def test_whether_the_pilot_numbers_are_good_is_answered_against_the_target(meaning):
+    """"eighty one percent is that good" (no "?", after the pilot's numbers) is a question
+    about the number just said: against the target or break-even, not a reaction."""
+    said, text, seen = _said_after("priya", meaning, "tell me about the pilot",
+                              "eighty one percent is that good")
+    assert said, seen
+    assert re.search(r"\b(?:ninety|seventy|target)\b", text, re.I), text
+
+
+@pytest.mark.model
+def test_what_brought_you_after_sam_asked_what_brings_you_gets_sams_own_reason(meaning):
+    said, text, seen = _said_after(
+        "sam", meaning, "my friend's speaking next month so i came to scope it out what brought you",
+        asked="What brings you here?")
+    assert "Femi" in text, seen
+
+
+@pytest.mark.model
+def test_a_reserved_short_answer_about_machine_learning_says_something(meaning):
+    """Sam answers a closed question short; the short reply still answers ("Later." alone
+    would not)."""
+    said, text, seen = _said_after("sam", meaning, "do you get to use any of the fancy stuff like "
+                                              "machine learning or is it more basic")
+    assert said and said[0].topic == "tools", seen
+    assert len(text.split()) >= 4, text

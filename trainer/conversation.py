@@ -377,7 +377,7 @@ def _with_name(line: str, name: str) -> str:
 _SUBJECT_VERB_RE = re.compile(
     r"^(?:(?:so|well|oh|um|uh|honestly|actually|yeah|and|but|ha|haha)[,\s]+)*"
     r"(?:i|i'm|im|i've|ive|i'd|i'll|we|we're|we've|my \w+|our \w+)\s+"
-    r"(?:(?:just|actually|also|really|recently|currently|still|never|always|once|sort of|kind of|"
+    r"(?:(?:just|only|actually|also|really|recently|currently|still|never|always|once|sort of|kind of|"
     r"pretty|quite|used to|have|has|had|been|am|is|are|was|were|do|did|got|ve|m|d|ll|s|"
     r"trying to|started|start|going to|gonna|want to|wanted to|get to|got to)\s+)*"
     r"(?:(?:\w+ed|\w+ing|\w+s|run|ran|do|did|make|made|read|write|wrote|grew up|come|came|"
@@ -478,6 +478,18 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 def _first_sentence(text: str) -> str:
     return _SENTENCE_END.split(text.strip(), maxsplit=1)[0]
+
+
+def _short_reply(text: str) -> str:
+    """A reserved persona's short reply: the first sentence, or the first two when the first
+    says nothing alone ("Later." of "Later. Most problems needed a correct join...")."""
+    text = text.strip()
+    ends = [m.start() for m in _SENTENCE_END.finditer(text)]
+    if not ends:
+        return text
+    if len(text[:ends[0]].split()) < 3:
+        return text[:ends[1]] if len(ends) > 1 else text
+    return text[:ends[0]]
 
 
 class Conversation:
@@ -1276,7 +1288,7 @@ class Conversation:
         self._last_subject = item.subject or ans.subject or self._last_subject
         text = item.text if choice.follow_up is None else self._not_restated(item.text)
         if short:
-            text = _first_sentence(text)
+            text = _short_reply(text)
         hooks = tuple(h for h in item.hooks)
         if detail is not None and not short:
             more = ans.follow_ups[detail.follow_up]
@@ -1386,7 +1398,7 @@ class Conversation:
         else:
             text = self._pick(f"topic:{topic_id}", t.answers).text
             if short:
-                text = _first_sentence(text)
+                text = _short_reply(text)
         return Line(text=text, kind="answer", phase=self.phase, topic=topic_id)
 
     def _hook_answer(self, hook_id: str, short: bool, feats: UtteranceFeatures | None = None
@@ -1403,11 +1415,11 @@ class Conversation:
             fresh = [a for a in h.warm_answers if not self._already_said(a.text)]
             if not fresh:  # all of it told: steer on rather than say it again
                 return self._line("deflection", self.persona.deflections, kind="deflection")
-            return Line(text=_first_sentence(fresh[0].text) if short else fresh[0].text,
+            return Line(text=_short_reply(fresh[0].text) if short else fresh[0].text,
                         kind="hook_answer", phase=self.phase, hooks=())
         text = self._pick(f"warm:{hook_id}", h.warm_answers).text
         if short:
-            text = _first_sentence(text)
+            text = _short_reply(text)
         return Line(text=text, kind="hook_answer", phase=self.phase, hooks=())
 
     def _touched_hook(self, user_text: str) -> str | None:

@@ -72,7 +72,8 @@ _MID_SUBJ = (SUBJ - {"i"}) | word_set("everything things work life business your
 _IT_NEXT = word_set(
     """your the a an any anyone anything something really still true hard easy always usually
     just
-    ok okay worth possible normal common typical busy crowded alright fine enough going""")
+    ok okay worth possible normal common typical busy crowded alright fine enough going good
+    bad high low""")
 
 
 # After these a yes/no question can start mid-utterance with "is it", "did that" ... (speech
@@ -96,6 +97,18 @@ _REPORTING = word_set("said says asked asks goes")
 _QUOTATIVE_BE = word_set("is was were am are 's be being goes go went")
 
 
+_FIND_OUT = word_set("find found finding figure figured figuring work worked working sort sorted")
+# "any ideas" after these is their object, not a new question ("i don't have any ideas").
+_ANY_OBJECT_PREV = word_set(
+    """have has had got get getting need needed want wanted without no not give gave of for
+    with any take took heard hear see saw there""") | AUX
+
+
+def _subject_question(w: str, nxt: str, nxt2: str) -> bool:
+    """"what fills your days", "what keeps you busy": a wh-subject with its verb and "you"."""
+    return w in ("what", "who") and len(nxt) > 3 and nxt.endswith("s") and nxt2 in ("you", "your")
+
+
 def _is_clause_start(exp: list[str], i: int) -> bool:
     """Does a question start at exp[i] in unpunctuated text? (used to split run-on clauses)"""
     w = exp[i]
@@ -105,6 +118,17 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
     nxt3 = exp[i + 3] if i + 3 < len(exp) else ""
     if prev in _REPORTING:
         return False  # a question quoted in a story: "and i said what are you doing"
+    prev2 = exp[i - 2] if i > 1 else ""
+    if w in WH and prev == "on" and prev2 in ("hang", "hold", "going"):
+        # "hang on | why was it three a.m.", "when there's nothing going on | what fills your
+        # days": "on" ends a phrase here, it does not embed ("depends on what...")
+        return nxt in AUX or nxt in _WH_NEXT or _subject_question(w, nxt, nxt2)
+    if w in WH and prev == "out" and prev2 not in _FIND_OUT and (
+            nxt in _WH_NEXT or _subject_question(w, nxt, nxt2)):
+        return True  # "i came to scope it out | what brought you" ("find out what..." embeds)
+    if w == "any" and nxt in _ELLIPTICAL_ANY - {"chance", "else", "luck", "interest", "news"} \
+            and nxt2 in ("", "for", "on", "about") and prev not in _ANY_OBJECT_PREV:
+        return True  # the question tacked on at the end: "i'm dreading it | any advice"
     if w in WH and prev in ("a", "an"):
         return False  # a restart inside a clause: "a list of what goes in a what goes in it"
     if prev == "like" and i >= 2 and exp[i - 2] in _QUOTATIVE_BE:
