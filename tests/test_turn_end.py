@@ -181,3 +181,14 @@ def test_a_pause_after_and_waits_long_even_when_the_draft_drops_the_and():
     assert wait <= OPTS.finished_s, (text, wait)
     text, wait = _pause_verdict("Could we grab a coffee next week to talk more?", "")
     assert wait == OPTS.question_s, (text, wait)
+
+
+def test_a_subordinate_clause_waits_for_its_main_clause_with_or_without_a_mark():
+    """Whisper writes a draft cut after "If the team is kind," with a full stop or with no mark
+    at all ("if the team is kind"); either way the main clause is still to come."""
+    for text in ("If the team is kind.", "if the team is kind", "when i started at the food bank"):
+        v = judge(text, partner_text="What do you look for in a job?")
+        assert v.kind == "unfinished" and v.silence_s >= OPTS.unfinished_s, (text, v)
+    # ...unless it answers the question it was asked ("Why ...?" - "because ...")
+    assert judge("because the trucks were late", partner_text="Why were you late?").kind != \
+        "unfinished"

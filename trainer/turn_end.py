@@ -175,16 +175,16 @@ def _judge_text(text: str, partner_text: str, o: EndOfTurnOptions) -> Verdict:
         return Verdict("question", o.question_s, "a question")
     if last in OPEN_ENDS:
         return unfinished(f"ends on {last!r}")
-    if not mark:
-        # Whisper mostly closes finished speech with a mark, but not always ("I think the
-        # people more than the code"): no mark is no evidence either way, so the fixed wait.
-        return Verdict("unclear", max(o.brief_wait_s, o.finished_s + extra), "no closing mark")
     sentence = _last_sentence(toks)
     core = strip_lead(expand([t for t in sentence if t != ","]))
     if core and core[0] in SUBORDINATORS and "," not in sentence:
         partner = set(expand(tokens(partner_text)))
         if not partner & set(SUBORDINATORS[core[0]]):
             return unfinished(f"a {core[0]!r} clause without its main clause")
+    if not mark:
+        # Whisper mostly closes finished speech with a mark, but not always ("I think the
+        # people more than the code"): no mark is no evidence either way, so the fixed wait.
+        return Verdict("unclear", max(o.brief_wait_s, o.finished_s + extra), "no closing mark")
     if last in _COMPLEMENT_VERBS and len(core) <= 3:
         return unfinished(f"a bare {' '.join(core)!r}")
     if len(words) < o.brief_words:
