@@ -469,9 +469,9 @@ def key_phrase(text: str, offer: bool = False, max_words: int = 5) -> str | None
 
 
 # Words a noun phrase never ends on: a key phrase ending on one was cut mid-clause.
-_DANGLING = frozenset(
-    "it that this the a an to of and but so or was is were are be my your our their his her"
-    " its if as than".split())
+_DANGLING = frozenset((
+    "it", "that", "this", "the", "a", "an", "to", "of", "and", "but", "so", "or", "was", "is",
+    "were", "are", "be", "my", "your", "our", "their", "his", "her", "its", "if", "as", "than"))
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
