@@ -76,6 +76,11 @@ _IT_NEXT = word_set(
     bad high low""")
 
 
+# "...is that good?" at the end of a number or a fact: asks for a verdict on it.
+_THAT_VERDICT = word_set("""ok okay normal common typical alright fine enough good bad high low
+    true right wrong usual""")
+
+
 # After these a yes/no question can start mid-utterance with "is it", "did that" ... (speech
 # runs a new question on after a conjunction or a restart: "as it is and is it spongy").
 _RUN_ON_PREV = word_set("and or but so okay ok well yeah yes oh actually then now right hmm")
@@ -98,12 +103,6 @@ _QUOTATIVE_BE = word_set("is was were am are 's be being goes go went")
 
 
 _FIND_OUT = word_set("find found finding figure figured figuring work worked working sort sorted")
-# "any ideas" after these is their object, not a new question ("i don't have any ideas").
-_ANY_OBJECT_PREV = word_set(
-    """have has had got get getting need needed want wanted without no not give gave of for
-    with any take took heard hear see saw there""") | AUX
-
-
 def _subject_question(w: str, nxt: str, nxt2: str) -> bool:
     """"what fills your days", "what keeps you busy": a wh-subject with its verb and "you"."""
     return w in ("what", "who") and len(nxt) > 3 and nxt.endswith("s") and nxt2 in ("you", "your")
@@ -186,8 +185,11 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
     if w in AUX and prev not in _AUX_EMBED_PREV:
         if w in ("is", "was") and nxt == "you":
             return False  # "the cool thing is you can...": never a question ("are you")
-        if w in ("is", "was") and nxt == "that" and prev not in STOPWORDS and prev.isalpha():
-            return False  # "the problem is that...", "the reason was that the parser..."
+        if w in ("is", "was") and nxt == "that" and prev not in STOPWORDS and prev.isalpha() \
+                and not (nxt2 in _THAT_VERDICT and nxt3 in ("", "or", "for", "though")):
+            # "the problem is that...", "the reason was that the parser..."; but "eighty one
+            # percent | is that good" asks
+            return False
         if nxt in ("you", "your"):
             return True
         # "hello i am tom is this your first time": aux + it/this/there + a telling word.
@@ -268,7 +270,7 @@ _RELATIVE_WH = word_set("which who whose")
 # ("i don't have any tips", "without any advice", "thanks for any ideas")
 _ADVICE_NOUNS = word_set("tips advice ideas suggestions recommendations pointers tricks thoughts")
 _GOT_INSIDE = word_set("never ever just really finally not also only still already")
-_ANY_INSIDE = word_set(
+_ANY_INSIDE_OWN = word_set(
     "have has had got get gets need needs want wants give gives gave take took without for of"
     " with no not if there any hear heard found find")
 
@@ -376,7 +378,9 @@ _ANY_OBJECT_PREV = word_set(
     asked share shared appreciate appreciated welcome welcomed receive received without with
     for of about from in on at to by into no not any some the a an my your our their his her
     its than make made do does did is are was were am be been there really hardly barely
-    never without or and if""")
+    never without or and if""") | AUX  # ("i don't have any ideas", "you can any...")
+# ...and for "any tips" run on after a statement (both rules read the same words)
+_ANY_INSIDE = _ANY_INSIDE_OWN | _ANY_OBJECT_PREV
 
 
 _SELF_WONDER_RE = re.compile(
