@@ -267,7 +267,11 @@ def _turn(va, src, clip, truth_end_s, transcribe, persona, player, context: str,
     `truth_end_s`: where the reply's speech ends in `clip`. A turn confirmed before then is a
     cut-off: no reply is played for it, and the rest of the clip is let out first.
     """
-    from trainer.speech.sources import AdaptiveEndOfTurn, SpeculativeTranscriber
+    from trainer.speech.sources import (
+        RECHECK_BEAM_SIZE,
+        AdaptiveEndOfTurn,
+        SpeculativeTranscriber,
+    )
     from trainer.turn_end import draft_judge
 
     drafts: list[tuple[float, float]] = []  # (started, finished) of each transcription
@@ -280,7 +284,9 @@ def _turn(va, src, clip, truth_end_s, transcribe, persona, player, context: str,
             drafts.append((t0, time.monotonic()))
 
     spec = SpeculativeTranscriber(timed, analyse_fn=persona.prepare_draft)
-    policy = AdaptiveEndOfTurn(spec, draft_judge(context)) if adaptive else None
+    policy = AdaptiveEndOfTurn(
+        spec, draft_judge(context),
+        recheck=lambda audio: transcribe(audio, beam_size=RECHECK_BEAM_SIZE)) if adaptive else None
     spoken = va.say(clip, at_mono=time.monotonic() + 0.4)
     try:
         # As a round listens (practice.Round._listen): the policy starts each pause's draft;
@@ -346,8 +352,8 @@ def measure(turns: int, paused: list[int], neural: bool = True
 
     tr = load_transcriber("faster-whisper")
 
-    def transcribe(audio):
-        return tr.transcribe(audio, sample_rate_hz=16_000)
+    def transcribe(audio, beam_size=None):
+        return tr.transcribe(audio, sample_rate_hz=16_000, beam_size=beam_size)
 
     finished = []
     for text in REPLIES:

@@ -571,3 +571,75 @@ def test_a_two_minute_reply_is_stored_in_parts_answered_once_and_fails_the_monol
     # scored as what it was: one two-minute monologue, over the 60 s target
     mono = next(m for m in result.scorecard.metrics if m.key == "longest_monologue")
     assert mono.value > 115 and mono.passed is False
+
+
+def _voice_then_silence(voice_s: float, silence_after_s: float = 0.3):
+    """A voiced tone (low band) of `voice_s`, then silence: its voiced end is at voice_s."""
+    t = np.arange(int(voice_s * 16_000)) / 16_000
+    tone = (0.3 * np.sin(2 * np.pi * 180 * t)).astype(np.float32)
+    return np.concatenate([tone, np.zeros(int(silence_after_s * 16_000), np.float32)])
+
+
+def _heard(text: str, last_end_s: float):
+    from trainer.types import Transcript, Word
+
+    words = text.split()
+    step = last_end_s / len(words)
+    return Transcript(text=text, words=[Word(w, round(i * step, 3), round((i + 1) * step, 3))
+                                        for i, w in enumerate(words)])
+
+
+def _judged(draft, second, voice_s=2.0):
+    """(the pause the adaptive end of turn settles on, second opinions asked) for one pause
+    whose draft is `draft` and whose second opinion (a beam search) is `second`."""
+    from trainer.speech.sources import AdaptiveEndOfTurn
+    from trainer.turn_end import EndOfTurnOptions, draft_judge
+
+    spec = SpeculativeTranscriber(lambda audio: draft)
+    asked = []
+
+    def recheck(audio):
+        asked.append(len(audio))
+        return second
+
+    policy = AdaptiveEndOfTurn(spec, draft_judge("How is the fair going for you?"),
+                               recheck=recheck)
+    policy.on_pause(_voice_then_silence(voice_s))
+    try:
+        return policy.silence_s(block=True), asked, EndOfTurnOptions()
+    finally:
+        spec.close()
+
+
+def test_a_misheard_finished_draft_gets_a_second_opinion_and_a_short_wait():
+    """Issue 15: greedy tiny.en heard "I volunteer at a food bank on weekends." as "I'm Alan
+    Tierr at a Foodman Con weekend.", whose last word ends 0.15 s before the voice: read as a
+    dropped word, the pause waited 1.4 s. The second opinion's words reach the voice's end."""
+    wait, asked, o = _judged(_heard("I'm Alan Tierr at a Foodman Con weekend.", 1.85),
+                             _heard("I volunteer at a food bank on weekends.", 2.0))
+    assert len(asked) == 1
+    assert wait == pytest.approx(o.finished_s)
+
+
+def test_a_dropped_and_stays_a_long_wait_when_the_second_opinion_hears_it_or_drops_it_too():
+    """A reply cut after "and" must not be cut off: the second opinion either hears the "and"
+    (unfinished by its words) or drops it too (its words stop before the voice again)."""
+    draft = _heard("I work on data pipelines.", 1.75)
+    for second in (_heard("I work on data pipelines and", 2.0),
+                   _heard("I work on data pipelines.", 1.78)):
+        wait, asked, o = _judged(draft, second)
+        assert len(asked) == 1
+        assert wait >= o.unfinished_s
+
+
+def test_a_second_opinion_that_runs_on_is_ignored_and_none_is_asked_without_need():
+    """A beam search sometimes appends a hallucinated "Thanks for watching, bye bye..." to
+    clean speech; a second opinion far longer than the draft is not believed. And a draft
+    that ends on its voice, or on "and", needs no second opinion at all."""
+    run_on = _heard("I work on data pipelines. Thanks for watching, see you next time bye", 2.0)
+    wait, asked, o = _judged(_heard("I work on data pipelines.", 1.75), run_on)
+    assert len(asked) == 1 and wait >= o.unfinished_s
+    wait, asked, o = _judged(_heard("I work on data pipelines.", 2.0), run_on)
+    assert asked == [] and wait == pytest.approx(o.finished_s)
+    wait, asked, o = _judged(_heard("I work on data pipelines and", 1.7), run_on)
+    assert asked == [] and wait >= o.unfinished_s

@@ -443,12 +443,17 @@ class Round:
     def _end_of_turn(self):
         """The adaptive end of turn for this reply (issue 15): trainer.turn_end judges the
         draft of each pause, in the light of the persona line being answered."""
-        from trainer.speech.sources import AdaptiveEndOfTurn
+        from trainer.speech.sources import RECHECK_BEAM_SIZE, AdaptiveEndOfTurn
         from trainer.turn_end import draft_judge
 
         o = self.source.options
+        asr = self.asr
+
+        def recheck(audio):  # the second opinion on a draft whose voice ran on (sources)
+            return asr.get().transcribe(audio, sample_rate_hz=16_000, beam_size=RECHECK_BEAM_SIZE)
+
         return AdaptiveEndOfTurn(self._speculative, draft_judge(self._partner_text),
-                                 fallback_s=o.silence_s)
+                                 fallback_s=o.silence_s, recheck=recheck)
 
     def _on_level(self, dbfs: float) -> None:
         sp = self._speaking

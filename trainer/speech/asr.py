@@ -93,6 +93,12 @@ class _Segment:
 # Set per thread while a reply is decoded again with Whisper's full 30 s window (see
 # Transcriber._decode_checked): drafts and final transcriptions may run in two threads at once.
 _full_window = threading.local()
+# A beam width asked for by one transcribe() call (see Transcriber.transcribe), per thread.
+_beam = threading.local()
+
+
+def _beam_size(options: AsrOptions) -> int:
+    return getattr(_beam, "size", None) or options.beam_size
 
 
 def voiced_s(audio: np.ndarray, options: AsrOptions) -> float:
@@ -135,13 +141,20 @@ class Transcriber:
         self.options = options
         self.load_seconds = 0.0
 
-    def transcribe(self, audio: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ) -> Transcript:
+    def transcribe(self, audio: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ,
+                   beam_size: int | None = None) -> Transcript:
         """Transcribe one utterance (any length; mono or (frames, channels); any rate).
 
-        Returns a Transcript with empty text when the audio holds no speech.
+        Returns a Transcript with empty text when the audio holds no speech. `beam_size`
+        overrides options.beam_size for this call only (the end of turn's second opinion,
+        trainer.speech.sources.AdaptiveEndOfTurn).
         """
-        with transcribing():  # see trainer/speech/memory.py
-            return self._transcribe_marked(audio, sample_rate_hz)
+        _beam.size = beam_size
+        try:
+            with transcribing():  # see trainer/speech/memory.py
+                return self._transcribe_marked(audio, sample_rate_hz)
+        finally:
+            _beam.size = None
 
     def _transcribe_marked(self, audio: np.ndarray, sample_rate_hz: int) -> Transcript:
         started = time.perf_counter()
@@ -265,7 +278,7 @@ class FasterWhisperTranscriber(Transcriber):
     def _decode(self, audio: np.ndarray) -> list[_Segment]:
         o = self.options
         segments, _info = self._model.transcribe(
-            audio, language="en", task="transcribe", beam_size=o.beam_size, best_of=1,
+            audio, language="en", task="transcribe", beam_size=_beam_size(o), best_of=1,
             temperature=0.0, condition_on_previous_text=False, word_timestamps=True,
             vad_filter=False, no_speech_threshold=o.no_speech_threshold,
             log_prob_threshold=o.logprob_threshold)
@@ -363,7 +376,7 @@ class WhisperTranscriber(Transcriber):
         with torch.inference_mode():  # measured ~5% faster than whisper's own no_grad
             return self._model.transcribe(
                 audio, language="en", task="transcribe", temperature=0.0,
-                beam_size=o.beam_size if o.beam_size > 1 else None, best_of=None,
+                beam_size=_beam_size(o) if _beam_size(o) > 1 else None, best_of=None,
                 condition_on_previous_text=False, word_timestamps=True, fp16=False,
                 verbose=None, no_speech_threshold=o.no_speech_threshold,
                 logprob_threshold=o.logprob_threshold)
