@@ -426,6 +426,13 @@ def figures(quick: bool = False) -> list[dict]:
     def stage(rows, key, q=0.5):
         return _pct([r[key] for r in rows], q) if rows else float("nan")
 
+    def slowest(rows, k=2):
+        """The k slowest turns, each with the draft that ended it and its wait: what p95 is."""
+        top = sorted(rows, key=lambda r: -r["total"])[:k]
+        return "; ".join(f"{r['total']:.2f} s after "
+                         f"{(r['verdicts'][-1][0] if r.get('verdicts') else '')!r} (waits "
+                         f"{[w for _, w in r.get('verdicts') or []]})" for r in top)
+
     p, b = ok("product", "finished"), ok("baseline", "finished")
     note = (f"{turns} finished replies, each heard by both, through the virtual mic; "
             "baseline: today's fixed 0.7 s silence (same speculative tiny.en)")
@@ -435,7 +442,8 @@ def figures(quick: bool = False) -> list[dict]:
          "note": note + "; goal <= 0.6 s"},
         {"name": "turn latency p95 (end of speech -> persona audio)", "unit": "s",
          "value": round(stage(p, "total", 0.95), 3),
-         "baseline": round(stage(b, "total", 0.95), 3), "note": note + "; goal <= 0.8 s"},
+         "baseline": round(stage(b, "total", 0.95), 3),
+         "note": note + f"; goal <= 0.8 s; slowest: {slowest(p)}"},
     ]
     for key, label in [("endpoint", "endpoint wait"), ("transcription", "transcription after "
                        "the endpoint"), ("choice", "reply choice"), ("synthesis", "synthesis"),
@@ -455,7 +463,8 @@ def figures(quick: bool = False) -> list[dict]:
             figs.append({"name": f"turn latency {label}, neural voice", "unit": "s",
                          "value": round(stage(n, "total", q), 3),
                          "baseline": round(stage(p, "total", q), 3),
-                         "note": f"{nnote}; goal <= {goal} s"})
+                         "note": f"{nnote}; goal <= {goal} s"
+                                 + (f"; slowest: {slowest(n)}" if q > 0.5 else "")})
         figs.append({"name": "turn latency stage: endpoint wait, neural voice, p50",
                      "unit": "s", "value": round(stage(n, "endpoint"), 3),
                      "baseline": round(stage(p, "endpoint"), 3),
