@@ -430,3 +430,40 @@ def test_persona_files_are_small_and_named_by_id():
         # is ~110-160 KB of YAML; the bound still catches a runaway or generated file.
         assert Path(path).stat().st_size < 200_000
         assert yaml.safe_load(path.read_text())["id"] == path.stem
+
+
+def _typed_round(pid: str):
+    from trainer.conversation import Conversation
+    from trainer.round_setup import meaning_router
+
+    p = load_persona(pid)
+    conv = Conversation(p, seed=1, router=meaning_router(p))
+    conv.start()
+    return conv
+
+
+HELP_TOPICS = {"help_needed", "helping", "get_involved"}
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid", ["dana", "ewan", "grace", "marcus", "priya", "sam"])
+def test_an_open_offer_of_help_is_answered_with_what_would_help(pid):
+    """"Is there anything I could do for you?" gets what would help this persona (its file's
+    help topic), not a thank-you followed by an unrelated line (issue 12, part 6)."""
+    conv = _typed_round(pid)
+    reply = conv.respond("thanks, is there anything i could do to help you")
+    topics = {ln.topic for ln in reply.lines if ln.kind == "answer"}
+    assert topics & HELP_TOPICS, [(ln.kind, ln.topic, ln.text) for ln in reply.lines]
+
+
+@pytest.mark.model
+def test_nhs_pay_in_general_is_a_fair_question_but_sams_own_pay_is_private():
+    conv = _typed_round("sam")
+    reply = conv.respond("so what's nhs pay like for data jobs")
+    answered = [ln for ln in reply.lines if ln.kind == "answer"]
+    assert answered and answered[0].topic != "personal_private", [ln.text for ln in reply.lines]
+    assert "nhs pay" in " ".join(ln.text for ln in answered).lower()
+    conv = _typed_round("sam")
+    reply = conv.respond("how much do you earn if you don't mind me asking")
+    assert any(ln.topic == "personal_private" for ln in reply.lines), [
+        (ln.topic, ln.text) for ln in reply.lines]
