@@ -65,7 +65,7 @@ from trainer.types import Word
 __all__ = [
     "AUX", "BACKCHANNEL_WORDS", "CONTRACTIONS", "I_WORDS", "LEAD", "PRON_SUBJ", "STOPWORDS",
     "SUBJ", "WH", "YOU_WORDS", "HookCue", "TurnContext", "UtteranceFeatures",
-    "analyze_utterance", "hook_followed", "hooks_said", "stem",
+    "analyze_utterance", "hook_followed", "hooks_said", "sentences_saying", "stem",
 ]
 
 
@@ -1067,7 +1067,7 @@ _DEMONSTRATIVE = word_set("that those this these")
 _BEFORE_PRONOUN = word_set("do doing done about of with like into from for at in on")
 # Words a follow-up is made of whatever it asks about ("how old is he", "how are you finding
 # it so far"): they do not give the question a subject of its own.
-_FRAME_STEMS = frozenset(stem(w) for w in word_set("""old long many much far often big enjoying enjoy
+_FRAME_STEMS = frozenset(stem(w) for w in word_set("""old long many much far along often big enjoying enjoy
     finding find liking love loving feel feeling settling settle coping cope handling handle
     managing manage happened happen started start ended end named name called call going
     doing decide decided choose chose pick picked plan planning hope hoping expect expected
@@ -1186,6 +1186,14 @@ def _hook_followed(exp: list[str], stems_all: list[str], ctx: TurnContext,
     own = (mine | {w for w in exp if w in _WORK_WORDS}) - partner_stems - _FRAME_STEMS
     if here and (pointer == "person" or (pointer == "thing" and not own)):  # 2: pointing back
         return here[0].id
+    if here and not intro and partner:  # 2b: "it" after a verb or preposition points at the
+        # last thing they told ("which leg of it is the hardest" after "...I'm training for a
+        # triathlon"), even with words of its own; not "is it hard to..." (no pointer there)
+        last = _last_told(ctx.partner_text)
+        hook = next((h for h in here if _hook_in(h, last)), None)
+        if hook and any(w in ("it", "that") and i and exp[i - 1] in _BEFORE_PRONOUN
+                        for i, w in enumerate(exp)):
+            return hook.id
     if here and not intro:  # 3: a word said next to the hook
         # ("what do you look for in a graduate application" after "we doubled the graduate
         # intake this year, twelve places"); with a subject of its own, two such words or a
@@ -1199,6 +1207,14 @@ def _hook_followed(exp: list[str], stems_all: list[str], ctx: TurnContext,
     if meaning is not None and ctx.hooks and mine - _FRAME_STEMS:  # 4: by meaning
         return _hook_by_meaning(" ".join(exp), ctx.hooks, meaning)
     return None
+
+
+def _last_told(partner_text: str) -> list[str]:
+    """The stems of the partner's last sentence that told something (not a question)."""
+    for sent in reversed(re.split(r"(?<=[.!?])\s+", partner_text.strip())):
+        if sent and not sent.rstrip().endswith("?"):
+            return [stem(w) for w in _partner_words(sent)]
+    return []
 
 
 _NAMED_BEFORE_WORDS = 10  # how far before a question a hook named still leads into it
@@ -1225,6 +1241,17 @@ def _hook_by_meaning(question: str, hooks: Sequence[HookCue], meaning: Embedder)
         if sim > best:
             best, best_id = sim, hook.id
     return best_id if best >= HOOK_SIM else None
+
+
+def sentences_saying(text: str, hook: HookCue) -> tuple[str, ...]:
+    """The sentences of a persona line that name one of the hook's cue words (else the whole
+    line): what the hook is about in the words it was said with, for matching by meaning."""
+    said = tuple(s for s in _sentences(text)
+                 if _hook_in(hook, [stem(w) for w in _partner_words(s)]))
+    if said:
+        return said
+    whole = " ".join(w for w in tokens(text) if w not in "?.!;,\n")
+    return (whole,) if whole else ()
 
 
 def hooks_said(text: str, hooks: Sequence[HookCue], meaning: Embedder | None = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from trainer.analysis import (
@@ -24,6 +24,7 @@ from trainer.analysis import (
     UtteranceFeatures,
     analyze_utterance,
     hooks_said,
+    sentences_saying,
 )
 from trainer.lexicon import content_stems, expand, tokens
 from trainer.offers import offered_help
@@ -312,7 +313,13 @@ def _walk(turns: Sequence[Turn], cue_by_id: dict[str, HookCue], partner_name: st
             for hid in (*t.hooks, *said):
                 if hid not in dropped_at:
                     dropped_at[hid] = t.index
-                    dropped.append(cue_by_id.get(hid) or HookCue(hid, (hid.replace("_", " "),)))
+                    cue = cue_by_id.get(hid) or HookCue(hid, (hid.replace("_", " "),))
+                    # what the hook is about includes how this line said it ("I spent eight
+                    # years on a children's ward"): a question in other words is matched
+                    # against it by meaning, as against the persona file's own mentions
+                    said_here = tuple(x for x in sentences_saying(t.text, cue)
+                                      if x not in cue.texts)
+                    dropped.append(replace(cue, texts=cue.texts + said_here))
             continue
         contexts[t.index] = TurnContext(partner_text=" ".join(reply), partner_name=partner_name,
                                         hooks=tuple(dropped), first_user_turn=fresh,
