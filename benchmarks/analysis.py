@@ -12,7 +12,8 @@ Data:
   Dialog Act corpus segments, questions by their human dialogue-act tags; built locally by
   benchmarks/mrda_sample.py from a snapshot, never committed; whole meetings split dev/test);
 - our own: tests/data/utterances.tsv (labelled utterances), tests/data/followups.yaml and
-  benchmarks/data/networking_dialogues.yaml (68 dialogues with hooks);
+  benchmarks/data/networking_dialogues.yaml (68 dialogues with hooks, split dev/test), and
+  benchmarks/data/networking_dialogues_fresh.yaml (24 more, all held out, reported apart);
 - our own spoken-style lines: benchmarks/data/spoken_questions.tsv (421 lines of disfluent,
   unpunctuated everyday and networking talk with hard negatives, written before the rules were
   tuned on them; scored with and without the partner's last line; rules from dev errors only);
@@ -53,6 +54,8 @@ ROOT = Path(__file__).resolve().parent.parent
 UTTERANCES = ROOT / "tests" / "data" / "utterances.tsv"
 FOLLOWUPS = ROOT / "tests" / "data" / "followups.yaml"
 DIALOGUES = ROOT / "benchmarks" / "data" / "networking_dialogues.yaml"
+# 24 held-out dialogues written in session 21 before the system was run on them (all test).
+FRESH_DIALOGUES = ROOT / "benchmarks" / "data" / "networking_dialogues_fresh.yaml"
 CHITCHAT = ROOT / "benchmarks" / "data" / "chitchat_questions.tsv"
 AMI = ROOT / "benchmarks" / "data" / "ami_questions.tsv"
 MRDA = ROOT / "benchmarks" / "data" / "mrda_questions.tsv"
@@ -596,17 +599,20 @@ def figures(quick: bool = False) -> list[dict]:
         add(f"question_f1_{tag}_heldout", held[2], "", held_base[2],
             f"{len(test_rows)} held-out own utterances, {how}")
 
-    # Follow-ups and hooks on whole rounds, scored as the scorecard scores them.
+    # Follow-ups and hooks on whole rounds, scored as the scorecard scores them; "fresh" is
+    # the second held-out set (networking_dialogues_fresh.yaml, all test), reported apart.
     dialogues = load_dialogue_set()
-    for split in ("test", "dev"):
-        part = [d for d in dialogues if d.split == split]
+    fresh = load_dialogue_set((FRESH_DIALOGUES,))
+    for split, part in (("test", [d for d in dialogues if d.split == "test"]),
+                        ("dev", [d for d in dialogues if d.split == "dev"]),
+                        ("fresh", fresh)):
         ours = dialogue_scores(part, meaning=meaning)
         lexical = dialogue_scores(part)
         base = dialogue_scores(part, legacy_rules=True)
         note = (f"{sum(len(d.gold) for d in part)} user turns in {len(part)} own dialogues "
                 f"({split}); baseline: the rules before issue 13")
         for i, metric in enumerate(("precision", "recall", "f1")):
-            if split == "test" or metric == "f1":
+            if split != "dev" or metric == "f1":
                 add(f"followup_{metric}_{split}", ours[i], "", base[i] or None,
                     note + (f"; without the embedder F1 {lexical[2]:.3f}" if i == 2 else ""))
         add(f"followup_target_accuracy_{split}", ours[3], "", base[3] or None,
@@ -730,6 +736,43 @@ def convention_figures(split: str = "dev") -> dict[str, dict[str, tuple]]:
     return out
 
 
+def dialogue_figures(meaning=None) -> dict[str, dict[str, tuple]]:
+    """Follow-up (P, R, F1, exact) and hook agreement (share, hooks) per dialogue set: dev,
+    test (networking_dialogues.yaml + tests/data/followups.yaml) and fresh, with the embedder
+    (`meaning`), without it and with the rules before issue 13."""
+    dialogues = load_dialogue_set()
+    sets = {"dev": [d for d in dialogues if d.split == "dev"],
+            "test": [d for d in dialogues if d.split == "test"],
+            "fresh": load_dialogue_set((FRESH_DIALOGUES,))}
+    out = {}
+    for name, part in sets.items():
+        out[name] = {"meaning": dialogue_scores(part, meaning=meaning) if meaning else None,
+                     "lexical": dialogue_scores(part),
+                     "legacy": dialogue_scores(part, legacy_rules=True),
+                     "turns": sum(len(d.gold) for d in part), "dialogues": len(part)}
+    return out
+
+
+def dialogue_errors(split: str = "dev", meaning=None) -> list[str]:
+    """For development: the dev dialogues' follow-up labels and hook verdicts the scorecard
+    gets wrong, one line each (never the test or fresh sets by default)."""
+    out = []
+    for d in load_dialogue_set():
+        if d.split != split:
+            continue
+        pred, taken = round_predictions(d, meaning)
+        users = [t for t in d.turns if t.speaker == "user"]
+        for t, p, g in zip(users, pred, d.gold, strict=True):
+            if p != g:
+                out.append(f"{d.id}: FU pred={p} gold={g}  {t.text!r}")
+        for h in d.dropped:
+            gold_taken = f"hook:{h}" in d.gold
+            if taken.get(h, False) != gold_taken:
+                out.append(f"{d.id}: HOOK {h} pred={'taken' if taken.get(h) else 'missed'}"
+                           f" gold={'taken' if gold_taken else 'missed'}")
+    return out
+
+
 def _main(argv: list[str] | None = None) -> None:
     import argparse
 
@@ -742,7 +785,25 @@ def _main(argv: list[str] | None = None) -> None:
     ap.add_argument("--convention", action="store_true",
                     help="dev figures with back-channels said as questions ('is that right', "
                          "'oh is it') counted as questions and as back-channels (Switchboard)")
+    ap.add_argument("--dialogues", action="store_true",
+                    help="follow-up and hook figures of the dialogue sets (dev, test, fresh)")
+    ap.add_argument("--dialogue-misses", action="store_true",
+                    help="the dev dialogues' follow-up labels and hook verdicts that are wrong")
     args = ap.parse_args(argv)
+    if args.dialogues or args.dialogue_misses:
+        from trainer.meaning import Meaning
+
+        meaning = Meaning()
+        if args.dialogue_misses:
+            print("\n".join(dialogue_errors(meaning=meaning)))
+            return
+        for name, fig in dialogue_figures(meaning).items():
+            print(f"{name} ({fig['dialogues']} dialogues, {fig['turns']} user turns)")
+            for how in ("meaning", "lexical", "legacy"):
+                p, r, f, exact, hooks, n = fig[how]
+                print(f"    {how:8s} follow-up P {p:.3f}  R {r:.3f}  F1 {f:.3f}  exact {exact:.3f}"
+                      f"  hook agreement {hooks:.3f} ({n} hooks)")
+        return
     if args.convention:
         for name, conv in convention_figures().items():
             print(f"dev {name} ({conv['asked'][3]} bh-form lines: {conv['lines']})")

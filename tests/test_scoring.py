@@ -650,3 +650,86 @@ def test_a_question_after_naming_what_she_just_said_takes_the_hook_up():
     assert taken["teaching"] and taken["graduate_program"] and not taken["puppy"]
     assert not any("teaching chemistry to recruiting" in (t.suggestion or "")
                    for t in card.tips)
+
+
+# --- session 21: hooks as content, tips that never contradict the round -------------------------
+
+
+def test_a_detail_said_in_passing_counts_once_the_user_asks_about_it():
+    """An answer that names a hook by one word only ("my son") does not drop it on its own
+    (answers use such words in passing), but a question that takes it up shows it was said:
+    taken up, dropped at that answer. When nobody asks, it is neither dropped nor missed."""
+    son = HookCue("son", ("son", "teenager"), "his son works the Saturday shifts",
+                  "How is your son finding the Saturday shifts?")
+    said = ("persona", "I run the bakery on the corner. My son does the Saturday shifts now.",
+            4, "answer")
+    asked = score_round(conversation(said, ("user", "oh nice is he any good at it", 2),
+                                     ("persona", "Better than me at croissants.", 2)), (son,))
+    assert [(h.id, h.dropped_turn, h.taken_up, h.taken_turn) for h in asked.hooks] == \
+        [("son", 0, True, 1)]
+    assert asked.lines[0].labels["follow_up"] == "hook:son"
+    ignored = score_round(conversation(said, ("user", "do you sell bread wholesale", 2),
+                                       ("persona", "To two cafes.", 2)), (son,))
+    assert ignored.hooks == []
+    assert not any(t.key == "hook_uptake" for t in ignored.tips)
+
+
+def test_it_after_a_preposition_points_at_the_hook_they_just_told():
+    gliding = HookCue("gliding", ("glider", "gliders", "gliding"), "learning to fly gliders")
+    line = ("persona", "I'm an accountant by day. In the evenings I'm learning to fly gliders.",
+            4, "hook", ["gliding"])
+    card = score_round(conversation(line, ("user", "wow what does your family think of it", 2)),
+                       (gliding,))
+    assert card.hooks[0].taken_up and card.lines[0].labels["follow_up"] == "hook:gliding"
+    # a dummy "it" is no pointer: asking about their clients does not take the gliders up
+    card = score_round(conversation(line, ("user", "is it hard to find new clients", 2)),
+                       (gliding,))
+    assert not card.hooks[0].taken_up
+
+
+@pytest.mark.parametrize("with_model", [False, True], ids=["words", "meaning"])
+def test_the_suggested_question_asked_before_the_hook_line_is_never_called_missed(
+        with_model, request):
+    """The user asked about her singing before her scripted hook line said it: the card
+    credits the question and neither says "nobody asked" nor suggests asking it."""
+    meaning = request.getfixturevalue("real_meaning") if with_model else None
+    choir = HookCue("choir", ("choir", "singing"), "sings in a choir",
+                    "What do you sing in the choir?")
+    card = score_round(conversation(
+        ("persona", "I'm Ana, I look after the grants team at the trust.", 3, "opener"),
+        ("user", "hi ana im lee. maria says you have a lovely voice, what do you sing in "
+                 "your choir", 3),
+        ("persona", "Mostly folk songs.", 2, "answer"),
+        ("persona", "Yes, I sing in a choir, we have a concert on Sunday.", 3, "hook",
+         ["choir"]),
+        ("user", "good luck with it", 1),
+    ), (choir,), "Ana Ruiz", meaning=meaning)
+    assert [(h.id, h.taken_up, h.taken_turn) for h in card.hooks] == [("choir", True, 1)]
+    assert not any(t.key == "hook_uptake" for t in card.tips)
+    assert not any("choir" in s for s in card.start)
+    assert not any("sing in the choir" in (t.suggestion or "") for t in card.tips)
+
+
+def test_a_question_asked_elsewhere_in_the_round_does_not_credit_a_hook():
+    """Sharing one word with the suggestion ("how long...") is not asking it."""
+    card = score_round(conversation(
+        ("persona", "I just adopted a rescue puppy called Biscuit.", 3, "hook", ["puppy"]),
+        ("user", "how long have you worked at northwind", 2),
+        ("persona", "Six years.", 2, "answer"),
+    ), HOOKS)
+    assert not card.hooks[0].taken_up
+    assert any(t.key == "hook_uptake" for t in card.tips)
+
+
+def test_the_first_question_after_an_opening_story_builds_on_it(real_meaning):
+    """With nothing else said yet, a first question that is not one anyone asks anyone is
+    about what they just told; "how's your evening going?" stays introductory."""
+    opening = ("persona", "I manage the night porters at the city hospital, thirty people "
+                          "moving beds and samples around until dawn.", 5, "opener")
+    card = score_round(conversation(
+        opening, ("user", "how do you know where everybody is at any moment", 3)),
+        meaning=real_meaning)
+    assert card.lines[0].labels["follow_up"] == "partner"
+    card = score_round(conversation(opening, ("user", "hi how's your evening going", 2)),
+                       meaning=real_meaning)
+    assert card.lines[0].labels["follow_up"] is None

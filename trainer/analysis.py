@@ -65,7 +65,8 @@ from trainer.types import Word
 __all__ = [
     "AUX", "BACKCHANNEL_WORDS", "CONTRACTIONS", "I_WORDS", "LEAD", "PRON_SUBJ", "STOPWORDS",
     "SUBJ", "WH", "YOU_WORDS", "HookCue", "TurnContext", "UtteranceFeatures",
-    "analyze_utterance", "hook_followed", "hooks_said", "stem",
+    "analyze_utterance", "hook_followed", "hooks_named", "hooks_said",
+    "sentences_saying", "stem",
 ]
 
 
@@ -1067,7 +1068,7 @@ _DEMONSTRATIVE = word_set("that those this these")
 _BEFORE_PRONOUN = word_set("do doing done about of with like into from for at in on")
 # Words a follow-up is made of whatever it asks about ("how old is he", "how are you finding
 # it so far"): they do not give the question a subject of its own.
-_FRAME_STEMS = frozenset(stem(w) for w in word_set("""old long many much far often big enjoying enjoy
+_FRAME_STEMS = frozenset(stem(w) for w in word_set("""old long many much far along often big enjoying enjoy
     finding find liking love loving feel feeling settling settle coping cope handling handle
     managing manage happened happen started start ended end named name called call going
     doing decide decided choose chose pick picked plan planning hope hoping expect expected
@@ -1186,6 +1187,23 @@ def _hook_followed(exp: list[str], stems_all: list[str], ctx: TurnContext,
     own = (mine | {w for w in exp if w in _WORK_WORDS}) - partner_stems - _FRAME_STEMS
     if here and (pointer == "person" or (pointer == "thing" and not own)):  # 2: pointing back
         return here[0].id
+    if here and not intro and partner:  # 2b: "it" after a verb or preposition points at the
+        # last thing they told ("which leg of it is the hardest" after "...I'm training for a
+        # triathlon"), even with words of its own; not "is it hard to..." (no pointer there)
+        last = _last_told(ctx.partner_text)
+        hook = next((h for h in here if _hook_in(h, last)), None)
+        if hook and any((w in ("it", "that") and i and exp[i - 1] in _BEFORE_PRONOUN)
+                        or (w == "there" and pointer == "thing" and i
+                            and exp[i - 1] not in AUX and exp[i - 1] not in _WORK_WORDS)
+                        for i, w in enumerate(exp)):
+            return hook.id
+        # 2c: nothing of its own to ask about ("how many have you got?" right after "my desk
+        # is covered in photos of my spaniels, I show them at weekends"; not "do you like
+        # your job?", nor an answer to what they asked last)
+        subject = mine | {w for w in exp if w in _WORK_WORDS}
+        if hook and not any(not _story_word(w) for w in subject) and \
+                not ctx.partner_text.rstrip().endswith("?"):
+            return hook.id
     if here and not intro:  # 3: a word said next to the hook
         # ("what do you look for in a graduate application" after "we doubled the graduate
         # intake this year, twelve places"); with a subject of its own, two such words or a
@@ -1199,6 +1217,14 @@ def _hook_followed(exp: list[str], stems_all: list[str], ctx: TurnContext,
     if meaning is not None and ctx.hooks and mine - _FRAME_STEMS:  # 4: by meaning
         return _hook_by_meaning(" ".join(exp), ctx.hooks, meaning)
     return None
+
+
+def _last_told(partner_text: str) -> list[str]:
+    """The stems of the partner's last sentence that told something (not a question)."""
+    for sent in reversed(re.split(r"(?<=[.!?])\s+", partner_text.strip())):
+        if sent and not sent.rstrip().endswith("?"):
+            return [stem(w) for w in _partner_words(sent)]
+    return []
 
 
 _NAMED_BEFORE_WORDS = 10  # how far before a question a hook named still leads into it
@@ -1225,6 +1251,26 @@ def _hook_by_meaning(question: str, hooks: Sequence[HookCue], meaning: Embedder)
         if sim > best:
             best, best_id = sim, hook.id
     return best_id if best >= HOOK_SIM else None
+
+
+def sentences_saying(text: str, hook: HookCue) -> tuple[str, ...]:
+    """The sentences of a persona line that name one of the hook's cue words (else the whole
+    line): what the hook is about in the words it was said with, for matching by meaning."""
+    said = tuple(s for s in _sentences(text)
+                 if _hook_in(hook, [stem(w) for w in _partner_words(s)]))
+    if said:
+        return said
+    whole = " ".join(w for w in tokens(text) if w not in "?.!;,\n")
+    return (whole,) if whole else ()
+
+
+def hooks_named(text: str, hooks: Sequence[HookCue]) -> list[str]:
+    """Ids of the hooks one of whose cue words a persona line uses in what it tells (not in
+    what it asks): a hint that the line may say the hook, too weak on its own (see
+    `hooks_said`), which the user's question can confirm by taking it up."""
+    told = [" ".join(c.words) for c in clauses(tokens(text)) if not question_form(c.exp, c.mark)]
+    stems = [stem(w) for w in _partner_words(" ".join(told))]
+    return [h.id for h in hooks if _hook_in(h, stems)]
 
 
 def hooks_said(text: str, hooks: Sequence[HookCue], meaning: Embedder | None = None
@@ -1300,6 +1346,8 @@ def _question_kind(
         if referential and stmt_stems & link:
             return "follow_up", "partner"
         earlier = content_stems(_partner_words(ctx.earlier_partner_text)) - _WEAK_LINK
+        if referential and stmt_stems & earlier:
+            return "follow_up", "partner"  # "and the tenants, do they like it?"
         if not intro and _linked(mine - _FRAME_STEMS, earlier):
             return "follow_up", "partner"
     # A pronoun points at the partner's line unless the user just brought up a topic of their
@@ -1310,9 +1358,30 @@ def _question_kind(
     if ctx.partner_text and not intro and not own_topic and _builds_by_meaning(
             exp, mine, ctx, meaning):
         return "follow_up", "partner"
+    if ctx.first_user_turn and ctx.partner_text and not intro and not own_topic and \
+            _asks_about_opening(exp, ctx, meaning):
+        return "follow_up", "partner"
     if intro or ctx.first_user_turn or not ctx.partner_text:
         return "introductory", None
     return "topic_switch", None
+
+
+FIRST_STOCK_SIM = 0.45  # below it, a first question is not one anyone asks anyone
+
+
+def _asks_about_opening(exp: list[str], ctx: TurnContext, meaning: Embedder | None) -> bool:
+    """The user's first question, right after an opening line that told something and asked
+    nothing ("I manage the porters at the general hospital, forty people moving patients..."):
+    with nothing else said yet, a question that is not one anyone asks anyone at an event
+    ("how do you keep track of where everyone is?", not "how's your evening going?") asks
+    about what they told. Needs the embedder to tell a stock question."""
+    partner = _Partner.of(ctx.partner_text)
+    if meaning is None or partner.asked or len(content_stems(list(partner.words))) < 4:
+        return False
+    question = " ".join(exp)
+    if ASK_RE.search(question):
+        return False
+    return max(_sims(meaning, question, _STOCK_QUESTIONS), default=0.0) < FIRST_STOCK_SIM
 
 
 # Words of a question that ask about a story without naming a topic: "what was the hardest

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from trainer.analysis import (
@@ -23,7 +23,9 @@ from trainer.analysis import (
     TurnContext,
     UtteranceFeatures,
     analyze_utterance,
+    hooks_named,
     hooks_said,
+    sentences_saying,
 )
 from trainer.lexicon import content_stems, expand, tokens
 from trainer.offers import offered_help
@@ -299,6 +301,21 @@ def _walk(turns: Sequence[Turn], cue_by_id: dict[str, HookCue], partner_name: st
     reply: list[str] = []  # the persona's lines since the user's last turn
     earlier: list[str] = []  # the persona's lines before that turn
     fresh = True  # no user turn yet (a silent one counts: the persona moved on)
+    # hooks a line of this reply named by one cue word only (index of that line): said if the
+    # user's next question takes them up ("my daughter does the Saturday shifts now" - "is
+    # she any good at it?"), not counted as dropped (nor missed) otherwise
+    maybe: dict[str, int] = {}
+
+    def drop(hid: str, t: Turn) -> None:
+        dropped_at[hid] = t.index
+        cue = cue_by_id.get(hid) or HookCue(hid, (hid.replace("_", " "),))
+        # what the hook is about includes how this line said it ("I spent eight years on a
+        # children's ward"): a question in other words is matched against it by meaning, as
+        # against the persona file's own mentions
+        said_here = tuple(x for x in sentences_saying(t.text, cue) if x not in cue.texts)
+        dropped.append(replace(cue, texts=cue.texts + said_here))
+
+    by_index = {t.index: t for t in turns}
     for t in turns:
         if t.speaker == "persona":
             if t.text.strip():
@@ -311,12 +328,26 @@ def _walk(turns: Sequence[Turn], cue_by_id: dict[str, HookCue], partner_name: st
             said = hooks_said(t.text, unsaid) if unsaid and t.text.strip() else []
             for hid in (*t.hooks, *said):
                 if hid not in dropped_at:
-                    dropped_at[hid] = t.index
-                    dropped.append(cue_by_id.get(hid) or HookCue(hid, (hid.replace("_", " "),)))
+                    drop(hid, t)
+            if unsaid and t.text.strip():
+                for hid in hooks_named(t.text, [h for h in unsaid if h.id not in dropped_at]):
+                    maybe[hid] = t.index
             continue
-        contexts[t.index] = TurnContext(partner_text=" ".join(reply), partner_name=partner_name,
-                                        hooks=tuple(dropped), first_user_turn=fresh,
-                                        earlier_partner_text=" ".join(earlier))
+        ctx = TurnContext(partner_text=" ".join(reply), partner_name=partner_name,
+                          hooks=tuple(dropped), first_user_turn=fresh,
+                          earlier_partner_text=" ".join(earlier))
+        if maybe and t.text.strip():
+            pending = [replace(cue_by_id[h], texts=cue_by_id[h].texts
+                               + sentences_saying(by_index[i].text, cue_by_id[h]))
+                       for h, i in maybe.items()]
+            trial = replace(ctx, hooks=(*ctx.hooks, *pending))
+            taken = analyze_utterance(t.text, trial, meaning=meaning).hooks_taken
+            for hid in [h for h in maybe if h in taken]:
+                drop(hid, by_index[maybe[hid]])
+            if len(dropped) > len(ctx.hooks):
+                ctx = replace(ctx, hooks=tuple(dropped))
+        maybe = {}
+        contexts[t.index] = ctx
         if reply:
             earlier = reply
         reply = []
@@ -410,7 +441,7 @@ def score_round(
         f"{len(follow)} of {len(questions)} questions build on what they said"))
 
     # Hook uptake.
-    outcomes = _hook_outcomes(dropped, dropped_at, users, turns)
+    outcomes = _hook_outcomes(dropped, dropped_at, users, turns, meaning)
     taken = sum(1 for h in outcomes if h.taken_up)
     uptake = taken / len(outcomes) if outcomes else None
     metrics.append(Metric(
@@ -498,7 +529,7 @@ def score_round(
         lines=[_line_label(u) for u in users], partner_name=partner_name,
         duration_s=round(duration_s, 2), timing_estimated=not timed, notes=notes,
     )
-    _verdict(card, users, turns, longest_turn, cue_by_id)
+    _verdict(card, users, turns, longest_turn, cue_by_id, meaning)
     _drop_tips_already_asked(card, users, meaning)
     return card
 
@@ -512,7 +543,8 @@ def _round(x: float | None, nd: int) -> float | None:
 
 
 def _hook_outcomes(dropped: list[HookCue], dropped_at: dict[str, int],
-                   users: list[_UserTurn], turns: Sequence[Turn] = ()) -> list[HookOutcome]:
+                   users: list[_UserTurn], turns: Sequence[Turn] = (),
+                   meaning: Embedder | None = None) -> list[HookOutcome]:
     # A question the persona answered with a hook's warm answer took that hook up, whenever it
     # came - before the persona had mentioned it too ("Do you have any pets?"): the
     # conversation's reaction and the scorecard agree on it (issue 12/13).
@@ -529,6 +561,10 @@ def _hook_outcomes(dropped: list[HookCue], dropped_at: dict[str, int],
         taken_turn = next((u.turn.index for u in users
                            if (u.turn.index > dropped_at[h.id] and h.id in u.feats.hooks_taken)
                            or h.id in answered_by.get(u.turn.index, ())), None)
+        if taken_turn is None and h.suggestion:
+            # the very question the persona file suggests about it, asked at any time in
+            # other words, took it up: the card never says "nobody asked" and "Try:" it
+            taken_turn = _asked_turn(h.suggestion, users, meaning, strict=True)
         out.append(HookOutcome(id=h.id, label=h.label or h.id, dropped_turn=dropped_at[h.id],
                                taken_up=taken_turn is not None, taken_turn=taken_turn))
     return out
@@ -617,7 +653,8 @@ def _short(text: str, words: int = 18) -> str:
 
 
 def _verdict(card: Scorecard, users: list[_UserTurn], turns: list[Turn],
-             longest_turn: int | None, cue_by_id: dict[str, HookCue]) -> None:
+             longest_turn: int | None, cue_by_id: dict[str, HookCue],
+             meaning: Embedder | None = None) -> None:
     m = {x.key: x for x in card.metrics}
     first_name = _first_name(card.partner_name)
     name = first_name or "them"
@@ -665,7 +702,7 @@ def _verdict(card: Scorecard, users: list[_UserTurn], turns: list[Turn],
 
     if passed("follow_ups") is False:
         start.append("Ask follow-up questions about what they just said.")
-        missed = _missed_follow_up(users)
+        missed = _missed_follow_up(users, meaning)
         if missed and not any(t.key == "hook_uptake" for t in tips):
             u, partner_said = missed
             why = ("This question changed the subject instead of building on their last line."
@@ -795,18 +832,30 @@ ASKED_OVERLAP = 0.5
 
 def _asked_already(suggestion: str, users: list[_UserTurn], meaning: Embedder | None) -> bool:
     """Did the user already ask (about) what `suggestion` proposes?"""
-    mine = [q for u in users for q in u.feats.questions]
+    return _asked_turn(suggestion, users, meaning) is not None
+
+
+def _asked_turn(suggestion: str, users: list[_UserTurn], meaning: Embedder | None,
+                strict: bool = False) -> int | None:
+    """The index of the first user turn that asked (about) what `suggestion` proposes: most
+    of its content words, or (with an embedder) a question close to it in meaning. `strict`
+    (to credit a hook): two of its content words or all of them ("how long have you been
+    coming?" shares only "long" with "How long have you had Biscuit?")."""
+    mine = [(u.turn.index, q) for u in users for q in u.feats.questions]
     if not mine:
-        return False
+        return None
     want = content_stems(expand([w for w in tokens(suggestion) if w not in "?.!;,\n"]))
-    for q in mine:
+    for index, q in mine:
         have = content_stems(expand(q.split()))
-        if want and len(want & have) / len(want) >= ASKED_OVERLAP:
-            return True
+        shared = len(want & have)
+        if want and shared / len(want) >= ASKED_OVERLAP and (
+                not strict or shared >= min(2, len(want))):
+            return index
     if meaning is None:
-        return False
-    vecs = meaning.embed([suggestion, *mine])
-    return any(float(vecs[0] @ v) >= ASKED_SIM for v in vecs[1:])
+        return None
+    vecs = meaning.embed([suggestion, *(q for _, q in mine)])
+    return next((index for (index, _), v in zip(mine, vecs[1:], strict=True)
+                 if float(vecs[0] @ v) >= ASKED_SIM), None)
 
 
 _NEW_QUESTION_TIPS = frozenset({"hook_uptake", "follow_ups", "questions_total",
@@ -826,7 +875,23 @@ def _drop_tips_already_asked(card: Scorecard, users: list[_UserTurn],
             tip.suggestion = None
 
 
-def _missed_follow_up(users: list[_UserTurn]) -> tuple[_UserTurn, str] | None:
+# A question this close in meaning to the partner's line may build on it in words the rules
+# did not link: it is never the example of "changed the subject".
+CHANGED_SUBJECT_MAX_SIM = 0.30
+
+
+def _close_to_their_line(u: _UserTurn, meaning: Embedder | None) -> bool:
+    if meaning is None or not u.feats.questions:
+        return False
+    theirs = [x for x in re.split(r"(?<=[.!?])\s+", u.context.partner_text.strip()) if x]
+    if not theirs:
+        return False
+    vecs = meaning.embed([" ".join(u.feats.questions), *theirs])
+    return any(float(vecs[0] @ v) >= CHANGED_SUBJECT_MAX_SIM for v in vecs[1:])
+
+
+def _missed_follow_up(users: list[_UserTurn], meaning: Embedder | None = None
+                      ) -> tuple[_UserTurn, str] | None:
     """A reply that could have followed up on the partner's line, and the follow-up to ask.
 
     Topic-switching questions first, then introductory ones, then statements that did not
@@ -839,7 +904,8 @@ def _missed_follow_up(users: list[_UserTurn]) -> tuple[_UserTurn, str] | None:
                 continue
             if kind is not None:
                 if (u.feats.is_question and u.feats.question_kind == kind and u is not users[0]
-                        and not u.feats.is_ask and not u.feats.is_offer):
+                        and not u.feats.is_ask and not u.feats.is_offer
+                        and not _close_to_their_line(u, meaning)):
                     yield u
             elif not u.feats.is_question and u.feats.builds_on is None:
                 yield u
