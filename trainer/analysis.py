@@ -792,8 +792,7 @@ def _checking_lead(exp: list[str], core: list[str]) -> bool:
 
 def _names_something(core: list[str]) -> bool:
     """Does a fragment end on what it checks ("for the ward", "public school"), not on a
-    function word or a filler, as a phrase broken off does ("for the subset of", "a lot of
-    parsers um")?"""
+    function word or a filler, as a phrase broken off does ("for the subset of", "at the")?"""
     last = core[-1]
     if set(core) & WH:
         return True  # "two dogs what kind": what is asked is said
@@ -806,12 +805,12 @@ _BROKEN_OFF_END = word_set("of the a an to and or but have has is are was were i
 
 
 def _said_fluently(exp: list[str]) -> bool:
-    """An upshot put to them is said in one go: no filler, no word said twice, no "i mean"
-    or "you know", not broken off ("so it's the amount of"). With them the "so" is the
-    speaker reasoning aloud ("so it's uh it's so it's another source", "so so he was
-    checking"): in the MRDA dev pool none of the 12 such "so it/they/he/she" lines was
-    asked (of the fluent ones 4 of 51)."""
-    if set(exp) & (FILLER_WORDS | {"anyway", "anyways"}) or exp[-1] in _BROKEN_OFF_END:
+    """An upshot put to them is said in one go: no word said twice, no "i mean" or "you
+    know", no "anyway", not broken off ("so it's the amount of"). With them the "so" is the
+    speaker reasoning aloud ("so so he was checking", "so it's you know another source"):
+    in the MRDA dev pool none of the 12 such "so it/they/he/she" lines was asked (of the
+    others 4 of 51). (Fillers and restarts said anew are taken out before.)"""
+    if set(exp) & {"anyway", "anyways"} or exp[-1] in _BROKEN_OFF_END:
         return False
     pairs = list(zip(exp, exp[1:], strict=False))
     return not any(a == b or (a, b) in (("i", "mean"), ("you", "know")) for a, b in pairs)
