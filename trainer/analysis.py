@@ -725,7 +725,7 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
         return "declarative"
     # "so it's free", "so they just left" after their telling: the upshot, put to them
     # (not "so that's easy", "so there's a standard": the speaker's own summing up, MRDA dev
-    # meetings 0 of 39 asked; "so it's free" after their telling still checks)
+    # meetings 1 of 39 asked; "so it's free" after their telling still checks)
     if n_clauses == 1 and exp[0] == "so" and core[0] in _SO_SUBJ and 3 <= len(core) <= 7 and \
             not set(core) & (SPEAKER_WORDS | _VERDICT_ADJ | _SO_NOT) and not _said_little(partner) \
             and core[:3] not in (["that", "is", "it"], ["that", "is", "all"]) and not (
