@@ -106,3 +106,18 @@ RUN_ON_ANYONE = [
 @pytest.mark.parametrize(("text", "asked"), RUN_ON_ANYONE)
 def test_a_question_to_the_room_run_on_after_a_statement(text: str, asked: bool):
     assert _asks(text) is asked
+
+
+# Their whole short line said back acknowledges it (a mimic: reading out numbers, agreeing on
+# a name); a part of a longer line of theirs said back checks it.
+ECHOES = [
+    ("forty two", "forty two", False),
+    ("oh the red folder", "the red folder", False),
+    ("forty two", "so the room is forty two on the left", True),
+    ("the red folder", "i put the forms in the red folder", True),
+]
+
+
+@pytest.mark.parametrize(("text", "partner", "asked"), ECHOES)
+def test_their_whole_line_said_back_is_no_check(text: str, partner: str, asked: bool):
+    assert _asks(text, partner) is asked

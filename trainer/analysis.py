@@ -762,6 +762,11 @@ def _context_form(c: Clause, partner: _Partner, n_clauses: int) -> str | None:
         return "declarative"
     if core[:2] in (["there", "is"], ["there", "are"]) and len(core) <= 6 and shared:
         return "declarative"  # surprise at their news: "there's different rounds"
+    # Their whole short line said back ("five zero" after "five zero", "once again" after
+    # "once again") acknowledges it, as a mimic: MRDA dev pool, 3 of 32 such lines asked.
+    # A part of their line said back still checks it ("all day" after "it took all day").
+    if list(core) == strip_lead(list(partner.words)):
+        return None
     # An echo: a few words of theirs with no verb or subject of its own ("in three days"),
     # not an answer ("no, 800,000 points") nor a farewell or thanks said back.
     if n_clauses == 1 and 2 <= len(core) <= 4 and _echoes(core, partner.words) and not (
