@@ -121,3 +121,23 @@ ECHOES = [
 @pytest.mark.parametrize(("text", "partner", "asked"), ECHOES)
 def test_their_whole_line_said_back_is_no_check(text: str, partner: str, asked: bool):
     assert _asks(text, partner) is asked
+
+
+# "which" going on with the speaker's own statement: broken off after "is", "which is that
+# ..." with a clause, "which did not...", an adverb next; "which" that asks stays a question.
+WHICH = [
+    ("which is", False),
+    ("which is that we ran out of chairs", False),
+    ("which did not help at all", False),
+    ("which basically means we start over", False),
+    ("which both had the same problem", False),
+    ("which is that", True),
+    ("which is better", True),
+    ("which one do you want", True),
+    ("which is which", True),
+]
+
+
+@pytest.mark.parametrize(("text", "asked"), WHICH)
+def test_which_going_on_with_a_statement(text: str, asked: bool):
+    assert _asks(text) is asked

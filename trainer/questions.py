@@ -520,7 +520,8 @@ _WHICH_VERB = word_set(
     """is was are were would could might may will should can must sounds sounded means meant
     seems seemed makes made gives gave leaves helps explains brings takes has had""")
 _WHICH_ADVERB = word_set(
-    "probably perhaps maybe of course also actually again just still then obviously i")
+    "probably perhaps maybe of course also actually again just still then obviously i"
+    " essentially basically both generally usually")
 _WHICH_TELLS = word_set("means meant sounds sounded seems seemed explains")
 _WHICH_ASKS_NEXT = (PRON_SUBJ - {"i"}) | word_set(
     """it this that these those which yours mine his hers theirs ours your my their better
@@ -530,6 +531,13 @@ _WHICH_ASKS_NEXT = (PRON_SUBJ - {"i"}) | word_set(
 
 def _relative_which(core: list[str]) -> bool:
     """Is a clause opening "which ..." a relative clause going on with a statement?"""
+    if core[1:] in (["is"], ["was"]):
+        return True  # broken off: "which is" (MRDA dev pool: 1 of 5 such lines asked)
+    if len(core) >= 4 and core[1:3] in (["is", "that"], ["was", "that"]) and (
+            core[3] in PRON_SUBJ or core[3] in ("the", "if", "um", "uh")):
+        return True  # "which is that it sounded...", "which is that um if we have time"
+    if len(core) >= 3 and core[1] in ("did", "does", "do") and core[2] == "not":
+        return True  # "which did not have any of the..."
     if len(core) < 3 or core[1] not in _WHICH_VERB | _WHICH_ADVERB:
         return False
     if core[1] in _WHICH_ADVERB or core[1] in _WHICH_TELLS:
