@@ -15,6 +15,13 @@ the embedding layer at p > 0.7 moved real chat F1 0.882 -> 0.874 and the spoken-
 `trainer analyze` would grow by seconds). The lexical layer lost precision on test (real chat
 F1 0.856, spoken-style 0.857). The rules stay the only detector.
 
+Measured again 2026-12-02 (qd, session 21, on that session's rules): 5-fold CV on dev, no
+threshold beats the rules (best: p > 0.85, equal to the rules on all three). Test, rules ->
+rules OR embedding p > 0.7: real chat 0.891 -> 0.883, spoken-style 0.919 -> 0.926, own
+utterances 0.967 -> 0.967; lexical: 0.864, 0.875, 0.962. A gain on one set and a loss on the
+other real one: not shipped. MRDA and AMI came through the snapshot tool and are not used
+for weights here.
+
     python -m benchmarks.question_layer [--test]
 """
 

@@ -182,6 +182,9 @@ def _is_clause_start(exp: list[str], i: int) -> bool:
         if prev in _RUN_ON_PREV and subj in ("it", "this", "that", "there") and w in (
                 "is", "was", "does", "did", "can", "could", "would", "will", "should"):
             return True  # "as it is and | is it spongy"
+        anyone = nxt2 if nxt == w else subj  # the auxiliary said twice: "but has has anybody"
+        if prev in _RUN_ON_PREV and anyone in _ANYONE and w not in ("am", "are", "were"):
+            return True  # "we talked about it | but has anybody tried it"
     if w in AUX and prev not in _AUX_EMBED_PREV:
         if w in ("is", "was") and nxt == "you":
             return False  # "the cool thing is you can...": never a question ("are you")
@@ -339,6 +342,9 @@ _TAG_ENDINGS = (
 )
 # Before "see what i mean" these tell of later: "you'll see what i mean", "to see what i mean"
 _NOT_BEFORE_SEE = word_set("will would to can could i we they he she not 'll")
+
+
+_NOT_BEFORE_OPEN_OR = word_set("and uh um er erm or")
 
 
 _NOT_TAG_BEFORE_RIGHT = word_set(
@@ -514,7 +520,8 @@ _WHICH_VERB = word_set(
     """is was are were would could might may will should can must sounds sounded means meant
     seems seemed makes made gives gave leaves helps explains brings takes has had""")
 _WHICH_ADVERB = word_set(
-    "probably perhaps maybe of course also actually again just still then obviously i")
+    "probably perhaps maybe of course also actually again just still then obviously i"
+    " essentially basically both generally usually")
 _WHICH_TELLS = word_set("means meant sounds sounded seems seemed explains")
 _WHICH_ASKS_NEXT = (PRON_SUBJ - {"i"}) | word_set(
     """it this that these those which yours mine his hers theirs ours your my their better
@@ -524,6 +531,13 @@ _WHICH_ASKS_NEXT = (PRON_SUBJ - {"i"}) | word_set(
 
 def _relative_which(core: list[str]) -> bool:
     """Is a clause opening "which ..." a relative clause going on with a statement?"""
+    if core[1:] in (["is"], ["was"]):
+        return True  # broken off: "which is" (MRDA dev pool: 1 of 5 such lines asked)
+    if len(core) >= 4 and core[1:3] in (["is", "that"], ["was", "that"]) and (
+            core[3] in PRON_SUBJ or core[3] in ("the", "if", "um", "uh")):
+        return True  # "which is that it sounded...", "which is that um if we have time"
+    if len(core) >= 3 and core[1] in ("did", "does", "do") and core[2] == "not":
+        return True  # "which did not have any of the..."
     if len(core) < 3 or core[1] not in _WHICH_VERB | _WHICH_ADVERB:
         return False
     if core[1] in _WHICH_ADVERB or core[1] in _WHICH_TELLS:
@@ -794,6 +808,11 @@ def _aux_form(core: list[str]) -> str | None:
         return None
     if w0 in ("was", "is") and w1 in ("a", "an"):
         return None  # "was a good day for me", a statement with its subject dropped
+    if w0 in ("is", "does", "has") and (w1 in ("i", "we", "they") or (
+            w1 == "you" and w2 not in ("know", "mean", "see"))):
+        return None  # no agreement, so no inversion: "(the thing) is | i have a script",
+        # "(the idea) is we would take", "has | i haven't seen him" (MRDA dev pool: 0 of 6
+        # asked; "is you mean two thousand one" still checks)
     if w0 in ("was", "is") and w1 == "that" and w2 in (
             "you", "we", "they", "he", "she", "i", "it", "people") and len(core) >= 4 and (
             core[3] in AUX or core[3] in _CLAUSE_ADVERB):
@@ -819,6 +838,7 @@ def _aux_form(core: list[str]) -> str | None:
 
 
 _THING_SUBJ = word_set("anything something everything nothing")
+_ANYONE = word_set("anybody anyone somebody someone everybody everyone")
 
 _EXCLAIM_ISNT = word_set(
     "nice sweet lovely wonderful beautiful great cute amazing awful terrible funny neat cool")
@@ -1279,8 +1299,11 @@ def _tag_form(exp: list[str], mark: str) -> str | None:
     if _in_situ_amount(core) or (core[:2] in _GUESS_LEAD and _in_situ_amount(core[2:])):
         return "wh"  # ("i guess you pay what twenty a month": the guess asks to be put right)
     if len(core) >= 3 and core[-1] == "or" and core[0] not in _NOT_A_CHOICE_START and \
-            "either" not in core and "whether" not in core and "if" not in core:
+            "either" not in core and "whether" not in core and "if" not in core and \
+            "or" not in core[:-1] and core[-2] not in _NOT_BEFORE_OPEN_OR:
         return "tag"  # a choice left open: "is that paid or", "lisbon the whole time or"
+        # (a list trailing off is told: "three or nine or", "to see or visit or", "and uh and
+        # or": MRDA dev pool, 5 of 19 such lines the rules took for questions were asked)
     if len(exp) < 3:
         return None
     last, prev = exp[-1], exp[-2]
