@@ -332,7 +332,7 @@ thank thanks see meet met to for with at of from about love like miss bless tell
 help let call text email message owe trust believe know are were do did can could will would
 should have has than behind around near by unlike give gave show send bring got get hear heard
 understand mind bother join follow beat judge blame if as upon into onto against without
-before after beside between are you're youre
+before after beside between are you're youre on over under towards toward depends depend
 """))
 
 
