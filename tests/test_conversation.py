@@ -621,7 +621,9 @@ def test_an_answer_said_back_with_you_gets_the_personas_own_answer(meaning):
         router = MeaningRouter(p, meaning)
         for says, returned in (("mostly hiking on sundays you", True),
                                ("um honestly just reading you", True),
-                               ("oh nice to meet you", False)):
+                               ("oh nice to meet you", False),
+                               # an offer is thanked, not taken for the question asked back
+                               ("my brother runs a print shop i could introduce you", False)):
             conv = Conversation(p, seed=1, router=router)
             conv.start()
             conv.ask(asked)

@@ -770,7 +770,8 @@ class Conversation:
         if f.offered and feats.is_question and self._asks_how_to_help(feats):
             # "is there anything I could help with?": it asks how, and the persona says how
             self._offer_only, self._how_to_help = False, True
-        self._you_back = bool(not feats.is_question and self._last_own
+        # an offer ("...i could introduce you") is thanked, never taken for a question back
+        self._you_back = bool(not feats.is_question and self._last_own and not f.offered
                               and _says_you_back(feats.text))
         if self._you_back:
             f.asked = True  # "mostly climbing you": the persona's question asked back
