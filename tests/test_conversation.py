@@ -557,3 +557,90 @@ def test_routing_benchmark_reports_rate_and_baseline():
     assert speed["unit"] == "us" and speed["value"] > 0
     for f in figs.values():
         assert set(f) == {"name", "value", "unit", "baseline", "ratio", "note"}
+
+
+# --- conversation memory (issue 12, session 21): typed rounds with the real embedder ----------
+
+_PATH_FIRST = {"dana": "so how did you get into recruiting", "ewan": "what did you do before fernbank",
+               "grace": "how did you end up at open pages",
+               "marcus": "how did you end up at the food bank", "priya": "so how did loopware start",
+               "sam": "so how did you end up at the hospital"}
+
+
+def test_a_line_that_names_nothing_of_its_own_is_told_apart():
+    from trainer.conversation import _says_you_back, says_nothing_of_its_own
+
+    for text in ("how long have you been doing that", "and then what", "is it hard",
+                 "how did you get into that", "and do you enjoy it"):
+        assert says_nothing_of_its_own(text), text
+    for text in ("how big is it", "do they pay you for that", "who are you presenting it to",
+                 "why did you leave the council"):
+        assert not says_nothing_of_its_own(text), text
+    for text in ("mostly climbing you", "um honestly just reading you", "i play chess you"):
+        assert _says_you_back(text), text
+    for text in ("thank you", "nice to meet you", "good to see you", "same as you",
+                 "i dont know about you", "it depends on you"):
+        assert not _says_you_back(text), text
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid", sorted(_PATH_FIRST))
+def test_a_follow_up_that_names_nothing_continues_the_last_answer(pid, meaning):
+    """"so what happened after that", "is that tough": the subject of the answer just given,
+    even when the line's frame ("how did that start") matches another topic closely."""
+    from trainer.routing import MeaningRouter
+
+    p = load_persona(pid)
+    router = MeaningRouter(p, meaning)
+    for seed in (1, 2):
+        for follow in ("oh nice and how did that start", "so what happened after that",
+                       "is that tough", "and do you like it"):
+            conv = Conversation(p, seed=seed, router=router)
+            conv.start()
+            first = conv.respond(_PATH_FIRST[pid]).lines
+            told = [ln for ln in first if ln.kind in ("answer", "hook_answer")]
+            nxt = [ln for ln in conv.respond(follow).lines
+                   if ln.kind in ("answer", "hook_answer", "deflection")]
+            hooks = {h for ln in first for h in ln.hooks}
+            assert told and nxt, (seed, follow, first)
+            assert (nxt[0].topic and nxt[0].topic == told[0].topic) or set(nxt[0].hooks) & hooks, (
+                seed, follow, [(ln.kind, ln.topic, ln.text) for ln in first],
+                (nxt[0].kind, nxt[0].topic, nxt[0].text))
+
+
+@pytest.mark.model
+def test_an_answer_said_back_with_you_gets_the_personas_own_answer(meaning):
+    """"mostly hiking on sundays you" (the "?" lost in the transcript) after the persona asked
+    something: the persona's own answer to its question; "nice to meet you" is no such return."""
+    from trainer.routing import MeaningRouter
+
+    for pid, asked in (("dana", "What kind of work are you hoping to find?"),
+                       ("marcus", "What do you do when you're not sorting beans?"),
+                       ("sam", "What brings you here?"), ("ewan", "So what do you work on?")):
+        p = load_persona(pid)
+        router = MeaningRouter(p, meaning)
+        for says, returned in (("mostly hiking on sundays you", True),
+                               ("um honestly just reading you", True),
+                               ("oh nice to meet you", False),
+                               # an offer is thanked, not taken for the question asked back
+                               ("my brother runs a print shop i could introduce you", False)):
+            conv = Conversation(p, seed=1, router=router)
+            conv.start()
+            conv.ask(asked)
+            own = conv._last_own
+            lines = [ln.text for ln in conv.respond(says).lines]
+            assert (own in lines) is returned, (pid, says, lines)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("pid", sorted(_PATH_FIRST))
+def test_the_worst_bit_of_the_week_is_the_hard_part_not_the_best(pid, meaning):
+    from trainer.routing import MeaningRouter
+
+    p = load_persona(pid)
+    hard = p.topic("week_hard").id
+    conv = Conversation(p, seed=1, router=MeaningRouter(p, meaning))
+    conv.start()
+    got = [ln.topic for ln in conv.respond("what was the worst bit of your week").lines
+           if ln.topic]
+    assert got and got[0] == hard, got

@@ -45,6 +45,7 @@ from trainer.personas import (
 from trainer.routing import (
     _WH,
     ANSWER_TIE,
+    STOP_WORDS,
     MeaningRouter,
     Target,
     extraposed_it,
@@ -305,6 +306,43 @@ def _question_clause(questions: Sequence[str]) -> str | None:
     return questions[-1]
 
 
+# Words that ask how, how much or what it was like, and name no subject of their own: "how long
+# have you been doing that?", "is it hard?", "and do you enjoy it?" say only what they want to
+# know about the thing "that"/"it" points at.
+_FRAME_WORDS = frozenset(re.findall(r"\S+", """
+long enjoy enjoyed like liked love loved hard easy fun scary
+tough difficult good bad worth feel felt happen happened happens next else end ended start
+started begin began first last doing done make made find found come came end up work works
+worked going gone keep kept stick stuck fit fits get gets got into way ago whole part bit sure
+"""))
+
+
+def says_nothing_of_its_own(text: str) -> bool:
+    """The line names no subject: only question words, pronouns and words that ask how or what
+    it was like ("and then what?", "how did you get into that?", "is it hard?")."""
+    words = [w.strip("'") for w in re.findall(r"[a-z']+", text.lower())]
+    return bool(words) and all(w in STOP_WORDS or w in _WH or w in _FRAME_WORDS
+                               or not w for w in words)
+
+
+# "mostly climbing you", "i play football on sundays you": an answer, then "you" said back with
+# the "?" lost in the transcript. Not when "you" is the object ("thank you", "nice to meet you").
+_YOU_OBJECT_WORDS = frozenset(re.findall(r"\S+", """
+thank thanks see meet met to for with at of from about love like miss bless tell told ask asked
+help let call text email message owe trust believe know are were do did can could will would
+should have has than behind around near by unlike give gave show send bring got get hear heard
+understand mind bother join follow beat judge blame if as upon into onto against without
+before after beside between are you're youre on over under towards toward depends depend
+"""))
+
+
+def _says_you_back(text: str) -> bool:
+    words = re.findall(r"[a-z']+", text.lower())
+    if len(words) < 3 or words[-1] not in ("you", "u", "yourself"):
+        return False
+    return words[-2] not in _YOU_OBJECT_WORDS and not _FIRST_PERSON_RE.fullmatch(words[-2])
+
+
 def _points_back(text: str) -> bool:
     if extraposed_it(text):
         return False  # "was it hard to switch careers?" asks about switching careers
@@ -531,6 +569,7 @@ class Conversation:
         self._last_target: Target | None = None
         self._last_subject: str | None = None
         self._last_own: str | None = None
+        self._you_back = False  # this turn ends on "...you" said back (see _says_you_back)
         self._target: Target | None = None  # what the current question is about
         self._offer_only = False  # the turn's only question is an offer ("want me to ...?")
         self._how_to_help = False  # the offer asks how to help, and the persona's file says how
@@ -731,7 +770,12 @@ class Conversation:
         if f.offered and feats.is_question and self._asks_how_to_help(feats):
             # "is there anything I could help with?": it asks how, and the persona says how
             self._offer_only, self._how_to_help = False, True
-        if not feats.is_question and self._implicit_question(feats):
+        # an offer ("...i could introduce you") is thanked, never taken for a question back
+        self._you_back = bool(not feats.is_question and self._last_own and not f.offered
+                              and _says_you_back(feats.text))
+        if self._you_back:
+            f.asked = True  # "mostly climbing you": the persona's question asked back
+        elif not feats.is_question and self._implicit_question(feats):
             f.asked = True  # "any big plans for the weekend": asked without a question's form
         if _THEIR_NAME_RE.search(feats.text) and not f.asked_to_meet:
             topic = "__name__"  # "sorry, I didn't catch your name": asked, with or without "?"
@@ -861,9 +905,13 @@ class Conversation:
                               exclude=self._said_targets,
                               follows=feats.follow_up == "partner" or bool(feats.builds_on))
         last = self._last_target
-        if last is not None and _points_back(clause or text) and (
+        points = _points_back(clause or text) or (clause is not None and _points_back(text))
+        if last is not None and points and (
                 m is None or m.score < POINTING_OVERRIDE
-                or (m.target.kind, m.target.id) == (last.kind, last.id)):
+                or (m.target.kind, m.target.id) == (last.kind, last.id)
+                # "how long have you been doing that?" names nothing else: a close match
+                # elsewhere comes from its frame ("how long have you..."), not its subject
+                or says_nothing_of_its_own(text)):
             # "what was that like?", "why Tuesdays?": a detail of the answer just given - the
             # one it names when it matches one ("was it hard to leave teaching?"), else the next
             named = (m is not None and m.score >= self.router.options.threshold
@@ -992,6 +1040,8 @@ class Conversation:
         return answer >= plain.scores.get(f"hook:{hook_id}", -1.0) + FOLLOWS_ANSWER_MARGIN
 
     def _is_mirror(self, feats: UtteranceFeatures) -> bool:
+        if self._you_back:
+            return True
         if feats.question_kind == "mirror" or feats.question_form == "mirror":
             return True
         if _MIRROR_RE.search(feats.text.strip()):

@@ -300,7 +300,8 @@ _INTENT_CUES = {t: re.compile(p, re.IGNORECASE) for t, p in {
               r"parents?|siblings?|brothers?|sisters?|at home)\b",
     "advice": r"\b(?:advice|tips?|if you were me|in my shoes|what should i|where should i|"
               r"would you tell|would you do|would you recommend)\b",
-    "week_hard": r"\b(?:hardest|toughest|challeng\w*|struggl\w*|wearing you down|on fire|"
+    "week_hard": r"\b(?:hardest|toughest|worst|low points?|rough (?:week|day|patch)|"
+                 r"(?:hard|bad|worst) (?:bit|part|day)s?|challeng\w*|struggl\w*|wearing you down|on fire|"
                  r"going wrong|sideways|frustrat\w*|keeps you up)\b",
     "week_best": r"\b(?:highlight|best part|best thing|favourite part|favorite part|"
                  r"most rewarding)\b",
