@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from trainer.lexicon import (
@@ -1315,6 +1315,23 @@ def hooks_named(text: str, hooks: Sequence[HookCue]) -> list[str]:
     told = [" ".join(c.words) for c in clauses(tokens(text)) if not question_form(c.exp, c.mark)]
     stems = [stem(w) for w in _partner_words(" ".join(told))]
     return [h.id for h in hooks if _hook_in(h, stems)]
+
+
+def named_hooks_taken(text: str, context: TurnContext,
+                      named: Sequence[tuple[HookCue, str]],
+                      meaning: Embedder | None = None) -> list[str]:
+    """Ids of the hooks a persona line only named (one cue word, `hooks_named`; each given
+    with that line) that the user's next turn `text` takes up: said then, and taken up ("my
+    daughter does the Saturday shifts now" - "is she any good at it?"). The persona
+    (conversation) and the scorecard (scoring) both ask this, so they count the same hooks."""
+    if not named or not text.strip():
+        return []
+    pending = tuple(replace(c, texts=c.texts + tuple(x for x in sentences_saying(line, c)
+                                                     if x not in c.texts))
+                    for c, line in named)
+    taken = analyze_utterance(text, replace(context, hooks=(*context.hooks, *pending)),
+                              meaning=meaning).hooks_taken
+    return [c.id for c, _ in named if c.id in taken]
 
 
 def hooks_said(text: str, hooks: Sequence[HookCue], meaning: Embedder | None = None

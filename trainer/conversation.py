@@ -25,11 +25,19 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from transitions import Machine, State
 
-from trainer.analysis import TurnContext, UtteranceFeatures, analyze_utterance, hooks_said
+from trainer.analysis import (
+    TurnContext,
+    UtteranceFeatures,
+    analyze_utterance,
+    hooks_named,
+    hooks_said,
+    named_hooks_taken,
+    sentences_saying,
+)
 from trainer.errors import UsageError
 from trainer.offers import ASK_BACK_RE, offered_help
 from trainer.personas import (
@@ -555,6 +563,10 @@ class Conversation:
         self._final = {ph.id for ph in persona.phases if ph.final}
         self._used: dict[str, set[str]] = {}
         self._dropped: list[str] = []
+        self._said_in: dict[str, str] = {}  # hook id -> the first line that said it
+        # hooks the persona's last lines only named by one cue word -> (cue, that line): said
+        # if the user's next turn takes them up (analysis.named_hooks_taken, as the scorecard)
+        self._named: dict[str, tuple] = {}
         self._followed: list[str] = []
         self._last_lines: list[Line] = []
         self._last_topic: str | None = None
@@ -634,10 +646,19 @@ class Conversation:
         return TurnContext(
             partner_text=" ".join(line.text for line in self._last_lines),
             partner_name=self.persona.name,
-            hooks=tuple(cues[h] for h in self._dropped),
+            hooks=tuple(self._cue_as_said(cues[h]) for h in self._dropped),
             first_user_turn=self._facts.turns == 0,
             earlier_partner_text=" ".join(ln.text for ln in getattr(self, "_earlier_lines", ())),
         )
+
+    def _cue_as_said(self, cue):
+        """A dropped hook with the sentences of the line that said it: a question in other
+        words is matched against them by meaning, as the scorecard does (scoring._walk)."""
+        line = self._said_in.get(cue.id)
+        if not line:
+            return cue
+        said = tuple(x for x in sentences_saying(line, cue) if x not in cue.texts)
+        return replace(cue, texts=cue.texts + said) if said else cue
 
     # --- the round ----------------------------------------------------------------------------
 
@@ -683,7 +704,13 @@ class Conversation:
             raise UsageError("call start() before respond()")
         text = text if isinstance(text, str) else ""
         feats: UtteranceFeatures | None = None
+        named = [v for h, v in self._named.items() if h not in self._dropped]  # not said since
+        self._named = {}
         if not silence:
+            for hid in named_hooks_taken(text, self.context(), named, self._embedder()):
+                if hid not in self._dropped:
+                    self._dropped.append(hid)
+                    self._said_in.setdefault(hid, next(ln for c, ln in named if c.id == hid))
             # the same embedder as the scorecard, so the persona reacts to what it counts
             feats = analyze_utterance(text, self.context(), words, duration_s,
                                       meaning=self._embedder(), final_rise_st=final_rise_st)
@@ -1564,6 +1591,12 @@ class Conversation:
             for hid in hooks_said(line.text, cues) if cues else ():
                 self._dropped.append(hid)
                 line.hooks = (*line.hooks, hid)
+        for line in lines:
+            for h in line.hooks:
+                self._said_in.setdefault(h, line.text)
+            unsaid = [c for c in self.persona.hook_cues() if c.id not in self._dropped]
+            for hid in hooks_named(line.text, unsaid) if unsaid and line.text.strip() else ():
+                self._named[hid] = (next(c for c in unsaid if c.id == hid), line.text)
         # ... in the order the lines say them, as the scorecard walks them
         here = [h for line in lines for h in line.hooks]
         rest = [h for h in self._dropped if h not in here]

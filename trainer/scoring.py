@@ -25,6 +25,7 @@ from trainer.analysis import (
     analyze_utterance,
     hooks_named,
     hooks_said,
+    named_hooks_taken,
     sentences_saying,
 )
 from trainer.lexicon import content_stems, expand, tokens
@@ -336,13 +337,10 @@ def _walk(turns: Sequence[Turn], cue_by_id: dict[str, HookCue], partner_name: st
         ctx = TurnContext(partner_text=" ".join(reply), partner_name=partner_name,
                           hooks=tuple(dropped), first_user_turn=fresh,
                           earlier_partner_text=" ".join(earlier))
-        if maybe and t.text.strip():
-            pending = [replace(cue_by_id[h], texts=cue_by_id[h].texts
-                               + sentences_saying(by_index[i].text, cue_by_id[h]))
-                       for h, i in maybe.items()]
-            trial = replace(ctx, hooks=(*ctx.hooks, *pending))
-            taken = analyze_utterance(t.text, trial, meaning=meaning).hooks_taken
-            for hid in [h for h in maybe if h in taken]:
+        maybe = {h: i for h, i in maybe.items() if h not in dropped_at}  # said since
+        if maybe:
+            named = [(cue_by_id[h], by_index[i].text) for h, i in maybe.items()]
+            for hid in named_hooks_taken(t.text, ctx, named, meaning):
                 drop(hid, by_index[maybe[hid]])
             if len(dropped) > len(ctx.hooks):
                 ctx = replace(ctx, hooks=tuple(dropped))
@@ -561,10 +559,6 @@ def _hook_outcomes(dropped: list[HookCue], dropped_at: dict[str, int],
         taken_turn = next((u.turn.index for u in users
                            if (u.turn.index > dropped_at[h.id] and h.id in u.feats.hooks_taken)
                            or h.id in answered_by.get(u.turn.index, ())), None)
-        if taken_turn is None and h.suggestion:
-            # the very question the persona file suggests about it, asked at any time in
-            # other words, took it up: the card never says "nobody asked" and "Try:" it
-            taken_turn = _asked_turn(h.suggestion, users, meaning, strict=True)
         out.append(HookOutcome(id=h.id, label=h.label or h.id, dropped_turn=dropped_at[h.id],
                                taken_up=taken_turn is not None, taken_turn=taken_turn))
     return out
@@ -689,6 +683,12 @@ def _verdict(card: Scorecard, users: list[_UserTurn], turns: list[Turn],
         if h.taken_up:
             continue
         cue = cue_by_id.get(h.id)
+        if cue and cue.suggestion and _asked_turn(cue.suggestion, users, meaning,
+                                                  strict=True) is not None:
+            # asked about before the persona said it, and answered otherwise: not taken up
+            # by the persona's rule (the persona and the card count alike), but never
+            # "nobody asked about it" either
+            continue
         reply = next((u for u in users if u.turn.index > h.dropped_turn), None)
         suggestion = (cue.suggestion if cue and cue.suggestion
                       else f"You mentioned {h.label} - how did that come about?")
