@@ -527,9 +527,10 @@ def test_paraphrases_route_to_the_right_topic_at_least_90_percent():
 
     right = sum(same(personas[pid], meaning_route(personas[pid], t), topic)
                 for pid, t, topic in pos)
-    # measured 0.921 (164/178) at the start of session 20 and 0.899 (160/178) after its content
-    # and router merges, which lost 4 (issue 12 note): a floor below that, not a knife edge
-    assert right / len(pos) >= 0.87, f"{right}/{len(pos)}"
+    # measured 0.921 (164/178) at the start of session 20, 0.899 (160/178) after its merges,
+    # 0.916 (163/178) after session 21 fixed three of the four lost by content: the floor is 4
+    # paraphrases under that (int8 scores move a little from CPU to CPU), not a knife edge
+    assert right / len(pos) >= 0.89, f"{right}/{len(pos)}"
     lexical = sum(same(personas[pid], route_topic(personas[pid], t), topic)
                   for pid, t, topic in pos)
     assert lexical / len(pos) >= 0.80, f"{lexical}/{len(pos)}"  # the fallback still works
@@ -550,7 +551,7 @@ def test_routing_benchmark_reports_rate_and_baseline():
 
     figs = {f["name"]: f for f in figures(quick=True)}
     rate = figs["paraphrase routing rate"]
-    assert rate["unit"] == "fraction" and rate["value"] >= 0.87  # the floor of the test above
+    assert rate["unit"] == "fraction" and rate["value"] >= 0.89  # the floor of the test above
     assert rate["baseline"] is not None and rate["ratio"] == pytest.approx(
         rate["value"] / rate["baseline"])
     speed = figs["respond() median time"]
