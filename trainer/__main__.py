@@ -1,7 +1,5 @@
 """`python -m trainer` runs the CLI."""
 
-import sys
+from trainer.cli import run
 
-from trainer.cli import main
-
-sys.exit(main())
+run()

@@ -539,5 +539,27 @@ def main(argv: list[str] | None = None) -> int:
     return rv if isinstance(rv, int) else 0
 
 
+def run() -> None:
+    """The process's entry (`trainer`, `python -m trainer`): main(), then exit with its code.
+
+    A failed command can end while a background thread is still inside native code (the
+    speech model or the meaning model loading in the background from the start of a round);
+    an ordinary interpreter exit then aborts the process ("terminate called without an
+    active exception", exit -6) after the one-line error. Everything a round says is stored
+    when it is said, so a failed command's process ends at once, with its own code.
+    """
+    import contextlib
+    import os
+    import threading
+
+    code = main()
+    if code and threading.active_count() > 1:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
