@@ -803,7 +803,6 @@ class AdaptiveEndOfTurn:
         # (draft future, second-opinion future) while a second opinion is pending
         self._second: tuple[Future, Future] | None = None
         self.verdicts: list[tuple[Any, float]] = []
-        self.rechecks = 0  # second opinions asked for (in all listens)
 
     def reset(self) -> None:
         self._judged = None
@@ -838,7 +837,6 @@ class AdaptiveEndOfTurn:
                     and float(self.judge(result, None)) < seconds):
                 # finished by its words, long only because the voice ran on past them
                 self._second = (future, self.speculative.submit(self.recheck, self._audio))
-                self.rechecks += 1
         self._judged = (future, seconds)
         self.verdicts.append((result, seconds))
         return self._second_look(future, block)
